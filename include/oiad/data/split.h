@@ -1,0 +1,56 @@
+// One-class split protocols. A split is a list of references into the data set's own
+// train/test splits, so that any result can be audited and reproduced from the saved JSON.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "oiad/data/dataset.h"
+
+namespace oiad::data {
+
+enum class Protocol {
+  /// Sec. IV.B: the normal class's training images split 70% train, 10% VAL, 20% CLE;
+  /// ANO = as many images drawn at random from the other classes' training images.
+  /// Test = CLE (label 0) followed by ANO (label 1).
+  kPaper,
+  /// Ruff et al. 2018: train = the normal class's training images less 10% held out as VAL;
+  /// test = the whole test split, normal class labelled 0 and all others 1.
+  kStandard,
+};
+
+Protocol parse_protocol(const std::string& s);
+std::string protocol_name(Protocol p);
+
+/// Images taken from one split ("train" or "test") of the source data set.
+struct SplitPart {
+  std::string source;              ///< "train" or "test"
+  std::vector<int64_t> index;      ///< indices into that split
+  std::vector<uint8_t> anomalous;  ///< 0 = normal class, 1 = another class
+  size_t size() const { return index.size(); }
+};
+
+struct OneClassSplit {
+  std::string dataset;
+  std::string protocol;
+  uint64_t seed = 0;
+  int normal_class = 0;
+  std::string normal_class_name;
+  int64_t limit = 0;  ///< 0 = no cap
+  SplitPart train, val, test;
+
+  std::string to_json() const;  ///< pretty-printed JSON with every index
+  static OneClassSplit from_json(const std::string& text, const std::string& name);
+};
+
+/// Makes a one-class split. `limit` > 0 caps the images drawn for each part (train, VAL,
+/// test; for `paper` CLE and ANO are capped to limit/2 each, so the test part stays balanced).
+/// Throws Error when the normal class has too few images or the test split is missing.
+OneClassSplit make_split(const Dataset& ds, int normal_class, Protocol protocol, uint64_t seed,
+                         int64_t limit = 0);
+
+/// Copies a part's images: (n, C, H, W) uint8.
+std::vector<uint8_t> gather_pixels(const Dataset& ds, const SplitPart& part);
+
+}  // namespace oiad::data

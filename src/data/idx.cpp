@@ -1,0 +1,106 @@
+// IDX (MNIST, Fashion-MNIST) reader.
+#include <sys/stat.h>
+
+#include "oiad/core/error.h"
+#include "oiad/core/file_util.h"
+#include "oiad/data/readers.h"
+
+namespace oiad::data {
+
+namespace {
+uint32_t be32(const uint8_t* p) {
+  return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | uint32_t(p[3]);
+}
+bool exists(const std::string& p) {
+  struct stat st;
+  return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+// "dir/name" or "dir/name.gz", whichever exists ("" when neither).
+std::string find_idx(const std::string& dir, const std::string& name) {
+  for (const std::string& cand : {dir + "/" + name, dir + "/" + name + ".gz"})
+    if (exists(cand)) return cand;
+  return "";
+}
+}  // namespace
+
+IdxArray read_idx(const std::string& path) {
+  const std::vector<uint8_t> b = read_maybe_gzip(path);
+  OIAD_CHECK(b.size() >= 4, path, ": not an IDX file (", b.size(), " bytes, need a 4-byte header)");
+  OIAD_CHECK(b[0] == 0 && b[1] == 0, path, ": wrong magic number 0x", std::hex, be32(b.data()),
+             " at offset 0 (IDX files start with 00 00)");
+  OIAD_CHECK(b[2] == 0x08, path, ": IDX data type 0x", std::hex, int(b[2]),
+             " at offset 2 is not unsigned byte (0x08)");
+  const int ndim = b[3];
+  OIAD_CHECK(ndim >= 1 && ndim <= 4, path, ": IDX dimension count ", ndim, " at offset 3 not in 1..4");
+  OIAD_CHECK(b.size() >= size_t(4 + 4 * ndim), path, ": truncated IDX header (", b.size(), " bytes)");
+  IdxArray a;
+  uint64_t total = 1;
+  for (int d = 0; d < ndim; ++d) {
+    const uint32_t n = be32(&b[4 + 4 * d]);
+    a.dims.push_back(n);
+    total *= n;
+    OIAD_CHECK(total <= (uint64_t(1) << 40), path, ": IDX dimensions too large");
+  }
+  const size_t header = 4 + 4 * size_t(ndim);
+  OIAD_CHECK(b.size() - header >= total, path, ": truncated: header promises ", total,
+             " data bytes after offset ", header, ", file has ", b.size() - header);
+  OIAD_CHECK(b.size() - header == total, path, ": ", b.size() - header - total,
+             " unexpected trailing bytes after offset ", header + total);
+  a.values.assign(b.begin() + static_cast<std::ptrdiff_t>(header), b.end());
+  return a;
+}
+
+ImageSet read_idx_split(const std::string& images_path, const std::string& labels_path, int* height,
+                        int* width) {
+  IdxArray img = read_idx(images_path);
+  OIAD_CHECK(img.dims.size() == 3, images_path, ": expected 3 dimensions (N, H, W), found ",
+             img.dims.size());
+  IdxArray lab = read_idx(labels_path);
+  OIAD_CHECK(lab.dims.size() == 1, labels_path, ": expected 1 dimension (N), found ", lab.dims.size());
+  OIAD_CHECK(img.dims[0] == lab.dims[0], images_path, ": ", img.dims[0], " images but ", labels_path,
+             " has ", lab.dims[0], " labels");
+  ImageSet s;
+  s.count = img.dims[0];
+  s.pixels = std::move(img.values);
+  s.labels.assign(lab.values.begin(), lab.values.end());
+  *height = static_cast<int>(img.dims[1]);
+  *width = static_cast<int>(img.dims[2]);
+  return s;
+}
+
+bool is_idx_folder(const std::string& dir) {
+  return !find_idx(dir, "train-images-idx3-ubyte").empty() &&
+         !find_idx(dir, "train-labels-idx1-ubyte").empty();
+}
+
+Dataset read_idx_folder(const std::string& dir, const std::vector<std::string>& class_names) {
+  Dataset ds;
+  ds.source = dir;
+  ds.channels = 1;
+  for (const char* split : {"train", "t10k"}) {
+    const std::string images = find_idx(dir, std::string(split) + "-images-idx3-ubyte");
+    const std::string labels = find_idx(dir, std::string(split) + "-labels-idx1-ubyte");
+    OIAD_CHECK(!images.empty(), dir, ": no ", split, "-images-idx3-ubyte[.gz]");
+    OIAD_CHECK(!labels.empty(), dir, ": no ", split, "-labels-idx1-ubyte[.gz]");
+    int h = 0, w = 0;
+    ImageSet s = read_idx_split(images, labels, &h, &w);
+    if (ds.height == 0) {
+      ds.height = h;
+      ds.width = w;
+    }
+    OIAD_CHECK(h == ds.height && w == ds.width, images, ": images are ", h, "x", w,
+               " but the train images are ", ds.height, "x", ds.width);
+    (std::string(split) == "train" ? ds.train : ds.test) = std::move(s);
+  }
+  int max_label = -1;
+  for (const ImageSet* s : {&ds.train, &ds.test})
+    for (int32_t l : s->labels) max_label = std::max<int>(max_label, l);
+  ds.class_names = class_names;
+  if (ds.class_names.empty())
+    for (int i = 0; i <= max_label; ++i) ds.class_names.push_back(std::to_string(i));
+  OIAD_CHECK(max_label < static_cast<int>(ds.class_names.size()), dir, ": label ", max_label,
+             " out of range for ", ds.class_names.size(), " classes");
+  return ds;
+}
+
+}  // namespace oiad::data

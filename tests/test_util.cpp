@@ -1,0 +1,95 @@
+#include "test_util.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace fs = std::filesystem;
+
+namespace oiad::test {
+
+TempDir::TempDir() {
+  std::string tmpl = (fs::temp_directory_path() / "oiad-test-XXXXXX").string();
+  if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
+  path_ = tmpl;
+}
+TempDir::~TempDir() {
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+void write_bytes(const std::string& path, const std::vector<uint8_t>& bytes) {
+  fs::create_directories(fs::path(path).parent_path());
+  std::ofstream out(path, std::ios::binary);
+  out.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::vector<uint8_t> gzip_bytes(const std::vector<uint8_t>& raw) {
+  z_stream zs{};
+  deflateInit2(&zs, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
+  std::vector<uint8_t> out(deflateBound(&zs, raw.size()) + 64);
+  zs.next_in = const_cast<Bytef*>(raw.data());
+  zs.avail_in = uInt(raw.size());
+  zs.next_out = out.data();
+  zs.avail_out = uInt(out.size());
+  deflate(&zs, Z_FINISH);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  return out;
+}
+
+std::vector<uint8_t> idx_bytes(const std::vector<uint32_t>& dims, const std::vector<uint8_t>& values) {
+  std::vector<uint8_t> b = {0, 0, 8, uint8_t(dims.size())};
+  for (uint32_t d : dims) {
+    b.push_back(uint8_t(d >> 24));
+    b.push_back(uint8_t(d >> 16));
+    b.push_back(uint8_t(d >> 8));
+    b.push_back(uint8_t(d));
+  }
+  b.insert(b.end(), values.begin(), values.end());
+  return b;
+}
+
+void write_idx_folder(const std::string& dir, int n_train, int n_test, int h, int w, int n_classes, bool gz) {
+  for (auto [prefix, n] : {std::pair<std::string, int>{"train", n_train}, {"t10k", n_test}}) {
+    std::vector<uint8_t> px, lab;
+    for (int i = 0; i < n; ++i) {
+      lab.push_back(uint8_t(i % n_classes));
+      for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w; ++x) px.push_back(idx_pixel(i, y, x, w));
+    }
+    auto img = idx_bytes({uint32_t(n), uint32_t(h), uint32_t(w)}, px);
+    auto lb = idx_bytes({uint32_t(n)}, lab);
+    const std::string ext = gz ? ".gz" : "";
+    write_bytes(dir + "/" + prefix + "-images-idx3-ubyte" + ext, gz ? gzip_bytes(img) : img);
+    write_bytes(dir + "/" + prefix + "-labels-idx1-ubyte" + ext, gz ? gzip_bytes(lb) : lb);
+  }
+}
+
+CommandResult run_oiad(const std::string& args) {
+  TempDir tmp;
+  const std::string out = tmp.file("out"), err = tmp.file("err");
+  const std::string cmd = std::string(OIAD_BINARY) + " " + args + " >" + out + " 2>" + err + " </dev/null";
+  const int status = std::system(cmd.c_str());
+  CommandResult r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = read_text(out);
+  r.err = read_text(err);
+  return r;
+}
+
+}  // namespace oiad::test

@@ -1,0 +1,47 @@
+// Helpers shared by the tests: temporary folders and tiny data files written on the fly.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace oiad::test {
+
+/// A fresh temporary folder, removed with its contents when the object dies.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+void write_bytes(const std::string& path, const std::vector<uint8_t>& bytes);
+std::string read_text(const std::string& path);
+std::vector<uint8_t> gzip_bytes(const std::vector<uint8_t>& raw);
+
+/// An IDX file of unsigned bytes: magic 00 00 08 ndim, big-endian dims, values.
+std::vector<uint8_t> idx_bytes(const std::vector<uint32_t>& dims, const std::vector<uint8_t>& values);
+
+/// Writes a tiny MNIST-like IDX folder: `n_train` and `n_test` images of h x w, label of image
+/// i = i % n_classes, pixel (y, x) of image i = (i * 7 + y * w + x) % 256.
+void write_idx_folder(const std::string& dir, int n_train, int n_test, int h, int w, int n_classes, bool gz);
+
+/// The pixel value write_idx_folder uses.
+inline uint8_t idx_pixel(int i, int y, int x, int w) { return uint8_t((i * 7 + y * w + x) % 256); }
+
+/// Result of running the oiad binary.
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+/// Runs the built `oiad` with `args` (a shell-quoted string), capturing stdout and stderr.
+CommandResult run_oiad(const std::string& args);
+
+}  // namespace oiad::test

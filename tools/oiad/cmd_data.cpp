@@ -1,0 +1,97 @@
+// oiad data info|fetch|split
+#include <nlohmann/json.hpp>
+
+#include <iostream>
+
+#include "commands.h"
+#include "oiad/core/error.h"
+#include "oiad/core/file_util.h"
+#include "oiad/data/fetch.h"
+#include "oiad/data/registry.h"
+#include "oiad/data/split.h"
+
+namespace oiad::cli {
+
+namespace {
+
+struct DataOptions {
+  std::string spec;
+  std::string dir;
+  std::string normal_class;
+  std::string protocol = "paper";
+  uint64_t seed = 0;
+  int64_t limit = 0;
+  std::string out;
+};
+
+nlohmann::json split_counts(const data::Dataset& ds, const std::string& split) {
+  return {{"count", ds.split(split).count}, {"per_class", ds.per_class(split)}};
+}
+
+void run_info(const DataOptions& o) {
+  const data::Dataset ds = data::load_dataset(o.spec);
+  nlohmann::json j = {{"name", ds.name},
+                      {"source", ds.source},
+                      {"channels", ds.channels},
+                      {"height", ds.height},
+                      {"width", ds.width},
+                      {"classes", ds.class_names},
+                      {"splits", {{"train", split_counts(ds, "train")}, {"test", split_counts(ds, "test")}}}};
+  print_json_line(j.dump());
+}
+
+void run_fetch(const DataOptions& o) {
+  const std::string dir = o.dir.empty() ? data::default_data_dir() : o.dir;
+  const std::string folder = data::fetch_release(o.spec, dir);
+  print_json_line(nlohmann::json{{"name", o.spec}, {"folder", folder}}.dump());
+}
+
+void run_split(const DataOptions& o) {
+  const data::Dataset ds = data::load_dataset(o.spec);
+  const int cls = data::resolve_class(ds, o.normal_class);
+  const data::OneClassSplit sp = data::make_split(ds, cls, data::parse_protocol(o.protocol), o.seed, o.limit);
+  const std::string text = sp.to_json();
+  if (!o.out.empty()) write_file_atomic(o.out, text);
+  nlohmann::json summary = {{"dataset", sp.dataset},
+                            {"protocol", sp.protocol},
+                            {"seed", sp.seed},
+                            {"normal_class", sp.normal_class},
+                            {"normal_class_name", sp.normal_class_name},
+                            {"n_train", sp.train.size()},
+                            {"n_val", sp.val.size()},
+                            {"n_test", sp.test.size()},
+                            {"out", o.out}};
+  print_json_line(summary.dump());
+}
+
+}  // namespace
+
+void add_data_command(CLI::App& app, Runner& run) {
+  auto opt = std::make_shared<DataOptions>();
+  CLI::App* data = app.add_subcommand("data", "describe, fetch and split data sets");
+  data->require_subcommand(1);
+
+  CLI::App* info = data->add_subcommand("info", "print a data set's shape, classes and split sizes as JSON");
+  info->add_option("spec", opt->spec, "mnist, fashion-mnist, cifar10, or a path")->required();
+  info->callback([&run, opt] { run = [opt] { run_info(*opt); }; });
+
+  CLI::App* fetch = data->add_subcommand("fetch", "download an official release over HTTPS (SHA-256 checked)");
+  fetch->add_option("name", opt->spec, "mnist, fashion-mnist or cifar10")
+      ->required()
+      ->check(CLI::IsMember({"mnist", "fashion-mnist", "cifar10"}));
+  fetch->add_option("--dir", opt->dir, "data dir (default: $OIAD_DATA or ~/.local/share/oiad)");
+  fetch->callback([&run, opt] { run = [opt] { run_fetch(*opt); }; });
+
+  CLI::App* split = data->add_subcommand("split", "make a seeded one-class split and save its indices as JSON");
+  split->add_option("--data", opt->spec, "mnist, fashion-mnist, cifar10, or a path")->required();
+  split->add_option("--normal-class", opt->normal_class, "normal class: index or name")->required();
+  split->add_option("--protocol", opt->protocol, "paper (Sec. IV.B) or standard (Ruff et al. 2018)")
+      ->check(CLI::IsMember({"paper", "standard"}))
+      ->capture_default_str();
+  split->add_option("--seed", opt->seed, "random seed")->capture_default_str();
+  split->add_option("--limit", opt->limit, "cap the images of each part (0: no cap)")->check(CLI::NonNegativeNumber);
+  split->add_option("--out", opt->out, "write the split (every index) to this JSON file");
+  split->callback([&run, opt] { run = [opt] { run_split(*opt); }; });
+}
+
+}  // namespace oiad::cli

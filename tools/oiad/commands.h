@@ -1,0 +1,19 @@
+// The `oiad` executable: each cmd_<name>.cpp adds one subcommand to the CLI11 app.
+// A subcommand's parse step only records options; the work runs after parsing, in `run`,
+// so that main() handles errors from all commands the same way.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+
+namespace oiad::cli {
+
+/// Set by the subcommand that was selected; main() calls it after parsing.
+using Runner = std::function<void()>;
+
+void add_data_command(CLI::App& app, Runner& run);
+
+/// Prints one JSON value on stdout followed by a newline.
+void print_json_line(const std::string& json_text);
+
+}  // namespace oiad::cli

@@ -1,0 +1,43 @@
+// oiad: image anomaly detection with disentanglement learning (OIAD).
+#include <unistd.h>
+
+#include <iostream>
+
+#include "commands.h"
+#include "oiad/core/error.h"
+#include "oiad/core/runtime.h"
+
+namespace oiad::cli {
+void print_json_line(const std::string& json_text) { std::cout << json_text << std::endl; }
+}  // namespace oiad::cli
+
+int main(int argc, char** argv) {
+  oiad::maybe_reexec_for_fast_blas(argv);
+  CLI::App app{"oiad: one-for-all image anomaly detection with disentanglement learning"};
+  app.require_subcommand(1);
+  app.fallthrough();
+  app.set_version_flag("--version", std::string("oiad 0.1.0"));
+  int threads = 0;
+  app.add_option("--threads", threads, "threads for LibTorch and OpenBLAS (default: every core)")
+      ->check(CLI::NonNegativeNumber);
+  oiad::cli::Runner run;
+  oiad::cli::add_data_command(app, run);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);
+    std::cerr << "oiad: " << e.what() << " (see oiad --help)" << std::endl;
+    return 2;
+  }
+  try {
+    oiad::set_num_threads(threads);
+    if (run) run();
+    return 0;
+  } catch (const oiad::UsageError& e) {
+    std::cerr << "oiad: " << e.what() << std::endl;
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "oiad: " << e.what() << std::endl;
+    return 1;
+  }
+}
