@@ -22,6 +22,8 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   oiad::cli::Runner run;
   oiad::cli::add_data_command(app, run);
+  oiad::cli::add_train_command(app, run);
+  oiad::cli::add_model_command(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,60 @@
+// Configuration of the Detector-VAE (eq. 9, Table I) and of the two deep baselines of
+// Table II that share its convolutional stack. Plain data, no LibTorch: the CLI and the
+// model file read and write it as JSON.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace oiad::model {
+
+enum class ModelKind {
+  kDetectorVae,  ///< β-VAE + TC discriminator + learned prior precisions (eq. 9)
+  kVae,          ///< plain VAE baseline: γ = 0, fixed N(0, I) prior, KL weight 1
+  kDcae,         ///< deterministic convolutional autoencoder baseline (DCGAN-like)
+};
+std::string kind_name(ModelKind k);
+ModelKind parse_kind(const std::string& s);  ///< detector | vae | dcae
+
+enum class Reconstruction {
+  kL2,         ///< Σ_pixels (x - sigmoid(logits))², the paper's l2 loss (Sec. III.C)
+  kBernoulli,  ///< Σ_pixels BCE(logits, x): the Bernoulli decoder of FactorVAE
+};
+std::string reconstruction_name(Reconstruction r);
+Reconstruction parse_reconstruction(const std::string& s);  ///< l2 | bernoulli
+
+struct ModelConfig {
+  ModelKind kind = ModelKind::kDetectorVae;
+  /// Image channels (1 for MNIST-like, 3 for CIFAR-like).
+  int channels = 1;
+  /// Side of the square network input: 32 (28x28 images padded) or 64 (Table I, resized).
+  int input_size = 32;
+  /// Latent codes: paper default 20 for MNIST / Fashion-MNIST, 40 for CIFAR-10 (Sec. IV.B).
+  int latent_dim = 20;
+  /// Width of the decoder's first dense layer: 128 (MNIST-size) or 512 (CIFAR-size), Table I.
+  int decoder_dense = 128;
+  /// Width of the encoder's dense layer (Table I: 128).
+  int encoder_dense = 128;
+  /// Weight of the TC term, γ (paper default 40). 0 disables the discriminator.
+  double gamma = 40.0;
+  /// Weight of the precision regulariser Σ_j (1/β_j - 1)², η (paper default 0.1).
+  double eta = 0.1;
+  /// Weight of L_KL. Our reading of the paper's undefined "λ_kd = 0.1": the weight of the
+  /// KL-divergence term, the only term of eq. 9 that the paper gives no weight of its own.
+  double kl_weight = 0.1;
+  /// Learn per-code prior precisions β_j (eq. 8); false = fixed N(0, I) prior.
+  bool learn_precision = true;
+  Reconstruction reconstruction = Reconstruction::kL2;
+  /// TC discriminator: hidden layers and their width (Table I: 6 x 1000, leaky ReLU).
+  int disc_layers = 6;
+  int disc_units = 1000;
+
+  /// Paper defaults for a kind and an image shape (20 or 40 codes, 128 or 512 units).
+  static ModelConfig defaults(ModelKind kind, int channels, int input_size);
+  nlohmann::json to_json() const;
+  static ModelConfig from_json(const nlohmann::json& j);
+  /// Throws Error when a field is out of range.
+  void validate() const;
+};
+
+}  // namespace oiad::model

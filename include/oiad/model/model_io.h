@@ -1,0 +1,29 @@
+// Saving and loading a DetectorVae with its metadata in a model file (model_file.h).
+#pragma once
+
+#include <string>
+
+#include "oiad/model/model_file.h"
+#include "oiad/model/networks.h"
+
+namespace oiad::model {
+
+/// Module parameters and buffers to a blob and back (LibTorch archives).
+std::string module_to_blob(torch::nn::Module& m);
+void module_from_blob(torch::nn::Module& m, const std::string& blob, const std::string& name);
+
+/// A network with its model file (metadata: format, kind, config, data, training history...).
+struct LoadedModel {
+  DetectorVae net{nullptr};
+  ModelFile file;
+};
+
+/// Builds the network described by file.meta["config"] and loads blob "weights".
+/// `name` is used in errors; `expect_kind` (when not empty) must match the model kind.
+LoadedModel model_from_file(ModelFile file, const std::string& name, const std::string& expect_kind = "");
+LoadedModel load_model(const std::string& path, const std::string& expect_kind = "");
+
+/// Stores the network's weights and config in `file` (keeps other metadata) and saves it.
+void save_model(const std::string& path, DetectorVae& net, ModelFile file);
+
+}  // namespace oiad::model

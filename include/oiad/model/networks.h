@@ -1,0 +1,103 @@
+// The networks of Table I and the losses of eq. 9.
+//
+// Shapes: images x are (N, C, S, S) float32 in [0, 1], S = input_size (32 or 64);
+// codes z, mu, logvar are (N, d), d = latent_dim. The decoder returns logits (N, C, S, S);
+// the reconstruction is sigmoid(logits).
+#pragma once
+
+#include <torch/torch.h>
+
+#include "oiad/model/config.h"
+
+namespace oiad::model {
+
+/// Four 4x4 stride-2 convolutions (32, 32, 64, 64 channels, ReLU), dense 128 ReLU, then the
+/// heads for mu and log-variance (Table I). A deterministic encoder (DCAE) uses mu only.
+struct ConvEncoderImpl : torch::nn::Module {
+  explicit ConvEncoderImpl(const ModelConfig& c);
+  /// Returns {mu, logvar}, each (N, d).
+  std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& x);
+  torch::nn::Sequential features{nullptr};
+  torch::nn::Linear dense{nullptr}, mu_head{nullptr}, logvar_head{nullptr};
+};
+TORCH_MODULE(ConvEncoder);
+
+/// Dense 128/512 ReLU, dense (S/16)²·64 ReLU, four 4x4 stride-2 transposed convolutions
+/// (64, 32, 32, C channels; ReLU between them, logits out), Table I.
+struct ConvDecoderImpl : torch::nn::Module {
+  explicit ConvDecoderImpl(const ModelConfig& c);
+  torch::Tensor forward(const torch::Tensor& z);  ///< (N, d) -> logits (N, C, S, S)
+  torch::nn::Sequential dense{nullptr};
+  torch::nn::Sequential deconv{nullptr};
+  int base_ = 2;
+};
+TORCH_MODULE(ConvDecoder);
+
+/// FactorVAE's discriminator: `disc_layers` linear layers of `disc_units` with leaky ReLU,
+/// then 2 logits: [0] = "a sample of q(z)", [1] = "a sample of the product of marginals".
+struct TcDiscriminatorImpl : torch::nn::Module {
+  explicit TcDiscriminatorImpl(const ModelConfig& c);
+  torch::Tensor forward(const torch::Tensor& z);  ///< (N, d) -> (N, 2)
+  torch::nn::Sequential net{nullptr};
+};
+TORCH_MODULE(TcDiscriminator);
+
+/// The whole model: encoder, decoder, learned log-precisions log β_j (eq. 8; β = exp, so it
+/// stays positive) and, when γ > 0, the TC discriminator.
+struct DetectorVaeImpl : torch::nn::Module {
+  explicit DetectorVaeImpl(const ModelConfig& c);
+  ModelConfig config;
+  ConvEncoder encoder{nullptr};
+  ConvDecoder decoder{nullptr};
+  TcDiscriminator discriminator{nullptr};  ///< null when γ = 0
+  torch::Tensor log_precision;              ///< (d,) log β_j; fixed at 0 when not learned
+
+  bool stochastic() const { return config.kind != ModelKind::kDcae; }
+  bool has_discriminator() const { return !discriminator.is_empty(); }
+  /// β_j = exp(log β_j), (d,).
+  torch::Tensor precision() const { return log_precision.exp(); }
+  /// Parameters updated by the VAE optimiser (encoder, decoder, precisions).
+  std::vector<torch::Tensor> vae_parameters();
+  /// Decodes codes to images in [0, 1]: sigmoid(decoder(z)).
+  torch::Tensor decode(const torch::Tensor& z) { return torch::sigmoid(decoder->forward(z)); }
+};
+TORCH_MODULE(DetectorVae);
+
+// ---- Losses (eq. 9). Each returns the mean over the batch of a per-image quantity. ----
+
+/// Per-image reconstruction error (N,): l2 = Σ (x - sigmoid(logits))², or Σ BCE.
+torch::Tensor reconstruction_error(const torch::Tensor& logits, const torch::Tensor& x, Reconstruction kind);
+
+/// Per-image KL(N(mu, exp(logvar)) || N(0, 1/β)) summed over codes (N,), closed form:
+/// ½ Σ_j [β_j (σ_j² + μ_j²) - 1 - log σ_j² - log β_j].
+torch::Tensor kl_to_scaled_prior(const torch::Tensor& mu, const torch::Tensor& logvar,
+                                 const torch::Tensor& log_precision);
+
+/// Per-code KL (N, d), same formula without the sum.
+torch::Tensor kl_per_code(const torch::Tensor& mu, const torch::Tensor& logvar, const torch::Tensor& log_precision);
+
+/// permute_dims (FactorVAE): each column of z permuted independently across the batch,
+/// drawing a sample of the product of the marginals.
+torch::Tensor permute_dims(const torch::Tensor& z);
+
+/// TC estimate E[log D(z) / (1 - D(z))] = mean(logit_0 - logit_1) (eq. 7).
+torch::Tensor tc_estimate(TcDiscriminator& d, const torch::Tensor& z);
+
+/// Discriminator loss: ½ [CE(D(z), 0) + CE(D(permute_dims(z2)), 1)] (Sec. III.C).
+torch::Tensor discriminator_loss(TcDiscriminator& d, const torch::Tensor& z, const torch::Tensor& z_permuted);
+
+/// η Σ_j (1/β_j - 1)².
+torch::Tensor precision_regulariser(const torch::Tensor& log_precision);
+
+/// The terms of the VAE objective for one batch, each a scalar.
+struct LossTerms {
+  torch::Tensor recon, kl, tc, prec_reg;
+  torch::Tensor total;  ///< recon + kl_weight·kl + γ·tc + η·prec_reg
+  torch::Tensor z;      ///< sampled codes (N, d), for the discriminator step
+  torch::Tensor mu;     ///< encoder means (N, d)
+};
+/// Computes the terms; `warmup` in [0, 1] scales the KL weight (KL warm-up). The
+/// discriminator's parameters get no gradient from `total` (they are frozen meanwhile).
+LossTerms vae_losses(DetectorVae& m, const torch::Tensor& x, double warmup = 1.0);
+
+}  // namespace oiad::model

@@ -1,0 +1,63 @@
+// Training the Detector-VAE (and the VAE / DCAE baselines) on normal images only.
+#pragma once
+
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "oiad/model/networks.h"
+
+namespace oiad::train {
+
+struct TrainOptions {
+  /// Passes over the training images.
+  int epochs = 30;
+  int batch_size = 64;
+  /// Adam for encoder, decoder and precisions (FactorVAE's default 1e-4, betas 0.9, 0.999).
+  double lr = 1e-4;
+  /// Adam for the TC discriminator (FactorVAE: 1e-4, betas 0.5, 0.9).
+  double disc_lr = 1e-4;
+  double disc_beta1 = 0.5;
+  double disc_beta2 = 0.9;
+  /// Epochs over which the KL weight rises linearly from 0 to its value (0: off).
+  int kl_warmup_epochs = 0;
+  /// Same seed + same data + same threads = same weights.
+  uint64_t seed = 0;
+  /// Seconds between plain progress lines when stderr is not a terminal.
+  double log_seconds = 10.0;
+  /// Print progress on stderr.
+  bool verbose = true;
+};
+
+/// Averages of each loss term over one epoch.
+struct EpochRecord {
+  int epoch = 0;
+  int64_t iterations = 0;
+  double recon = 0, kl = 0, tc = 0, prec_reg = 0, disc_loss = 0, total = 0;
+  /// Codes whose encoder mean varies over the epoch's images (variance > 0.01): the codes
+  /// still alive. Posterior collapse shows as few active codes and KL near 0.
+  int active_codes = 0;
+  double seconds = 0, images_per_s = 0;
+  nlohmann::json to_json() const;
+  static EpochRecord from_json(const nlohmann::json& j);
+};
+
+/// What a checkpoint must carry to resume.
+struct TrainState {
+  int epochs_done = 0;
+  std::vector<EpochRecord> history;
+  std::string optim_vae;   ///< serialised optimiser state (empty before the first epoch)
+  std::string optim_disc;
+};
+
+/// Called after every epoch with the state so far (to write a checkpoint).
+using EpochCallback = std::function<void(const TrainState&)>;
+
+/// Trains `net` on `images` (N, C, S, S) float in [0, 1] from `state` (fresh or resumed)
+/// until options.epochs. Each epoch reseeds from (seed, epoch), so a resumed run gives the
+/// same weights as an uninterrupted one.
+void train_model(model::DetectorVae& net, const torch::Tensor& images, const TrainOptions& options,
+                 TrainState& state, const EpochCallback& on_epoch = {});
+
+}  // namespace oiad::train

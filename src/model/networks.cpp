@@ -1,0 +1,130 @@
+#include "oiad/model/networks.h"
+
+#include "oiad/core/error.h"
+
+namespace oiad::model {
+
+namespace nn = torch::nn;
+
+ConvEncoderImpl::ConvEncoderImpl(const ModelConfig& c) {
+  features = register_module(
+      "features", nn::Sequential(nn::Conv2d(nn::Conv2dOptions(c.channels, 32, 4).stride(2).padding(1)), nn::ReLU(),
+                                 nn::Conv2d(nn::Conv2dOptions(32, 32, 4).stride(2).padding(1)), nn::ReLU(),
+                                 nn::Conv2d(nn::Conv2dOptions(32, 64, 4).stride(2).padding(1)), nn::ReLU(),
+                                 nn::Conv2d(nn::Conv2dOptions(64, 64, 4).stride(2).padding(1)), nn::ReLU()));
+  const int side = c.input_size / 16;
+  dense = register_module("dense", nn::Linear(64 * side * side, c.encoder_dense));
+  mu_head = register_module("mu", nn::Linear(c.encoder_dense, c.latent_dim));
+  logvar_head = register_module("logvar", nn::Linear(c.encoder_dense, c.latent_dim));
+}
+
+std::pair<torch::Tensor, torch::Tensor> ConvEncoderImpl::forward(const torch::Tensor& x) {
+  auto h = torch::relu(dense->forward(features->forward(x).flatten(1)));
+  return {mu_head->forward(h), logvar_head->forward(h)};
+}
+
+ConvDecoderImpl::ConvDecoderImpl(const ModelConfig& c) : base_(c.input_size / 16) {
+  dense = register_module("dense", nn::Sequential(nn::Linear(c.latent_dim, c.decoder_dense), nn::ReLU(),
+                                                  nn::Linear(c.decoder_dense, 64 * base_ * base_), nn::ReLU()));
+  auto up = [](int in, int out) { return nn::ConvTranspose2d(nn::ConvTranspose2dOptions(in, out, 4).stride(2).padding(1)); };
+  deconv = register_module("deconv", nn::Sequential(up(64, 64), nn::ReLU(), up(64, 32), nn::ReLU(), up(32, 32),
+                                                    nn::ReLU(), up(32, c.channels)));
+}
+
+torch::Tensor ConvDecoderImpl::forward(const torch::Tensor& z) {
+  return deconv->forward(dense->forward(z).view({z.size(0), 64, base_, base_}));
+}
+
+TcDiscriminatorImpl::TcDiscriminatorImpl(const ModelConfig& c) {
+  net = register_module("net", nn::Sequential());
+  int in = c.latent_dim;
+  for (int i = 0; i < c.disc_layers; ++i) {
+    net->push_back(nn::Linear(in, c.disc_units));
+    net->push_back(nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2)));
+    in = c.disc_units;
+  }
+  net->push_back(nn::Linear(in, 2));
+}
+
+torch::Tensor TcDiscriminatorImpl::forward(const torch::Tensor& z) { return net->forward(z); }
+
+DetectorVaeImpl::DetectorVaeImpl(const ModelConfig& c) : config(c) {
+  c.validate();
+  encoder = register_module("encoder", ConvEncoder(c));
+  decoder = register_module("decoder", ConvDecoder(c));
+  log_precision = register_parameter("log_precision", torch::zeros({c.latent_dim}), c.learn_precision);
+  if (c.kind == ModelKind::kDetectorVae && c.gamma > 0)
+    discriminator = register_module("discriminator", TcDiscriminator(c));
+}
+
+std::vector<torch::Tensor> DetectorVaeImpl::vae_parameters() {
+  std::vector<torch::Tensor> p = encoder->parameters();
+  for (auto& t : decoder->parameters()) p.push_back(t);
+  if (config.learn_precision) p.push_back(log_precision);
+  return p;
+}
+
+torch::Tensor reconstruction_error(const torch::Tensor& logits, const torch::Tensor& x, Reconstruction kind) {
+  if (kind == Reconstruction::kBernoulli)
+    return torch::binary_cross_entropy_with_logits(logits, x, {}, {}, at::Reduction::None).flatten(1).sum(1);
+  return (torch::sigmoid(logits) - x).pow(2).flatten(1).sum(1);
+}
+
+torch::Tensor kl_per_code(const torch::Tensor& mu, const torch::Tensor& logvar, const torch::Tensor& log_precision) {
+  const auto beta = log_precision.exp();
+  return 0.5 * (beta * (logvar.exp() + mu.pow(2)) - 1.0 - logvar - log_precision);
+}
+
+torch::Tensor kl_to_scaled_prior(const torch::Tensor& mu, const torch::Tensor& logvar,
+                                 const torch::Tensor& log_precision) {
+  return kl_per_code(mu, logvar, log_precision).sum(1);
+}
+
+torch::Tensor permute_dims(const torch::Tensor& z) {
+  TORCH_CHECK(z.dim() == 2, "permute_dims: expected (N, d) codes");
+  const int64_t n = z.size(0), d = z.size(1);
+  // One random permutation of the batch per code: argsort of uniform noise, column-wise.
+  auto perm = torch::rand({n, d}, z.options()).argsort(/*dim=*/0, /*descending=*/false);
+  return z.gather(0, perm);
+}
+
+torch::Tensor tc_estimate(TcDiscriminator& d, const torch::Tensor& z) {
+  auto logits = d->forward(z);
+  return (logits.select(1, 0) - logits.select(1, 1)).mean();
+}
+
+torch::Tensor discriminator_loss(TcDiscriminator& d, const torch::Tensor& z, const torch::Tensor& z_permuted) {
+  const int64_t n = z.size(0), m = z_permuted.size(0);
+  auto zeros = torch::zeros({n}, torch::kLong), ones = torch::ones({m}, torch::kLong);
+  return 0.5 * (torch::nn::functional::cross_entropy(d->forward(z), zeros) +
+                torch::nn::functional::cross_entropy(d->forward(z_permuted), ones));
+}
+
+torch::Tensor precision_regulariser(const torch::Tensor& log_precision) {
+  return (torch::exp(-log_precision) - 1.0).pow(2).sum();
+}
+
+LossTerms vae_losses(DetectorVae& m, const torch::Tensor& x, double warmup) {
+  const ModelConfig& c = m->config;
+  LossTerms t;
+  auto [mu, logvar] = m->encoder->forward(x);
+  torch::Tensor z = mu;
+  if (m->stochastic()) z = mu + torch::randn_like(mu) * torch::exp(0.5 * logvar);
+  t.z = z;
+  t.mu = mu;
+  t.recon = reconstruction_error(m->decoder->forward(z), x, c.reconstruction).mean();
+  t.kl = m->stochastic() ? kl_to_scaled_prior(mu, logvar, m->log_precision).mean() : torch::zeros({});
+  t.prec_reg = c.learn_precision ? precision_regulariser(m->log_precision) : torch::zeros({});
+  if (m->has_discriminator()) {
+    // Freeze the discriminator so the VAE loss leaves no gradient on it (Sec. III.C).
+    for (auto& p : m->discriminator->parameters()) p.set_requires_grad(false);
+    t.tc = tc_estimate(m->discriminator, z);
+    for (auto& p : m->discriminator->parameters()) p.set_requires_grad(true);
+  } else {
+    t.tc = torch::zeros({});
+  }
+  t.total = t.recon + (c.kl_weight * warmup) * t.kl + c.gamma * t.tc + c.eta * t.prec_reg;
+  return t;
+}
+
+}  // namespace oiad::model

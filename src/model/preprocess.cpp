@@ -1,0 +1,39 @@
+#include "oiad/model/preprocess.h"
+
+#include "oiad/core/error.h"
+
+namespace oiad::model {
+
+std::string resize_method(int height, int width, int input_size) {
+  if (height == input_size && width == input_size) return "none";
+  if (height <= input_size && width <= input_size && (input_size - height) % 2 == 0 &&
+      (input_size - width) % 2 == 0 && input_size - height <= 8 && input_size - width <= 8)
+    return "pad";
+  return "bilinear";
+}
+
+torch::Tensor images_to_input(const uint8_t* pixels, int64_t n, int channels, int height, int width, int input_size) {
+  auto x = torch::from_blob(const_cast<uint8_t*>(pixels), {n, channels, height, width}, torch::kUInt8)
+               .to(torch::kFloat32)
+               .div_(255.0f);
+  const std::string how = resize_method(height, width, input_size);
+  if (how == "none") return x.contiguous();
+  if (how == "pad") {
+    const int64_t ph = (input_size - height) / 2, pw = (input_size - width) / 2;
+    return torch::constant_pad_nd(x, {pw, pw, ph, ph}, 0.0).contiguous();
+  }
+  namespace F = torch::nn::functional;
+  return F::interpolate(x, F::InterpolateFuncOptions()
+                               .size(std::vector<int64_t>{input_size, input_size})
+                               .mode(torch::kBilinear)
+                               .align_corners(false))
+      .clamp_(0.0, 1.0)
+      .contiguous();
+}
+
+std::vector<uint8_t> input_to_bytes(const torch::Tensor& x) {
+  auto b = (x.detach().clamp(0.0, 1.0) * 255.0).round().to(torch::kUInt8).contiguous();
+  return std::vector<uint8_t>(b.data_ptr<uint8_t>(), b.data_ptr<uint8_t>() + b.numel());
+}
+
+}  // namespace oiad::model

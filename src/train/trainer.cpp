@@ -1,0 +1,200 @@
+#include "oiad/train/trainer.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <sstream>
+
+#include "oiad/core/error.h"
+#include "oiad/core/random.h"
+
+namespace oiad::train {
+
+nlohmann::json EpochRecord::to_json() const {
+  return {{"epoch", epoch},       {"iterations", iterations}, {"recon", recon},     {"kl", kl},
+          {"tc", tc},             {"prec_reg", prec_reg},     {"disc_loss", disc_loss}, {"total", total},
+          {"active_codes", active_codes}, {"seconds", seconds}, {"images_per_s", images_per_s}};
+}
+
+EpochRecord EpochRecord::from_json(const nlohmann::json& j) {
+  EpochRecord r;
+  r.epoch = j.at("epoch");
+  r.iterations = j.at("iterations");
+  r.recon = j.at("recon");
+  r.kl = j.at("kl");
+  r.tc = j.at("tc");
+  r.prec_reg = j.at("prec_reg");
+  r.disc_loss = j.at("disc_loss");
+  r.total = j.at("total");
+  r.active_codes = j.at("active_codes");
+  r.seconds = j.at("seconds");
+  r.images_per_s = j.at("images_per_s");
+  return r;
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string optimizer_to_blob(torch::optim::Optimizer& o) {
+  torch::serialize::OutputArchive ar;
+  o.save(ar);
+  std::ostringstream os;
+  ar.save_to(os);
+  return os.str();
+}
+void optimizer_from_blob(torch::optim::Optimizer& o, const std::string& blob) {
+  std::istringstream is(blob);
+  torch::serialize::InputArchive ar;
+  ar.load_from(is);
+  o.load(ar);
+}
+
+// Progress on stderr: a redrawn bar on a terminal, periodic plain lines otherwise.
+class Progress {
+ public:
+  Progress(int epochs, int64_t iters_per_epoch, double log_seconds, bool verbose)
+      : epochs_(epochs), per_epoch_(iters_per_epoch), log_seconds_(log_seconds), verbose_(verbose),
+        tty_(isatty(2)), start_(Clock::now()), last_(start_) {}
+  void update(int epoch, int64_t iter, const EpochRecord& run, double images_per_s, int64_t done, int64_t total) {
+    if (!verbose_) return;
+    const auto now = Clock::now();
+    const double since = std::chrono::duration<double>(now - last_).count();
+    if (since < (tty_ ? 0.25 : log_seconds_) && iter != per_epoch_) return;
+    last_ = now;
+    const double elapsed = std::chrono::duration<double>(now - start_).count();
+    const double eta = done > 0 ? elapsed * double(total - done) / double(done) : 0.0;
+    const double n = double(std::max<int64_t>(1, run.iterations));
+    char line[256];
+    std::snprintf(line, sizeof(line),
+                  "epoch %d/%d it %lld/%lld  recon %.3f kl %.3f tc %.3f reg %.3f disc %.3f  %.0f img/s  ETA %.0fs",
+                  epoch, epochs_, (long long)iter, (long long)per_epoch_, run.recon / n, run.kl / n, run.tc / n,
+                  run.prec_reg / n, run.disc_loss / n, images_per_s, eta);
+    if (tty_) {
+      const int width = 20;
+      const int filled = int(width * double(iter) / double(per_epoch_));
+      std::fprintf(stderr, "\r[%s%s] %s", std::string(filled, '#').c_str(), std::string(width - filled, '.').c_str(),
+                   line);
+      if (iter == per_epoch_) std::fprintf(stderr, "\n");
+    } else {
+      std::fprintf(stderr, "train: %s\n", line);
+    }
+    std::fflush(stderr);
+  }
+
+ private:
+  int epochs_;
+  int64_t per_epoch_;
+  double log_seconds_;
+  bool verbose_, tty_;
+  Clock::time_point start_, last_;
+};
+
+}  // namespace
+
+void train_model(model::DetectorVae& net, const torch::Tensor& images, const TrainOptions& o, TrainState& state,
+                 const EpochCallback& on_epoch) {
+  OIAD_CHECK(images.dim() == 4 && images.size(1) == net->config.channels &&
+                 images.size(2) == net->config.input_size && images.size(3) == net->config.input_size,
+             "train: images of shape ", images.sizes(), " do not fit the model (", net->config.channels, "x",
+             net->config.input_size, "x", net->config.input_size, ")");
+  const int64_t n = images.size(0);
+  OIAD_CHECK(n >= 2, "train: need at least 2 training images, got ", n);
+  OIAD_CHECK(o.batch_size >= 2, "train: batch size must be at least 2");
+  const int64_t bs = std::min<int64_t>(o.batch_size, n);
+  const int64_t iters = n / bs;  // drop the last partial batch: permute_dims needs full batches
+
+  torch::optim::Adam opt_vae(net->vae_parameters(), torch::optim::AdamOptions(o.lr));
+  std::unique_ptr<torch::optim::Adam> opt_disc;
+  if (net->has_discriminator())
+    opt_disc = std::make_unique<torch::optim::Adam>(
+        net->discriminator->parameters(),
+        torch::optim::AdamOptions(o.disc_lr).betas({o.disc_beta1, o.disc_beta2}));
+  if (!state.optim_vae.empty()) optimizer_from_blob(opt_vae, state.optim_vae);
+  if (opt_disc && !state.optim_disc.empty()) optimizer_from_blob(*opt_disc, state.optim_disc);
+
+  Progress progress(o.epochs, iters, o.log_seconds, o.verbose);
+  const int64_t total_iters = iters * (o.epochs - state.epochs_done);
+  int64_t done_iters = 0;
+  const int d = net->config.latent_dim;
+  net->train();
+  for (int epoch = state.epochs_done + 1; epoch <= o.epochs; ++epoch) {
+    // Reseed per epoch so a resumed run repeats exactly what an uninterrupted one does.
+    const uint64_t epoch_seed = o.seed * 0x9E3779B97F4A7C15ULL + uint64_t(epoch);
+    torch::manual_seed(epoch_seed);
+    Rng rng(epoch_seed);
+    std::vector<int64_t> order(n);
+    for (int64_t i = 0; i < n; ++i) order[i] = i;
+    shuffle_in_place(order, rng);
+    auto order_t = torch::from_blob(order.data(), {n}, torch::kLong).clone();
+    const double warmup =
+        o.kl_warmup_epochs > 0 ? std::min(1.0, double(epoch - 1) / double(o.kl_warmup_epochs)) : 1.0;
+
+    EpochRecord rec;
+    rec.epoch = epoch;
+    auto mu_sum = torch::zeros({d}, torch::kDouble), mu_sq = torch::zeros({d}, torch::kDouble);
+    const auto t0 = Clock::now();
+    for (int64_t it = 0; it < iters; ++it) {
+      auto x = images.index_select(0, order_t.slice(0, it * bs, (it + 1) * bs));
+      model::LossTerms t = model::vae_losses(net, x, warmup);
+      opt_vae.zero_grad();
+      t.total.backward();
+      opt_vae.step();
+      double disc = 0;
+      if (opt_disc) {
+        // A second, independent batch supplies the samples of the product of marginals.
+        auto idx2 = torch::randint(n, {bs}, torch::kLong);
+        torch::Tensor z2;
+        {
+          torch::NoGradGuard ng;
+          auto [mu2, logvar2] = net->encoder->forward(images.index_select(0, idx2));
+          z2 = mu2 + torch::randn_like(mu2) * torch::exp(0.5 * logvar2);
+        }
+        auto dl = model::discriminator_loss(net->discriminator, t.z.detach(), model::permute_dims(z2));
+        opt_disc->zero_grad();
+        dl.backward();
+        opt_disc->step();
+        disc = dl.item<double>();
+      }
+      {
+        torch::NoGradGuard ng;
+        auto mu = t.mu.detach();
+        mu_sum += mu.sum(0).to(torch::kDouble);
+        mu_sq += mu.pow(2).sum(0).to(torch::kDouble);
+      }
+      rec.iterations++;
+      rec.recon += t.recon.item<double>();
+      rec.kl += t.kl.item<double>();
+      rec.tc += t.tc.item<double>();
+      rec.prec_reg += t.prec_reg.item<double>();
+      rec.disc_loss += disc;
+      rec.total += t.total.item<double>();
+      ++done_iters;
+      const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+      progress.update(epoch, it + 1, rec, double((it + 1) * bs) / std::max(secs, 1e-9), done_iters, total_iters);
+    }
+    const double k = double(std::max<int64_t>(1, rec.iterations));
+    rec.recon /= k;
+    rec.kl /= k;
+    rec.tc /= k;
+    rec.prec_reg /= k;
+    rec.disc_loss /= k;
+    rec.total /= k;
+    rec.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    rec.images_per_s = double(rec.iterations * bs) / std::max(rec.seconds, 1e-9);
+    const double m = double(rec.iterations * bs);
+    auto var = mu_sq / m - (mu_sum / m).pow(2);
+    rec.active_codes = int((var > 0.01).sum().item<int64_t>());
+    OIAD_CHECK(std::isfinite(rec.total), "train: loss became ", rec.total, " in epoch ", epoch,
+               " (try a smaller learning rate)");
+    state.history.push_back(rec);
+    state.epochs_done = epoch;
+    state.optim_vae = optimizer_to_blob(opt_vae);
+    if (opt_disc) state.optim_disc = optimizer_to_blob(*opt_disc);
+    if (on_epoch) on_epoch(state);
+  }
+  net->eval();
+}
+
+}  // namespace oiad::train

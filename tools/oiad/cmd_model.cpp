@@ -1,0 +1,41 @@
+// oiad model info FILE
+#include <nlohmann/json.hpp>
+
+#include "commands.h"
+#include "oiad/model/model_io.h"
+
+namespace oiad::cli {
+
+namespace {
+void run_info(const std::string& path) {
+  model::LoadedModel lm = model::load_model(path);
+  const auto& meta = lm.file.meta;
+  nlohmann::json j;
+  j["model"] = path;
+  j["format_version"] = meta.value("format_version", 0);
+  j["kind"] = model::kind_name(lm.net->config.kind);
+  j["config"] = lm.net->config.to_json();
+  for (const char* k : {"dataset", "normal_class", "normal_class_name", "protocol", "seed", "preprocessing"})
+    if (meta.contains(k)) j[k] = meta[k];
+  auto prec = lm.net->precision().detach().contiguous();
+  j["precision"] = std::vector<float>(prec.data_ptr<float>(), prec.data_ptr<float>() + prec.numel());
+  if (meta.contains("training")) {
+    const auto& t = meta["training"];
+    j["epochs"] = t.value("epochs_done", 0);
+    if (t.contains("history") && !t["history"].empty()) j["final"] = t["history"].back();
+  }
+  j["calibrated"] = meta.contains("calibration");
+  print_json_line(j.dump());
+}
+}  // namespace
+
+void add_model_command(CLI::App& app, Runner& run) {
+  auto path = std::make_shared<std::string>();
+  CLI::App* m = app.add_subcommand("model", "inspect model files");
+  m->require_subcommand(1);
+  CLI::App* info = m->add_subcommand("info", "print a model's kind, config, learned precisions and final losses as JSON");
+  info->add_option("file", *path, "model file")->required();
+  info->callback([&run, path] { run = [path] { run_info(*path); }; });
+}
+
+}  // namespace oiad::cli
