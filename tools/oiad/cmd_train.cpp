@@ -1,6 +1,7 @@
 // oiad train: trains a Detector-VAE (or a VAE / DCAE baseline) on the normal class.
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -9,6 +10,7 @@
 #include "commands.h"
 #include "oiad/core/error.h"
 #include "oiad/core/runtime.h"
+#include "oiad/detect/pipeline.h"
 #include "oiad/model/model_io.h"
 #include "oiad/model/preprocess.h"
 #include "oiad/train/trainer.h"
@@ -25,6 +27,9 @@ struct TrainCliOptions {
   int latent_dim = 0;
   double gamma = -1, eta = -1, kl_weight = -1;
   bool resume = false;
+  bool calibrate = true;
+  std::string preset = "default";
+  double alpha = 0.4;
   train::TrainOptions train;
 };
 
@@ -103,6 +108,22 @@ void run_train(const TrainCliOptions& o) {
   file.meta["training"] = training_json(state);
   file.blobs.erase("optim_vae");
   file.blobs.erase("optim_disc");
+  nlohmann::json calibration;
+  if (o.calibrate) {
+    // Calibrate on the split's VAL part (Sec. III.D.1) and keep it in the same file.
+    const auto t0 = std::chrono::steady_clock::now();
+    const std::vector<uint8_t> vpx = data::gather_pixels(ds, sd.split.val);
+    auto val = model::images_to_input(vpx.data(), int64_t(sd.split.val.size()), ds.channels, ds.height, ds.width,
+                                      cfg.input_size);
+    model::LoadedModel lm{net, file};
+    detect::DetectorOptions dopt = detect::preset_options(o.preset);
+    dopt.seed = o.seed;
+    if (t.verbose) std::cerr << "train: calibrating on " << val.size(0) << " VAL images (preset " << o.preset << ")\n";
+    detect::calibrate_into(lm, dopt, val, o.alpha);
+    file = lm.file;
+    calibration = {{"preset", o.preset}, {"alpha", o.alpha}, {"n_val", val.size(0)},
+                   {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}};
+  }
   model::save_model(o.out, net, file);
   std::filesystem::remove(ckpt);
   const auto& last = state.history.back();
@@ -113,7 +134,8 @@ void run_train(const TrainCliOptions& o) {
                                  {"epochs", state.epochs_done},
                                  {"train_seconds", secs},
                                  {"images_per_s", last.images_per_s},
-                                 {"final", last.to_json()}}
+                                 {"final", last.to_json()},
+                                 {"calibration", calibration}}
                       .dump());
 }
 
@@ -155,6 +177,11 @@ void add_train_command(CLI::App& app, Runner& run) {
   c->add_option("--recon", o->recon, "reconstruction loss: l2 (paper) or bernoulli")
       ->check(CLI::IsMember({"l2", "bernoulli"}));
   c->add_flag("--resume", o->resume, "continue from FILE.ckpt written by an interrupted run");
+  c->add_option("--preset", o->preset, "detector preset used to calibrate: default or paper")
+      ->check(CLI::IsMember({"paper", "default"}))
+      ->capture_default_str();
+  c->add_option("--alpha", o->alpha, "default α stored with the calibration")->capture_default_str();
+  c->add_flag("!--no-calibrate", o->calibrate, "skip calibration on VAL after training");
   c->add_option("--out", o->out, "model file to write")->required();
   o->train.seed = 0;
   c->callback([&run, o] {

@@ -1,0 +1,70 @@
+// Calibration on VAL and the decision rule of OIAD (Sec. III.D.1, IV.B), on plain numbers.
+//
+// For each selected code i and each metric, the calibration keeps the sorted structure
+// consistencies SC_i of the VAL images. Thresholds are the α- and (1-α)-fractiles of those
+// values (linear interpolation between order statistics, numpy's default "linear" method).
+// An image is normal when every selected code's SC_i lies inside [q_i(α), q_i(1-α)].
+//
+// Continuous score (for ROC curves). With q_i the interpolated quantile function of code i,
+// let p_i(s) be its inverse (the fractile at which q_i reaches s) and a_i(s) = min(p_i, 1-p_i).
+// The image is flagged at α exactly when α > a*(x) = min_i a_i(SC_i). The score is
+//   1 - 2·a*(x)                 when every SC_i lies within the VAL range of its code,
+//   1 + max_i dist_i(SC_i)      otherwise, dist_i = distance outside [min, max] of VAL,
+//                               divided by that range's width (ties beyond VAL broken),
+// so "flagged at α" ⇔ score > 1 - 2α, and the ROC curve of the score is the α sweep (Fig. 3).
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace oiad::detect {
+
+enum class Metric { kMse = 0, kLoss = 1, kSsim = 2 };
+constexpr int kNumMetrics = 3;
+std::string metric_name(Metric m);
+Metric parse_metric(const std::string& s);  ///< mse | loss | ssim
+
+/// Linear-interpolation quantile of sorted values (numpy's default): p in [0, 1].
+double quantile_sorted(const std::vector<double>& sorted, double p);
+/// The inverse of quantile_sorted: the fractile p at which the quantile function reaches s
+/// (0 below the minimum, 1 above the maximum; the middle of a run of equal values).
+double fractile_of(const std::vector<double>& sorted, double s);
+
+/// The VAL distribution of one code's structure consistency under one metric.
+struct CodeDistribution {
+  std::vector<double> sorted;  ///< VAL values, ascending
+  double quantile(double p) const { return quantile_sorted(sorted, p); }
+  /// a_i(s) = min(p(s), 1 - p(s)); 0 outside the VAL range.
+  double tail(double s) const;
+  /// Distance of s outside [min, max], divided by (max - min) (0 inside).
+  double outside_distance(double s) const;
+};
+
+/// Per-metric VAL distributions for the selected codes.
+struct Calibration {
+  std::vector<int> codes;  ///< selected code indices
+  /// distributions[metric][k] for code codes[k]; empty for a metric that was not computed
+  std::vector<std::vector<CodeDistribution>> distributions;
+  double alpha = 0.4;  ///< paper default (Sec. IV.B)
+  int64_t n_val = 0;
+
+  bool has_metric(Metric m) const;
+  /// [q(α), q(1-α)] per selected code.
+  std::vector<std::pair<double, double>> thresholds(Metric m, double alpha) const;
+  /// The paper's rule: anomalous unless every selected code lies inside its interval.
+  /// `sc` holds one value per selected code.
+  bool anomalous(Metric m, const std::vector<double>& sc, double alpha) const;
+  /// The continuous score above.
+  double score(Metric m, const std::vector<double>& sc) const;
+  /// The selected code with the smallest tail (the most telling one).
+  int most_extreme_code(Metric m, const std::vector<double>& sc) const;
+
+  nlohmann::json to_json() const;
+  static Calibration from_json(const nlohmann::json& j);
+};
+
+/// Throws UsageError unless 0 < alpha <= 0.5.
+void check_alpha(double alpha);
+
+}  // namespace oiad::detect

@@ -1,0 +1,106 @@
+// The OIAD detector (Sec. III.A, III.D): PR-morphs from perturbing one latent code at a time
+// within its normal range, and the structure consistency of an image under each code.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "oiad/detect/calibration.h"
+#include "oiad/model/networks.h"
+
+namespace oiad::detect {
+
+struct DetectorOptions {
+  /// N: PR-morphs per code (paper: 100, Sec. IV.B).
+  int morphs = 100;
+  /// B: perturbations drawn per search round (0: B = N).
+  int draws_per_round = 0;
+  /// Δr as a fraction of the code's normal range width: round t draws Δz ~ U[-tΔr, tΔr].
+  double radius_step = 0.05;
+  /// Rounds before the documented fallback: the missing morphs are drawn uniformly in the
+  /// normal range itself (the code's value was more than max_rounds·Δr outside it).
+  int max_rounds = 40;
+  /// Normal range of a code: the [q, 1-q] fractiles of the encoder means on VAL.
+  double range_quantile = 0.01;
+  /// Number of codes to use (0: all), chosen by `code_selection`.
+  int top_k = 0;
+  /// "all", "precision" (largest learned β_j first) or "spread" (widest VAL range first).
+  std::string code_selection = "all";
+  /// Seed of the morph search; every image uses the same stream per code, so an image's
+  /// score does not depend on which other images are scored with it.
+  uint64_t seed = 0;
+  /// Morphs decoded per call (bounds peak memory).
+  int decode_batch = 4096;
+  /// Name of the preset these options came from ("paper", "default", "custom").
+  std::string preset = "custom";
+
+  nlohmann::json to_json() const;
+  static DetectorOptions from_json(const nlohmann::json& j);
+};
+
+/// "paper": N = 100 morphs per code, every code. "default": the faster preset chosen by
+/// measurement (docs/results.md). Throws UsageError for another name.
+DetectorOptions preset_options(const std::string& name);
+
+/// Structure consistency of a batch: values[i][m][k] for image i, metric m, selected code k.
+struct Consistency {
+  std::vector<std::vector<std::vector<double>>> values;
+  const std::vector<double>& of(size_t image, Metric m) const { return values[image][size_t(m)]; }
+};
+
+/// The normal value range of each code (from VAL).
+struct NormalRange {
+  std::vector<double> low, high;
+  nlohmann::json to_json() const;
+  static NormalRange from_json(const nlohmann::json& j);
+};
+
+class Detector {
+ public:
+  Detector(model::DetectorVae net, DetectorOptions options);
+
+  /// Sets each code's normal range from VAL images (N, C, S, S) and selects the codes.
+  void fit_normal_range(const torch::Tensor& val_images);
+  void set_normal_range(NormalRange r, std::vector<int> codes);
+  const NormalRange& normal_range() const { return range_; }
+  const std::vector<int>& codes() const { return codes_; }
+  const DetectorOptions& options() const { return opt_; }
+
+  /// The N perturbed values of code `code` for an image whose code value is `z` (Sec.
+  /// III.D.1 iterative stochastic search). All lie inside the normal range.
+  std::vector<float> morph_values(int code, float z) const;
+
+  /// Encoder means (N, d) of images (N, C, S, S).
+  torch::Tensor encode(const torch::Tensor& images) const;
+
+  /// SC for every selected code and every metric, decoding the morphs of all the images
+  /// in batched calls (`decode_batch` morphs at a time).
+  Consistency structure_consistency(const torch::Tensor& images) const;
+
+  /// The morphs of one image along one code: (N, C, S, S) in [0, 1] (for pictures).
+  torch::Tensor pr_morphs(const torch::Tensor& image, int code) const;
+
+  /// Fits the normal range on VAL, then records every metric's VAL distributions.
+  Calibration calibrate(const torch::Tensor& val_images, double alpha);
+
+ private:
+  mutable model::DetectorVae net_;  // forward() is non-const in LibTorch
+  DetectorOptions opt_;
+  NormalRange range_;
+  std::vector<int> codes_;
+};
+
+/// SSIM (Wang et al. 2004) of each pair (x[i], y[i]), (N, C, H, W) in [0, 1]: Gaussian window
+/// 11x11 with σ = 1.5, K1 = 0.01, K2 = 0.03, data range 1, population (co)variances, mean over
+/// the windows wholly inside the image, then over channels. Returns (N,) float64 — the same
+/// numbers as scikit-image's structural_similarity(gaussian_weights=True, sigma=1.5,
+/// use_sample_covariance=False, data_range=1).
+torch::Tensor ssim(const torch::Tensor& x, const torch::Tensor& y);
+
+/// Mean squared error per pair, (N,).
+torch::Tensor mse(const torch::Tensor& x, const torch::Tensor& y);
+
+}  // namespace oiad::detect

@@ -1,0 +1,49 @@
+// One scoring path for every entry point (score, find, inspect, evaluate, experiment):
+// a calibrated detector loaded from a model file, applied to batches of images.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "oiad/detect/calibration.h"
+#include "oiad/detect/detector.h"
+#include "oiad/model/model_io.h"
+
+namespace oiad::detect {
+
+/// A model with its detector and (when present) its calibration.
+struct CalibratedDetector {
+  model::LoadedModel model;
+  std::unique_ptr<Detector> detector;
+  Calibration calibration;
+  bool calibrated = false;
+};
+
+/// Loads a model file; with `require_calibration`, a model without calibration is an error
+/// ("model has no calibration: run `oiad calibrate`").
+CalibratedDetector load_detector(const std::string& path, bool require_calibration);
+
+/// Calibrates on VAL images (N, C, S, S) and stores options, normal range and VAL
+/// distributions in the model file's metadata (the caller saves the file).
+void calibrate_into(model::LoadedModel& m, const DetectorOptions& options, const torch::Tensor& val_images,
+                    double alpha);
+
+struct ImageScore {
+  double score = 0;
+  bool anomalous = false;
+  int most_extreme_code = -1;
+  std::vector<std::vector<double>> consistency;  ///< [metric][selected code]
+};
+
+/// Scores images (N, C, S, S) in blocks of `block` images; `progress(done, total)` after each.
+std::vector<ImageScore> score_images(const CalibratedDetector& d, const torch::Tensor& images, Metric metric,
+                                     double alpha, int64_t block = 64,
+                                     const std::function<void(int64_t, int64_t)>& progress = {});
+
+/// Brings uint8 images (N, C, H, W) to the model's input, refusing another size or channel
+/// count unless `resize` (then resized bilinearly, grey/colour converted).
+torch::Tensor model_input(const model::LoadedModel& m, const uint8_t* pixels, int64_t n, int channels, int height,
+                          int width, bool resize, const std::string& what);
+
+}  // namespace oiad::detect

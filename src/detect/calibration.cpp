@@ -1,0 +1,159 @@
+#include "oiad/detect/calibration.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "oiad/core/error.h"
+
+namespace oiad::detect {
+
+std::string metric_name(Metric m) {
+  switch (m) {
+    case Metric::kMse: return "mse";
+    case Metric::kLoss: return "loss";
+    case Metric::kSsim: return "ssim";
+  }
+  return "?";
+}
+
+Metric parse_metric(const std::string& s) {
+  if (s == "mse") return Metric::kMse;
+  if (s == "loss") return Metric::kLoss;
+  if (s == "ssim") return Metric::kSsim;
+  throw UsageError("unknown metric '" + s + "' (expected mse, loss or ssim)");
+}
+
+void check_alpha(double alpha) {
+  OIAD_CHECK_USAGE(alpha > 0.0 && alpha <= 0.5, "alpha ", alpha, " outside (0, 0.5]");
+}
+
+double quantile_sorted(const std::vector<double>& v, double p) {
+  OIAD_CHECK(!v.empty(), "quantile of an empty distribution");
+  const double h = p * double(v.size() - 1);
+  const size_t j = size_t(std::floor(h));
+  if (j + 1 >= v.size()) return v.back();
+  return v[j] + (h - double(j)) * (v[j + 1] - v[j]);
+}
+
+double fractile_of(const std::vector<double>& v, double s) {
+  OIAD_CHECK(!v.empty(), "fractile in an empty distribution");
+  const size_t n = v.size();
+  if (n == 1) return s < v[0] ? 0.0 : s > v[0] ? 1.0 : 0.5;
+  if (s < v.front()) return 0.0;
+  if (s > v.back()) return 1.0;
+  // First and last order statistics equal to s (a run of ties maps to its middle).
+  const auto lo = std::lower_bound(v.begin(), v.end(), s);
+  const auto hi = std::upper_bound(v.begin(), v.end(), s);
+  if (lo != hi) {
+    const double a = double(lo - v.begin()), b = double(hi - v.begin() - 1);
+    return 0.5 * (a + b) / double(n - 1);
+  }
+  const size_t j = size_t(lo - v.begin()) - 1;  // v[j] < s < v[j+1]
+  return (double(j) + (s - v[j]) / (v[j + 1] - v[j])) / double(n - 1);
+}
+
+double CodeDistribution::tail(double s) const {
+  const double p = fractile_of(sorted, s);
+  return std::min(p, 1.0 - p);
+}
+
+double CodeDistribution::outside_distance(double s) const {
+  const double lo = sorted.front(), hi = sorted.back();
+  const double width = std::max(hi - lo, 1e-12);
+  if (s < lo) return (lo - s) / width;
+  if (s > hi) return (s - hi) / width;
+  return 0.0;
+}
+
+bool Calibration::has_metric(Metric m) const {
+  const size_t k = size_t(m);
+  return k < distributions.size() && !distributions[k].empty();
+}
+
+namespace {
+const std::vector<CodeDistribution>& dists(const Calibration& c, Metric m, size_t n_values) {
+  OIAD_CHECK(c.has_metric(m), "calibration has no ", metric_name(m), " distributions (calibrate with that metric)");
+  const auto& d = c.distributions[size_t(m)];
+  OIAD_CHECK(n_values == d.size(), "expected ", d.size(), " consistency values (one per selected code), got ",
+             n_values);
+  return d;
+}
+}  // namespace
+
+std::vector<std::pair<double, double>> Calibration::thresholds(Metric m, double a) const {
+  check_alpha(a);
+  const auto& d = dists(*this, m, distributions[size_t(m)].size());
+  std::vector<std::pair<double, double>> t;
+  for (const auto& cd : d) t.emplace_back(cd.quantile(a), cd.quantile(1.0 - a));
+  return t;
+}
+
+bool Calibration::anomalous(Metric m, const std::vector<double>& sc, double a) const {
+  check_alpha(a);
+  const auto& d = dists(*this, m, sc.size());
+  for (size_t k = 0; k < sc.size(); ++k)
+    if (sc[k] < d[k].quantile(a) || sc[k] > d[k].quantile(1.0 - a)) return true;
+  return false;
+}
+
+double Calibration::score(Metric m, const std::vector<double>& sc) const {
+  const auto& d = dists(*this, m, sc.size());
+  double min_tail = 0.5, max_out = 0.0;
+  for (size_t k = 0; k < sc.size(); ++k) {
+    min_tail = std::min(min_tail, d[k].tail(sc[k]));
+    max_out = std::max(max_out, d[k].outside_distance(sc[k]));
+  }
+  return max_out > 0.0 ? 1.0 + max_out : 1.0 - 2.0 * min_tail;
+}
+
+int Calibration::most_extreme_code(Metric m, const std::vector<double>& sc) const {
+  const auto& d = dists(*this, m, sc.size());
+  size_t best = 0;
+  double best_key = -1;
+  for (size_t k = 0; k < sc.size(); ++k) {
+    const double key = d[k].outside_distance(sc[k]) + (0.5 - d[k].tail(sc[k]));
+    if (key > best_key) best_key = key, best = k;
+  }
+  return codes[best];
+}
+
+nlohmann::json Calibration::to_json() const {
+  nlohmann::json j = {{"codes", codes}, {"alpha", alpha}, {"n_val", n_val}};
+  nlohmann::json dj = nlohmann::json::object();
+  for (int m = 0; m < kNumMetrics; ++m) {
+    if (!has_metric(Metric(m))) continue;
+    nlohmann::json per = nlohmann::json::array();
+    for (const auto& cd : distributions[size_t(m)]) per.push_back(cd.sorted);
+    dj[metric_name(Metric(m))] = per;
+  }
+  j["val_consistency"] = dj;
+  return j;
+}
+
+Calibration Calibration::from_json(const nlohmann::json& j) {
+  Calibration c;
+  try {
+    c.codes = j.at("codes").get<std::vector<int>>();
+    c.alpha = j.at("alpha").get<double>();
+    c.n_val = j.at("n_val").get<int64_t>();
+    c.distributions.assign(kNumMetrics, {});
+    for (int m = 0; m < kNumMetrics; ++m) {
+      const std::string name = metric_name(Metric(m));
+      if (!j.at("val_consistency").contains(name)) continue;
+      for (const auto& v : j["val_consistency"][name]) {
+        CodeDistribution cd;
+        cd.sorted = v.get<std::vector<double>>();
+        OIAD_CHECK(!cd.sorted.empty() && std::is_sorted(cd.sorted.begin(), cd.sorted.end()),
+                   "calibration: VAL values of a code are empty or unsorted");
+        c.distributions[size_t(m)].push_back(std::move(cd));
+      }
+      OIAD_CHECK(c.distributions[size_t(m)].size() == c.codes.size(), "calibration: ", name, " has ",
+                 c.distributions[size_t(m)].size(), " codes, expected ", c.codes.size());
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(std::string("calibration: ") + e.what());
+  }
+  return c;
+}
+
+}  // namespace oiad::detect

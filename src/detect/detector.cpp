@@ -1,0 +1,248 @@
+#include "oiad/detect/detector.h"
+
+#include <algorithm>
+#include <numeric>
+
+#include "oiad/core/error.h"
+#include "oiad/core/random.h"
+
+namespace oiad::detect {
+
+nlohmann::json DetectorOptions::to_json() const {
+  return {{"preset", preset},           {"morphs", morphs},         {"draws_per_round", draws_per_round},
+          {"radius_step", radius_step}, {"max_rounds", max_rounds}, {"range_quantile", range_quantile},
+          {"top_k", top_k},             {"code_selection", code_selection}, {"seed", seed},
+          {"decode_batch", decode_batch}};
+}
+
+DetectorOptions DetectorOptions::from_json(const nlohmann::json& j) {
+  DetectorOptions o;
+  try {
+    o.preset = j.at("preset");
+    o.morphs = j.at("morphs");
+    o.draws_per_round = j.at("draws_per_round");
+    o.radius_step = j.at("radius_step");
+    o.max_rounds = j.at("max_rounds");
+    o.range_quantile = j.at("range_quantile");
+    o.top_k = j.at("top_k");
+    o.code_selection = j.at("code_selection");
+    o.seed = j.at("seed");
+    o.decode_batch = j.at("decode_batch");
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(std::string("detector options: ") + e.what());
+  }
+  return o;
+}
+
+DetectorOptions preset_options(const std::string& name) {
+  DetectorOptions o;
+  o.preset = name;
+  if (name == "paper") {
+    o.morphs = 100;
+  } else if (name == "default") {
+    o.morphs = 10;
+  } else {
+    throw UsageError("unknown preset '" + name + "' (expected paper or default)");
+  }
+  return o;
+}
+
+nlohmann::json NormalRange::to_json() const { return {{"low", low}, {"high", high}}; }
+
+NormalRange NormalRange::from_json(const nlohmann::json& j) {
+  NormalRange r;
+  r.low = j.at("low").get<std::vector<double>>();
+  r.high = j.at("high").get<std::vector<double>>();
+  OIAD_CHECK(r.low.size() == r.high.size(), "normal range: low and high differ in length");
+  return r;
+}
+
+Detector::Detector(model::DetectorVae net, DetectorOptions options) : net_(std::move(net)), opt_(std::move(options)) {
+  OIAD_CHECK_USAGE(opt_.morphs >= 1, "detector: morphs must be >= 1");
+  OIAD_CHECK_USAGE(opt_.radius_step > 0, "detector: radius step must be > 0");
+  OIAD_CHECK_USAGE(opt_.max_rounds >= 1, "detector: max rounds must be >= 1");
+  OIAD_CHECK_USAGE(opt_.range_quantile >= 0 && opt_.range_quantile < 0.5, "detector: range quantile must be in [0, 0.5)");
+  OIAD_CHECK_USAGE(opt_.decode_batch >= 1, "detector: decode batch must be >= 1");
+  net_->eval();
+}
+
+torch::Tensor Detector::encode(const torch::Tensor& images) const {
+  torch::NoGradGuard ng;
+  return net_->encoder->forward(images).first;
+}
+
+void Detector::set_normal_range(NormalRange r, std::vector<int> codes) {
+  const int d = net_->config.latent_dim;
+  OIAD_CHECK(int(r.low.size()) == d, "normal range has ", r.low.size(), " codes, the model ", d);
+  for (int c : codes) OIAD_CHECK(c >= 0 && c < d, "selected code ", c, " out of range");
+  range_ = std::move(r);
+  codes_ = std::move(codes);
+}
+
+void Detector::fit_normal_range(const torch::Tensor& val_images) {
+  OIAD_CHECK(val_images.size(0) >= 2, "calibration: need at least 2 VAL images, got ", val_images.size(0));
+  auto mu = encode(val_images).to(torch::kDouble).contiguous();
+  const int64_t n = mu.size(0), d = mu.size(1);
+  NormalRange r;
+  std::vector<double> spread(d);
+  for (int64_t j = 0; j < d; ++j) {
+    auto col = mu.select(1, j).contiguous();
+    std::vector<double> v(col.data_ptr<double>(), col.data_ptr<double>() + n);
+    std::sort(v.begin(), v.end());
+    r.low.push_back(quantile_sorted(v, opt_.range_quantile));
+    r.high.push_back(quantile_sorted(v, 1.0 - opt_.range_quantile));
+    spread[j] = r.high.back() - r.low.back();
+  }
+  std::vector<int> order(d);
+  std::iota(order.begin(), order.end(), 0);
+  int k = opt_.top_k > 0 ? std::min<int>(opt_.top_k, int(d)) : int(d);
+  if (opt_.code_selection == "precision") {
+    auto beta = net_->precision().detach().to(torch::kDouble).contiguous();
+    const double* b = beta.data_ptr<double>();
+    std::stable_sort(order.begin(), order.end(), [&](int a, int c) { return b[a] > b[c]; });
+  } else if (opt_.code_selection == "spread") {
+    std::stable_sort(order.begin(), order.end(), [&](int a, int c) { return spread[a] > spread[c]; });
+  } else {
+    OIAD_CHECK_USAGE(opt_.code_selection == "all", "unknown code selection '", opt_.code_selection,
+                     "' (expected all, precision or spread)");
+  }
+  order.resize(size_t(k));
+  std::sort(order.begin(), order.end());
+  set_normal_range(std::move(r), std::move(order));
+}
+
+std::vector<float> Detector::morph_values(int code, float z) const {
+  OIAD_CHECK(!range_.low.empty(), "detector: normal range not set (calibrate first)");
+  const double lo = range_.low[size_t(code)], hi = range_.high[size_t(code)];
+  const double width = std::max(hi - lo, 1e-6);
+  const int n = opt_.morphs;
+  const int b = opt_.draws_per_round > 0 ? opt_.draws_per_round : n;
+  Rng rng(opt_.seed * 0x9E3779B97F4A7C15ULL + uint64_t(code) * 0xD1B54A32D192ED03ULL + 1);
+  std::vector<float> kept;
+  kept.reserve(size_t(n));
+  for (int round = 1; round <= opt_.max_rounds && int(kept.size()) < n; ++round) {
+    const double r = round * opt_.radius_step * width;
+    for (int t = 0; t < b && int(kept.size()) < n; ++t) {
+      const double v = double(z) + rng.uniform(-r, r);
+      if (v >= lo && v <= hi) kept.push_back(float(v));
+    }
+  }
+  // Fallback: the code's value lies far outside its normal range; take the rest uniformly
+  // inside the range (the closest "natural" values are then no better than any other).
+  while (int(kept.size()) < n) kept.push_back(float(rng.uniform(lo, hi)));
+  return kept;
+}
+
+torch::Tensor mse(const torch::Tensor& x, const torch::Tensor& y) { return (x - y).pow(2).flatten(1).mean(1); }
+
+torch::Tensor ssim(const torch::Tensor& x, const torch::Tensor& y) {
+  TORCH_CHECK(x.sizes() == y.sizes() && x.dim() == 4, "ssim: expected two (N, C, H, W) tensors of one shape");
+  const int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
+  constexpr int kWin = 11;
+  TORCH_CHECK(h >= kWin && w >= kWin, "ssim: images must be at least 11x11");
+  // Gaussian window of scikit-image: σ = 1.5, truncated at 3.5σ -> radius 5, normalised.
+  std::vector<double> g(kWin);
+  double sum = 0;
+  for (int t = 0; t < kWin; ++t) sum += (g[t] = std::exp(-double((t - 5) * (t - 5)) / (2 * 1.5 * 1.5)));
+  for (double& v : g) v /= sum;
+  auto opts = torch::TensorOptions().dtype(torch::kDouble);
+  auto gk = torch::tensor(g, opts);
+  auto X = x.to(torch::kDouble).reshape({n * c, 1, h, w});
+  auto Y = y.to(torch::kDouble).reshape({n * c, 1, h, w});
+  // One batched filter over the five maps: x, y, x², y², xy.
+  auto stack = torch::cat({X, Y, X * X, Y * Y, X * Y}, 0);
+  auto f = torch::conv2d(torch::conv2d(stack, gk.view({1, 1, 1, kWin})), gk.view({1, 1, kWin, 1}));
+  auto parts = f.chunk(5, 0);
+  auto ux = parts[0], uy = parts[1];
+  auto vx = parts[2] - ux * ux, vy = parts[3] - uy * uy, vxy = parts[4] - ux * uy;
+  const double c1 = 0.01 * 0.01, c2 = 0.03 * 0.03;
+  auto s = ((2 * ux * uy + c1) * (2 * vxy + c2)) / ((ux * ux + uy * uy + c1) * (vx + vy + c2));
+  return s.reshape({n, c, -1}).mean(2).mean(1);
+}
+
+Consistency Detector::structure_consistency(const torch::Tensor& images) const {
+  OIAD_CHECK(!codes_.empty(), "detector: no codes selected (calibrate first)");
+  torch::NoGradGuard ng;
+  const auto& cfg = net_->config;
+  OIAD_CHECK(images.dim() == 4 && images.size(1) == cfg.channels && images.size(2) == cfg.input_size &&
+                 images.size(3) == cfg.input_size,
+             "detector: images of shape ", images.sizes(), " do not fit the model (", cfg.channels, "x",
+             cfg.input_size, "x", cfg.input_size, ")");
+  const int64_t n = images.size(0);
+  const int64_t k = int64_t(codes_.size());
+  const int64_t m = opt_.morphs;
+  auto [mu, logvar] = net_->encoder->forward(images);
+  mu = mu.contiguous();
+  const float* mup = mu.data_ptr<float>();
+  const int64_t d = mu.size(1);
+
+  // Perturbed values for every (image, code, morph), row r = (i * k + c) * m + t.
+  const int64_t total = n * k * m;
+  std::vector<float> values(static_cast<size_t>(total));
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t c = 0; c < k; ++c) {
+      const int code = codes_[size_t(c)];
+      auto v = morph_values(code, mup[i * d + code]);
+      std::copy(v.begin(), v.end(), values.begin() + (i * k + c) * m);
+    }
+  auto values_t = torch::from_blob(values.data(), {total}, torch::kFloat);
+  std::vector<int64_t> code_of(codes_.begin(), codes_.end());
+  auto code_t = torch::tensor(code_of, torch::kLong);
+  const bool loss_kl = net_->stochastic();
+  auto log_beta = net_->log_precision.detach();
+
+  auto sums = torch::zeros({kNumMetrics, n * k}, torch::kDouble);
+  for (int64_t a = 0; a < total; a += opt_.decode_batch) {
+    const int64_t b = std::min<int64_t>(total, a + opt_.decode_batch);
+    auto rows = torch::arange(a, b, torch::kLong);
+    auto group = rows.div(m, "floor");                 // (i * k + c)
+    auto owner = group.div(k, "floor");                // image i
+    auto code = code_t.index_select(0, group.remainder(k));
+    auto z = mu.index_select(0, owner).clone();
+    z.scatter_(1, code.unsqueeze(1), values_t.slice(0, a, b).unsqueeze(1));
+    auto logits = net_->decoder->forward(z);
+    auto morph = torch::sigmoid(logits);
+    auto x = images.index_select(0, owner);
+    auto loss = model::reconstruction_error(logits, x, cfg.reconstruction).to(torch::kDouble);
+    if (loss_kl) loss += model::kl_to_scaled_prior(z, logvar.index_select(0, owner), log_beta).to(torch::kDouble);
+    sums[int(Metric::kMse)].index_add_(0, group, mse(x, morph).to(torch::kDouble));
+    sums[int(Metric::kLoss)].index_add_(0, group, loss);
+    sums[int(Metric::kSsim)].index_add_(0, group, ssim(x, morph));
+  }
+  sums = (sums / double(m)).contiguous();
+  const double* s = sums.data_ptr<double>();
+  Consistency out;
+  out.values.assign(size_t(n), std::vector<std::vector<double>>(kNumMetrics, std::vector<double>(size_t(k))));
+  for (int mm = 0; mm < kNumMetrics; ++mm)
+    for (int64_t g = 0; g < n * k; ++g) out.values[size_t(g / k)][size_t(mm)][size_t(g % k)] = s[mm * n * k + g];
+  return out;
+}
+
+torch::Tensor Detector::pr_morphs(const torch::Tensor& image, int code) const {
+  torch::NoGradGuard ng;
+  auto mu = encode(image.dim() == 3 ? image.unsqueeze(0) : image);
+  auto v = morph_values(code, mu[0][code].item<float>());
+  auto z = mu.repeat({int64_t(v.size()), 1});
+  z.select(1, code).copy_(torch::tensor(v));
+  return net_->decode(z);
+}
+
+Calibration Detector::calibrate(const torch::Tensor& val_images, double alpha) {
+  check_alpha(alpha);
+  fit_normal_range(val_images);
+  Consistency sc = structure_consistency(val_images);
+  Calibration c;
+  c.codes = codes_;
+  c.alpha = alpha;
+  c.n_val = val_images.size(0);
+  c.distributions.assign(kNumMetrics, std::vector<CodeDistribution>(codes_.size()));
+  for (int mm = 0; mm < kNumMetrics; ++mm)
+    for (size_t k = 0; k < codes_.size(); ++k) {
+      auto& v = c.distributions[size_t(mm)][k].sorted;
+      for (const auto& img : sc.values) v.push_back(img[size_t(mm)][k]);
+      std::sort(v.begin(), v.end());
+    }
+  return c;
+}
+
+}  // namespace oiad::detect

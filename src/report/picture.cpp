@@ -1,0 +1,50 @@
+#include "oiad/report/picture.h"
+
+#include <algorithm>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "oiad/core/error.h"
+#include "oiad/core/file_util.h"
+
+namespace oiad::report {
+
+void write_grid(const std::string& path, const std::vector<Tile>& tiles, int channels, int height, int width,
+                int cols, int scale, const std::vector<std::string>& row_labels) {
+  OIAD_CHECK(!tiles.empty(), path, ": nothing to draw");
+  OIAD_CHECK(channels == 1 || channels == 3, path, ": cannot draw ", channels, "-channel images");
+  cols = std::max(1, std::min<int>(cols, int(tiles.size())));
+  const int rows = int((tiles.size() + size_t(cols) - 1) / size_t(cols));
+  const bool captions = std::any_of(tiles.begin(), tiles.end(), [](const Tile& t) { return !t.caption.empty(); });
+  const int tw = width * scale, th = height * scale;
+  const int cap_h = captions ? 14 : 0, pad = 4;
+  const int label_w = row_labels.empty() ? 0 : 90;
+  cv::Mat canvas(rows * (th + cap_h + pad) + pad, label_w + cols * (tw + pad) + pad, CV_8UC3, cv::Scalar(255, 255, 255));
+  for (size_t i = 0; i < tiles.size(); ++i) {
+    const Tile& t = tiles[i];
+    OIAD_CHECK(t.chw.size() == size_t(channels) * height * width, path, ": tile ", i, " has the wrong size");
+    cv::Mat img(height, width, CV_8UC3);
+    for (int y = 0; y < height; ++y)
+      for (int x = 0; x < width; ++x)
+        for (int k = 0; k < 3; ++k) {
+          const int c = channels == 1 ? 0 : k;
+          img.at<cv::Vec3b>(y, x)[2 - k] = t.chw[(size_t(c) * height + y) * width + x];  // RGB -> BGR
+        }
+    cv::Mat big;
+    cv::resize(img, big, cv::Size(tw, th), 0, 0, cv::INTER_NEAREST);
+    const int r = int(i) / cols, c = int(i) % cols;
+    const int x0 = label_w + pad + c * (tw + pad), y0 = pad + r * (th + cap_h + pad);
+    big.copyTo(canvas(cv::Rect(x0, y0, tw, th)));
+    if (!t.caption.empty())
+      cv::putText(canvas, t.caption, cv::Point(x0, y0 + th + 11), cv::FONT_HERSHEY_PLAIN, 0.8, cv::Scalar(0, 0, 0), 1,
+                  cv::LINE_AA);
+  }
+  for (size_t r = 0; r < row_labels.size() && int(r) < rows; ++r)
+    cv::putText(canvas, row_labels[r], cv::Point(4, pad + int(r) * (th + cap_h + pad) + th / 2),
+                cv::FONT_HERSHEY_PLAIN, 0.9, cv::Scalar(0, 0, 0), 1, cv::LINE_AA);
+  std::vector<uint8_t> buf;
+  OIAD_CHECK(cv::imencode(".png", canvas, buf), path, ": PNG encoding failed");
+  write_file_atomic(path, buf.data(), buf.size());
+}
+
+}  // namespace oiad::report

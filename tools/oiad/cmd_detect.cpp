@@ -1,0 +1,370 @@
+// oiad calibrate | score | find | inspect | compare | evaluate: the OIAD detector.
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli_common.h"
+#include "commands.h"
+#include "oiad/core/error.h"
+#include "oiad/core/file_util.h"
+#include "oiad/data/readers.h"
+#include "oiad/detect/pipeline.h"
+#include "oiad/eval/roc.h"
+#include "oiad/model/preprocess.h"
+#include "oiad/report/picture.h"
+
+namespace oiad::cli {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Progress lines on stderr for long scoring runs.
+std::function<void(int64_t, int64_t)> progress_printer(const std::string& what) {
+  auto start = std::make_shared<Clock::time_point>(Clock::now());
+  auto last = std::make_shared<Clock::time_point>(*start);
+  const bool tty = isatty(2);
+  return [=](int64_t done, int64_t total) {
+    const auto now = Clock::now();
+    if (std::chrono::duration<double>(now - *last).count() < (tty ? 0.3 : 10.0) && done != total) return;
+    *last = now;
+    const double secs = std::chrono::duration<double>(now - *start).count();
+    const double rate = double(done) / std::max(secs, 1e-9);
+    std::fprintf(stderr, "%s%s: %lld/%lld images, %.1f img/s, ETA %.0fs%s", tty ? "\r" : "", what.c_str(),
+                 (long long)done, (long long)total, rate, double(total - done) / std::max(rate, 1e-9),
+                 tty && done != total ? "" : "\n");
+    std::fflush(stderr);
+  };
+}
+
+torch::Tensor selection_input(const model::LoadedModel& m, const ImageSelection& s, bool resize, const std::string& what) {
+  return detect::model_input(m, s.pixels.data(), s.n, s.channels, s.height, s.width, resize, what);
+}
+
+// ---- calibrate ----
+struct CalibrateOptions {
+  std::string model, data, preset = "default";
+  double alpha = 0.4;
+  int top_k = 0;
+  std::string select = "all";
+  int64_t limit = 0;
+  uint64_t seed = 0;
+};
+
+void run_calibrate(const CalibrateOptions& o) {
+  detect::check_alpha(o.alpha);
+  model::LoadedModel m = model::load_model(o.model);
+  ImageSelection val = select_images(m, o.data, o.data.empty() ? "val" : "train", o.limit);
+  detect::DetectorOptions opt = detect::preset_options(o.preset);
+  opt.top_k = o.top_k;
+  opt.code_selection = o.select;
+  opt.seed = o.seed;
+  const auto t0 = Clock::now();
+  detect::calibrate_into(m, opt, selection_input(m, val, false, "calibration images"), o.alpha);
+  const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  m.file.save(o.model);
+  print_json_line(nlohmann::json{{"model", o.model},
+                                 {"preset", o.preset},
+                                 {"alpha", o.alpha},
+                                 {"n_val", val.n},
+                                 {"codes", m.file.meta["calibration"]["codes"]},
+                                 {"seconds", secs}}
+                      .dump());
+}
+
+// ---- score ----
+struct ScoreOptions {
+  std::string model, data, split = "test", metric = "ssim", out;
+  std::vector<std::string> images;
+  double alpha = -1;
+  int64_t limit = 0;
+  bool resize = false;
+};
+
+void run_score(const ScoreOptions& o) {
+  detect::CalibratedDetector d = detect::load_detector(o.model, true);
+  const double alpha = o.alpha > 0 ? o.alpha : d.calibration.alpha;
+  detect::check_alpha(alpha);
+  const detect::Metric metric = detect::parse_metric(o.metric);
+  OIAD_CHECK_USAGE(o.images.empty() != o.data.empty() || (!o.images.empty() && o.data.empty()),
+                   "score: give --data SPEC or image files, not both");
+  ImageSelection s = o.images.empty() ? select_images(d.model, o.data, o.split, o.limit) : read_image_files(o.images);
+  auto x = selection_input(d.model, s, o.resize, o.images.empty() ? (o.data.empty() ? "data" : o.data) : s.ids[0]);
+  auto scores = detect::score_images(d, x, metric, alpha, 64, progress_printer("score"));
+  std::string out;
+  for (size_t i = 0; i < scores.size(); ++i) {
+    nlohmann::json j = {{"id", s.ids[i]}};
+    if (s.labels[i] >= 0) j["label"] = s.labels[i];
+    j["score"] = scores[i].score;
+    j["anomalous"] = scores[i].anomalous;
+    j["metric"] = o.metric;
+    j["alpha"] = alpha;
+    j["most_extreme_code"] = scores[i].most_extreme_code;
+    j["consistency"] = scores[i].consistency[size_t(metric)];
+    out += j.dump() + "\n";
+  }
+  write_output(o.out, out);
+}
+
+// ---- evaluate ----
+struct EvaluateOptions {
+  std::string model, out;
+  int64_t limit = 0;
+};
+
+void run_evaluate(const EvaluateOptions& o) {
+  detect::CalibratedDetector d = detect::load_detector(o.model, true);
+  ImageSelection s = select_images(d.model, "", "test", o.limit);
+  auto x = selection_input(d.model, s, false, "test images");
+  const auto t0 = Clock::now();
+  auto scores = detect::score_images(d, x, detect::Metric::kSsim, d.calibration.alpha, 64, progress_printer("evaluate"));
+  const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  std::vector<uint8_t> labels(s.labels.begin(), s.labels.end());
+  nlohmann::json res = {{"model", o.model},
+                        {"dataset", d.model.file.meta.value("dataset", "")},
+                        {"normal_class", d.model.file.meta.value("normal_class_name", "")},
+                        {"protocol", d.model.file.meta.value("protocol", "")},
+                        {"n_test", s.n},
+                        {"alpha", d.calibration.alpha},
+                        {"preset", d.detector->options().preset},
+                        {"score_seconds", secs},
+                        {"images_per_s", double(s.n) / std::max(secs, 1e-9)}};
+  for (int mi = 0; mi < detect::kNumMetrics; ++mi) {
+    const auto metric = detect::Metric(mi);
+    std::vector<double> sc;
+    std::vector<uint8_t> flagged;
+    for (const auto& r : scores) {
+      sc.push_back(d.calibration.score(metric, r.consistency[size_t(mi)]));
+      flagged.push_back(d.calibration.anomalous(metric, r.consistency[size_t(mi)], d.calibration.alpha));
+    }
+    const auto at = eval::sweep_point(d.calibration.alpha, flagged, labels);
+    res["metrics"][detect::metric_name(metric)] = {
+        {"auc", eval::roc_auc(sc, labels)}, {"tp", at.tp}, {"tn", at.tn}, {"acc", at.acc}};
+  }
+  if (!o.out.empty()) {
+    std::filesystem::create_directories(o.out);
+    write_file_atomic(o.out + "/results.json", res.dump(2) + "\n");
+    std::string lines;
+    for (size_t i = 0; i < scores.size(); ++i) {
+      nlohmann::json j = {{"id", s.ids[i]}, {"label", s.labels[i]}};
+      for (int mi = 0; mi < detect::kNumMetrics; ++mi) {
+        const auto metric = detect::Metric(mi);
+        j[detect::metric_name(metric)] = {{"score", d.calibration.score(metric, scores[i].consistency[size_t(mi)])},
+                                          {"consistency", scores[i].consistency[size_t(mi)]}};
+      }
+      lines += j.dump() + "\n";
+    }
+    write_file_atomic(o.out + "/scores.jsonl", lines);
+    res["out"] = o.out;
+  }
+  print_json_line(res.dump());
+}
+
+// ---- find ----
+struct FindOptions {
+  std::string model, data, split = "cle", metric = "ssim", out;
+  int top = 16;
+  int64_t limit = 0;
+  bool resize = false;
+};
+
+void run_find(const FindOptions& o) {
+  OIAD_CHECK_USAGE(o.top >= 1, "find: --top must be >= 1");
+  detect::CalibratedDetector d = detect::load_detector(o.model, true);
+  const detect::Metric metric = detect::parse_metric(o.metric);
+  const std::string model_data = d.model.file.meta.value("dataset", "");
+  const std::string split = (o.data.empty() || o.data == model_data) ? o.split : (o.split == "cle" ? "test" : o.split);
+  ImageSelection s = select_images(d.model, o.data, split, o.limit);
+  auto x = selection_input(d.model, s, o.resize, o.data.empty() ? model_data : o.data);
+  auto scores = detect::score_images(d, x, metric, d.calibration.alpha, 64, progress_printer("find"));
+  std::vector<size_t> order(scores.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return scores[a].score > scores[b].score; });
+  order.resize(std::min<size_t>(order.size(), size_t(o.top)));
+  const size_t sz = size_t(s.channels) * s.height * s.width;
+  std::vector<report::Tile> tiles;
+  nlohmann::json found = nlohmann::json::array();
+  for (size_t r = 0; r < order.size(); ++r) {
+    const size_t i = order[r];
+    report::Tile t;
+    t.chw.assign(s.pixels.begin() + ptrdiff_t(i * sz), s.pixels.begin() + ptrdiff_t((i + 1) * sz));
+    char cap[32];
+    std::snprintf(cap, sizeof(cap), "#%zu %.2f", r + 1, scores[i].score);
+    t.caption = cap;
+    tiles.push_back(std::move(t));
+    nlohmann::json j = {{"rank", r + 1}, {"id", s.ids[i]}, {"score", scores[i].score},
+                        {"anomalous", scores[i].anomalous}, {"most_extreme_code", scores[i].most_extreme_code}};
+    if (s.labels[i] >= 0) j["label"] = s.labels[i];
+    found.push_back(j);
+  }
+  if (!o.out.empty())
+    report::write_grid(o.out, tiles, s.channels, s.height, s.width, std::min(8, int(tiles.size())), 3);
+  size_t flagged = 0;
+  for (const auto& sc : scores) flagged += sc.anomalous;
+  print_json_line(nlohmann::json{{"scored", s.n},
+                                 {"flagged", flagged},
+                                 {"alpha", d.calibration.alpha},
+                                 {"metric", o.metric},
+                                 {"grid", o.out},
+                                 {"top", found}}
+                      .dump());
+}
+
+// ---- inspect ----
+struct InspectOptions {
+  std::string model, image, metric = "ssim", out;
+  int codes = 3;
+  int morphs_shown = 8;
+  bool resize = false;
+};
+
+void run_inspect(const InspectOptions& o) {
+  OIAD_CHECK_USAGE(!o.out.empty(), "inspect: --out strip.png is required");
+  detect::CalibratedDetector d = detect::load_detector(o.model, true);
+  const detect::Metric metric = detect::parse_metric(o.metric);
+  ImageSelection s = read_image_files({o.image});
+  auto x = selection_input(d.model, s, o.resize, o.image);
+  auto sc = detect::score_images(d, x, metric, d.calibration.alpha)[0];
+  const auto& values = sc.consistency[size_t(metric)];
+  const auto& dist = d.calibration.distributions[size_t(metric)];
+  // Codes ranked by how far the image's SC lies in the tails of VAL.
+  std::vector<size_t> rank(values.size());
+  for (size_t k = 0; k < rank.size(); ++k) rank[k] = k;
+  auto key = [&](size_t k) { return dist[k].outside_distance(values[k]) + 0.5 - dist[k].tail(values[k]); };
+  std::stable_sort(rank.begin(), rank.end(), [&](size_t a, size_t b) { return key(a) > key(b); });
+  rank.resize(std::min<size_t>(rank.size(), size_t(std::max(1, o.codes))));
+  const int S = d.model.net->config.input_size, C = d.model.net->config.channels;
+  std::vector<report::Tile> tiles;
+  std::vector<std::string> labels;
+  nlohmann::json codes = nlohmann::json::array();
+  const auto th = d.calibration.thresholds(metric, d.calibration.alpha);
+  for (size_t k : rank) {
+    const int code = d.calibration.codes[k];
+    auto morphs = d.detector->pr_morphs(x[0], code);
+    // Show a few morphs spread over the sorted perturbed values.
+    auto zvals = d.detector->morph_values(code, d.detector->encode(x)[0][code].item<float>());
+    std::vector<size_t> order(zvals.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return zvals[a] < zvals[b]; });
+    tiles.push_back({model::input_to_bytes(x[0]), "input"});
+    const int shown = std::min<int>(o.morphs_shown, int(order.size()));
+    for (int t = 0; t < shown; ++t) {
+      const size_t i = order[size_t(t) * (order.size() - 1) / size_t(std::max(1, shown - 1))];
+      char cap[24];
+      std::snprintf(cap, sizeof(cap), "z=%.2f", zvals[i]);
+      tiles.push_back({model::input_to_bytes(morphs[int64_t(i)]), cap});
+    }
+    char lab[48];
+    std::snprintf(lab, sizeof(lab), "code %d", code);
+    labels.push_back(lab);
+    codes.push_back({{"code", code},
+                     {"consistency", values[k]},
+                     {"interval", {th[k].first, th[k].second}},
+                     {"inside", values[k] >= th[k].first && values[k] <= th[k].second}});
+  }
+  report::write_grid(o.out, tiles, C, S, S, 1 + std::min<int>(o.morphs_shown, int(tiles.size() / rank.size()) - 1), 3,
+                     labels);
+  print_json_line(nlohmann::json{{"image", o.image},
+                                 {"metric", o.metric},
+                                 {"score", sc.score},
+                                 {"anomalous", sc.anomalous},
+                                 {"alpha", d.calibration.alpha},
+                                 {"codes", codes},
+                                 {"strip", o.out}}
+                      .dump());
+}
+
+// ---- compare ----
+void run_compare(const std::string& a, const std::string& b) {
+  data::DecodedImage x = data::read_image_file(a), y = data::read_image_file(b);
+  OIAD_CHECK(x.channels == y.channels && x.height == y.height && x.width == y.width, b, ": ", y.width, "x", y.height,
+             "x", y.channels, " differs from ", a, " (", x.width, "x", x.height, "x", x.channels, ")");
+  auto tx = torch::from_blob(x.chw.data(), {1, x.channels, x.height, x.width}, torch::kUInt8).to(torch::kDouble) / 255.0;
+  auto ty = torch::from_blob(y.chw.data(), {1, y.channels, y.height, y.width}, torch::kUInt8).to(torch::kDouble) / 255.0;
+  OIAD_CHECK(x.height >= 11 && x.width >= 11, a, ": SSIM needs images of at least 11x11 pixels");
+  print_json_line(nlohmann::json{{"mse", detect::mse(tx, ty).item<double>()}, {"ssim", detect::ssim(tx, ty).item<double>()}}
+                      .dump());
+}
+
+}  // namespace
+
+void add_detect_commands(CLI::App& app, Runner& run) {
+  {
+    auto o = std::make_shared<CalibrateOptions>();
+    CLI::App* c = app.add_subcommand("calibrate", "fit normal ranges and VAL consistency distributions (Sec. III.D.1)");
+    c->add_option("--model", o->model, "model file (calibration is added to it)")->required();
+    c->add_option("--data", o->data, "calibrate on this data set's train split instead of the model's VAL part");
+    c->add_option("--preset", o->preset, "paper (N = 100 morphs per code) or default (faster)")
+        ->check(CLI::IsMember({"paper", "default"}))
+        ->capture_default_str();
+    c->add_option("--alpha", o->alpha, "default α for decisions, in (0, 0.5]")->capture_default_str();
+    c->add_option("--top-k", o->top_k, "use only k codes (0: all)")->check(CLI::NonNegativeNumber);
+    c->add_option("--select", o->select, "how to pick the k codes: all, precision or spread")
+        ->check(CLI::IsMember({"all", "precision", "spread"}))
+        ->capture_default_str();
+    c->add_option("--limit", o->limit, "cap the calibration images")->check(CLI::NonNegativeNumber);
+    c->add_option("--seed", o->seed, "seed of the morph search")->capture_default_str();
+    c->callback([&run, o] { run = [o] { run_calibrate(*o); }; });
+  }
+  {
+    auto o = std::make_shared<ScoreOptions>();
+    CLI::App* c = app.add_subcommand("score", "score images: one JSON line each (id, label, score, anomalous, consistency)");
+    c->add_option("--model", o->model, "calibrated model file")->required();
+    c->add_option("--data", o->data, "data set (default: the model's, with its split)");
+    c->add_option("--split", o->split, "train, val, test or cle (the model's split); train or test of another set")
+        ->capture_default_str();
+    c->add_option("--limit", o->limit, "score a seeded random subset of this many images")->check(CLI::NonNegativeNumber);
+    c->add_option("--metric", o->metric, "ssim, mse or loss")->check(CLI::IsMember({"ssim", "mse", "loss"}))->capture_default_str();
+    c->add_option("--alpha", o->alpha, "α in (0, 0.5] (default: the calibration's)");
+    c->add_flag("--resize", o->resize, "resize images of another size or channel count to the model's");
+    c->add_option("--out", o->out, "write JSON lines here instead of stdout");
+    c->add_option("images", o->images, "image files to score (instead of --data)");
+    c->callback([&run, o] { run = [o] { run_score(*o); }; });
+  }
+  {
+    auto o = std::make_shared<EvaluateOptions>();
+    CLI::App* c = app.add_subcommand("evaluate", "AUC and TP/TN at α of every metric on the model's test split");
+    c->add_option("--model", o->model, "calibrated model file")->required();
+    c->add_option("--limit", o->limit, "score a seeded random subset of the test images")->check(CLI::NonNegativeNumber);
+    c->add_option("--out", o->out, "folder for results.json and scores.jsonl");
+    c->callback([&run, o] { run = [o] { run_evaluate(*o); }; });
+  }
+  {
+    auto o = std::make_shared<FindOptions>();
+    CLI::App* c = app.add_subcommand("find", "the K most anomalous images of a set, as a picture grid (Sec. IV.D)");
+    c->add_option("--model", o->model, "calibrated model file")->required();
+    c->add_option("--data", o->data, "data set or folder (default: the model's)");
+    c->add_option("--split", o->split, "cle (normal test images, default), val, test, train")->capture_default_str();
+    c->add_option("--top", o->top, "how many images")->capture_default_str();
+    c->add_option("--limit", o->limit, "look at a seeded random subset of this many images")->check(CLI::NonNegativeNumber);
+    c->add_option("--metric", o->metric, "ssim, mse or loss")->check(CLI::IsMember({"ssim", "mse", "loss"}))->capture_default_str();
+    c->add_flag("--resize", o->resize, "resize images of another size or channel count to the model's");
+    c->add_option("--out", o->out, "PNG grid to write");
+    c->callback([&run, o] { run = [o] { run_find(*o); }; });
+  }
+  {
+    auto o = std::make_shared<InspectOptions>();
+    CLI::App* c = app.add_subcommand("inspect", "Fig. 2 for one image: its PR-morphs along the most telling codes");
+    c->add_option("--model", o->model, "calibrated model file")->required();
+    c->add_option("image", o->image, "image file")->required();
+    c->add_option("--codes", o->codes, "how many codes to show")->capture_default_str();
+    c->add_option("--metric", o->metric, "ssim, mse or loss")->check(CLI::IsMember({"ssim", "mse", "loss"}))->capture_default_str();
+    c->add_flag("--resize", o->resize, "resize an image of another size to the model's");
+    c->add_option("--out", o->out, "PNG strip to write")->required();
+    c->callback([&run, o] { run = [o] { run_inspect(*o); }; });
+  }
+  {
+    auto a = std::make_shared<std::string>(), b = std::make_shared<std::string>();
+    CLI::App* c = app.add_subcommand("compare", "MSE and SSIM of two image files of one size (pixels in [0, 1])");
+    c->add_option("a", *a, "first image")->required();
+    c->add_option("b", *b, "second image")->required();
+    c->callback([&run, a, b] { run = [a, b] { run_compare(*a, *b); }; });
+  }
+}
+
+}  // namespace oiad::cli
