@@ -11,8 +11,7 @@ namespace oiad::detect {
 nlohmann::json DetectorOptions::to_json() const {
   return {{"preset", preset},           {"morphs", morphs},         {"draws_per_round", draws_per_round},
           {"radius_step", radius_step}, {"max_rounds", max_rounds}, {"range_quantile", range_quantile},
-          {"top_k", top_k},             {"code_selection", code_selection}, {"seed", seed},
-          {"decode_batch", decode_batch}};
+          {"top_k", top_k},             {"code_selection", code_selection}, {"seed", seed}};
 }
 
 DetectorOptions DetectorOptions::from_json(const nlohmann::json& j) {
@@ -27,7 +26,6 @@ DetectorOptions DetectorOptions::from_json(const nlohmann::json& j) {
     o.top_k = j.at("top_k");
     o.code_selection = j.at("code_selection");
     o.seed = j.at("seed");
-    o.decode_batch = j.at("decode_batch");
   } catch (const nlohmann::json::exception& e) {
     throw Error(std::string("detector options: ") + e.what());
   }

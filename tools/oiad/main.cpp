@@ -1,4 +1,5 @@
 // oiad: image anomaly detection with disentanglement learning (OIAD).
+#include <malloc.h>
 #include <unistd.h>
 
 #include <iostream>
@@ -13,6 +14,11 @@ void print_json_line(const std::string& json_text) { std::cout << json_text << s
 
 int main(int argc, char** argv) {
   oiad::maybe_reexec_for_fast_blas(argv);
+  // Decoding thousands of morphs allocates and frees large activation buffers in a loop;
+  // glibc would mmap/munmap each one (page faults dominated scoring time). Keep freed
+  // memory in the heap instead.
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);  // glibc's maximum
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
   CLI::App app{"oiad: one-for-all image anomaly detection with disentanglement learning"};
   app.require_subcommand(1);
   app.fallthrough();

@@ -32,8 +32,12 @@ struct DetectorOptions {
   /// Seed of the morph search; every image uses the same stream per code, so an image's
   /// score does not depend on which other images are scored with it.
   uint64_t seed = 0;
-  /// Morphs decoded per call (bounds peak memory).
-  int decode_batch = 4096;
+  /// Morphs decoded per call: bounds peak memory; a runtime setting, not stored with the
+  /// calibration (it does not change results). Measured on MNIST-size models: 256 or 128
+  /// morphs per call make activation buffers larger than glibc's largest mmap threshold
+  /// (32 MB), and the page faults of mapping them anew cost 40% of the time; 64 and 32 run
+  /// at the same speed without them (docs/performance.md).
+  int decode_batch = 64;
   /// Name of the preset these options came from ("paper", "default", "custom").
   std::string preset = "custom";
 
