@@ -199,7 +199,7 @@ Consistency Detector::structure_consistency(const torch::Tensor& images) const {
     auto z = mu.index_select(0, owner).clone();
     z.scatter_(1, code.unsqueeze(1), values_t.slice(0, a, b).unsqueeze(1));
     auto logits = net_->decoder->forward(z);
-    auto morph = torch::sigmoid(logits);
+    auto morph = model::output_to_image(logits, cfg.reconstruction);
     auto x = images.index_select(0, owner);
     auto loss = model::reconstruction_error(logits, x, cfg.reconstruction).to(torch::kDouble);
     if (loss_kl) loss += model::kl_to_scaled_prior(z, logvar.index_select(0, owner), log_beta).to(torch::kDouble);

@@ -67,7 +67,11 @@ std::vector<torch::Tensor> DetectorVaeImpl::vae_parameters() {
 torch::Tensor reconstruction_error(const torch::Tensor& logits, const torch::Tensor& x, Reconstruction kind) {
   if (kind == Reconstruction::kBernoulli)
     return torch::binary_cross_entropy_with_logits(logits, x, {}, {}, at::Reduction::None).flatten(1).sum(1);
-  return (torch::sigmoid(logits) - x).pow(2).flatten(1).sum(1);
+  return (logits - x).pow(2).flatten(1).sum(1);
+}
+
+torch::Tensor output_to_image(const torch::Tensor& out, Reconstruction kind) {
+  return kind == Reconstruction::kBernoulli ? torch::sigmoid(out) : out.clamp(0.0, 1.0);
 }
 
 torch::Tensor kl_per_code(const torch::Tensor& mu, const torch::Tensor& logvar, const torch::Tensor& log_precision) {

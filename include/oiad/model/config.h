@@ -17,7 +17,7 @@ std::string kind_name(ModelKind k);
 ModelKind parse_kind(const std::string& s);  ///< detector | vae | dcae
 
 enum class Reconstruction {
-  kL2,         ///< Σ_pixels (x - sigmoid(logits))², the paper's l2 loss (Sec. III.C)
+  kL2,         ///< Σ_pixels (x - x̂)², the paper's l2 loss (Sec. III.C), linear decoder output
   kBernoulli,  ///< Σ_pixels BCE(logits, x): the Bernoulli decoder of FactorVAE
 };
 std::string reconstruction_name(Reconstruction r);

@@ -1,8 +1,9 @@
 // The networks of Table I and the losses of eq. 9.
 //
 // Shapes: images x are (N, C, S, S) float32 in [0, 1], S = input_size (32 or 64);
-// codes z, mu, logvar are (N, d), d = latent_dim. The decoder returns logits (N, C, S, S);
-// the reconstruction is sigmoid(logits).
+// codes z, mu, logvar are (N, d), d = latent_dim. The decoder returns its raw output
+// (N, C, S, S): for the l2 (Gaussian) decoder that is the reconstruction itself, for the
+// Bernoulli decoder the logits of the pixel probabilities (see output_to_image).
 #pragma once
 
 #include <torch/torch.h>
@@ -10,6 +11,11 @@
 #include "oiad/model/config.h"
 
 namespace oiad::model {
+
+/// The image a decoder output stands for, in [0, 1]: l2 (Gaussian decoder, linear output)
+/// clamps the output; Bernoulli applies the sigmoid. (A sigmoid under the l2 loss saturates:
+/// measured on MNIST, every run collapsed to an all-black output within 200 steps.)
+torch::Tensor output_to_image(const torch::Tensor& out, Reconstruction kind);
 
 /// Four 4x4 stride-2 convolutions (32, 32, 64, 64 channels, ReLU), dense 128 ReLU, then the
 /// heads for mu and log-variance (Table I). A deterministic encoder (DCAE) uses mu only.
@@ -58,14 +64,15 @@ struct DetectorVaeImpl : torch::nn::Module {
   torch::Tensor precision() const { return log_precision.exp(); }
   /// Parameters updated by the VAE optimiser (encoder, decoder, precisions).
   std::vector<torch::Tensor> vae_parameters();
-  /// Decodes codes to images in [0, 1]: sigmoid(decoder(z)).
-  torch::Tensor decode(const torch::Tensor& z) { return torch::sigmoid(decoder->forward(z)); }
+  /// Decodes codes to images in [0, 1].
+  torch::Tensor decode(const torch::Tensor& z) { return output_to_image(decoder->forward(z), config.reconstruction); }
 };
 TORCH_MODULE(DetectorVae);
 
 // ---- Losses (eq. 9). Each returns the mean over the batch of a per-image quantity. ----
 
-/// Per-image reconstruction error (N,): l2 = Σ (x - sigmoid(logits))², or Σ BCE.
+
+/// Per-image reconstruction error (N,): l2 = Σ (x - out)², or Σ BCE(sigmoid(out), x).
 torch::Tensor reconstruction_error(const torch::Tensor& logits, const torch::Tensor& x, Reconstruction kind);
 
 /// Per-image KL(N(mu, exp(logvar)) || N(0, 1/β)) summed over codes (N,), closed form:

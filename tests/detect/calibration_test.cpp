@@ -1,0 +1,92 @@
+#include <gtest/gtest.h>
+
+#include "oiad/core/error.h"
+#include "oiad/core/random.h"
+#include "oiad/detect/calibration.h"
+
+namespace oiad::detect {
+namespace {
+
+// numpy.quantile (linear) on [1, 2, 3, 4]: 0.4 -> 2.2, 0.5 -> 2.5, 0 -> 1, 1 -> 4.
+TEST(Quantile, MatchesNumpyLinear) {
+  std::vector<double> v = {1, 2, 3, 4};
+  EXPECT_DOUBLE_EQ(quantile_sorted(v, 0.4), 2.2);
+  EXPECT_DOUBLE_EQ(quantile_sorted(v, 0.5), 2.5);
+  EXPECT_DOUBLE_EQ(quantile_sorted(v, 0.0), 1.0);
+  EXPECT_DOUBLE_EQ(quantile_sorted(v, 1.0), 4.0);
+  EXPECT_DOUBLE_EQ(fractile_of(v, 2.2), 0.4);
+  EXPECT_DOUBLE_EQ(fractile_of(v, 0.5), 0.0);
+  EXPECT_DOUBLE_EQ(fractile_of(v, 9.0), 1.0);
+  EXPECT_DOUBLE_EQ(fractile_of({1, 2, 2, 2, 3}, 2.0), 0.5);
+}
+
+Calibration synthetic(int codes, int n, uint64_t seed) {
+  Calibration c;
+  Rng rng(seed);
+  c.distributions.assign(kNumMetrics, {});
+  for (int k = 0; k < codes; ++k) {
+    c.codes.push_back(k);
+    CodeDistribution d;
+    for (int i = 0; i < n; ++i) d.sorted.push_back(rng.uniform(0, 1) * (k + 1));
+    std::sort(d.sorted.begin(), d.sorted.end());
+    c.distributions[0].push_back(d);
+  }
+  c.n_val = n;
+  return c;
+}
+
+// The paper's rule on VAL values 0..100: the 40%-fractile is 40 and the 60%-fractile 60;
+// an image is normal only when every code lies inside its interval.
+TEST(DecisionRule, MatchesFractiles) {
+  Calibration c;
+  c.codes = {0, 1};
+  c.distributions.assign(kNumMetrics, {});
+  CodeDistribution a, b;
+  for (int i = 0; i <= 100; ++i) a.sorted.push_back(i), b.sorted.push_back(10.0 * i);
+  c.distributions[0] = {a, b};
+  auto t = c.thresholds(Metric::kMse, 0.4);
+  EXPECT_DOUBLE_EQ(t[0].first, 40.0);
+  EXPECT_DOUBLE_EQ(t[0].second, 60.0);
+  EXPECT_DOUBLE_EQ(t[1].first, 400.0);
+  EXPECT_FALSE(c.anomalous(Metric::kMse, {40.0, 500.0}, 0.4));
+  EXPECT_FALSE(c.anomalous(Metric::kMse, {60.0, 600.0}, 0.4));
+  EXPECT_TRUE(c.anomalous(Metric::kMse, {39.9, 500.0}, 0.4));
+  EXPECT_TRUE(c.anomalous(Metric::kMse, {50.0, 600.1}, 0.4));
+  EXPECT_FALSE(c.anomalous(Metric::kMse, {39.9, 500.0}, 0.3));  // wider interval at α = 0.3
+  EXPECT_THROW(c.anomalous(Metric::kMse, {50.0}, 0.4), Error);   // one value per code
+  EXPECT_THROW(c.anomalous(Metric::kMse, {50.0, 500.0}, 0.6), UsageError);
+  EXPECT_THROW(c.anomalous(Metric::kMse, {50.0, 500.0}, 0.0), UsageError);
+  EXPECT_THROW(c.anomalous(Metric::kSsim, {50.0, 500.0}, 0.4), Error);  // not calibrated
+}
+
+// The score orders images exactly as the α sweep does: flagged at α ⇔ score > 1 - 2α.
+TEST(Score, EquivalentToAlphaSweep) {
+  Calibration c = synthetic(5, 200, 1);
+  Rng rng(2);
+  int flagged_somewhere = 0;
+  for (int img = 0; img < 400; ++img) {
+    std::vector<double> sc;
+    for (int k = 0; k < 5; ++k) sc.push_back(rng.uniform(-0.2, 1.2) * (k + 1));
+    const double s = c.score(Metric::kMse, sc);
+    for (double alpha : {0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.45, 0.5}) {
+      EXPECT_EQ(c.anomalous(Metric::kMse, sc, alpha), s > 1.0 - 2.0 * alpha) << "image " << img << " α " << alpha;
+      flagged_somewhere += c.anomalous(Metric::kMse, sc, alpha);
+    }
+  }
+  EXPECT_GT(flagged_somewhere, 0);
+}
+
+// Beyond the VAL range, farther out scores higher (ties broken by the distance).
+TEST(Score, BeyondRangeOrderedByDistance) {
+  Calibration c = synthetic(2, 50, 3);
+  const double hi0 = c.distributions[0][0].sorted.back();
+  const double mid1 = c.distributions[0][1].quantile(0.5);
+  const double near = c.score(Metric::kMse, {hi0 + 0.01, mid1});
+  const double far = c.score(Metric::kMse, {hi0 + 0.5, mid1});
+  EXPECT_GT(near, 1.0);
+  EXPECT_GT(far, near);
+  EXPECT_NEAR(c.score(Metric::kMse, {c.distributions[0][0].quantile(0.5), mid1}), 0.0, 1e-9);
+}
+
+}  // namespace
+}  // namespace oiad::detect

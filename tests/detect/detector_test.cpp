@@ -1,0 +1,204 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "oiad/core/error.h"
+#include "oiad/core/random.h"
+#include "oiad/detect/detector.h"
+#include "oiad/detect/pipeline.h"
+
+namespace oiad::detect {
+namespace {
+
+model::DetectorVae tiny_model() {
+  torch::manual_seed(1);
+  model::ModelConfig c = model::ModelConfig::defaults(model::ModelKind::kDetectorVae, 1, 32);
+  c.latent_dim = 4;
+  c.disc_layers = 1;
+  c.disc_units = 8;
+  return model::DetectorVae(c);
+}
+
+DetectorOptions small_options(int morphs = 7) {
+  DetectorOptions o;
+  o.morphs = morphs;
+  o.seed = 3;
+  return o;
+}
+
+// Kept morphs lie inside the normal range and there are exactly N, wherever the code is:
+// inside the range, just outside it, or so far outside that the fallback is used.
+TEST(Morphs, InsideRangeAndExactlyN) {
+  Detector det(tiny_model(), small_options(25));
+  det.set_normal_range({{-1, -1, -1, -1}, {2, 2, 2, 2}}, {0, 1, 2, 3});
+  for (float z : {0.5f, -1.0f, 2.0f, -1.3f, 2.5f, 40.0f, -1000.0f}) {
+    auto v = det.morph_values(1, z);
+    ASSERT_EQ(v.size(), 25u) << "z = " << z;
+    for (float x : v) {
+      EXPECT_GE(x, -1.0f) << "z = " << z;
+      EXPECT_LE(x, 2.0f) << "z = " << z;
+    }
+  }
+  // From the middle of the range every first-round draw is kept: |Δz| <= Δr · width.
+  for (float x : det.morph_values(0, 0.5f)) EXPECT_LE(std::abs(x - 0.5f), 0.05f * 3.0f + 1e-6f);
+}
+
+// The search is seeded: same seed, same morphs; another seed, other morphs.
+TEST(Morphs, Seeded) {
+  Detector a(tiny_model(), small_options()), b(tiny_model(), small_options());
+  DetectorOptions o = small_options();
+  o.seed = 4;
+  Detector c(tiny_model(), o);
+  for (Detector* d : {&a, &b, &c}) d->set_normal_range({{-1, -1, -1, -1}, {1, 1, 1, 1}}, {0, 1, 2, 3});
+  EXPECT_EQ(a.morph_values(2, 0.1f), b.morph_values(2, 0.1f));
+  EXPECT_NE(a.morph_values(2, 0.1f), c.morph_values(2, 0.1f));
+}
+
+// Brute-force SSIM: the definition written out with explicit loops over every valid window.
+double ssim_brute(const std::vector<double>& x, const std::vector<double>& y, int c, int h, int w) {
+  double g[11], s = 0;
+  for (int t = 0; t < 11; ++t) s += g[t] = std::exp(-(t - 5.0) * (t - 5.0) / (2 * 1.5 * 1.5));
+  double total = 0;
+  for (int ch = 0; ch < c; ++ch) {
+    double mean = 0;
+    int windows = 0;
+    for (int y0 = 0; y0 + 11 <= h; ++y0)
+      for (int x0 = 0; x0 + 11 <= w; ++x0) {
+        double mx = 0, my = 0, xx = 0, yy = 0, xy = 0;
+        for (int i = 0; i < 11; ++i)
+          for (int j = 0; j < 11; ++j) {
+            const double wt = g[i] * g[j] / (s * s);
+            const double a = x[(ch * h + y0 + i) * w + x0 + j], b = y[(ch * h + y0 + i) * w + x0 + j];
+            mx += wt * a, my += wt * b, xx += wt * a * a, yy += wt * b * b, xy += wt * a * b;
+          }
+        const double vx = xx - mx * mx, vy = yy - my * my, cxy = xy - mx * my;
+        const double c1 = 1e-4, c2 = 9e-4;
+        mean += (2 * mx * my + c1) * (2 * cxy + c2) / ((mx * mx + my * my + c1) * (vx + vy + c2));
+        ++windows;
+      }
+    total += mean / windows;
+  }
+  return total / c;
+}
+
+std::vector<double> pattern(int c, int h, int w, int kind) {
+  std::vector<double> v(size_t(c * h * w));
+  for (int ch = 0; ch < c; ++ch)
+    for (int y = 0; y < h; ++y)
+      for (int x = 0; x < w; ++x) {
+        double p = 0;
+        if (kind == 0) p = ((y * 7 + x * 13) % 17) / 16.0;
+        if (kind == 1) p = ((y * 5 + x * 3 + 2) % 11) / 10.0;
+        if (kind == 2) p = ((ch * 31 + y * 7 + x * 3) % 23) / 22.0;
+        if (kind == 3) p = ((ch * 11 + y * y + x) % 19) / 18.0;
+        v[size_t((ch * h + y) * w + x)] = p;
+      }
+  return v;
+}
+
+torch::Tensor as_tensor(const std::vector<double>& v, int c, int h, int w) {
+  return torch::tensor(v, torch::kDouble).view({1, c, h, w});
+}
+
+// SSIM(x, x) = 1; SSIM is symmetric; it equals the brute-force definition and the values
+// scikit-image 0.19.3 gives (tests/reference/ssim_reference.py) to 1e-4.
+TEST(Ssim, IdentitySymmetryAndReferences) {
+  auto a = pattern(1, 16, 20, 0), b = pattern(1, 16, 20, 1);
+  auto ta = as_tensor(a, 1, 16, 20), tb = as_tensor(b, 1, 16, 20);
+  EXPECT_NEAR(ssim(ta, ta).item<double>(), 1.0, 1e-12);
+  EXPECT_NEAR(ssim(ta, tb).item<double>(), ssim(tb, ta).item<double>(), 1e-12);
+  EXPECT_NEAR(ssim(ta, tb).item<double>(), ssim_brute(a, b, 1, 16, 20), 1e-9);
+  EXPECT_NEAR(ssim(ta, tb).item<double>(), 0.1136619977, 1e-4);
+  EXPECT_NEAR(ssim(ta, ta * 0.8 + 0.1).item<double>(), 0.9757406232, 1e-4);
+  auto c = pattern(3, 14, 12, 2), d = pattern(3, 14, 12, 3);
+  auto tc = as_tensor(c, 3, 14, 12), td = as_tensor(d, 3, 14, 12);
+  EXPECT_NEAR(ssim(tc, td).item<double>(), 0.0044281906, 1e-4);
+  EXPECT_NEAR(ssim(tc, td).item<double>(), ssim_brute(c, d, 3, 14, 12), 1e-9);
+  // float32 input (the scoring path) agrees too.
+  EXPECT_NEAR(ssim(ta.to(torch::kFloat), tb.to(torch::kFloat)).item<double>(), 0.1136619977, 1e-4);
+  // Batched: one value per pair.
+  auto batch = ssim(torch::cat({ta, ta}), torch::cat({tb, ta}));
+  EXPECT_NEAR(batch[0].item<double>(), 0.1136619977, 1e-4);
+  EXPECT_NEAR(batch[1].item<double>(), 1.0, 1e-12);
+}
+
+// MSE is the mean of squared differences.
+TEST(Mse, MeanOfSquares) {
+  auto x = torch::tensor({0.0, 0.5, 1.0, 0.25}, torch::kDouble).view({1, 1, 2, 2});
+  auto y = torch::tensor({0.5, 0.5, 0.0, 0.0}, torch::kDouble).view({1, 1, 2, 2});
+  EXPECT_NEAR(mse(x, y).item<double>(), (0.25 + 0 + 1 + 0.0625) / 4, 1e-12);
+}
+
+// Structure consistency is deterministic, does not depend on which images are scored
+// together, and equals the mean over the N morphs computed one morph at a time.
+TEST(Consistency, DeterministicBatchIndependentAndAMean) {
+  Detector det(tiny_model(), small_options(5));
+  torch::manual_seed(9);
+  auto val = torch::rand({12, 1, 32, 32});
+  det.fit_normal_range(val);
+  auto x = torch::rand({3, 1, 32, 32});
+  Consistency a = det.structure_consistency(x), b = det.structure_consistency(x);
+  Consistency single = det.structure_consistency(x.slice(0, 2, 3));
+  for (int m = 0; m < kNumMetrics; ++m)
+    for (size_t k = 0; k < 4; ++k) {
+      EXPECT_EQ(a.values[1][m][k], b.values[1][m][k]);
+      EXPECT_NEAR(a.values[2][m][k], single.values[0][m][k], 1e-5 * (1 + std::abs(single.values[0][m][k])));
+    }
+  // Straightforward path: decode each morph alone and average.
+  torch::NoGradGuard ng;
+  auto mu = det.encode(x.slice(0, 0, 1));
+  const int code = 2;
+  auto vals = det.morph_values(code, mu[0][code].item<float>());
+  double mse_sum = 0, ssim_sum = 0;
+  model::DetectorVae net = tiny_model();
+  for (float v : vals) {
+    auto z = mu.clone();
+    z[0][code] = v;
+    auto morph = net->decode(z);
+    mse_sum += mse(x.slice(0, 0, 1), morph).item<double>();
+    ssim_sum += ssim(x.slice(0, 0, 1), morph).item<double>();
+  }
+  EXPECT_NEAR(a.values[0][int(Metric::kMse)][code], mse_sum / vals.size(), 1e-6);
+  EXPECT_NEAR(a.values[0][int(Metric::kSsim)][code], ssim_sum / vals.size(), 1e-6);
+}
+
+// Calibration keeps sorted VAL values per code and metric; code selection keeps k codes.
+TEST(Calibrate, KeepsDistributionsAndSelectsCodes) {
+  DetectorOptions o = small_options(3);
+  o.top_k = 2;
+  o.code_selection = "spread";
+  Detector det(tiny_model(), o);
+  torch::manual_seed(2);
+  Calibration c = det.calibrate(torch::rand({10, 1, 32, 32}), 0.4);
+  ASSERT_EQ(c.codes.size(), 2u);
+  EXPECT_EQ(c.n_val, 10);
+  for (int m = 0; m < kNumMetrics; ++m) {
+    ASSERT_EQ(c.distributions[m].size(), 2u);
+    EXPECT_EQ(c.distributions[m][0].sorted.size(), 10u);
+    EXPECT_TRUE(std::is_sorted(c.distributions[m][0].sorted.begin(), c.distributions[m][0].sorted.end()));
+  }
+  const auto& r = det.normal_range();
+  std::vector<double> spread;
+  for (size_t j = 0; j < r.low.size(); ++j) spread.push_back(r.high[j] - r.low[j]);
+  for (size_t j = 0; j < spread.size(); ++j)
+    if (std::find(c.codes.begin(), c.codes.end(), int(j)) == c.codes.end())
+      for (int s : c.codes) EXPECT_GE(spread[size_t(s)], spread[j]);
+  Calibration back = Calibration::from_json(c.to_json());
+  EXPECT_EQ(back.codes, c.codes);
+  EXPECT_EQ(back.distributions[2][1].sorted, c.distributions[2][1].sorted);
+}
+
+// Images of another size or channel count are refused unless resizing is asked for.
+TEST(Pipeline, ModelInputChecksShape) {
+  model::LoadedModel m{tiny_model(), {}};
+  m.file.meta["preprocessing"] = {{"image_height", 28}, {"image_width", 28}};
+  std::vector<uint8_t> px(3 * 30 * 30, 100);
+  EXPECT_THROW(model_input(m, px.data(), 1, 3, 30, 30, false, "x.png"), Error);
+  EXPECT_THROW(model_input(m, px.data(), 1, 1, 30, 30, false, "x.png"), Error);
+  auto x = model_input(m, px.data(), 1, 3, 30, 30, true, "x.png");
+  EXPECT_EQ(x.sizes(), (std::vector<int64_t>{1, 1, 32, 32}));
+  EXPECT_NEAR(x[0][0][16][16].item<float>(), 100.0f / 255.0f, 1e-6);
+}
+
+}  // namespace
+}  // namespace oiad::detect
