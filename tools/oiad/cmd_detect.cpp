@@ -91,8 +91,7 @@ void run_score(const ScoreOptions& o) {
   const double alpha = o.alpha > 0 ? o.alpha : d.calibration.alpha;
   detect::check_alpha(alpha);
   const detect::Metric metric = detect::parse_metric(o.metric);
-  OIAD_CHECK_USAGE(o.images.empty() != o.data.empty() || (!o.images.empty() && o.data.empty()),
-                   "score: give --data SPEC or image files, not both");
+  OIAD_CHECK_USAGE(o.images.empty() || o.data.empty(), "score: give --data SPEC or image files, not both");
   ImageSelection s = o.images.empty() ? select_images(d.model, o.data, o.split, o.limit) : read_image_files(o.images);
   auto x = selection_input(d.model, s, o.resize, o.images.empty() ? (o.data.empty() ? "data" : o.data) : s.ids[0]);
   auto scores = detect::score_images(d, x, metric, alpha, 64, progress_printer("score"));

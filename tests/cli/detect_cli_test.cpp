@@ -1,0 +1,157 @@
+// End to end through the executable on a tiny data set: train, calibrate, score, evaluate,
+// find, inspect, compare, and the errors a user meets on the way.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <sstream>
+
+#include "test_util.h"
+
+namespace oiad {
+namespace {
+
+using test::run_oiad;
+
+// A tiny 2-class image folder of 28x28 grey images: class "a" dark blobs, class "b" bars.
+std::string make_folder(const test::TempDir& d) {
+  for (int i = 0; i < 60; ++i)
+    for (const char* cls : {"a", "b"}) {
+      cv::Mat m(28, 28, CV_8UC1, cv::Scalar(0));
+      if (std::string(cls) == "a")
+        cv::circle(m, cv::Point(10 + i % 8, 12 + i % 5), 5 + i % 3, cv::Scalar(255), -1);
+      else
+        cv::rectangle(m, cv::Point(4 + i % 6, 2), cv::Point(8 + i % 6, 25), cv::Scalar(200), -1);
+      const std::string dir = d.file(std::string("set/") + cls);
+      std::filesystem::create_directories(dir);
+      cv::imwrite(dir + "/" + std::to_string(i) + ".png", m);
+    }
+  return d.file("set");
+}
+
+class DetectCli : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new test::TempDir();
+    folder_ = make_folder(*dir_);
+    model_ = dir_->file("m.oiad");
+    auto r = run_oiad("--threads 1 train --data " + folder_ + " --normal-class a --epochs 2 --batch-size 16 "
+                      "--latent-dim 4 --out " + model_);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  static void TearDownTestSuite() { delete dir_; }
+  static test::TempDir* dir_;
+  static std::string folder_, model_;
+};
+test::TempDir* DetectCli::dir_ = nullptr;
+std::string DetectCli::folder_, DetectCli::model_;
+
+// train calibrates on VAL; model info reports kind, precisions and the calibration.
+TEST_F(DetectCli, TrainCalibratesAndModelInfo) {
+  auto r = run_oiad("model info " + model_);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["kind"], "detector");
+  EXPECT_EQ(j["precision"].size(), 4u);
+  EXPECT_EQ(j["calibrated"], true);
+  EXPECT_EQ(j["epochs"], 2);
+  EXPECT_TRUE(j["final"].contains("kl"));
+}
+
+// score writes one JSON line per image with the documented fields; labels from the split.
+TEST_F(DetectCli, ScoreJsonLines) {
+  auto r = run_oiad("--threads 1 score --model " + model_ + " --split test --metric mse --alpha 0.3");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::istringstream in(r.out);
+  std::string line;
+  int n = 0, anomalous = 0;
+  while (std::getline(in, line)) {
+    auto j = nlohmann::json::parse(line);
+    for (const char* k : {"id", "label", "score", "anomalous", "metric", "consistency"}) EXPECT_TRUE(j.contains(k)) << k;
+    EXPECT_EQ(j["consistency"].size(), 4u);
+    EXPECT_EQ(j["metric"], "mse");
+    anomalous += j["label"].get<int>();
+    ++n;
+  }
+  EXPECT_EQ(n, 24);  // 20% CLE of 60 + as many ANO
+  EXPECT_EQ(anomalous, 12);
+  // The same image through `score IMAGE` gets the same score as through --data.
+  auto first = nlohmann::json::parse(r.out.substr(0, r.out.find('\n')));
+  auto single = run_oiad("--threads 1 score --model " + model_ + " --metric mse --alpha 0.3 " + folder_ + "/" +
+                         first["id"].get<std::string>());
+  ASSERT_EQ(single.exit_code, 0) << single.err;
+  EXPECT_NEAR(nlohmann::json::parse(single.out)["score"].get<double>(), first["score"].get<double>(), 1e-6);
+}
+
+// evaluate reports an AUC for each metric and writes results.json.
+TEST_F(DetectCli, Evaluate) {
+  auto r = run_oiad("--threads 1 evaluate --model " + model_ + " --out " + dir_->file("eval"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  for (const char* m : {"mse", "loss", "ssim"}) {
+    const double auc = j["metrics"][m]["auc"];
+    EXPECT_GE(auc, 0.0);
+    EXPECT_LE(auc, 1.0);
+  }
+  EXPECT_TRUE(std::filesystem::exists(dir_->file("eval/results.json")));
+  EXPECT_TRUE(std::filesystem::exists(dir_->file("eval/scores.jsonl")));
+}
+
+// find writes a grid and ranks images by score; inspect writes a strip.
+TEST_F(DetectCli, FindAndInspect) {
+  auto f = run_oiad("--threads 1 find --model " + model_ + " --split test --top 5 --out " + dir_->file("g.png"));
+  ASSERT_EQ(f.exit_code, 0) << f.err;
+  auto j = nlohmann::json::parse(f.out);
+  ASSERT_EQ(j["top"].size(), 5u);
+  EXPECT_GE(j["top"][0]["score"].get<double>(), j["top"][4]["score"].get<double>());
+  EXPECT_FALSE(cv::imread(dir_->file("g.png")).empty());
+  auto i = run_oiad("--threads 1 inspect --model " + model_ + " " + folder_ + "/b/3.png --out " + dir_->file("s.png"));
+  ASSERT_EQ(i.exit_code, 0) << i.err;
+  EXPECT_EQ(nlohmann::json::parse(i.out)["codes"].size(), 3u);
+  EXPECT_FALSE(cv::imread(dir_->file("s.png")).empty());
+}
+
+// compare: MSE and SSIM of two files; identical files give 0 and 1.
+TEST_F(DetectCli, Compare) {
+  auto same = run_oiad("compare " + folder_ + "/a/1.png " + folder_ + "/a/1.png");
+  ASSERT_EQ(same.exit_code, 0) << same.err;
+  auto j = nlohmann::json::parse(same.out);
+  EXPECT_DOUBLE_EQ(j["mse"].get<double>(), 0.0);
+  EXPECT_NEAR(j["ssim"].get<double>(), 1.0, 1e-12);
+  auto diff = run_oiad("compare " + folder_ + "/a/1.png " + folder_ + "/b/1.png");
+  ASSERT_EQ(diff.exit_code, 0) << diff.err;
+  EXPECT_GT(nlohmann::json::parse(diff.out)["mse"].get<double>(), 0.0);
+}
+
+// Errors: a model without calibration, α outside (0, 0.5], an image of another size,
+// a corrupt model file.
+TEST_F(DetectCli, Errors) {
+  auto r = run_oiad("--threads 1 train --data " + folder_ + " --normal-class a --epochs 1 --batch-size 16 "
+                    "--latent-dim 2 --no-calibrate --out " + dir_->file("raw.oiad"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto nocal = run_oiad("score --model " + dir_->file("raw.oiad") + " " + folder_ + "/a/1.png");
+  EXPECT_EQ(nocal.exit_code, 1);
+  EXPECT_NE(nocal.err.find("no calibration"), std::string::npos) << nocal.err;
+  auto alpha = run_oiad("score --model " + model_ + " --alpha 0.7 " + folder_ + "/a/1.png");
+  EXPECT_EQ(alpha.exit_code, 2);
+  EXPECT_NE(alpha.err.find("alpha 0.7"), std::string::npos) << alpha.err;
+  cv::Mat big(40, 40, CV_8UC3, cv::Scalar(10, 20, 30));
+  cv::imwrite(dir_->file("big.png"), big);
+  auto size = run_oiad("score --model " + model_ + " " + dir_->file("big.png"));
+  EXPECT_EQ(size.exit_code, 1);
+  EXPECT_NE(size.err.find("big.png"), std::string::npos) << size.err;
+  auto resized = run_oiad("--threads 1 score --model " + model_ + " --resize " + dir_->file("big.png"));
+  EXPECT_EQ(resized.exit_code, 0) << resized.err;
+  test::write_bytes(dir_->file("junk.oiad"), {'x', 'y'});
+  auto junk = run_oiad("model info " + dir_->file("junk.oiad"));
+  EXPECT_EQ(junk.exit_code, 1);
+  EXPECT_NE(junk.err.find("not an oiad model file"), std::string::npos) << junk.err;
+  auto resume = run_oiad("train --data " + folder_ + " --normal-class a --resume --out " + dir_->file("none.oiad"));
+  EXPECT_EQ(resume.exit_code, 1);
+  EXPECT_NE(resume.err.find("no checkpoint"), std::string::npos) << resume.err;
+}
+
+}  // namespace
+}  // namespace oiad
