@@ -16,6 +16,7 @@ packages=(
 )
 # npm may come from elsewhere (e.g. NodeSource's nodejs ships it): ask apt only when it is absent.
 command -v npm >/dev/null 2>&1 || packages+=(npm)
+command -v python3 >/dev/null 2>&1 || packages+=(python3)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -106,6 +106,22 @@ double Calibration::score(Metric m, const std::vector<double>& sc) const {
   return max_out > 0.0 ? 1.0 + max_out : 1.0 - 2.0 * min_tail;
 }
 
+double Calibration::one_sided_score(Metric m, const std::vector<double>& sc) const {
+  const auto& d = dists(*this, m, sc.size());
+  const double sign = m == Metric::kSsim ? -1.0 : 1.0;
+  double total = 0;
+  for (size_t k = 0; k < sc.size(); ++k) {
+    const auto& v = d[k].sorted;
+    double mean = 0, var = 0;
+    for (double x : v) mean += x;
+    mean /= double(v.size());
+    for (double x : v) var += (x - mean) * (x - mean);
+    const double sd = std::sqrt(var / double(v.size())) + 1e-12;
+    total += sign * (sc[k] - mean) / sd;
+  }
+  return total / double(sc.size());
+}
+
 int Calibration::most_extreme_code(Metric m, const std::vector<double>& sc) const {
   const auto& d = dists(*this, m, sc.size());
   size_t best = 0;

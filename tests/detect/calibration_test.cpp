@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "oiad/core/error.h"
 #include "oiad/core/random.h"
 #include "oiad/detect/calibration.h"
@@ -86,6 +88,25 @@ TEST(Score, BeyondRangeOrderedByDistance) {
   EXPECT_GT(near, 1.0);
   EXPECT_GT(far, near);
   EXPECT_NEAR(c.score(Metric::kMse, {c.distributions[0][0].quantile(0.5), mid1}), 0.0, 1e-9);
+}
+
+}  // namespace
+}  // namespace oiad::detect
+
+namespace oiad::detect {
+namespace {
+
+// One-sided variant: the mean standardised SC, signed so lower SSIM / higher MSE is worse.
+TEST(Score, OneSidedMeanStandardised) {
+  Calibration c;
+  c.codes = {0, 1};
+  c.distributions.assign(kNumMetrics, {});
+  CodeDistribution a{{1, 2, 3}}, b{{10, 20, 30}};  // means 2 and 20, population sd sqrt(2/3), sqrt(200/3)
+  c.distributions[int(Metric::kMse)] = {a, b};
+  c.distributions[int(Metric::kSsim)] = {a, b};
+  const double za = (3 - 2) / std::sqrt(2.0 / 3), zb = (10 - 20) / std::sqrt(200.0 / 3);
+  EXPECT_NEAR(c.one_sided_score(Metric::kMse, {3, 10}), (za + zb) / 2, 1e-9);
+  EXPECT_NEAR(c.one_sided_score(Metric::kSsim, {3, 10}), -(za + zb) / 2, 1e-9);
 }
 
 }  // namespace

@@ -135,15 +135,17 @@ void run_evaluate(const EvaluateOptions& o) {
                         {"images_per_s", double(s.n) / std::max(secs, 1e-9)}};
   for (int mi = 0; mi < detect::kNumMetrics; ++mi) {
     const auto metric = detect::Metric(mi);
-    std::vector<double> sc;
+    std::vector<double> sc, one_sided;
     std::vector<uint8_t> flagged;
     for (const auto& r : scores) {
       sc.push_back(d.calibration.score(metric, r.consistency[size_t(mi)]));
+      one_sided.push_back(d.calibration.one_sided_score(metric, r.consistency[size_t(mi)]));
       flagged.push_back(d.calibration.anomalous(metric, r.consistency[size_t(mi)], d.calibration.alpha));
     }
     const auto at = eval::sweep_point(d.calibration.alpha, flagged, labels);
     res["metrics"][detect::metric_name(metric)] = {
-        {"auc", eval::roc_auc(sc, labels)}, {"tp", at.tp}, {"tn", at.tn}, {"acc", at.acc}};
+        {"auc", eval::roc_auc(sc, labels)}, {"tp", at.tp}, {"tn", at.tn}, {"acc", at.acc},
+        {"auc_one_sided_mean", eval::roc_auc(one_sided, labels)}};
   }
   if (!o.out.empty()) {
     std::filesystem::create_directories(o.out);

@@ -57,6 +57,10 @@ struct Calibration {
   bool anomalous(Metric m, const std::vector<double>& sc, double alpha) const;
   /// The continuous score above.
   double score(Metric m, const std::vector<double>& sc) const;
+  /// A variant beside the paper's rule (not the paper's): the mean over codes of the
+  /// standardised SC, signed so that larger = more anomalous (lower SSIM, higher MSE or
+  /// loss than on VAL). One-sided: it ignores images that resist perturbation unusually well.
+  double one_sided_score(Metric m, const std::vector<double>& sc) const;
   /// The selected code with the smallest tail (the most telling one).
   int most_extreme_code(Metric m, const std::vector<double>& sc) const;
 
