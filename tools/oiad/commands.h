@@ -15,6 +15,7 @@ void add_data_command(CLI::App& app, Runner& run);
 void add_train_command(CLI::App& app, Runner& run);
 void add_model_command(CLI::App& app, Runner& run);
 void add_detect_commands(CLI::App& app, Runner& run);
+void add_bench_command(CLI::App& app, Runner& run);
 
 /// Prints one JSON value on stdout followed by a newline.
 void print_json_line(const std::string& json_text);

@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   oiad::cli::add_train_command(app, run);
   oiad::cli::add_model_command(app, run);
   oiad::cli::add_detect_commands(app, run);
+  oiad::cli::add_bench_command(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,111 @@
+// oiad bench: throughput of this machine for the pieces OIAD spends its time in, measured in
+// one run so that they can be read as ratios (e.g. the decoder's FLOP rate against sgemm's).
+#include <sys/resource.h>
+
+#include <chrono>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "commands.h"
+#include "oiad/core/runtime.h"
+#include "oiad/detect/detector.h"
+#include "oiad/model/networks.h"
+#include "oiad/train/trainer.h"
+
+namespace oiad::cli {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// Runs fn repeatedly for at least `min_seconds` (after one warm-up call); returns calls/s.
+template <typename Fn>
+double rate(Fn fn, double min_seconds) {
+  fn();
+  int calls = 0;
+  const auto t0 = Clock::now();
+  do {
+    fn();
+    ++calls;
+  } while (seconds_since(t0) < min_seconds);
+  return calls / seconds_since(t0);
+}
+
+// FLOPs of one decoder forward pass (multiply-adds count 2): dense layers and transposed
+// convolutions, 2·C_in·C_out·k²·H_in·W_in each.
+double decoder_flops(const model::ModelConfig& c) {
+  const double base = c.input_size / 16;
+  double f = 2.0 * c.latent_dim * c.decoder_dense + 2.0 * c.decoder_dense * 64 * base * base;
+  const int chans[5] = {64, 64, 32, 32, c.channels};
+  double side = base;
+  for (int l = 0; l < 4; ++l) {
+    f += 2.0 * chans[l] * chans[l + 1] * 16 * side * side;
+    side *= 2;
+  }
+  return f;
+}
+
+nlohmann::json bench_model(int channels, bool quick) {
+  const double t = quick ? 0.5 : 2.0;
+  model::ModelConfig cfg = model::ModelConfig::defaults(model::ModelKind::kDetectorVae, channels, 32);
+  torch::manual_seed(0);
+  model::DetectorVae net(cfg);
+  nlohmann::json j = {{"channels", channels}, {"input_size", cfg.input_size}, {"latent_dim", cfg.latent_dim}};
+
+  // Training: images/s of the full Detector-VAE step (VAE + discriminator).
+  auto images = torch::rand({quick ? 512 : 2048, channels, 32, 32});
+  train::TrainOptions o;
+  o.epochs = 2;
+  o.verbose = false;
+  train::TrainState st;
+  train::train_model(net, images, o, st);
+  j["train_images_per_s"] = st.history.back().images_per_s;
+
+  // Decoding: morphs/s at the detector's decode batch.
+  net->eval();
+  torch::NoGradGuard ng;
+  const int batch = detect::DetectorOptions().decode_batch;
+  auto z = torch::randn({batch, cfg.latent_dim});
+  const double calls = rate([&] { net->decode(z); }, t);
+  j["decode_batch"] = batch;
+  j["decode_images_per_s"] = calls * batch;
+  j["decode_gflops"] = calls * batch * decoder_flops(cfg) / 1e9;
+
+  // Scoring: images/s of structure consistency (all metrics) at each preset.
+  auto val = torch::rand({64, channels, 32, 32});
+  auto x = torch::rand({quick ? 4 : 16, channels, 32, 32});
+  for (const char* preset : {"default", "paper"}) {
+    detect::Detector det(net, detect::preset_options(preset));
+    det.fit_normal_range(val);
+    j["score_images_per_s"][preset] = rate([&] { det.structure_consistency(x); }, t) * double(x.size(0));
+  }
+  return j;
+}
+
+void run_bench(bool quick) {
+  nlohmann::json j = {{"threads", num_threads()}, {"blas_core", blas_core_name()}};
+  const int64_t n = 2048;
+  auto a = torch::rand({n, n}), b = torch::rand({n, n});
+  j["sgemm_gflops"] = rate([&] { torch::mm(a, b); }, quick ? 0.5 : 2.0) * 2.0 * double(n * n * n) / 1e9;
+  j["mnist_size"] = bench_model(1, quick);
+  j["cifar_size"] = bench_model(3, quick);
+  for (const char* k : {"mnist_size", "cifar_size"})
+    j[k]["decode_fraction_of_sgemm"] = j[k]["decode_gflops"].get<double>() / j["sgemm_gflops"].get<double>();
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  j["peak_rss_mb"] = double(ru.ru_maxrss) / 1024.0;
+  print_json_line(j.dump());
+}
+
+}  // namespace
+
+void add_bench_command(CLI::App& app, Runner& run) {
+  auto quick = std::make_shared<bool>(false);
+  CLI::App* c = app.add_subcommand("bench", "measure sgemm, training, decoding and scoring throughput (JSON)");
+  c->add_flag("--quick", *quick, "shorter measurements");
+  c->callback([&run, quick] { run = [quick] { run_bench(*quick); }; });
+}
+
+}  // namespace oiad::cli
