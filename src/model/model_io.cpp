@@ -6,20 +6,11 @@
 
 namespace oiad::model {
 
-std::string module_to_blob(torch::nn::Module& m) {
-  torch::serialize::OutputArchive ar;
-  m.save(ar);
-  std::ostringstream os;
-  ar.save_to(os);
-  return os.str();
-}
+std::string module_to_blob(torch::nn::Module& m) { return archive_to_blob(m); }
 
 void module_from_blob(torch::nn::Module& m, const std::string& blob, const std::string& name) {
   try {
-    std::istringstream is(blob);
-    torch::serialize::InputArchive ar;
-    ar.load_from(is);
-    m.load(ar);
+    archive_from_blob(m, blob);
   } catch (const c10::Error& e) {
     throw Error(name + ": weights do not match the model configuration: " + e.what_without_backtrace());
   }

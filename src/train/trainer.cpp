@@ -8,6 +8,7 @@
 
 #include "oiad/core/error.h"
 #include "oiad/core/random.h"
+#include "oiad/model/model_io.h"
 
 namespace oiad::train {
 
@@ -36,20 +37,6 @@ EpochRecord EpochRecord::from_json(const nlohmann::json& j) {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::string optimizer_to_blob(torch::optim::Optimizer& o) {
-  torch::serialize::OutputArchive ar;
-  o.save(ar);
-  std::ostringstream os;
-  ar.save_to(os);
-  return os.str();
-}
-void optimizer_from_blob(torch::optim::Optimizer& o, const std::string& blob) {
-  std::istringstream is(blob);
-  torch::serialize::InputArchive ar;
-  ar.load_from(is);
-  o.load(ar);
-}
 
 // Progress on stderr: a redrawn bar on a terminal, periodic plain lines otherwise.
 class Progress {
@@ -111,8 +98,8 @@ void train_model(model::DetectorVae& net, const torch::Tensor& images, const Tra
     opt_disc = std::make_unique<torch::optim::Adam>(
         net->discriminator->parameters(),
         torch::optim::AdamOptions(o.disc_lr).betas({o.disc_beta1, o.disc_beta2}));
-  if (!state.optim_vae.empty()) optimizer_from_blob(opt_vae, state.optim_vae);
-  if (opt_disc && !state.optim_disc.empty()) optimizer_from_blob(*opt_disc, state.optim_disc);
+  if (!state.optim_vae.empty()) model::archive_from_blob(opt_vae, state.optim_vae);
+  if (opt_disc && !state.optim_disc.empty()) model::archive_from_blob(*opt_disc, state.optim_disc);
 
   Progress progress(o.epochs, iters, o.log_seconds, o.verbose);
   const int64_t total_iters = iters * (o.epochs - state.epochs_done);
@@ -190,8 +177,8 @@ void train_model(model::DetectorVae& net, const torch::Tensor& images, const Tra
                " (try a smaller learning rate)");
     state.history.push_back(rec);
     state.epochs_done = epoch;
-    state.optim_vae = optimizer_to_blob(opt_vae);
-    if (opt_disc) state.optim_disc = optimizer_to_blob(*opt_disc);
+    state.optim_vae = model::archive_to_blob(opt_vae);
+    if (opt_disc) state.optim_disc = model::archive_to_blob(*opt_disc);
     if (on_epoch) on_epoch(state);
   }
   net->eval();

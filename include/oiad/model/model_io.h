@@ -1,12 +1,30 @@
 // Saving and loading a DetectorVae with its metadata in a model file (model_file.h).
 #pragma once
 
+#include <sstream>
 #include <string>
 
 #include "oiad/model/model_file.h"
 #include "oiad/model/networks.h"
 
 namespace oiad::model {
+
+/// Anything LibTorch can save to an archive (a module, an optimiser) as a blob, and back.
+template <typename T>
+std::string archive_to_blob(T& obj) {
+  torch::serialize::OutputArchive ar;
+  obj.save(ar);
+  std::ostringstream os;
+  ar.save_to(os);
+  return os.str();
+}
+template <typename T>
+void archive_from_blob(T& obj, const std::string& blob) {
+  std::istringstream is(blob);
+  torch::serialize::InputArchive ar;
+  ar.load_from(is);
+  obj.load(ar);
+}
 
 /// Module parameters and buffers to a blob and back (LibTorch archives).
 std::string module_to_blob(torch::nn::Module& m);
