@@ -1,21 +1,25 @@
 #!/usr/bin/env bash
-# Trains Detector-VAE variants on one class and evaluates each on the paper split's test part.
-# Usage: bench/variants.sh DATA CLASS EPOCHS OUTDIR [THREADS]
-# Writes OUTDIR/<variant>.oiad, OUTDIR/<variant>.train.json, OUTDIR/<variant>.eval.json.
+# Trains Detector-VAE variants on one class (paper split, seed 0) and evaluates each
+# (default preset) on a seeded subset of the test split, to compare training settings.
+# Usage: bench/variants.sh DATA CLASS EPOCHS OUTDIR EVAL_LIMIT NAME="train args" [NAME="args" ...]
+# Writes OUTDIR/<name>.{oiad,train.json,train.log,eval.json}; finished variants are skipped.
 set -euo pipefail
-data=$1; cls=$2; epochs=$3; out=$4; threads=${5:-2}
-bin="$(dirname "$0")/../build/oiad"
+data=$1; cls=$2; epochs=$3; out=$4; limit=$5; shift 5
+bin="$(cd "$(dirname "$0")/.." && pwd)/build/oiad"
 mkdir -p "$out"
-declare -A variants=(
-  [l2_kl0.1]="--recon l2 --kl-weight 0.1"
-  [bern_kl0.1]="--recon bernoulli --kl-weight 0.1"
-  [l2_kl1]="--recon l2 --kl-weight 1"
-  [bern_kl1]="--recon bernoulli --kl-weight 1"
-)
-for v in l2_kl0.1 bern_kl0.1 l2_kl1 bern_kl1; do
-  [ -s "$out/$v.eval.json" ] && continue
-  "$bin" --threads "$threads" train --data "$data" --normal-class "$cls" --epochs "$epochs" \
-    ${variants[$v]} --out "$out/$v.oiad" > "$out/$v.train.json" 2> "$out/$v.train.log"
-  "$bin" --threads "$threads" evaluate --model "$out/$v.oiad" --out "$out/$v.eval" > "$out/$v.eval.json" 2> "$out/$v.eval.log"
-  echo "$v $(cat "$out/$v.eval.json")"
+for spec in "$@"; do
+  name=${spec%%=*}; args=${spec#*=}
+  [ -s "$out/$name.eval.json" ] && continue
+  # shellcheck disable=SC2086
+  "$bin" train --data "$data" --normal-class "$cls" --epochs "$epochs" $args \
+    --out "$out/$name.oiad" > "$out/$name.train.json" 2> "$out/$name.train.log"
+  "$bin" evaluate --model "$out/$name.oiad" --limit "$limit" > "$out/$name.eval.json" 2> "$out/$name.eval.log"
+  python3 - "$out/$name" <<'PY'
+import json, sys
+b = sys.argv[1]
+t = json.load(open(b + ".train.json"))["final"]
+e = json.load(open(b + ".eval.json"))["metrics"]
+print(b.split("/")[-1], "recon %.1f kl %.1f tc %.3f active %d |" % (t["recon"], t["kl"], t["tc"], t["active_codes"]),
+      " ".join("%s %.3f/%.3f" % (m, v["auc"], v["auc_one_sided_mean"]) for m, v in e.items()))
+PY
 done
