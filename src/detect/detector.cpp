@@ -114,7 +114,7 @@ std::vector<float> Detector::morph_values(int code, float z) const {
   const double lo = range_.low[size_t(code)], hi = range_.high[size_t(code)];
   const double width = std::max(hi - lo, 1e-6);
   const int n = opt_.morphs;
-  const int b = opt_.draws_per_round > 0 ? opt_.draws_per_round : n;
+  const int b = opt_.draws_per_round > 0 ? opt_.draws_per_round : std::max(1, n / 10);
   Rng rng(opt_.seed * 0x9E3779B97F4A7C15ULL + uint64_t(code) * 0xD1B54A32D192ED03ULL + 1);
   std::vector<float> kept;
   kept.reserve(size_t(n));

@@ -16,10 +16,14 @@ namespace oiad::detect {
 struct DetectorOptions {
   /// N: PR-morphs per code (paper: 100, Sec. IV.B).
   int morphs = 100;
-  /// B: perturbations drawn per search round (0: B = N).
+  /// B: perturbations drawn per search round (0: B = max(1, N / 10)). B well below N makes
+  /// the radius grow over several rounds, so the kept morphs spread over the code's normal
+  /// range. (With B = N and Δr = 0.05 every draw of the first round was kept: the morphs
+  /// were within 5% of the range of the code's value, decoded to images indistinguishable
+  /// from the reconstruction, and every code's SC equalled the reconstruction error to 1e-7.)
   int draws_per_round = 0;
   /// Δr as a fraction of the code's normal range width: round t draws Δz ~ U[-tΔr, tΔr].
-  double radius_step = 0.05;
+  double radius_step = 0.1;
   /// Rounds before the documented fallback: the missing morphs are drawn uniformly in the
   /// normal range itself (the code's value was more than max_rounds·Δr outside it).
   int max_rounds = 40;
