@@ -92,16 +92,20 @@ torch::Tensor permute_dims(const torch::Tensor& z) {
   return z.gather(0, perm);
 }
 
+torch::Tensor standardize_codes(const torch::Tensor& z) {
+  return (z - z.mean(0, true)) / (z.std(0, /*unbiased=*/false, true) + 1e-6);
+}
+
 torch::Tensor tc_estimate(TcDiscriminator& d, const torch::Tensor& z) {
-  auto logits = d->forward(z);
+  auto logits = d->forward(standardize_codes(z));
   return (logits.select(1, 0) - logits.select(1, 1)).mean();
 }
 
 torch::Tensor discriminator_loss(TcDiscriminator& d, const torch::Tensor& z, const torch::Tensor& z_permuted) {
   const int64_t n = z.size(0), m = z_permuted.size(0);
   auto zeros = torch::zeros({n}, torch::kLong), ones = torch::ones({m}, torch::kLong);
-  return 0.5 * (torch::nn::functional::cross_entropy(d->forward(z), zeros) +
-                torch::nn::functional::cross_entropy(d->forward(z_permuted), ones));
+  return 0.5 * (torch::nn::functional::cross_entropy(d->forward(standardize_codes(z)), zeros) +
+                torch::nn::functional::cross_entropy(d->forward(standardize_codes(z_permuted)), ones));
 }
 
 torch::Tensor precision_regulariser(const torch::Tensor& log_precision) {

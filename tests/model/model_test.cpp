@@ -99,6 +99,17 @@ TEST(Losses, DiscriminatorEstimatesTotalCorrelation) {
   EXPECT_LT(std::abs(independent), 0.15);
 }
 
+// The TC estimate is invariant to per-code affine maps, as total correlation is, so the
+// encoder cannot lower it by shrinking its codes.
+TEST(Losses, TcEstimateIsScaleInvariant) {
+  torch::manual_seed(8);
+  ModelConfig c = small_config();
+  TcDiscriminator d(c);
+  auto z = torch::randn({64, 4});
+  torch::NoGradGuard ng;
+  EXPECT_NEAR(tc_estimate(d, z).item<double>(), tc_estimate(d, z * 0.001 + 3.0).item<double>(), 1e-4);
+}
+
 // The decoder gets no gradient from L_KL or L_TC; the discriminator none from the VAE loss.
 TEST(Losses, GradientRouting) {
   torch::manual_seed(2);

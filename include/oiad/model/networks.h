@@ -87,7 +87,13 @@ torch::Tensor kl_per_code(const torch::Tensor& mu, const torch::Tensor& logvar, 
 /// drawing a sample of the product of the marginals.
 torch::Tensor permute_dims(const torch::Tensor& z);
 
-/// TC estimate E[log D(z) / (1 - D(z))] = mean(logit_0 - logit_1) (eq. 7).
+/// Each code standardised over the batch: (z - mean) / std. Total correlation does not
+/// change under per-code affine maps, so the discriminator sees standardised codes: fed raw
+/// codes, the encoder evaded it by shrinking every code (measured: normal ranges of width
+/// 0.001-0.007 after 20 epochs on MNIST 1 with γ = 40, against 0.3-7 with γ = 0).
+torch::Tensor standardize_codes(const torch::Tensor& z);
+
+/// TC estimate E[log D(z) / (1 - D(z))] = mean(logit_0 - logit_1) (eq. 7), on standardised codes.
 torch::Tensor tc_estimate(TcDiscriminator& d, const torch::Tensor& z);
 
 /// Discriminator loss: ½ [CE(D(z), 0) + CE(D(permute_dims(z2)), 1)] (Sec. III.C).
