@@ -131,7 +131,7 @@ LossTerms vae_losses(DetectorVae& m, const torch::Tensor& x, double warmup) {
   } else {
     t.tc = torch::zeros({});
   }
-  t.total = t.recon + (c.kl_weight * warmup) * t.kl + c.gamma * t.tc + c.eta * t.prec_reg;
+  t.total = t.recon + (c.kl_weight * warmup) * t.kl + (c.gamma * warmup) * t.tc + c.eta * t.prec_reg;
   return t;
 }
 

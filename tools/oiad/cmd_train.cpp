@@ -161,7 +161,7 @@ void add_train_command(CLI::App& app, Runner& run) {
       ->capture_default_str();
   c->add_option("--lr", o->train.lr, "Adam learning rate (encoder, decoder, precisions)")->capture_default_str();
   c->add_option("--disc-lr", o->train.disc_lr, "Adam learning rate of the TC discriminator")->capture_default_str();
-  c->add_option("--kl-warmup", o->train.kl_warmup_epochs, "epochs of linear KL warm-up (0: off)")
+  c->add_option("--kl-warmup", o->train.kl_warmup_epochs, "epochs over which the KL and TC weights rise from 0 (0: off)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   c->add_option("--limit", o->limit, "cap the images of each part of the split (0: no cap)")

@@ -109,7 +109,7 @@ struct LossTerms {
   torch::Tensor z;      ///< sampled codes (N, d), for the discriminator step
   torch::Tensor mu;     ///< encoder means (N, d)
 };
-/// Computes the terms; `warmup` in [0, 1] scales the KL weight (KL warm-up). The
+/// Computes the terms; `warmup` in [0, 1] scales the KL and TC weights (warm-up). The
 /// discriminator's parameters get no gradient from `total` (they are frozen meanwhile).
 LossTerms vae_losses(DetectorVae& m, const torch::Tensor& x, double warmup = 1.0);
 

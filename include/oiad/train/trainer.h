@@ -22,8 +22,10 @@ struct TrainOptions {
   double disc_lr = 1e-4;
   double disc_beta1 = 0.5;
   double disc_beta2 = 0.9;
-  /// Epochs over which the KL weight rises linearly from 0 to its value (0: off).
-  int kl_warmup_epochs = 0;
+  /// Epochs over which the KL and TC weights rise linearly from 0 to their values (0: off).
+  /// Without it, γ = 40 collapsed the posterior on MNIST (KL < 2 nats after 6 epochs) before
+  /// the decoder had learnt to use the codes.
+  int kl_warmup_epochs = 5;
   /// Same seed + same data + same threads = same weights.
   uint64_t seed = 0;
   /// Seconds between plain progress lines when stderr is not a terminal.
