@@ -45,5 +45,15 @@ def variants(outdir):
               f"{m['ssim']['auc_one_sided_mean']:.4f} |")
 
 
+def training(*paths):
+    print("| model | epochs | train seconds | images/s (last epoch) | recon | KL | TC | prec. reg | disc. loss |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for path in paths:
+        t = load(path)
+        f = t["final"]
+        print(f"| {path} | {t['epochs']} | {t['train_seconds']:.0f} | {t['images_per_s']:.0f} | {f['recon']:.2f} | "
+              f"{f['kl']:.2f} | {f['tc']:.3f} | {f['prec_reg']:.3f} | {f['disc_loss']:.3f} |")
+
+
 if __name__ == "__main__":
-    {"detector": detector, "variants": variants}[sys.argv[1]](sys.argv[2])
+    {"detector": detector, "variants": variants, "training": training}[sys.argv[1]](*sys.argv[2:])
