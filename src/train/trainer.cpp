@@ -104,7 +104,6 @@ void train_model(model::DetectorVae& net, const torch::Tensor& images, const Tra
   Progress progress(o.epochs, iters, o.log_seconds, o.verbose);
   const int64_t total_iters = iters * (o.epochs - state.epochs_done);
   int64_t done_iters = 0;
-  const int d = net->config.latent_dim;
   net->train();
   for (int epoch = state.epochs_done + 1; epoch <= o.epochs; ++epoch) {
     // Reseed per epoch so a resumed run repeats exactly what an uninterrupted one does.
@@ -120,7 +119,6 @@ void train_model(model::DetectorVae& net, const torch::Tensor& images, const Tra
 
     EpochRecord rec;
     rec.epoch = epoch;
-    auto mu_sum = torch::zeros({d}, torch::kDouble), mu_sq = torch::zeros({d}, torch::kDouble);
     const auto t0 = Clock::now();
     for (int64_t it = 0; it < iters; ++it) {
       auto x = images.index_select(0, order_t.slice(0, it * bs, (it + 1) * bs));
@@ -144,12 +142,6 @@ void train_model(model::DetectorVae& net, const torch::Tensor& images, const Tra
         opt_disc->step();
         disc = dl.item<double>();
       }
-      {
-        torch::NoGradGuard ng;
-        auto mu = t.mu.detach();
-        mu_sum += mu.sum(0).to(torch::kDouble);
-        mu_sq += mu.pow(2).sum(0).to(torch::kDouble);
-      }
       rec.iterations++;
       rec.recon += t.recon.item<double>();
       rec.kl += t.kl.item<double>();
@@ -170,9 +162,13 @@ void train_model(model::DetectorVae& net, const torch::Tensor& images, const Tra
     rec.total /= k;
     rec.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     rec.images_per_s = double(rec.iterations * bs) / std::max(rec.seconds, 1e-9);
-    const double m = double(rec.iterations * bs);
-    auto var = mu_sq / m - (mu_sum / m).pow(2);
-    rec.active_codes = int((var > 0.01).sum().item<int64_t>());
+    {
+      // Active codes from the end-of-epoch encoder (means accumulated during the epoch would
+      // also count the drift of the weights).
+      torch::NoGradGuard ng;
+      auto mu = net->encoder->forward(images.slice(0, 0, std::min<int64_t>(n, 1024))).first;
+      rec.active_codes = int((mu.var(0, /*unbiased=*/false) > 0.01).sum().item<int64_t>());
+    }
     OIAD_CHECK(std::isfinite(rec.total), "train: loss became ", rec.total, " in epoch ", epoch,
                " (try a smaller learning rate)");
     state.history.push_back(rec);

@@ -39,8 +39,9 @@ struct EpochRecord {
   int epoch = 0;
   int64_t iterations = 0;
   double recon = 0, kl = 0, tc = 0, prec_reg = 0, disc_loss = 0, total = 0;
-  /// Codes whose encoder mean varies over the epoch's images (variance > 0.01): the codes
-  /// still alive. Posterior collapse shows as few active codes and KL near 0.
+  /// Codes whose encoder mean, at the end of the epoch, varies over (up to 1,024) training
+  /// images with variance > 0.01: the codes still alive. Posterior collapse shows as few
+  /// active codes and KL near 0.
   int active_codes = 0;
   double seconds = 0, images_per_s = 0;
   nlohmann::json to_json() const;
