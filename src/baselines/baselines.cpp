@@ -2,11 +2,13 @@
 
 #include <libsvm/svm.h>
 
+#include <algorithm>
 #include <armadillo>
 #include <cmath>
 #include <limits>
 
 #include "oiad/core/error.h"
+#include "oiad/core/random.h"
 
 namespace oiad::baselines {
 
@@ -204,16 +206,28 @@ void Gmm::fit(const Matrix& x, int k, uint64_t seed) {
   k_ = k;
 }
 
-void Gmm::fit_bic(const Matrix& x, int lo, int hi, uint64_t seed) {
-  double best = std::numeric_limits<double>::infinity();
-  Gmm keep(full_);
-  for (int k = lo; k <= hi && k <= x.n; ++k) {
-    Gmm g(full_);
-    g.fit(x, k, seed);
-    const double b = g.bic(x);
-    if (b < best) best = b, keep = std::move(g);
+void Gmm::fit_bic(const Matrix& x, int lo, int hi, uint64_t seed, int64_t max_samples) {
+  // Choose k on a seeded subsample when asked (EM for full covariances costs n·k·d² per
+  // iteration), then fit the chosen k on every sample.
+  Matrix sample = x;
+  if (max_samples > 0 && x.n > max_samples) {
+    std::vector<int64_t> idx(size_t(x.n));
+    for (int64_t i = 0; i < x.n; ++i) idx[size_t(i)] = i;
+    Rng rng(seed + 0x626963ULL);  // "bic"
+    shuffle_in_place(idx, rng);
+    idx.resize(size_t(max_samples));
+    std::sort(idx.begin(), idx.end());
+    sample = x.rows(idx);
   }
-  *this = std::move(keep);
+  double best = std::numeric_limits<double>::infinity();
+  int best_k = lo;
+  for (int k = lo; k <= hi && k <= sample.n; ++k) {
+    Gmm g(full_);
+    g.fit(sample, k, seed);
+    const double b = g.bic(sample);
+    if (b < best) best = b, best_k = k;
+  }
+  fit(x, best_k, seed);
 }
 
 std::vector<double> Gmm::log_likelihood(const Matrix& x) const {

@@ -172,4 +172,30 @@ Calibration Calibration::from_json(const nlohmann::json& j) {
   return c;
 }
 
+Calibration make_calibration(const std::vector<int>& codes,
+                             const std::vector<std::vector<std::vector<double>>>& values, double alpha,
+                             const std::vector<size_t>* subset) {
+  check_alpha(alpha);
+  Calibration c;
+  c.codes = codes;
+  c.alpha = alpha;
+  const size_t n = subset ? subset->size() : values.size();
+  OIAD_CHECK(n >= 2, "calibration: need at least 2 VAL images, got ", n);
+  c.n_val = int64_t(n);
+  c.distributions.assign(kNumMetrics, std::vector<CodeDistribution>(codes.size()));
+  for (int mm = 0; mm < kNumMetrics; ++mm)
+    for (size_t k = 0; k < codes.size(); ++k) {
+      auto& v = c.distributions[size_t(mm)][k].sorted;
+      v.reserve(n);
+      for (size_t t = 0; t < n; ++t) {
+        const auto& img = values[subset ? (*subset)[t] : t];
+        OIAD_CHECK(img.size() == size_t(kNumMetrics) && img[size_t(mm)].size() == codes.size(),
+                   "calibration: VAL image ", t, " has values of the wrong shape");
+        v.push_back(img[size_t(mm)][k]);
+      }
+      std::sort(v.begin(), v.end());
+    }
+  return c;
+}
+
 }  // namespace oiad::detect

@@ -225,21 +225,12 @@ torch::Tensor Detector::pr_morphs(const torch::Tensor& image, int code) const {
   return net_->decode(z);
 }
 
-Calibration Detector::calibrate(const torch::Tensor& val_images, double alpha) {
+Calibration Detector::calibrate(const torch::Tensor& val_images, double alpha, Consistency* val_values) {
   check_alpha(alpha);
   fit_normal_range(val_images);
   Consistency sc = structure_consistency(val_images);
-  Calibration c;
-  c.codes = codes_;
-  c.alpha = alpha;
-  c.n_val = val_images.size(0);
-  c.distributions.assign(kNumMetrics, std::vector<CodeDistribution>(codes_.size()));
-  for (int mm = 0; mm < kNumMetrics; ++mm)
-    for (size_t k = 0; k < codes_.size(); ++k) {
-      auto& v = c.distributions[size_t(mm)][k].sorted;
-      for (const auto& img : sc.values) v.push_back(img[size_t(mm)][k]);
-      std::sort(v.begin(), v.end());
-    }
+  Calibration c = make_calibration(codes_, sc.values, alpha);
+  if (val_values) *val_values = std::move(sc);
   return c;
 }
 

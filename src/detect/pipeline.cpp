@@ -1,18 +1,20 @@
 #include "oiad/detect/pipeline.h"
 
+#include <algorithm>
+#include <cstdio>
+
 #include "oiad/core/error.h"
 #include "oiad/model/preprocess.h"
+#include "oiad/report/picture.h"
 
 namespace oiad::detect {
 
-CalibratedDetector load_detector(const std::string& path, bool require_calibration) {
+CalibratedDetector calibrated_from(const model::LoadedModel& m, const std::string& name) {
   CalibratedDetector d;
-  d.model = model::load_model(path);
+  d.model = m;
   const auto& meta = d.model.file.meta;
-  if (!meta.contains("calibration")) {
-    OIAD_CHECK(!require_calibration, path, ": model has no calibration (run `oiad calibrate --model ", path, "`)");
-    return d;
-  }
+  OIAD_CHECK(meta.contains("calibration"), name, ": model has no calibration (run `oiad calibrate --model ", name,
+             "`)");
   try {
     const auto& c = meta["calibration"];
     d.detector = std::make_unique<Detector>(d.model.net, DetectorOptions::from_json(c.at("detector")));
@@ -20,15 +22,25 @@ CalibratedDetector load_detector(const std::string& path, bool require_calibrati
     d.detector->set_normal_range(NormalRange::from_json(c.at("normal_range")), d.calibration.codes);
     d.calibrated = true;
   } catch (...) {
-    rethrow_with_context(path + ": reading calibration");
+    rethrow_with_context(name + ": reading calibration");
   }
   return d;
 }
 
+CalibratedDetector load_detector(const std::string& path, bool require_calibration) {
+  model::LoadedModel m = model::load_model(path);
+  if (!m.file.meta.contains("calibration") && !require_calibration) {
+    CalibratedDetector d;
+    d.model = std::move(m);
+    return d;
+  }
+  return calibrated_from(m, path);
+}
+
 void calibrate_into(model::LoadedModel& m, const DetectorOptions& options, const torch::Tensor& val_images,
-                    double alpha) {
+                    double alpha, Consistency* val_values) {
   Detector det(m.net, options);
-  Calibration c = det.calibrate(val_images, alpha);
+  Calibration c = det.calibrate(val_images, alpha, val_values);
   nlohmann::json j = c.to_json();
   j["detector"] = options.to_json();
   j["normal_range"] = det.normal_range().to_json();
@@ -85,6 +97,54 @@ torch::Tensor model_input(const model::LoadedModel& m, const uint8_t* pixels, in
                             .align_corners(false));
   auto bytes = model::input_to_bytes(x);
   return model::images_to_input(bytes.data(), n, cfg.channels, want_h, want_w, cfg.input_size);
+}
+
+nlohmann::json write_morph_strip(const CalibratedDetector& d, const torch::Tensor& x, Metric metric, double alpha,
+                                 int codes_shown, int morphs_shown, const std::string& path) {
+  OIAD_CHECK(x.dim() == 4 && x.size(0) == 1, path, ": a morph strip shows one image");
+  const ImageScore sc = score_images(d, x, metric, alpha)[0];
+  const auto& values = sc.consistency[size_t(metric)];
+  const auto& dist = d.calibration.distributions[size_t(metric)];
+  // Codes ranked by how far the image's SC lies in the tails of VAL.
+  std::vector<size_t> rank(values.size());
+  for (size_t k = 0; k < rank.size(); ++k) rank[k] = k;
+  auto key = [&](size_t k) { return dist[k].outside_distance(values[k]) + 0.5 - dist[k].tail(values[k]); };
+  std::stable_sort(rank.begin(), rank.end(), [&](size_t a, size_t b) { return key(a) > key(b); });
+  rank.resize(std::min<size_t>(rank.size(), size_t(std::max(1, codes_shown))));
+  const int S = d.model.net->config.input_size, C = d.model.net->config.channels;
+  std::vector<report::Tile> tiles;
+  std::vector<std::string> labels;
+  nlohmann::json codes = nlohmann::json::array();
+  const auto th = d.calibration.thresholds(metric, alpha);
+  const auto mu = d.detector->encode(x);
+  int shown = 1;
+  for (size_t k : rank) {
+    const int code = d.calibration.codes[k];
+    auto morphs = d.detector->pr_morphs(x[0], code);
+    // A few morphs spread over the sorted perturbed values.
+    auto zvals = d.detector->morph_values(code, mu[0][code].item<float>());
+    std::vector<size_t> order(zvals.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return zvals[a] < zvals[b]; });
+    tiles.push_back({model::input_to_bytes(x[0]), "input"});
+    shown = std::max(1, std::min<int>(morphs_shown, int(order.size())));
+    for (int t = 0; t < shown; ++t) {
+      const size_t i = order[size_t(t) * (order.size() - 1) / size_t(std::max(1, shown - 1))];
+      char cap[24];
+      std::snprintf(cap, sizeof(cap), "z=%.2f", zvals[i]);
+      tiles.push_back({model::input_to_bytes(morphs[int64_t(i)]), cap});
+    }
+    char lab[64];
+    std::snprintf(lab, sizeof(lab), "code %d SC %.3g", code, values[k]);
+    labels.push_back(lab);
+    codes.push_back({{"code", code},
+                     {"consistency", values[k]},
+                     {"interval", {th[k].first, th[k].second}},
+                     {"inside", values[k] >= th[k].first && values[k] <= th[k].second}});
+  }
+  report::write_grid(path, tiles, C, S, S, 1 + shown, 3, labels);
+  return {{"score", sc.score}, {"anomalous", sc.anomalous}, {"alpha", alpha}, {"metric", metric_name(metric)},
+          {"codes", codes}};
 }
 
 }  // namespace oiad::detect

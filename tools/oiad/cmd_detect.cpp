@@ -230,54 +230,10 @@ void run_inspect(const InspectOptions& o) {
   const detect::Metric metric = detect::parse_metric(o.metric);
   ImageSelection s = read_image_files({o.image});
   auto x = selection_input(d.model, s, o.resize, o.image);
-  auto sc = detect::score_images(d, x, metric, d.calibration.alpha)[0];
-  const auto& values = sc.consistency[size_t(metric)];
-  const auto& dist = d.calibration.distributions[size_t(metric)];
-  // Codes ranked by how far the image's SC lies in the tails of VAL.
-  std::vector<size_t> rank(values.size());
-  for (size_t k = 0; k < rank.size(); ++k) rank[k] = k;
-  auto key = [&](size_t k) { return dist[k].outside_distance(values[k]) + 0.5 - dist[k].tail(values[k]); };
-  std::stable_sort(rank.begin(), rank.end(), [&](size_t a, size_t b) { return key(a) > key(b); });
-  rank.resize(std::min<size_t>(rank.size(), size_t(std::max(1, o.codes))));
-  const int S = d.model.net->config.input_size, C = d.model.net->config.channels;
-  std::vector<report::Tile> tiles;
-  std::vector<std::string> labels;
-  nlohmann::json codes = nlohmann::json::array();
-  const auto th = d.calibration.thresholds(metric, d.calibration.alpha);
-  for (size_t k : rank) {
-    const int code = d.calibration.codes[k];
-    auto morphs = d.detector->pr_morphs(x[0], code);
-    // Show a few morphs spread over the sorted perturbed values.
-    auto zvals = d.detector->morph_values(code, d.detector->encode(x)[0][code].item<float>());
-    std::vector<size_t> order(zvals.size());
-    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return zvals[a] < zvals[b]; });
-    tiles.push_back({model::input_to_bytes(x[0]), "input"});
-    const int shown = std::min<int>(o.morphs_shown, int(order.size()));
-    for (int t = 0; t < shown; ++t) {
-      const size_t i = order[size_t(t) * (order.size() - 1) / size_t(std::max(1, shown - 1))];
-      char cap[24];
-      std::snprintf(cap, sizeof(cap), "z=%.2f", zvals[i]);
-      tiles.push_back({model::input_to_bytes(morphs[int64_t(i)]), cap});
-    }
-    char lab[48];
-    std::snprintf(lab, sizeof(lab), "code %d", code);
-    labels.push_back(lab);
-    codes.push_back({{"code", code},
-                     {"consistency", values[k]},
-                     {"interval", {th[k].first, th[k].second}},
-                     {"inside", values[k] >= th[k].first && values[k] <= th[k].second}});
-  }
-  report::write_grid(o.out, tiles, C, S, S, 1 + std::min<int>(o.morphs_shown, int(tiles.size() / rank.size()) - 1), 3,
-                     labels);
-  print_json_line(nlohmann::json{{"image", o.image},
-                                 {"metric", o.metric},
-                                 {"score", sc.score},
-                                 {"anomalous", sc.anomalous},
-                                 {"alpha", d.calibration.alpha},
-                                 {"codes", codes},
-                                 {"strip", o.out}}
-                      .dump());
+  nlohmann::json r = detect::write_morph_strip(d, x, metric, d.calibration.alpha, o.codes, o.morphs_shown, o.out);
+  r["image"] = o.image;
+  r["strip"] = o.out;
+  print_json_line(r.dump());
 }
 
 // ---- compare ----

@@ -16,6 +16,8 @@ void add_train_command(CLI::App& app, Runner& run);
 void add_model_command(CLI::App& app, Runner& run);
 void add_detect_commands(CLI::App& app, Runner& run);
 void add_bench_command(CLI::App& app, Runner& run);
+/// `command_line` is the invocation, recorded in the experiment's report.
+void add_experiment_command(CLI::App& app, Runner& run, const std::string& command_line);
 
 /// Prints one JSON value on stdout followed by a newline.
 void print_json_line(const std::string& json_text);

@@ -88,8 +88,10 @@ class Gmm {
   Gmm& operator=(Gmm&&) noexcept;
   /// Fits k components (k-means init, EM), seeded.
   void fit(const Matrix& x, int k, uint64_t seed = 0);
-  /// Fits k = lo..hi and keeps the one with the smallest BIC.
-  void fit_bic(const Matrix& x, int lo, int hi, uint64_t seed = 0);
+  /// Fits k = lo..hi, picks the one with the smallest BIC, and fits it on x. With
+  /// max_samples > 0 and more samples than that, the BIC search runs on a seeded subsample
+  /// of max_samples rows (full-covariance EM costs n·k·d² per iteration).
+  void fit_bic(const Matrix& x, int lo, int hi, uint64_t seed = 0, int64_t max_samples = 0);
   std::vector<double> log_likelihood(const Matrix& x) const;
   std::vector<double> score(const Matrix& x) const;  ///< -log p(x)
   /// BIC = -2 Σ log p(x_i) + p log n, p = free parameters.

@@ -68,6 +68,12 @@ struct Calibration {
   static Calibration from_json(const nlohmann::json& j);
 };
 
+/// A calibration from per-image VAL values[i][metric][k] (k over `codes`); with `subset`,
+/// only those images (for the VAL-size study of Fig. 4).
+Calibration make_calibration(const std::vector<int>& codes,
+                             const std::vector<std::vector<std::vector<double>>>& values, double alpha,
+                             const std::vector<size_t>* subset = nullptr);
+
 /// Throws UsageError unless 0 < alpha <= 0.5.
 void check_alpha(double alpha);
 

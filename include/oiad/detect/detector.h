@@ -91,8 +91,9 @@ class Detector {
   /// The morphs of one image along one code: (N, C, S, S) in [0, 1] (for pictures).
   torch::Tensor pr_morphs(const torch::Tensor& image, int code) const;
 
-  /// Fits the normal range on VAL, then records every metric's VAL distributions.
-  Calibration calibrate(const torch::Tensor& val_images, double alpha);
+  /// Fits the normal range on VAL, then records every metric's VAL distributions; with
+  /// `val_values`, also returns each VAL image's consistencies.
+  Calibration calibrate(const torch::Tensor& val_images, double alpha, Consistency* val_values = nullptr);
 
  private:
   mutable model::DetectorVae net_;  // forward() is non-const in LibTorch

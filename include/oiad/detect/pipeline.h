@@ -26,8 +26,12 @@ CalibratedDetector load_detector(const std::string& path, bool require_calibrati
 
 /// Calibrates on VAL images (N, C, S, S) and stores options, normal range and VAL
 /// distributions in the model file's metadata (the caller saves the file).
+/// With `val_values`, also returns each VAL image's consistencies.
 void calibrate_into(model::LoadedModel& m, const DetectorOptions& options, const torch::Tensor& val_images,
-                    double alpha);
+                    double alpha, Consistency* val_values = nullptr);
+
+/// The detector and calibration stored in a model (the state load_detector gives).
+CalibratedDetector calibrated_from(const model::LoadedModel& m, const std::string& name);
 
 struct ImageScore {
   double score = 0;
@@ -40,6 +44,13 @@ struct ImageScore {
 std::vector<ImageScore> score_images(const CalibratedDetector& d, const torch::Tensor& images, Metric metric,
                                      double alpha, int64_t block = 64,
                                      const std::function<void(int64_t, int64_t)>& progress = {});
+
+/// Fig. 2 for one image x (1, C, S, S): a PNG strip with the image and `morphs_shown` of its
+/// PR-morphs (spread over the perturbed values) along each of the `codes_shown` codes whose
+/// SC lies furthest in the tails of VAL. Returns {"score", "anomalous", "codes": [{"code",
+/// "consistency", "interval", "inside"}]}.
+nlohmann::json write_morph_strip(const CalibratedDetector& d, const torch::Tensor& x, Metric metric, double alpha,
+                                 int codes_shown, int morphs_shown, const std::string& path);
 
 /// Brings uint8 images (N, C, H, W) to the model's input, refusing another size or channel
 /// count unless `resize` (then resized bilinearly, grey/colour converted).

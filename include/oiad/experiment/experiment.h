@@ -1,0 +1,93 @@
+// `oiad experiment`: every method of Table II trained, calibrated and evaluated on one
+// one-class split, with results.json, report.md/html and the figures of Sec. IV (Figs. 2-7).
+//
+// Protocol (docs/results.md, "How an experiment runs"):
+// - the split (paper or standard, seeded) gives train (normal), VAL (normal) and test parts;
+// - a stratified, seeded holdout is drawn from the test part (holdout_fraction of each label,
+//   at most holdout_max images in all). Only the baselines look at it, to choose the PCA size
+//   and kernel width by AUC, as Sec. IV.B says; every method is then reported on the rest of
+//   the test part ("reported test"), never on the holdout;
+// - OIAD: Detector-VAE on train, calibration on VAL (nothing else), scores on reported test;
+// - VAE and DCAE: trained on train, scored by reconstruction loss;
+// - KDE / OC-SVM / GMM on PCA features fitted on train.
+// Every finished method is saved in DIR/methods/<name>.json, so an interrupted run resumes
+// where it stopped (training itself resumes from its checkpoint).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "oiad/data/dataset.h"
+#include "oiad/data/split.h"
+#include "oiad/train/trainer.h"
+
+namespace oiad::experiment {
+
+struct ExperimentOptions {
+  std::string protocol = "paper";
+  /// Any of oiad, vae, dcae, kde, ocsvm, gmm.
+  std::vector<std::string> methods = {"oiad", "vae", "dcae", "kde", "ocsvm", "gmm"};
+  /// OIAD structure-consistency metrics reported (all three are computed in one pass).
+  std::vector<std::string> metrics = {"mse", "loss", "ssim"};
+  std::string preset = "default";
+  uint64_t seed = 0;
+  /// Caps the images drawn for each part of the split (0: none).
+  int64_t limit = 0;
+  /// α of the decisions (paper: 0.4).
+  double alpha = 0.4;
+  int input_size = 32;
+  /// Training of the Detector-VAE, VAE and DCAE (epochs, batch, learning rates, warm-up).
+  train::TrainOptions train;
+  /// Holdout for the baselines: this share of each label of the test part, seeded.
+  double holdout_fraction = 0.1;
+  int64_t holdout_max = 500;
+  /// Sec. IV.B: PCA sizes, GMM components, OC-SVM ν.
+  std::vector<int> pca_dims = {20, 40, 60, 80, 100};
+  int gmm_min_components = 2, gmm_max_components = 20;
+  /// The GMM's BIC search over components runs on at most this many training images
+  /// (seeded), the chosen size is then fitted on all: full-covariance EM in Armadillo took
+  /// 47 s for k = 2..20 on 400 images of 100 features (docs/results.md). 0: all images.
+  int64_t gmm_bic_max_samples = 1000;
+  double ocsvm_nu = 0.1;
+  /// OC-SVM kernel widths tried: these multiples of 1 / (d · Var(x)) (scikit-learn's "scale").
+  std::vector<double> ocsvm_gamma_factors = {0.25, 0.5, 1.0, 2.0, 4.0};
+  /// Figures: morph strips per label and the size of the most-anomalous grids.
+  bool figures = true;
+  int strips_per_label = 2;
+  int top_grid = 32;
+  /// The command line that started the run (written in the report).
+  std::string command;
+  std::string out;
+  /// Progress lines (stderr in the CLI); may be empty.
+  std::function<void(const std::string&)> log;
+};
+
+/// Throws UsageError for an unknown method or metric, or other bad options.
+void check_options(const ExperimentOptions& o);
+
+/// Runs (or resumes) the experiment in o.out and returns results.json's content.
+nlohmann::json run_experiment(const data::Dataset& ds, int normal_class, const ExperimentOptions& o);
+
+// ---- pieces, exposed for tests ----
+
+/// The holdout: a seeded sample of `fraction` of each label of `part` (at least one of each
+/// label when the part has two or more of it), `max_total` images in all at most. Returns
+/// positions into part, ascending; `rest` receives the other positions, ascending.
+std::vector<size_t> draw_holdout(const data::SplitPart& part, double fraction, int64_t max_total, uint64_t seed,
+                                 std::vector<size_t>& rest);
+
+/// Fig. 3: TP, TN and accuracy at each α, from per-image decisions `flagged_at(alpha, i)`.
+struct SweepRow {
+  double alpha = 0, tp = 0, tn = 0, acc = 0;
+};
+/// The α grid of the sweeps: 0.01, 0.02, ..., 0.50.
+std::vector<double> alpha_grid();
+
+/// Paper Table II AUCs (Sec. IV.C) for (dataset, class name, method), NaN when the paper
+/// has no such cell. Methods: kde, ocsvm, gmm, vae, dcae, oiad.
+double paper_auc(const std::string& dataset, const std::string& class_name, const std::string& method);
+
+}  // namespace oiad::experiment

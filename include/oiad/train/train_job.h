@@ -1,0 +1,46 @@
+// One training run end to end, shared by `oiad train` and `oiad experiment`: images of the
+// split's train part, the network, checkpoints and resume, the model file's metadata, and the
+// calibration on VAL at the end.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "oiad/data/dataset.h"
+#include "oiad/data/split.h"
+#include "oiad/model/config.h"
+#include "oiad/model/model_io.h"
+#include "oiad/train/trainer.h"
+
+namespace oiad::train {
+
+struct TrainJob {
+  const data::Dataset* dataset = nullptr;
+  data::OneClassSplit split;
+  model::ModelConfig config;
+  TrainOptions train;
+  /// Model file to write (atomically); `<out>.ckpt` holds the checkpoint after each epoch.
+  std::string out;
+  /// Continue from `<out>.ckpt` (an error when it is missing or was made for another split
+  /// or config).
+  bool resume = false;
+  /// Calibrate on the split's VAL part with `preset` and `alpha` and store it in the file.
+  bool calibrate = true;
+  std::string preset = "default";
+  double alpha = 0.4;
+  /// Seed recorded in the file and used for the weights and the morph search.
+  uint64_t seed = 0;
+};
+
+struct TrainJobResult {
+  model::LoadedModel model;
+  TrainState state;
+  double train_seconds = 0;
+  /// {"preset", "alpha", "n_val", "seconds"} or null without calibration.
+  nlohmann::json calibration;
+};
+
+/// Trains, calibrates (when asked) and writes job.out; removes the checkpoint when done.
+TrainJobResult run_train_job(const TrainJob& job);
+
+}  // namespace oiad::train

@@ -1,0 +1,471 @@
+// The experiment runner's LibTorch half: the split and its holdout, OIAD, VAE and DCAE, the
+// pictures, and the assembly of results.json (experiment.h).
+#include "oiad/experiment/experiment.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+
+#include "internal.h"
+#include "oiad/core/error.h"
+#include "oiad/core/file_util.h"
+#include "oiad/core/random.h"
+#include "oiad/core/runtime.h"
+#include "oiad/detect/pipeline.h"
+#include "oiad/eval/roc.h"
+#include "oiad/model/preprocess.h"
+#include "oiad/report/document.h"
+#include "oiad/report/picture.h"
+#include "oiad/train/train_job.h"
+
+namespace oiad::experiment {
+
+using detail::MethodRun;
+using detail::now_seconds;
+namespace fs = std::filesystem;
+
+namespace {
+
+data::SplitPart subset(const data::SplitPart& p, const std::vector<size_t>& pos) {
+  data::SplitPart s;
+  s.source = p.source;
+  for (size_t i : pos) s.index.push_back(p.index[i]), s.anomalous.push_back(p.anomalous[i]);
+  return s;
+}
+
+nlohmann::json part_json(const data::SplitPart& p) {
+  return {{"source", p.source}, {"index", p.index}, {"anomalous", p.anomalous}};
+}
+
+nlohmann::json read_json_file(const std::string& path) {
+  try {
+    const auto bytes = read_file_bytes(path);
+    return nlohmann::json::parse(bytes.begin(), bytes.end());
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(oiad::detail::concat(path, ": not valid JSON (", e.what(), "); delete it to redo that step"));
+  }
+}
+
+torch::Tensor part_input(const data::Dataset& ds, const data::SplitPart& p, int input_size) {
+  const std::vector<uint8_t> px = data::gather_pixels(ds, p);
+  return model::images_to_input(px.data(), int64_t(p.size()), ds.channels, ds.height, ds.width, input_size);
+}
+
+struct Context {
+  const data::Dataset& ds;
+  const data::OneClassSplit& split;
+  const data::SplitPart& test;  // reported test part
+  const ExperimentOptions& o;
+  std::vector<uint8_t> labels;  // of the reported test part
+  void log(const std::string& s) const {
+    if (o.log) o.log(s);
+  }
+};
+
+// Trains (or resumes, or reuses) a model of `kind` into DIR/models/<name>.oiad.
+train::TrainJobResult train_or_load(const Context& c, const std::string& name, model::ModelKind kind) {
+  const std::string path = c.o.out + "/models/" + name + ".oiad";
+  if (fs::exists(path)) {
+    // Training finished in an earlier run; reuse it (the split was checked already).
+    train::TrainJobResult r;
+    r.model = model::load_model(path);
+    for (const auto& e : r.model.file.meta.at("training").at("history")) {
+      r.state.history.push_back(train::EpochRecord::from_json(e));
+      r.train_seconds += r.state.history.back().seconds;
+    }
+    r.state.epochs_done = int(r.state.history.size());
+    c.log(name + ": reusing " + path);
+    return r;
+  }
+  train::TrainJob job;
+  job.dataset = &c.ds;
+  job.split = c.split;
+  job.config = model::ModelConfig::defaults(kind, c.ds.channels, c.o.input_size);
+  job.train = c.o.train;
+  job.train.seed = c.o.seed;
+  job.out = path;
+  job.resume = fs::exists(path + ".ckpt");
+  job.calibrate = false;
+  job.seed = c.o.seed;
+  return train::run_train_job(job);
+}
+
+nlohmann::json last_epoch(const train::TrainJobResult& r) {
+  return r.state.history.empty() ? nlohmann::json() : r.state.history.back().to_json();
+}
+
+// ---- VAE and DCAE: reconstruction loss of the mean code ----
+MethodRun run_autoencoder(const Context& c, const std::string& name) {
+  const double t0 = now_seconds();
+  train::TrainJobResult tr = train_or_load(c, name, name == "vae" ? model::ModelKind::kVae : model::ModelKind::kDcae);
+  model::DetectorVae net = tr.model.net;
+  net->eval();
+  const auto& cfg = net->config;
+  const double s0 = now_seconds();
+  const torch::Tensor x = part_input(c.ds, c.test, cfg.input_size);
+  torch::NoGradGuard ng;
+  std::vector<double> scores;
+  for (int64_t a = 0; a < x.size(0); a += 256) {
+    auto xb = x.slice(0, a, std::min(x.size(0), a + 256));
+    auto mu = net->encoder->forward(xb).first;
+    auto err = model::reconstruction_error(net->decoder->forward(mu), xb, cfg.reconstruction).to(torch::kDouble).contiguous();
+    scores.insert(scores.end(), err.data_ptr<double>(), err.data_ptr<double>() + err.size(0));
+  }
+  MethodRun r;
+  r.name = name;
+  r.scores = std::move(scores);
+  r.score_seconds = now_seconds() - s0;
+  r.fit_seconds = tr.train_seconds;
+  r.auc = eval::roc_auc(r.scores, c.labels);
+  r.details = {{"score", "reconstruction error of the decoded mean code (" + model::reconstruction_name(cfg.reconstruction) + ")"},
+               {"final_epoch", last_epoch(tr)},
+               {"model", "models/" + name + ".oiad"},
+               {"wall_seconds", now_seconds() - t0}};
+  return r;
+}
+
+// ---- OIAD ----
+std::vector<size_t> picks(const std::vector<size_t>& from, int k, uint64_t seed) {
+  std::vector<size_t> v = from;
+  Rng rng(seed);
+  shuffle_in_place(v, rng);
+  v.resize(std::min<size_t>(v.size(), size_t(std::max(0, k))));
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+void write_top_grid(const std::string& path, const std::vector<uint8_t>& pixels, const data::Dataset& ds,
+                    const std::vector<double>& scores, int top, const std::vector<int>& labels) {
+  std::vector<size_t> order(scores.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return scores[a] > scores[b]; });
+  order.resize(std::min<size_t>(order.size(), size_t(top)));
+  const size_t sz = size_t(ds.channels) * ds.height * ds.width;
+  std::vector<report::Tile> tiles;
+  for (size_t r = 0; r < order.size(); ++r) {
+    const size_t i = order[r];
+    report::Tile t;
+    t.chw.assign(pixels.begin() + ptrdiff_t(i * sz), pixels.begin() + ptrdiff_t((i + 1) * sz));
+    char cap[40];
+    if (labels.empty())
+      std::snprintf(cap, sizeof(cap), "#%zu %.2f", r + 1, scores[i]);
+    else
+      std::snprintf(cap, sizeof(cap), "#%zu %.2f %s", r + 1, scores[i], labels[i] ? "ano" : "norm");
+    t.caption = cap;
+    tiles.push_back(std::move(t));
+  }
+  report::write_grid(path, tiles, ds.channels, ds.height, ds.width, std::min(8, int(tiles.size())), 3);
+}
+
+MethodRun run_oiad(const Context& c) {
+  const double t0 = now_seconds();
+  const ExperimentOptions& o = c.o;
+  train::TrainJobResult tr = train_or_load(c, "oiad", model::ModelKind::kDetectorVae);
+  const std::string path = o.out + "/models/oiad.oiad";
+  const int S = tr.model.net->config.input_size;
+
+  // Calibration on VAL (Sec. III.D.1), keeping each VAL image's consistencies for Fig. 4.
+  const double c0 = now_seconds();
+  const torch::Tensor val = part_input(c.ds, c.split.val, S);
+  detect::DetectorOptions dopt = detect::preset_options(o.preset);
+  dopt.seed = o.seed;
+  detect::Consistency vc;
+  c.log("oiad: calibrating on " + std::to_string(val.size(0)) + " VAL images (preset " + o.preset + ")");
+  detect::calibrate_into(tr.model, dopt, val, o.alpha, &vc);
+  model::save_model(path, tr.model.net, tr.model.file);
+  const double calibrate_seconds = now_seconds() - c0;
+  const detect::CalibratedDetector d = detect::calibrated_from(tr.model, path);
+  const detect::Calibration& cal = d.calibration;
+
+  // Scores of the reported test images: all metrics come from one pass.
+  const double s0 = now_seconds();
+  const torch::Tensor x = part_input(c.ds, c.test, S);
+  const detect::Metric primary = detect::parse_metric(
+      std::find(o.metrics.begin(), o.metrics.end(), "ssim") != o.metrics.end() ? "ssim" : o.metrics.front());
+  double last_log = s0;
+  auto scored = detect::score_images(d, x, primary, o.alpha, 64, [&](int64_t done, int64_t total) {
+    if (now_seconds() - last_log < 30 && done != total) return;
+    last_log = now_seconds();
+    c.log("oiad: scored " + std::to_string(done) + "/" + std::to_string(total) + " test images, " +
+          report::fixed(double(done) / std::max(1e-9, last_log - s0), 1) + " img/s");
+  });
+  const double score_seconds = now_seconds() - s0;
+
+  MethodRun r;
+  r.name = "oiad";
+  r.fit_seconds = tr.train_seconds + calibrate_seconds;
+  r.score_seconds = score_seconds;
+  nlohmann::json metrics = nlohmann::json::object();
+  const auto alphas = alpha_grid();
+  std::vector<size_t> val_sizes;
+  for (size_t n : {10, 20, 50, 100, 200, 500, 1000, 2000})
+    if (n < vc.values.size()) val_sizes.push_back(n);
+  val_sizes.push_back(vc.values.size());
+  for (const auto& name : o.metrics) {
+    const detect::Metric m = detect::parse_metric(name);
+    std::vector<double> sc, one;
+    for (const auto& s : scored) {
+      sc.push_back(cal.score(m, s.consistency[size_t(m)]));
+      one.push_back(cal.one_sided_score(m, s.consistency[size_t(m)]));
+    }
+    auto sweep_at = [&](const detect::Calibration& k, double a) {
+      std::vector<uint8_t> flagged;
+      for (const auto& s : scored) flagged.push_back(k.anomalous(m, s.consistency[size_t(m)], a));
+      return eval::sweep_point(a, flagged, c.labels);
+    };
+    nlohmann::json sweep = nlohmann::json::array();
+    for (double a : alphas) {
+      const auto p = sweep_at(cal, a);
+      sweep.push_back({{"alpha", a}, {"tp", p.tp}, {"tn", p.tn}, {"acc", p.acc}});
+    }
+    const auto at = sweep_at(cal, o.alpha);
+    // Fig. 4: thresholds from random VAL subsets of growing size (5 seeded draws each).
+    nlohmann::json by_size = nlohmann::json::array();
+    std::vector<size_t> all(vc.values.size());
+    for (size_t i = 0; i < all.size(); ++i) all[i] = i;
+    for (size_t n : val_sizes) {
+      const int draws = n == all.size() ? 1 : 5;
+      double tp = 0, tn = 0, acc = 0;
+      for (int t = 0; t < draws; ++t) {
+        const auto sub = picks(all, int(n), o.seed * 1000 + n * 10 + size_t(t));
+        const auto k = detect::make_calibration(cal.codes, vc.values, o.alpha, &sub);
+        const auto p = sweep_at(k, o.alpha);
+        tp += p.tp / draws, tn += p.tn / draws, acc += p.acc / draws;
+      }
+      by_size.push_back({{"n_val", n}, {"tp", tp}, {"tn", tn}, {"acc", acc}, {"draws", draws}});
+    }
+    metrics[name] = {{"auc", eval::roc_auc(sc, c.labels)},
+                     {"auc_one_sided_mean", eval::roc_auc(one, c.labels)},
+                     {"at_alpha", {{"alpha", o.alpha}, {"tp", at.tp}, {"tn", at.tn}, {"acc", at.acc}}},
+                     {"sweep", sweep},
+                     {"val_size", by_size},
+                     {"scores", sc}};
+    if (m == primary) r.auc = metrics[name]["auc"], r.scores = sc;
+  }
+
+  // Pictures: morph strips of a few normal and anomalous test images (Fig. 2), the most
+  // anomalous test images, and the most anomalous VAL images (the unlabeled setting of
+  // Figs. 5-7: the paper looks for unusual images in the normal class's validation set).
+  nlohmann::json pictures = {{"strips", nlohmann::json::array()}, {"grids", nlohmann::json::array()}};
+  if (o.figures) {
+    fs::create_directories(o.out + "/figures");
+    std::vector<size_t> normal, anomalous;
+    for (size_t i = 0; i < c.labels.size(); ++i) (c.labels[i] ? anomalous : normal).push_back(i);
+    const std::string pm = detect::metric_name(primary);
+    for (int l = 0; l < 2; ++l) {
+      const auto chosen = picks(l ? anomalous : normal, o.strips_per_label, o.seed + 7 + uint64_t(l));
+      for (size_t t = 0; t < chosen.size(); ++t) {
+        const size_t i = chosen[t];
+        const std::string file = std::string("figures/morphs_") + (l ? "anomalous_" : "normal_") + std::to_string(t + 1) + ".png";
+        auto info = detect::write_morph_strip(d, x.slice(0, int64_t(i), int64_t(i) + 1), primary, o.alpha, 3, 8,
+                                              o.out + "/" + file);
+        char cap[200];
+        std::snprintf(cap, sizeof(cap), "%s test image (%s index %lld): score %.3f, %s at α = %.2f; %s SC per code shown", l ? "anomalous" : "normal",
+                      c.test.source.c_str(), (long long)c.test.index[i], info["score"].get<double>(),
+                      info["anomalous"].get<bool>() ? "flagged" : "passed", o.alpha, pm.c_str());
+        pictures["strips"].push_back({{"file", file}, {"caption", cap}, {"test_position", i}, {"codes", info["codes"]}});
+      }
+    }
+    const std::vector<uint8_t> test_px = data::gather_pixels(c.ds, c.test);
+    std::vector<int> lab(c.labels.begin(), c.labels.end());
+    write_top_grid(o.out + "/figures/top_test.png", test_px, c.ds, r.scores, o.top_grid, lab);
+    pictures["grids"].push_back({{"file", "figures/top_test.png"},
+                                 {"caption", "the " + std::to_string(std::min<size_t>(r.scores.size(), size_t(o.top_grid))) +
+                                                 " highest-scoring reported test images (" + pm + "), with their true label"}});
+    std::vector<double> val_scores;
+    for (const auto& v : vc.values) val_scores.push_back(cal.score(primary, v[size_t(primary)]));
+    const std::vector<uint8_t> val_px = data::gather_pixels(c.ds, c.split.val);
+    write_top_grid(o.out + "/figures/top_val.png", val_px, c.ds, val_scores, o.top_grid, {});
+    size_t outside = 0;
+    for (const auto& v : vc.values) outside += cal.anomalous(primary, v[size_t(primary)], o.alpha);
+    pictures["grids"].push_back(
+        {{"file", "figures/top_val.png"},
+         {"caption", "unlabeled setting (Figs. 5-7): the most anomalous VAL images of the normal class (" + pm + "); " +
+                         std::to_string(outside) + " of " + std::to_string(vc.values.size()) +
+                         " VAL images lie outside the α-intervals"}});
+  }
+  r.details = {{"metrics", metrics},
+               {"primary_metric", detect::metric_name(primary)},
+               {"preset", o.preset},
+               {"detector", dopt.to_json()},
+               {"codes", cal.codes},
+               {"n_val", vc.values.size()},
+               {"train_seconds", tr.train_seconds},
+               {"calibrate_seconds", calibrate_seconds},
+               {"final_epoch", last_epoch(tr)},
+               {"model", "models/oiad.oiad"},
+               {"pictures", pictures},
+               {"wall_seconds", now_seconds() - t0}};
+  return r;
+}
+
+nlohmann::json settings_of(const data::Dataset& ds, const data::OneClassSplit& split, const ExperimentOptions& o) {
+  return {{"dataset", ds.name},
+          {"normal_class", split.normal_class_name},
+          {"protocol", o.protocol},
+          {"seed", o.seed},
+          {"limit", o.limit},
+          {"preset", o.preset},
+          {"alpha", o.alpha},
+          {"input_size", o.input_size},
+          {"epochs", o.train.epochs},
+          {"batch_size", o.train.batch_size},
+          {"lr", o.train.lr},
+          {"disc_lr", o.train.disc_lr},
+          {"kl_warmup_epochs", o.train.kl_warmup_epochs},
+          {"holdout_fraction", o.holdout_fraction},
+          {"holdout_max", o.holdout_max},
+          {"pca_dims", o.pca_dims},
+          {"gmm_components", {o.gmm_min_components, o.gmm_max_components}},
+          {"gmm_bic_max_samples", o.gmm_bic_max_samples},
+          {"ocsvm_nu", o.ocsvm_nu},
+          {"ocsvm_gamma_factors", o.ocsvm_gamma_factors}};
+}
+
+}  // namespace
+
+nlohmann::json run_experiment(const data::Dataset& ds, int normal_class, const ExperimentOptions& o) {
+  check_options(o);
+  const double start = now_seconds();
+  auto log = [&](const std::string& s) {
+    if (o.log) o.log(s);
+  };
+  const data::OneClassSplit split = data::make_split(ds, normal_class, data::parse_protocol(o.protocol), o.seed, o.limit);
+  std::vector<size_t> rest;
+  const auto hold = draw_holdout(split.test, o.holdout_fraction, o.holdout_max, o.seed, rest);
+  const data::SplitPart holdout = subset(split.test, hold), test = subset(split.test, rest);
+  size_t n_ano = 0, hold_ano = 0;
+  for (auto a : test.anomalous) n_ano += a;
+  for (auto a : holdout.anomalous) hold_ano += a;
+  OIAD_CHECK(n_ano > 0 && n_ano < test.size(), "experiment: the reported test part needs normal and anomalous images (",
+             test.size(), " images, ", n_ano, " anomalous)");
+
+  fs::create_directories(o.out + "/methods");
+  fs::create_directories(o.out + "/models");
+  nlohmann::json split_json = nlohmann::json::parse(split.to_json());
+  split_json["holdout"] = part_json(holdout);
+  split_json["reported_test"] = part_json(test);
+  split_json["holdout_rule"] = "seeded sample of " + report::fixed(100 * o.holdout_fraction, 0) +
+                               "% of each label of the test part (at most " + std::to_string(o.holdout_max) +
+                               " images); used only to choose the baselines' PCA size and kernel width";
+  const nlohmann::json settings = settings_of(ds, split, o);
+  const std::string settings_path = o.out + "/experiment.json", split_path = o.out + "/split.json";
+  if (fs::exists(settings_path)) {
+    const nlohmann::json old = read_json_file(settings_path);
+    for (const auto& [k, v] : settings.items())
+      OIAD_CHECK(old.contains(k) && old[k] == v, o.out, ": holds an experiment with ", k, " = ",
+                 old.contains(k) ? old[k].dump() : "(none)", ", not ", v.dump(), " (use another --out to start anew)");
+    OIAD_CHECK(fs::exists(split_path) && read_json_file(split_path) == split_json, split_path,
+               ": differs from the split these settings make (data changed?); use another --out");
+    log("experiment: resuming in " + o.out);
+  } else {
+    write_file_atomic(split_path, split_json.dump(1) + "\n");
+    write_file_atomic(settings_path, settings.dump(2) + "\n");
+  }
+
+  Context c{ds, split, test, o, std::vector<uint8_t>(test.anomalous.begin(), test.anomalous.end())};
+  std::vector<MethodRun> done;
+  bool need_features = false;
+  for (const auto& m : o.methods)
+    if ((m == "kde" || m == "ocsvm" || m == "gmm") && !fs::exists(o.out + "/methods/" + m + ".json")) need_features = true;
+  detail::BaselineInputs features;
+  if (need_features) {
+    const int64_t dim = int64_t(ds.channels) * ds.height * ds.width;
+    auto mat = [&](const data::SplitPart& p) { return baselines::from_pixels(data::gather_pixels(ds, p), int64_t(p.size()), dim); };
+    features.train = mat(split.train), features.val = mat(split.val), features.holdout = mat(holdout),
+    features.test = mat(test);
+    features.holdout_labels.assign(holdout.anomalous.begin(), holdout.anomalous.end());
+    features.test_labels = c.labels;
+  }
+  for (const auto& m : o.methods) {
+    const std::string file = o.out + "/methods/" + m + ".json";
+    if (fs::exists(file)) {
+      done.push_back(detail::method_from_json(read_json_file(file)));
+      OIAD_CHECK(done.back().scores.size() == test.size(), file, ": has ", done.back().scores.size(),
+                 " scores for ", test.size(), " test images; delete it to redo ", m);
+      log(m + ": done in an earlier run (AUC " + report::fixed(done.back().auc, 4) + ")");
+      continue;
+    }
+    log(m + ": starting");
+    const double t0 = now_seconds();
+    MethodRun r = m == "oiad" ? run_oiad(c) : (m == "vae" || m == "dcae") ? run_autoencoder(c, m)
+                                                                           : detail::run_baseline(m, features, o);
+    if (!r.details.contains("wall_seconds")) r.details["wall_seconds"] = now_seconds() - t0;
+    write_file_atomic(file, detail::to_json(r).dump() + "\n");
+    log(m + ": AUC " + report::fixed(r.auc, 4) + " (fit " + report::fixed(r.fit_seconds, 1) + " s, score " +
+        report::fixed(r.score_seconds, 1) + " s)");
+    done.push_back(std::move(r));
+  }
+
+  // ---- results.json ----
+  nlohmann::json res = {{"dataset", ds.name},
+                        {"normal_class", split.normal_class_name},
+                        {"normal_class_index", split.normal_class},
+                        {"protocol", o.protocol},
+                        {"seed", o.seed},
+                        {"limit", o.limit},
+                        {"n_train", split.train.size()},
+                        {"n_val", split.val.size()},
+                        {"n_test", test.size()},
+                        {"n_test_anomalous", n_ano},
+                        {"n_holdout", holdout.size()},
+                        {"n_holdout_anomalous", hold_ano},
+                        {"preset", o.preset},
+                        {"alpha", o.alpha},
+                        {"epochs", o.train.epochs},
+                        {"input_size", o.input_size},
+                        {"metrics", o.metrics},
+                        {"machine", {{"threads", num_threads()}, {"blas_core", blas_core_name()}}},
+                        {"command", o.command}};
+  nlohmann::json methods = nlohmann::json::object(), oiad = nlohmann::json::object(), pictures;
+  std::vector<MethodRun> curves;  // one per reported method, for the ROC figure
+  double total = 0;
+  for (const auto& r : done) {
+    total += r.details.value("wall_seconds", r.fit_seconds + r.score_seconds);
+    if (r.name == "oiad") {
+      pictures = r.details.value("pictures", nlohmann::json::object());
+      for (const auto& [metric, m] : r.details.at("metrics").items()) {
+        nlohmann::json e = {{"auc", m.at("auc")},
+                            {"fit_seconds", r.fit_seconds},
+                            {"score_seconds", r.score_seconds},
+                            {"auc_one_sided_mean", m.at("auc_one_sided_mean")},
+                            {"tp", m.at("at_alpha").at("tp")},
+                            {"tn", m.at("at_alpha").at("tn")},
+                            {"acc", m.at("at_alpha").at("acc")},
+                            {"preset", r.details.at("preset")}};
+        const double p = paper_auc(ds.name, split.normal_class_name, "oiad");
+        if (!std::isnan(p)) e["paper_auc"] = p;
+        methods["oiad_" + metric] = e;
+        oiad[metric] = {{"auc", m.at("auc")},
+                        {"auc_one_sided_mean", m.at("auc_one_sided_mean")},
+                        {"at_alpha", m.at("at_alpha")},
+                        {"sweep", m.at("sweep")},
+                        {"val_size", m.at("val_size")}};
+        MethodRun mr;
+        mr.name = "oiad_" + metric;
+        mr.auc = m.at("auc");
+        mr.fit_seconds = r.fit_seconds, mr.score_seconds = r.score_seconds;
+        mr.scores = m.at("scores").get<std::vector<double>>();
+        curves.push_back(std::move(mr));
+      }
+      continue;
+    }
+    nlohmann::json e = {{"auc", r.auc}, {"fit_seconds", r.fit_seconds}, {"score_seconds", r.score_seconds}};
+    for (const auto& [k, v] : r.details.items())
+      if (k != "candidates" && k != "wall_seconds") e[k] = v;
+    const double p = paper_auc(ds.name, split.normal_class_name, r.name);
+    if (!std::isnan(p)) e["paper_auc"] = p;
+    methods[r.name] = e;
+    curves.push_back(r);
+  }
+  res["methods"] = methods;
+  if (!oiad.empty()) res["oiad"] = oiad;
+  res["seconds"] = total;
+  res["seconds_this_run"] = now_seconds() - start;
+  detail::write_report(o.out, res, curves, c.labels, pictures.is_null() ? nlohmann::json::object() : pictures);
+  write_file_atomic(o.out + "/results.json", res.dump(2) + "\n");
+  return res;
+}
+
+}  // namespace oiad::experiment

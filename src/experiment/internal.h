@@ -1,0 +1,43 @@
+// Internals of the experiment runner shared by its torch and plain halves.
+#pragma once
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "oiad/baselines/baselines.h"
+#include "oiad/experiment/experiment.h"
+
+namespace oiad::experiment::detail {
+
+/// One finished method, as stored in DIR/methods/<name>.json. For OIAD, one entry per
+/// metric ("oiad_ssim", ...) is derived from the stored "oiad" file.
+struct MethodRun {
+  std::string name;
+  double auc = 0, fit_seconds = 0, score_seconds = 0;
+  nlohmann::json details = nlohmann::json::object();
+  std::vector<double> scores;  ///< per reported test image, higher = more anomalous
+};
+
+nlohmann::json to_json(const MethodRun& r);
+MethodRun method_from_json(const nlohmann::json& j);
+
+/// Features of the split's parts for the baselines (pixels / 255, one row per image).
+struct BaselineInputs {
+  baselines::Matrix train, val, holdout, test;
+  std::vector<uint8_t> holdout_labels, test_labels;
+};
+
+/// KDE, OC-SVM or GMM as Sec. IV.B: PCA sizes and kernel widths chosen by AUC on the holdout.
+MethodRun run_baseline(const std::string& name, const BaselineInputs& in, const ExperimentOptions& o);
+
+/// Writes figures/roc.svg, figures/sweep.svg, figures/metrics_val_size.svg, report.md and
+/// report.html from results.json's content and the per-method scores.
+void write_report(const std::string& dir, const nlohmann::json& results, const std::vector<MethodRun>& runs,
+                  const std::vector<uint8_t>& test_labels, const nlohmann::json& pictures);
+
+/// Seconds since `t0` (steady clock, in seconds since an arbitrary epoch).
+double now_seconds();
+
+}  // namespace oiad::experiment::detail

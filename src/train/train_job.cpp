@@ -1,0 +1,117 @@
+#include "oiad/train/train_job.h"
+
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+
+#include "oiad/core/error.h"
+#include "oiad/core/runtime.h"
+#include "oiad/detect/pipeline.h"
+#include "oiad/model/preprocess.h"
+
+namespace oiad::train {
+
+TrainJobResult run_train_job(const TrainJob& job) {
+  OIAD_CHECK(job.dataset != nullptr, "train: no data set");
+  const data::Dataset& ds = *job.dataset;
+  const data::OneClassSplit& split = job.split;
+  const model::ModelConfig& cfg = job.config;
+  cfg.validate();
+  const TrainOptions& t = job.train;
+
+  const std::vector<uint8_t> px = data::gather_pixels(ds, split.train);
+  const torch::Tensor images =
+      model::images_to_input(px.data(), int64_t(split.train.size()), ds.channels, ds.height, ds.width, cfg.input_size);
+  const std::string ckpt = job.out + ".ckpt";
+  TrainJobResult r;
+  model::DetectorVae net(nullptr);
+  model::ModelFile file;
+  TrainState& state = r.state;
+  if (job.resume) {
+    OIAD_CHECK(std::filesystem::exists(ckpt), "train: --resume: no checkpoint ", ckpt);
+    model::LoadedModel lm = model::load_model(ckpt);
+    OIAD_CHECK(lm.file.meta.value("split", nlohmann::json()) == nlohmann::json::parse(split.to_json()), ckpt,
+               ": checkpoint was trained on another split (data, class, protocol, seed or limit differ)");
+    OIAD_CHECK(lm.net->config.to_json() == cfg.to_json(), ckpt, ": checkpoint has another model config");
+    net = lm.net;
+    net->train();
+    file = lm.file;
+    state.epochs_done = file.meta.at("training").at("epochs_done");
+    for (const auto& e : file.meta.at("training").at("history")) state.history.push_back(EpochRecord::from_json(e));
+    state.optim_vae = file.blobs["optim_vae"];
+    state.optim_disc = file.blobs["optim_disc"];
+    if (t.verbose) std::cerr << "train: resuming " << ckpt << " after epoch " << state.epochs_done << "\n";
+  } else {
+    torch::manual_seed(job.seed);  // weight initialisation
+    net = model::DetectorVae(cfg);
+  }
+  file.meta["dataset"] = ds.name;
+  file.meta["data_source"] = ds.source;
+  file.meta["normal_class"] = split.normal_class;
+  file.meta["normal_class_name"] = split.normal_class_name;
+  file.meta["class_names"] = ds.class_names;
+  file.meta["protocol"] = split.protocol;
+  file.meta["seed"] = job.seed;
+  file.meta["preprocessing"] = {{"scale", "x / 255"},
+                                {"image_channels", ds.channels},
+                                {"image_height", ds.height},
+                                {"image_width", ds.width},
+                                {"input_size", cfg.input_size},
+                                {"resize", model::resize_method(ds.height, ds.width, cfg.input_size)}};
+  file.meta["split"] = nlohmann::json::parse(split.to_json());
+  auto training_json = [&](const TrainState& s) {
+    nlohmann::json h = nlohmann::json::array();
+    for (const auto& e : s.history) h.push_back(e.to_json());
+    return nlohmann::json{{"epochs", t.epochs},
+                          {"epochs_done", s.epochs_done},
+                          {"batch_size", t.batch_size},
+                          {"lr", t.lr},
+                          {"disc_lr", t.disc_lr},
+                          {"disc_betas", {t.disc_beta1, t.disc_beta2}},
+                          {"kl_warmup_epochs", t.kl_warmup_epochs},
+                          {"seed", t.seed},
+                          {"threads", num_threads()},
+                          {"n_train", images.size(0)},
+                          {"history", h}};
+  };
+  if (t.verbose)
+    std::cerr << "train: " << model::kind_name(cfg.kind) << " on " << ds.name << " class " << split.normal_class_name
+              << ": " << images.size(0) << " images " << cfg.channels << "x" << cfg.input_size << "x"
+              << cfg.input_size << ", " << cfg.latent_dim << " codes, " << t.epochs << " epochs, " << num_threads()
+              << " threads\n";
+  train_model(net, images, t, state, [&](const TrainState& s) {
+    model::ModelFile ck = file;
+    ck.meta["training"] = training_json(s);
+    ck.blobs["optim_vae"] = s.optim_vae;
+    ck.blobs["optim_disc"] = s.optim_disc;
+    model::save_model(ckpt, net, ck);
+  });
+  file.meta["training"] = training_json(state);
+  file.blobs.erase("optim_vae");
+  file.blobs.erase("optim_disc");
+  for (const auto& e : state.history) r.train_seconds += e.seconds;
+  if (job.calibrate) {
+    // Calibrate on the split's VAL part (Sec. III.D.1) and keep it in the same file.
+    const auto t0 = std::chrono::steady_clock::now();
+    const std::vector<uint8_t> vpx = data::gather_pixels(ds, split.val);
+    auto val = model::images_to_input(vpx.data(), int64_t(split.val.size()), ds.channels, ds.height, ds.width,
+                                      cfg.input_size);
+    model::LoadedModel lm{net, file};
+    detect::DetectorOptions dopt = detect::preset_options(job.preset);
+    dopt.seed = job.seed;
+    if (t.verbose)
+      std::cerr << "train: calibrating on " << val.size(0) << " VAL images (preset " << job.preset << ")\n";
+    detect::calibrate_into(lm, dopt, val, job.alpha);
+    file = lm.file;
+    r.calibration = {{"preset", job.preset},
+                     {"alpha", job.alpha},
+                     {"n_val", val.size(0)},
+                     {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}};
+  }
+  model::save_model(job.out, net, file);
+  std::filesystem::remove(ckpt);
+  r.model = model::load_model(job.out);  // the file as written: config and weights included
+  return r;
+}
+
+}  // namespace oiad::train

@@ -1,0 +1,224 @@
+// The experiment runner end to end on a tiny synthetic data set, and its pieces.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "oiad/core/error.h"
+#include "oiad/core/random.h"
+#include "oiad/experiment/experiment.h"
+#include "test_util.h"
+
+namespace oiad {
+namespace {
+
+namespace fs = std::filesystem;
+
+nlohmann::json read_json(const std::string& path) { return nlohmann::json::parse(test::read_text(path)); }
+
+// Three classes of 28x28 images: a horizontal bar, a vertical bar, a square, each at a
+// random position with noise. Class 0 is the normal class of the tests.
+data::Dataset synthetic(int per_class_train, int per_class_test) {
+  data::Dataset ds;
+  ds.name = "synthetic";
+  ds.source = "memory";
+  ds.channels = 1, ds.height = 28, ds.width = 28;
+  ds.class_names = {"hbar", "vbar", "square"};
+  Rng rng(5);
+  auto fill = [&](data::ImageSet& set, int per_class) {
+    for (int c = 0; c < 3; ++c)
+      for (int i = 0; i < per_class; ++i) {
+        std::vector<uint8_t> img(28 * 28);
+        for (auto& p : img) p = uint8_t(rng.uniform_index(30));
+        const int a = 6 + int(rng.uniform_index(16)), b = 4 + int(rng.uniform_index(4));
+        for (int y = 0; y < 28; ++y)
+          for (int x = 0; x < 28; ++x) {
+            const bool on = c == 0 ? (y >= a && y < a + 3 && x >= b && x < 28 - b)
+                          : c == 1 ? (x >= a && x < a + 3 && y >= b && y < 28 - b)
+                                   : (x >= a - 4 && x < a + 4 && y >= a - 4 && y < a + 4);
+            if (on) img[size_t(y * 28 + x)] = uint8_t(200 + rng.uniform_index(56));
+          }
+        set.pixels.insert(set.pixels.end(), img.begin(), img.end());
+        set.labels.push_back(c);
+        ++set.count;
+      }
+  };
+  fill(ds.train, per_class_train);
+  fill(ds.test, per_class_test);
+  return ds;
+}
+
+experiment::ExperimentOptions tiny_options(const std::string& out) {
+  experiment::ExperimentOptions o;
+  o.out = out;
+  o.train.epochs = 1;
+  o.train.batch_size = 16;
+  o.train.verbose = false;
+  o.pca_dims = {4, 8};
+  o.gmm_max_components = 3;
+  o.holdout_fraction = 0.2;
+  o.strips_per_label = 1;
+  o.top_grid = 8;
+  return o;
+}
+
+// The holdout is stratified, seeded, disjoint from the reported test part, and their union
+// is the whole test part.
+TEST(Experiment, HoldoutIsStratifiedAndDisjoint) {
+  data::SplitPart p;
+  p.source = "test";
+  for (int i = 0; i < 100; ++i) p.index.push_back(i), p.anomalous.push_back(i < 60 ? 1 : 0);
+  std::vector<size_t> rest, rest2;
+  const auto h = experiment::draw_holdout(p, 0.1, 500, 3, rest);
+  EXPECT_EQ(h, experiment::draw_holdout(p, 0.1, 500, 3, rest2));
+  EXPECT_EQ(rest, rest2);
+  int ano = 0;
+  for (size_t i : h) ano += p.anomalous[i];
+  EXPECT_EQ(ano, 6);                 // 10% of 60
+  EXPECT_EQ(int(h.size()) - ano, 4);  // 10% of 40
+  std::set<size_t> all(h.begin(), h.end());
+  for (size_t i : rest) EXPECT_TRUE(all.insert(i).second) << i;
+  EXPECT_EQ(all.size(), 100u);
+  EXPECT_NE(h, experiment::draw_holdout(p, 0.1, 500, 4, rest2));
+  // The cap holds across labels; a label with one image keeps it in the reported part.
+  EXPECT_LE(experiment::draw_holdout(p, 0.4, 10, 3, rest2).size(), 10u);
+  data::SplitPart q;
+  q.index = {0, 1, 2};
+  q.anomalous = {0, 0, 1};
+  const auto hq = experiment::draw_holdout(q, 0.4, 10, 1, rest2);
+  for (size_t i : hq) EXPECT_EQ(q.anomalous[i], 0);
+}
+
+// Table II of the paper, cell by cell as printed (Sec. IV.C).
+TEST(Experiment, PaperTableTwo) {
+  EXPECT_DOUBLE_EQ(experiment::paper_auc("mnist", "7", "oiad"), 0.966);
+  EXPECT_DOUBLE_EQ(experiment::paper_auc("mnist", "1", "ocsvm"), 1.0);
+  EXPECT_DOUBLE_EQ(experiment::paper_auc("cifar10", "dog", "dcae"), 0.642);
+  EXPECT_DOUBLE_EQ(experiment::paper_auc("cifar10", "cat", "gmm"), 0.446);
+  EXPECT_TRUE(std::isnan(experiment::paper_auc("fashion-mnist", "trouser", "oiad")));
+}
+
+// Bad options are refused before any work.
+TEST(Experiment, RefusesBadOptions) {
+  auto o = tiny_options("/tmp/unused");
+  o.methods = {"oiad", "svdd"};
+  EXPECT_THROW(experiment::check_options(o), UsageError);
+  o = tiny_options("/tmp/unused");
+  o.metrics = {"psnr"};
+  EXPECT_THROW(experiment::check_options(o), UsageError);
+  o = tiny_options("/tmp/unused");
+  o.alpha = 0.7;
+  EXPECT_THROW(experiment::check_options(o), UsageError);
+  o = tiny_options("");
+  EXPECT_THROW(experiment::check_options(o), UsageError);
+}
+
+// Brute-force ROC AUC: the share of (anomalous, normal) pairs ordered correctly, ties 1/2.
+double brute_auc(const std::vector<double>& s, const std::vector<int>& y) {
+  double num = 0, den = 0;
+  for (size_t i = 0; i < s.size(); ++i)
+    for (size_t j = 0; j < s.size(); ++j)
+      if (y[i] == 1 && y[j] == 0) num += s[i] > s[j] ? 1.0 : s[i] == s[j] ? 0.5 : 0.0, den += 1;
+  return num / den;
+}
+
+// Every method runs on one split; results.json has the stable schema; the stored scores
+// give the reported AUCs (brute force) and the α sweep (brute-force count of score > 1-2α);
+// the report and figures are written; a second run resumes without redoing anything, and
+// a run with other settings in the same folder is refused.
+TEST(Experiment, EndToEndOnTinySyntheticData) {
+  test::TempDir dir;
+  const std::string out = dir.file("exp");
+  const data::Dataset ds = synthetic(40, 12);
+  const auto o = tiny_options(out);
+  const nlohmann::json res = experiment::run_experiment(ds, 0, o);
+
+  for (const char* f : {"split.json", "experiment.json", "results.json", "report.md", "report.html",
+                        "figures/roc.svg", "figures/sweep.svg", "figures/metrics_val_size.svg",
+                        "figures/morphs_normal_1.png", "figures/morphs_anomalous_1.png", "figures/top_test.png",
+                        "figures/top_val.png", "models/oiad.oiad", "models/vae.oiad", "models/dcae.oiad"})
+    EXPECT_TRUE(fs::exists(out + "/" + f)) << f;
+  EXPECT_EQ(res, read_json(out + "/results.json"));
+  for (const char* k : {"dataset", "normal_class", "protocol", "seed", "n_train", "n_val", "n_test", "methods", "oiad"})
+    EXPECT_TRUE(res.contains(k)) << k;
+  EXPECT_EQ(res["dataset"], "synthetic");
+  EXPECT_EQ(res["normal_class"], "hbar");
+  for (const char* m : {"oiad_mse", "oiad_loss", "oiad_ssim", "vae", "dcae", "kde", "ocsvm", "gmm"}) {
+    ASSERT_TRUE(res["methods"].contains(m)) << m;
+    const double auc = res["methods"][m]["auc"];
+    EXPECT_GE(auc, 0.0);
+    EXPECT_LE(auc, 1.0);
+    EXPECT_GE(res["methods"][m]["fit_seconds"].get<double>(), 0.0);
+    EXPECT_GE(res["methods"][m]["score_seconds"].get<double>(), 0.0);
+  }
+
+  // The reported test part and the holdout partition the split's test part.
+  const auto split = read_json(out + "/split.json");
+  std::multiset<int64_t> test_idx, parts;
+  for (auto i : split["test"]["index"]) test_idx.insert(i.get<int64_t>());
+  for (auto i : split["holdout"]["index"]) parts.insert(i.get<int64_t>());
+  for (auto i : split["reported_test"]["index"]) parts.insert(i.get<int64_t>());
+  EXPECT_EQ(test_idx, parts);
+  EXPECT_EQ(res["n_test"].get<size_t>(), split["reported_test"]["index"].size());
+  EXPECT_GT(split["holdout"]["index"].size(), 0u);
+  std::vector<int> labels;
+  for (auto a : split["reported_test"]["anomalous"]) labels.push_back(a.get<int>());
+
+  // Stored scores -> AUC by brute force.
+  for (const char* m : {"kde", "ocsvm", "gmm", "vae", "dcae"}) {
+    const auto mj = read_json(out + "/methods/" + std::string(m) + ".json");
+    const auto s = mj["scores"].get<std::vector<double>>();
+    ASSERT_EQ(s.size(), labels.size()) << m;
+    EXPECT_NEAR(brute_auc(s, labels), res["methods"][m]["auc"].get<double>(), 1e-12) << m;
+  }
+  const auto oj = read_json(out + "/methods/oiad.json");
+  for (const char* metric : {"mse", "loss", "ssim"}) {
+    const auto& mm = oj["details"]["metrics"][metric];
+    const auto s = mm["scores"].get<std::vector<double>>();
+    EXPECT_NEAR(brute_auc(s, labels), res["methods"][std::string("oiad_") + metric]["auc"].get<double>(), 1e-12);
+    const auto& sweep = res["oiad"][metric]["sweep"];
+    ASSERT_EQ(sweep.size(), 50u);
+    for (const auto& row : sweep) {
+      const double a = row["alpha"];
+      double tp = 0, tn = 0, np = 0, nn = 0;
+      for (size_t i = 0; i < s.size(); ++i) {
+        const bool flagged = s[i] > 1 - 2 * a;
+        if (labels[i]) np += 1, tp += flagged;
+        else nn += 1, tn += !flagged;
+      }
+      EXPECT_NEAR(row["tp"].get<double>(), tp / np, 1e-12) << metric << " α " << a;
+      EXPECT_NEAR(row["tn"].get<double>(), tn / nn, 1e-12) << metric << " α " << a;
+      EXPECT_NEAR(row["acc"].get<double>(), (tp + tn) / (np + nn), 1e-12) << metric << " α " << a;
+    }
+    EXPECT_FALSE(res["oiad"][metric]["val_size"].empty());
+  }
+  const std::string md = test::read_text(out + "/report.md");
+  EXPECT_NE(md.find("| kde |"), std::string::npos);
+  EXPECT_NE(md.find("figures/roc.svg"), std::string::npos);
+  EXPECT_NE(test::read_text(out + "/report.html").find("<table>"), std::string::npos);
+  EXPECT_NE(test::read_text(out + "/figures/roc.svg").find("<svg"), std::string::npos);
+
+  // Resume: nothing is retrained or rescored, the results are the same.
+  const auto stamp = fs::last_write_time(out + "/methods/oiad.json");
+  const nlohmann::json again = experiment::run_experiment(ds, 0, o);
+  EXPECT_EQ(fs::last_write_time(out + "/methods/oiad.json"), stamp);
+  EXPECT_EQ(again["methods"], res["methods"]);
+
+  // Another seed in the same folder is refused with a message naming the folder.
+  auto other = o;
+  other.seed = 9;
+  try {
+    experiment::run_experiment(ds, 0, other);
+    ADD_FAILURE() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(out), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("seed"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace oiad
