@@ -200,9 +200,28 @@ void Gmm::fit(const Matrix& x, int k, uint64_t seed) {
   impl_ = std::make_unique<Impl>();
   arma::arma_rng::set_seed(seed);
   const arma::mat data = as_columns(x);
-  const bool ok = full_ ? impl_->full.learn(data, arma::uword(k), arma::maha_dist, arma::random_subset, 10, 50, 1e-6, false)
-                        : impl_->diag.learn(data, arma::uword(k), arma::maha_dist, arma::random_subset, 10, 50, 1e-6, false);
-  OIAD_CHECK(ok, "GMM: EM failed for ", k, " components");
+  // Armadillo runs EM for exactly em_iter iterations (its own stopping test is a change of
+  // machine epsilon). Run it in steps of kStep iterations from the current parameters and
+  // stop when the mean log-likelihood changes by less than kTol, as scikit-learn's
+  // GaussianMixture does (tol 1e-3, at most 100 iterations).
+  constexpr int kStep = 5, kMaxIter = 100;
+  constexpr double kTol = 1e-3;
+  auto learn = [&](arma::gmm_seed_mode mode, int km_iter) {
+    return full_ ? impl_->full.learn(data, arma::uword(k), arma::maha_dist, mode, arma::uword(km_iter), kStep, 1e-6, false)
+                 : impl_->diag.learn(data, arma::uword(k), arma::maha_dist, mode, arma::uword(km_iter), kStep, 1e-6, false);
+  };
+  auto mean_log_p = [&] { return full_ ? impl_->full.avg_log_p(data) : impl_->diag.avg_log_p(data); };
+  OIAD_CHECK(learn(arma::random_subset, 10), "GMM: EM failed for ", k, " components");
+  double last = mean_log_p();
+  iterations_ = kStep;
+  while (iterations_ < kMaxIter) {
+    OIAD_CHECK(learn(arma::keep_existing, 0), "GMM: EM failed for ", k, " components");
+    iterations_ += kStep;
+    const double now = mean_log_p();
+    const bool done = std::abs(now - last) < kTol;
+    last = now;
+    if (done) break;
+  }
   k_ = k;
 }
 

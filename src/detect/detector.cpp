@@ -1,5 +1,9 @@
 #include "oiad/detect/detector.h"
 
+#include "oiad/detect/ssim_direct.h"
+
+#include <ATen/Parallel.h>
+
 #include <algorithm>
 #include <numeric>
 
@@ -62,6 +66,7 @@ Detector::Detector(model::DetectorVae net, DetectorOptions options) : net_(std::
   OIAD_CHECK_USAGE(opt_.range_quantile >= 0 && opt_.range_quantile < 0.5, "detector: range quantile must be in [0, 0.5)");
   OIAD_CHECK_USAGE(opt_.decode_batch >= 1, "detector: decode batch must be >= 1");
   net_->eval();
+  if (opt_.fast_decoder) fast_ = std::make_shared<const FastDecoder>(net_->decoder);
 }
 
 torch::Tensor Detector::encode(const torch::Tensor& images) const {
@@ -190,22 +195,63 @@ Consistency Detector::structure_consistency(const torch::Tensor& images) const {
   auto log_beta = net_->log_precision.detach();
 
   auto sums = torch::zeros({kNumMetrics, n * k}, torch::kDouble);
-  for (int64_t a = 0; a < total; a += opt_.decode_batch) {
-    const int64_t b = std::min<int64_t>(total, a + opt_.decode_batch);
+  const auto images_c = images.to(torch::kFloat).contiguous();
+  // One block of morphs: rows [a, b) -> decoded morphs and the per-row loss and MSE.
+  auto decode_rows = [&](int64_t a, int64_t b, torch::Tensor& group, torch::Tensor& owner, torch::Tensor& x,
+                         torch::Tensor& morph, torch::Tensor& loss) {
     auto rows = torch::arange(a, b, torch::kLong);
-    auto group = rows.div(m, "floor");                 // (i * k + c)
-    auto owner = group.div(k, "floor");                // image i
+    group = rows.div(m, "floor");  // (i * k + c)
+    owner = group.div(k, "floor");  // image i
     auto code = code_t.index_select(0, group.remainder(k));
     auto z = mu.index_select(0, owner).clone();
     z.scatter_(1, code.unsqueeze(1), values_t.slice(0, a, b).unsqueeze(1));
-    auto logits = net_->decoder->forward(z);
-    auto morph = model::output_to_image(logits, cfg.reconstruction);
-    auto x = images.index_select(0, owner);
-    auto loss = model::reconstruction_error(logits, x, cfg.reconstruction).to(torch::kDouble);
+    auto logits = fast_ ? fast_->forward(z) : net_->decoder->forward(z);
+    morph = model::output_to_image(logits, cfg.reconstruction);
+    x = images.index_select(0, owner);
+    loss = model::reconstruction_error(logits, x, cfg.reconstruction).to(torch::kDouble);
     if (loss_kl) loss += model::kl_to_scaled_prior(z, logvar.index_select(0, owner), log_beta).to(torch::kDouble);
-    sums[int(Metric::kMse)].index_add_(0, group, mse(x, morph).to(torch::kDouble));
-    sums[int(Metric::kLoss)].index_add_(0, group, loss);
-    sums[int(Metric::kSsim)].index_add_(0, group, ssim(x, morph));
+  };
+  if (!fast_) {
+    // The straightforward path: LibTorch modules and tensor SSIM, block after block.
+    for (int64_t a = 0; a < total; a += opt_.decode_batch) {
+      const int64_t b = std::min<int64_t>(total, a + opt_.decode_batch);
+      torch::Tensor group, owner, x, morph, loss;
+      decode_rows(a, b, group, owner, x, morph, loss);
+      sums[int(Metric::kMse)].index_add_(0, group, mse(x, morph).to(torch::kDouble));
+      sums[int(Metric::kLoss)].index_add_(0, group, loss);
+      sums[int(Metric::kSsim)].index_add_(0, group, ssim(x, morph));
+    }
+  } else {
+    // The fast path: whole blocks per thread (decoder, loss, MSE and plain-loop SSIM run
+    // serially inside a block), so threads never wait on each other between layers or
+    // metrics; per-row values are summed per (image, code) afterwards.
+    std::vector<double> row_val(size_t(kNumMetrics * total));
+    const int64_t blocks = (total + opt_.decode_batch - 1) / opt_.decode_batch;
+    at::parallel_for(0, blocks, 1, [&](int64_t c0, int64_t c1) {
+      torch::NoGradGuard guard;
+      for (int64_t blk = c0; blk < c1; ++blk) {
+        const int64_t a = blk * opt_.decode_batch, b = std::min<int64_t>(total, a + opt_.decode_batch);
+        torch::Tensor group, owner, x, morph, loss;
+        decode_rows(a, b, group, owner, x, morph, loss);
+        auto e = mse(x, morph).to(torch::kDouble).contiguous();
+        loss = loss.contiguous();
+        std::copy(e.data_ptr<double>(), e.data_ptr<double>() + (b - a), row_val.begin() + int(Metric::kMse) * total + a);
+        std::copy(loss.data_ptr<double>(), loss.data_ptr<double>() + (b - a),
+                  row_val.begin() + int(Metric::kLoss) * total + a);
+        auto owner_c = owner.contiguous();
+        auto morph_c = morph.contiguous();
+        ssim_direct(images_c.data_ptr<float>(), owner_c.data_ptr<int64_t>(), morph_c.data_ptr<float>(), b - a,
+                    int(cfg.channels), int(cfg.input_size), int(cfg.input_size),
+                    row_val.data() + int(Metric::kSsim) * total + a);
+      }
+    });
+    double* sp = sums.data_ptr<double>();
+    for (int mm = 0; mm < kNumMetrics; ++mm)
+      for (int64_t g = 0; g < n * k; ++g) {
+        double acc = 0;
+        for (int64_t t = 0; t < m; ++t) acc += row_val[size_t(mm * total + g * m + t)];
+        sp[mm * n * k + g] = acc;
+      }
   }
   sums = (sums / double(m)).contiguous();
   const double* s = sums.data_ptr<double>();

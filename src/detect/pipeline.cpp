@@ -27,6 +27,15 @@ CalibratedDetector calibrated_from(const model::LoadedModel& m, const std::strin
   return d;
 }
 
+void set_fast_decoder(CalibratedDetector& d, bool on) {
+  OIAD_CHECK(d.calibrated, "set_fast_decoder: the model has no calibration");
+  DetectorOptions o = d.detector->options();
+  o.fast_decoder = on;
+  auto det = std::make_unique<Detector>(d.model.net, o);
+  det->set_normal_range(d.detector->normal_range(), d.detector->codes());
+  d.detector = std::move(det);
+}
+
 CalibratedDetector load_detector(const std::string& path, bool require_calibration) {
   model::LoadedModel m = model::load_model(path);
   if (!m.file.meta.contains("calibration") && !require_calibration) {

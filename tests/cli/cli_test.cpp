@@ -1,6 +1,7 @@
 // The oiad executable: JSON on stdout, one-line errors on stderr, exit codes 0/1/2.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "test_util.h"
@@ -71,6 +72,33 @@ TEST(Cli, ErrorsAndExitCodes) {
   EXPECT_EQ(run_oiad("data split --data x --normal-class 1 --protocol nope").exit_code, 2);
   EXPECT_EQ(run_oiad("frobnicate").exit_code, 2);
   EXPECT_EQ(run_oiad("--help").exit_code, 0);
+}
+
+}  // namespace
+}  // namespace oiad
+
+namespace oiad {
+namespace {
+
+// `oiad experiment` refuses bad options with one line naming what is wrong, before any work.
+TEST(Cli, ExperimentBadOptions) {
+  test::TempDir d;
+  test::write_idx_folder(d.path(), 60, 30, 28, 28, 3, false);
+  auto bad_method = test::run_oiad("experiment --data " + d.path() + " --normal-class 1 --methods oiad,svdd --out " +
+                                   d.file("e"));
+  EXPECT_EQ(bad_method.exit_code, 2);
+  EXPECT_NE(bad_method.err.find("unknown method 'svdd'"), std::string::npos) << bad_method.err;
+  auto bad_metric = test::run_oiad("experiment --data " + d.path() + " --normal-class 1 --metrics ssim,,mse --out " +
+                                   d.file("e"));
+  EXPECT_EQ(bad_metric.exit_code, 2);
+  EXPECT_NE(bad_metric.err.find("--metrics"), std::string::npos) << bad_metric.err;
+  auto bad_alpha = test::run_oiad("experiment --data " + d.path() + " --normal-class 1 --alpha 0.9 --out " + d.file("e"));
+  EXPECT_EQ(bad_alpha.exit_code, 2);
+  EXPECT_NE(bad_alpha.err.find("alpha"), std::string::npos) << bad_alpha.err;
+  auto no_data = test::run_oiad("experiment --data " + d.file("none") + " --normal-class 1 --out " + d.file("e"));
+  EXPECT_EQ(no_data.exit_code, 1);
+  EXPECT_NE(no_data.err.find(d.file("none")), std::string::npos) << no_data.err;
+  EXPECT_FALSE(std::filesystem::exists(d.file("e")));
 }
 
 }  // namespace

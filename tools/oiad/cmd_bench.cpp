@@ -9,6 +9,7 @@
 #include "commands.h"
 #include "oiad/core/runtime.h"
 #include "oiad/detect/detector.h"
+#include "oiad/detect/fast_decoder.h"
 #include "oiad/model/networks.h"
 #include "oiad/train/trainer.h"
 
@@ -63,24 +64,35 @@ nlohmann::json bench_model(int channels, bool quick) {
   train::train_model(net, images, o, st);
   j["train_images_per_s"] = st.history.back().images_per_s;
 
-  // Decoding: morphs/s at the detector's decode batch.
+  // Decoding: morphs/s at the detector's decode batch, through the fast path the detector
+  // uses and through LibTorch's own modules (the reference), in the same run.
   net->eval();
   torch::NoGradGuard ng;
   const int batch = detect::DetectorOptions().decode_batch;
   auto z = torch::randn({batch, cfg.latent_dim});
-  const double calls = rate([&] { net->decode(z); }, t);
+  const detect::FastDecoder fast(net->decoder);
+  const double calls = rate([&] { model::output_to_image(fast.forward(z), cfg.reconstruction); }, t);
+  const double ref_calls = rate([&] { net->decode(z); }, t);
   j["decode_batch"] = batch;
   j["decode_images_per_s"] = calls * batch;
   j["decode_gflops"] = calls * batch * decoder_flops(cfg) / 1e9;
+  j["decode_reference_images_per_s"] = ref_calls * batch;
+  j["decode_reference_gflops"] = ref_calls * batch * decoder_flops(cfg) / 1e9;
+  j["decode_speedup_over_reference"] = calls / ref_calls;
 
-  // Scoring: images/s of structure consistency (all metrics) at each preset.
+  // Scoring: images/s of structure consistency (all metrics) at each preset; the paper
+  // preset also through the reference decoder.
   auto val = torch::rand({64, channels, 32, 32});
   auto x = torch::rand({quick ? 4 : 16, channels, 32, 32});
-  for (const char* preset : {"default", "paper"}) {
-    detect::Detector det(net, detect::preset_options(preset));
+  for (const char* preset : {"default", "paper", "paper_reference"}) {
+    detect::DetectorOptions o = detect::preset_options(std::string(preset).substr(0, std::string(preset).find('_')));
+    o.fast_decoder = std::string(preset) != "paper_reference";
+    detect::Detector det(net, o);
     det.fit_normal_range(val);
     j["score_images_per_s"][preset] = rate([&] { det.structure_consistency(x); }, t) * double(x.size(0));
   }
+  j["score_default_over_paper"] =
+      j["score_images_per_s"]["default"].get<double>() / j["score_images_per_s"]["paper"].get<double>();
   return j;
 }
 

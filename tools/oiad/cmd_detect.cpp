@@ -84,10 +84,12 @@ struct ScoreOptions {
   double alpha = -1;
   int64_t limit = 0;
   bool resize = false;
+  bool reference_decoder = false;
 };
 
 void run_score(const ScoreOptions& o) {
   detect::CalibratedDetector d = detect::load_detector(o.model, true);
+  if (o.reference_decoder) detect::set_fast_decoder(d, false);
   const double alpha = o.alpha > 0 ? o.alpha : d.calibration.alpha;
   detect::check_alpha(alpha);
   const detect::Metric metric = detect::parse_metric(o.metric);
@@ -281,6 +283,8 @@ void add_detect_commands(CLI::App& app, Runner& run) {
     c->add_flag("--resize", o->resize, "resize images of another size or channel count to the model's");
     c->add_option("--out", o->out, "write JSON lines here instead of stdout");
     c->add_option("images", o->images, "image files to score (instead of --data)");
+    c->add_flag("--reference-decoder", o->reference_decoder,
+                "decode morphs with LibTorch's own layers instead of the fast path (slower; same scores to 1e-5)");
     c->callback([&run, o] { run = [o] { run_score(*o); }; });
   }
   {

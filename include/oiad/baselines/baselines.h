@@ -86,8 +86,11 @@ class Gmm {
   ~Gmm();
   Gmm(Gmm&&) noexcept;
   Gmm& operator=(Gmm&&) noexcept;
-  /// Fits k components (k-means init, EM), seeded.
+  /// Fits k components (k-means init, EM until the mean log-likelihood changes by less than
+  /// 1e-3, at most 100 iterations, as scikit-learn), seeded.
   void fit(const Matrix& x, int k, uint64_t seed = 0);
+  /// EM iterations the last fit ran.
+  int iterations() const { return iterations_; }
   /// Fits k = lo..hi, picks the one with the smallest BIC, and fits it on x. With
   /// max_samples > 0 and more samples than that, the BIC search runs on a seeded subsample
   /// of max_samples rows (full-covariance EM costs n·k·d² per iteration).
@@ -101,6 +104,7 @@ class Gmm {
  private:
   bool full_;
   int k_ = 0;
+  int iterations_ = 0;
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "oiad/detect/calibration.h"
+#include "oiad/detect/fast_decoder.h"
 #include "oiad/model/networks.h"
 
 namespace oiad::detect {
@@ -42,6 +43,9 @@ struct DetectorOptions {
   /// (32 MB), and the page faults of mapping them anew cost 40% of the time; 64 and 32 run
   /// at the same speed without them (docs/performance.md).
   int decode_batch = 64;
+  /// Decode with FastDecoder (transposed convolutions as per-phase matrix products) instead
+  /// of LibTorch's modules; equal to 1e-5 (tested). A runtime setting, not stored.
+  bool fast_decoder = true;
   /// Name of the preset these options came from ("paper", "default", "custom").
   std::string preset = "custom";
 
@@ -98,6 +102,7 @@ class Detector {
  private:
   mutable model::DetectorVae net_;  // forward() is non-const in LibTorch
   DetectorOptions opt_;
+  std::shared_ptr<const FastDecoder> fast_;  // null when options.fast_decoder is off
   NormalRange range_;
   std::vector<int> codes_;
 };

@@ -20,6 +20,9 @@ struct CalibratedDetector {
   bool calibrated = false;
 };
 
+/// Rebuilds the detector with or without FastDecoder (same normal range and codes).
+void set_fast_decoder(CalibratedDetector& d, bool on);
+
 /// Loads a model file; with `require_calibration`, a model without calibration is an error
 /// ("model has no calibration: run `oiad calibrate`").
 CalibratedDetector load_detector(const std::string& path, bool require_calibration);
