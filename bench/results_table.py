@@ -85,6 +85,16 @@ def git_commit(root):
         return "unknown"
 
 
+def data_source(root, name):
+    """Where `oiad data info` finds a named data set (the CIFAR-10 copy may be JPEG q75)."""
+    try:
+        out = subprocess.run([os.path.join(root, "build", "oiad"), "data", "info", name], capture_output=True,
+                             text=True, check=True).stdout
+        return json.loads(out).get("source", "?")
+    except (OSError, subprocess.CalledProcessError, ValueError):
+        return "?"
+
+
 def cell(outdir, data, cls, protocol):
     path = os.path.join(outdir, f"{data}_{cls}_{protocol}", "results.json")
     return load(path) if os.path.exists(path) else None
@@ -104,6 +114,10 @@ def reproduce(outdir):
           f"other papers (`bench/published.json`, with their sources). Machine: {cpu_model()}, {os.cpu_count()} "
           "cores, no GPU. To regenerate: `bench/reproduce.sh all` (cells already done are skipped; "
           "`bench/reproduce.sh report` only rewrites this file).\n")
+    sources = {d: data_source(root, d) for d in ("mnist", "fashion-mnist", "cifar10")}
+    print("Data read from: " + "; ".join(f"{d}: `{p}`" for d, p in sources.items()) +
+          (" (the JPEG q75 copy of CIFAR-10: its numbers are not those of the original PNG-exact release)"
+           if "jpeg" in sources["cifar10"].lower() else "") + ".\n")
     print("How a cell runs (`oiad experiment`, docs/architecture.md): every method is trained on the normal "
           "class's training part; OIAD takes its normal ranges and thresholds from VAL (normal images only); "
           "a stratified 10% of the test part (at most 500 images) is held out and used only to choose the "

@@ -27,7 +27,15 @@ MethodRun method_from_json(const nlohmann::json& j);
 struct BaselineInputs {
   baselines::Matrix train, val, holdout, test;
   std::vector<uint8_t> holdout_labels, test_labels;
+  /// The parts projected on the PCA of `train` with the largest size tried (its first k
+  /// columns are the k-size PCA), fitted once and shared by the baselines.
+  baselines::Matrix ptrain, pval, phold, ptest;
+  int pca_max = 0;
+  double pca_seconds = 0;
 };
+
+/// Fits the shared PCA (once) on in.train and projects every part.
+void project_features(BaselineInputs& in, const ExperimentOptions& o);
 
 /// KDE, OC-SVM or GMM as Sec. IV.B: PCA sizes and kernel widths chosen by AUC on the holdout.
 MethodRun run_baseline(const std::string& name, const BaselineInputs& in, const ExperimentOptions& o);

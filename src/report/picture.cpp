@@ -18,7 +18,12 @@ void write_grid(const std::string& path, const std::vector<Tile>& tiles, int cha
   const bool captions = std::any_of(tiles.begin(), tiles.end(), [](const Tile& t) { return !t.caption.empty(); });
   const int tw = width * scale, th = height * scale;
   const int cap_h = captions ? 14 : 0, pad = 4;
-  const int label_w = row_labels.empty() ? 0 : 90;
+  // Row labels get as much room as the widest one needs.
+  int label_w = 0;
+  for (const auto& l : row_labels) {
+    int base = 0;
+    label_w = std::max(label_w, cv::getTextSize(l, cv::FONT_HERSHEY_PLAIN, 0.9, 1, &base).width + 10);
+  }
   cv::Mat canvas(rows * (th + cap_h + pad) + pad, label_w + cols * (tw + pad) + pad, CV_8UC3, cv::Scalar(255, 255, 255));
   for (size_t i = 0; i < tiles.size(); ++i) {
     const Tile& t = tiles[i];
