@@ -2,7 +2,10 @@
 // find, inspect, compare, and the errors a user meets on the way.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -83,6 +86,46 @@ TEST_F(DetectCli, ScoreJsonLines) {
                          first["id"].get<std::string>());
   ASSERT_EQ(single.exit_code, 0) << single.err;
   EXPECT_NEAR(nlohmann::json::parse(single.out)["score"].get<double>(), first["score"].get<double>(), 1e-6);
+}
+
+// The fast scoring path gives the straightforward path's consistencies (to 1e-5) under each
+// OpenBLAS kernel set this CPU can run: the baseline 'Prescott' kernels, AVX2 'Haswell' and
+// AVX-512 'SkylakeX' (the variable also stops oiad's own re-exec).
+TEST_F(DetectCli, FastPathEqualsReferenceUnderEachBlasKernel) {
+  std::string flags;
+  {
+    std::ifstream cpu("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(cpu, line))
+      if (line.rfind("flags", 0) == 0) {
+        flags = line + " ";
+        break;
+      }
+  }
+  std::vector<std::string> cores = {"Prescott"};
+  if (flags.find(" avx2 ") != std::string::npos) cores.push_back("Haswell");
+  if (flags.find(" avx512f ") != std::string::npos) cores.push_back("SkylakeX");
+  for (const auto& core : cores) {
+    setenv("OPENBLAS_CORETYPE", core.c_str(), 1);
+    const std::string args = "--threads 2 score --model " + model_ + " --split test --limit 6 --metric ssim";
+    auto fast = run_oiad(args), ref = run_oiad(args + " --reference-decoder");
+    unsetenv("OPENBLAS_CORETYPE");
+    ASSERT_EQ(fast.exit_code, 0) << core << ": " << fast.err;
+    ASSERT_EQ(ref.exit_code, 0) << core << ": " << ref.err;
+    std::istringstream a(fast.out), b(ref.out);
+    std::string la, lb;
+    int n = 0;
+    while (std::getline(a, la) && std::getline(b, lb)) {
+      const auto ja = nlohmann::json::parse(la), jb = nlohmann::json::parse(lb);
+      ASSERT_EQ(ja["id"], jb["id"]);
+      for (size_t k = 0; k < ja["consistency"].size(); ++k) {
+        const double x = ja["consistency"][k], y = jb["consistency"][k];
+        EXPECT_NEAR(x, y, 1e-5 * (1 + std::abs(y))) << core << " image " << n << " code " << k;
+      }
+      ++n;
+    }
+    EXPECT_EQ(n, 6) << core;
+  }
 }
 
 // evaluate reports an AUC for each metric and writes results.json.
