@@ -47,9 +47,13 @@ nlohmann::json read_json_file(const std::string& path) {
   }
 }
 
+torch::Tensor to_input(const data::Dataset& ds, const std::vector<uint8_t>& px, int input_size) {
+  const int64_t n = int64_t(px.size()) / ds.image_size();
+  return model::images_to_input(px.data(), n, ds.channels, ds.height, ds.width, input_size);
+}
+
 torch::Tensor part_input(const data::Dataset& ds, const data::SplitPart& p, int input_size) {
-  const std::vector<uint8_t> px = data::gather_pixels(ds, p);
-  return model::images_to_input(px.data(), int64_t(p.size()), ds.channels, ds.height, ds.width, input_size);
+  return to_input(ds, data::gather_pixels(ds, p), input_size);
 }
 
 struct Context {
@@ -135,29 +139,6 @@ std::vector<size_t> picks(const std::vector<size_t>& from, int k, uint64_t seed)
   return v;
 }
 
-void write_top_grid(const std::string& path, const std::vector<uint8_t>& pixels, const data::Dataset& ds,
-                    const std::vector<double>& scores, int top, const std::vector<int>& labels) {
-  std::vector<size_t> order(scores.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return scores[a] > scores[b]; });
-  order.resize(std::min<size_t>(order.size(), size_t(top)));
-  const size_t sz = size_t(ds.channels) * ds.height * ds.width;
-  std::vector<report::Tile> tiles;
-  for (size_t r = 0; r < order.size(); ++r) {
-    const size_t i = order[r];
-    report::Tile t;
-    t.chw.assign(pixels.begin() + ptrdiff_t(i * sz), pixels.begin() + ptrdiff_t((i + 1) * sz));
-    char cap[40];
-    if (labels.empty())
-      std::snprintf(cap, sizeof(cap), "#%zu %.2f", r + 1, scores[i]);
-    else
-      std::snprintf(cap, sizeof(cap), "#%zu %.2f %s", r + 1, scores[i], labels[i] ? "ano" : "norm");
-    t.caption = cap;
-    tiles.push_back(std::move(t));
-  }
-  report::write_grid(path, tiles, ds.channels, ds.height, ds.width, std::min(8, int(tiles.size())), 3);
-}
-
 MethodRun run_oiad(const Context& c) {
   const double t0 = now_seconds();
   const ExperimentOptions& o = c.o;
@@ -167,7 +148,8 @@ MethodRun run_oiad(const Context& c) {
 
   // Calibration on VAL (Sec. III.D.1), keeping each VAL image's consistencies for Fig. 4.
   const double c0 = now_seconds();
-  const torch::Tensor val = part_input(c.ds, c.split.val, S);
+  const std::vector<uint8_t> val_px = data::gather_pixels(c.ds, c.split.val);
+  const torch::Tensor val = to_input(c.ds, val_px, S);
   detect::DetectorOptions dopt = detect::preset_options(o.preset);
   dopt.seed = o.seed;
   detect::Consistency vc;
@@ -180,7 +162,8 @@ MethodRun run_oiad(const Context& c) {
 
   // Scores of the reported test images: all metrics come from one pass.
   const double s0 = now_seconds();
-  const torch::Tensor x = part_input(c.ds, c.test, S);
+  const std::vector<uint8_t> test_px = data::gather_pixels(c.ds, c.test);
+  const torch::Tensor x = to_input(c.ds, test_px, S);
   const detect::Metric primary = detect::parse_metric(
       std::find(o.metrics.begin(), o.metrics.end(), "ssim") != o.metrics.end() ? "ssim" : o.metrics.front());
   double last_log = s0;
@@ -267,16 +250,16 @@ MethodRun run_oiad(const Context& c) {
         pictures["strips"].push_back({{"file", file}, {"caption", cap}, {"test_position", i}, {"codes", info["codes"]}});
       }
     }
-    const std::vector<uint8_t> test_px = data::gather_pixels(c.ds, c.test);
     std::vector<int> lab(c.labels.begin(), c.labels.end());
-    write_top_grid(o.out + "/figures/top_test.png", test_px, c.ds, r.scores, o.top_grid, lab);
+    report::write_ranked_grid(o.out + "/figures/top_test.png", test_px, c.ds.channels, c.ds.height, c.ds.width,
+                              r.scores, report::rank_descending(r.scores, size_t(o.top_grid)), lab);
     pictures["grids"].push_back({{"file", "figures/top_test.png"},
                                  {"caption", "the " + std::to_string(std::min<size_t>(r.scores.size(), size_t(o.top_grid))) +
                                                  " highest-scoring reported test images (" + pm + "), with their true label"}});
     std::vector<double> val_scores;
     for (const auto& v : vc.values) val_scores.push_back(cal.score(primary, v[size_t(primary)]));
-    const std::vector<uint8_t> val_px = data::gather_pixels(c.ds, c.split.val);
-    write_top_grid(o.out + "/figures/top_val.png", val_px, c.ds, val_scores, o.top_grid, {});
+    report::write_ranked_grid(o.out + "/figures/top_val.png", val_px, c.ds.channels, c.ds.height, c.ds.width,
+                              val_scores, report::rank_descending(val_scores, size_t(o.top_grid)));
     size_t outside = 0;
     for (const auto& v : vc.values) outside += cal.anomalous(primary, v[size_t(primary)], o.alpha);
     pictures["grids"].push_back(

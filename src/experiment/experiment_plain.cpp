@@ -11,6 +11,7 @@
 #include "oiad/core/error.h"
 #include "oiad/core/file_util.h"
 #include "oiad/core/random.h"
+#include "oiad/detect/calibration.h"
 #include "oiad/eval/roc.h"
 #include "oiad/report/document.h"
 #include "oiad/report/plots.h"
@@ -19,7 +20,6 @@ namespace oiad::experiment {
 
 namespace {
 const std::set<std::string> kMethods = {"oiad", "vae", "dcae", "kde", "ocsvm", "gmm"};
-const std::set<std::string> kMetrics = {"mse", "loss", "ssim"};
 }  // namespace
 
 void check_options(const ExperimentOptions& o) {
@@ -27,8 +27,11 @@ void check_options(const ExperimentOptions& o) {
   OIAD_CHECK_USAGE(!o.methods.empty(), "experiment: --methods is empty");
   for (const auto& m : o.methods)
     OIAD_CHECK_USAGE(kMethods.count(m), "experiment: unknown method '", m, "' (expected oiad, vae, dcae, kde, ocsvm, gmm)");
-  for (const auto& m : o.metrics)
-    OIAD_CHECK_USAGE(kMetrics.count(m), "experiment: unknown metric '", m, "' (expected mse, loss, ssim)");
+  try {
+    for (const auto& m : o.metrics) detect::parse_metric(m);
+  } catch (const UsageError& e) {
+    throw UsageError(std::string("experiment: ") + e.what());
+  }
   OIAD_CHECK_USAGE(!o.metrics.empty(), "experiment: --metrics is empty");
   OIAD_CHECK_USAGE(o.alpha > 0 && o.alpha <= 0.5, "experiment: --alpha ", o.alpha, " outside (0, 0.5]");
   OIAD_CHECK_USAGE(o.holdout_fraction > 0 && o.holdout_fraction < 0.5, "experiment: holdout fraction ",

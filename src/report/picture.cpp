@@ -1,6 +1,7 @@
 #include "oiad/report/picture.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -50,6 +51,34 @@ void write_grid(const std::string& path, const std::vector<Tile>& tiles, int cha
   std::vector<uint8_t> buf;
   OIAD_CHECK(cv::imencode(".png", canvas, buf), path, ": PNG encoding failed");
   write_file_atomic(path, buf.data(), buf.size());
+}
+
+std::vector<size_t> rank_descending(const std::vector<double>& scores, size_t top) {
+  std::vector<size_t> order(scores.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return scores[a] > scores[b]; });
+  order.resize(std::min(order.size(), top));
+  return order;
+}
+
+void write_ranked_grid(const std::string& path, const std::vector<uint8_t>& pixels, int channels, int height,
+                       int width, const std::vector<double>& scores, const std::vector<size_t>& order,
+                       const std::vector<int>& labels) {
+  const size_t sz = size_t(channels) * height * width;
+  std::vector<Tile> tiles;
+  for (size_t r = 0; r < order.size(); ++r) {
+    const size_t i = order[r];
+    Tile t;
+    t.chw.assign(pixels.begin() + ptrdiff_t(i * sz), pixels.begin() + ptrdiff_t((i + 1) * sz));
+    char cap[40];
+    if (labels.empty())
+      std::snprintf(cap, sizeof(cap), "#%zu %.2f", r + 1, scores[i]);
+    else
+      std::snprintf(cap, sizeof(cap), "#%zu %.2f %s", r + 1, scores[i], labels[i] ? "ano" : "norm");
+    t.caption = cap;
+    tiles.push_back(std::move(t));
+  }
+  write_grid(path, tiles, channels, height, width, std::min(8, int(tiles.size())), 3);
 }
 
 }  // namespace oiad::report

@@ -185,28 +185,18 @@ void run_find(const FindOptions& o) {
   ImageSelection s = select_images(d.model, o.data, split, o.limit);
   auto x = selection_input(d.model, s, o.resize, o.data.empty() ? model_data : o.data);
   auto scores = detect::score_images(d, x, metric, d.calibration.alpha, 64, progress_printer("find"));
-  std::vector<size_t> order(scores.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return scores[a].score > scores[b].score; });
-  order.resize(std::min<size_t>(order.size(), size_t(o.top)));
-  const size_t sz = size_t(s.channels) * s.height * s.width;
-  std::vector<report::Tile> tiles;
+  std::vector<double> values;
+  for (const auto& sc : scores) values.push_back(sc.score);
+  const std::vector<size_t> order = report::rank_descending(values, size_t(o.top));
   nlohmann::json found = nlohmann::json::array();
   for (size_t r = 0; r < order.size(); ++r) {
     const size_t i = order[r];
-    report::Tile t;
-    t.chw.assign(s.pixels.begin() + ptrdiff_t(i * sz), s.pixels.begin() + ptrdiff_t((i + 1) * sz));
-    char cap[32];
-    std::snprintf(cap, sizeof(cap), "#%zu %.2f", r + 1, scores[i].score);
-    t.caption = cap;
-    tiles.push_back(std::move(t));
     nlohmann::json j = {{"rank", r + 1}, {"id", s.ids[i]}, {"score", scores[i].score},
                         {"anomalous", scores[i].anomalous}, {"most_extreme_code", scores[i].most_extreme_code}};
     if (s.labels[i] >= 0) j["label"] = s.labels[i];
     found.push_back(j);
   }
-  if (!o.out.empty())
-    report::write_grid(o.out, tiles, s.channels, s.height, s.width, std::min(8, int(tiles.size())), 3);
+  if (!o.out.empty()) report::write_ranked_grid(o.out, s.pixels, s.channels, s.height, s.width, values, order);
   size_t flagged = 0;
   for (const auto& sc : scores) flagged += sc.anomalous;
   print_json_line(nlohmann::json{{"scored", s.n},

@@ -75,7 +75,7 @@ void add_experiment_command(CLI::App& app, Runner& run, const std::string& comma
   c->add_option("--limit", e.limit, "cap the images drawn for each part of the split (0: no cap)")
       ->check(CLI::NonNegativeNumber);
   c->add_option("--epochs", e.train.epochs, "training epochs of the Detector-VAE, VAE and DCAE")
-      ->check(CLI::PositiveNumber)
+      ->check(CLI::Range(1, 1000000))
       ->capture_default_str();
   c->add_option("--batch-size", e.train.batch_size, "images per training step")
       ->check(CLI::Range(2, 1 << 16))

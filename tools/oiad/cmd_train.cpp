@@ -82,7 +82,7 @@ void add_train_command(CLI::App& app, Runner& run) {
       ->check(CLI::IsMember({"detector", "vae", "dcae"}))
       ->capture_default_str();
   c->add_option("--epochs", o->train.epochs, "passes over the training images")
-      ->check(CLI::PositiveNumber)
+      ->check(CLI::Range(1, 1000000))
       ->capture_default_str();
   c->add_option("--batch-size", o->train.batch_size, "images per step")
       ->check(CLI::Range(2, 1 << 16))

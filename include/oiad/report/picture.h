@@ -18,4 +18,13 @@ struct Tile {
 void write_grid(const std::string& path, const std::vector<Tile>& tiles, int channels, int height, int width,
                 int cols, int scale = 3, const std::vector<std::string>& row_labels = {});
 
+/// Indices of the `top` highest scores, highest first (ties keep their order).
+std::vector<size_t> rank_descending(const std::vector<double>& scores, size_t top);
+
+/// The images `order` of (n, C, H, W) uint8 `pixels` as a grid (8 columns at most), each
+/// captioned "#rank score", plus "ano"/"norm" when `labels` (1 = anomalous) is not empty.
+void write_ranked_grid(const std::string& path, const std::vector<uint8_t>& pixels, int channels, int height,
+                       int width, const std::vector<double>& scores, const std::vector<size_t>& order,
+                       const std::vector<int>& labels = {});
+
 }  // namespace oiad::report
