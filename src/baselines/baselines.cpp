@@ -34,20 +34,57 @@ Matrix from_pixels(const std::vector<uint8_t>& pixels, int64_t n, int64_t d) {
   return m;
 }
 
-void Pca::fit(const Matrix& x, int k) {
+Pca::Solver Pca::automatic_solver(int64_t n, int64_t d, int k) {
+  const int64_t m = std::min(n, d);
+  return (m > 500 && double(k) < 0.8 * double(m)) ? Solver::randomized : Solver::exact;
+}
+
+namespace {
+// An orthonormal basis of the columns of y (thin QR).
+arma::mat orthonormal(const arma::mat& y) {
+  arma::mat q, r;
+  OIAD_CHECK(arma::qr_econ(q, r, y), "PCA: QR failed");
+  return q;
+}
+}  // namespace
+
+void Pca::fit(const Matrix& x, int k, Solver solver, uint64_t seed) {
   OIAD_CHECK(k >= 1 && k <= std::min<int64_t>(x.n, x.d), "PCA: ", k, " components for ", x.n, " samples of ", x.d,
              " features");
+  OIAD_CHECK(x.n >= 2, "PCA: ", x.n, " samples; at least 2 are needed");
+  if (solver == Solver::automatic) solver = automatic_solver(x.n, x.d, k);
   arma::mat a = as_columns(x).t();  // (n, d)
   arma::rowvec mean = arma::mean(a, 0);
   a.each_row() -= mean;
-  arma::mat u, vt;
+  arma::mat v;  // (d, >= k) right singular vectors, by decreasing singular value
   arma::vec s;
-  OIAD_CHECK(arma::svd_econ(u, s, vt, a, "right"), "PCA: SVD failed");
+  if (solver == Solver::exact) {
+    arma::mat u;
+    OIAD_CHECK(arma::svd_econ(u, s, v, a, "right"), "PCA: SVD failed");
+  } else {
+    const int64_t m = std::min(x.n, x.d);
+    const arma::uword l = arma::uword(std::min<int64_t>(k + 10, m));
+    const int iterations = double(k) < 0.1 * double(m) ? 7 : 4;
+    Rng rng(seed);
+    arma::mat omega(arma::uword(x.d), l);
+    for (double& e : omega) {  // standard normal test vectors (Box-Muller)
+      const double u1 = std::max(rng.uniform01(), 1e-300), u2 = rng.uniform01();
+      e = std::sqrt(-2 * std::log(u1)) * std::cos(2 * M_PI * u2);
+    }
+    arma::mat q = orthonormal(a * omega);  // (n, l): range of a
+    for (int it = 0; it < iterations; ++it) q = orthonormal(a * orthonormal(a.t() * q));
+    const arma::mat b = q.t() * a;  // (l, d)
+    arma::mat ub;
+    OIAD_CHECK(arma::svd_econ(ub, s, v, b, "both"), "PCA: SVD of the projected matrix failed");
+  }
   k_ = k;
+  used_ = solver;
   mean_.assign(mean.begin(), mean.end());
   basis_.assign(size_t(x.d * k), 0.0);
+  variance_.assign(size_t(k), 0.0);
+  for (int c = 0; c < k; ++c) variance_[size_t(c)] = s(arma::uword(c)) * s(arma::uword(c)) / double(x.n - 1);
   for (int64_t j = 0; j < x.d; ++j)
-    for (int c = 0; c < k; ++c) basis_[size_t(j * k + c)] = vt(arma::uword(j), arma::uword(c));
+    for (int c = 0; c < k; ++c) basis_[size_t(j * k + c)] = v(arma::uword(j), arma::uword(c));
 }
 
 Matrix Pca::transform(const Matrix& x) const {

@@ -146,13 +146,15 @@ void project_features(BaselineInputs& in, const ExperimentOptions& o) {
     if (d <= max_k) kmax = std::max(kmax, d);
   if (kmax == 0) kmax = std::max(1, max_k);
   baselines::Pca pca;
-  pca.fit(in.train, kmax);
+  pca.fit(in.train, kmax, baselines::Pca::Solver::automatic, o.seed);
+  in.pca_solver = pca.solver_used() == baselines::Pca::Solver::exact ? "exact SVD" : "randomized SVD";
   in.ptrain = pca.transform(in.train), in.pval = pca.transform(in.val), in.phold = pca.transform(in.holdout),
   in.ptest = pca.transform(in.test);
   in.pca_max = kmax;
   in.pca_seconds = now_seconds() - t0;
   if (o.log) o.log("baselines: PCA of " + std::to_string(in.train.n) + " x " + std::to_string(in.train.d) + " to " +
-                   std::to_string(kmax) + " components in " + report::fixed(in.pca_seconds, 1) + " s (shared)");
+                   std::to_string(kmax) + " components by " + in.pca_solver + " in " +
+                   report::fixed(in.pca_seconds, 1) + " s (shared)");
 }
 
 MethodRun run_baseline(const std::string& name, const BaselineInputs& in, const ExperimentOptions& o) {
@@ -238,6 +240,7 @@ MethodRun run_baseline(const std::string& name, const BaselineInputs& in, const 
   r.details["holdout_auc"] = best.holdout_auc;
   r.details["candidates"] = tried;
   r.details["pca_seconds"] = in.pca_seconds;
+  r.details["pca_solver"] = in.pca_solver;
   return r;
 }
 

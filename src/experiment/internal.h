@@ -32,6 +32,7 @@ struct BaselineInputs {
   baselines::Matrix ptrain, pval, phold, ptest;
   int pca_max = 0;
   double pca_seconds = 0;
+  std::string pca_solver;
 };
 
 /// Fits the shared PCA (once) on in.train and projects every part.

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <armadillo>
 #include <cmath>
 
 #include "oiad/baselines/baselines.h"
@@ -35,6 +36,62 @@ TEST(Pca, RecoversAPlane) {
   double v0 = 0, v1 = 0;
   for (int i = 0; i < 200; ++i) v0 += y.at(i, 0) * y.at(i, 0), v1 += y.at(i, 1) * y.at(i, 1);
   EXPECT_GT(v0, v1);
+}
+
+// Both PCA solvers against an independent reference: the eigen-decomposition of the sample
+// covariance (symmetric eigensolver, not an SVD). Data: 20 directions with variances
+// 2^(-c/2)·25 plus isotropic noise of variance 1e-4, in 600-D. The eigenvalues are the
+// components' variances, and each component is the eigenvector of the same rank.
+TEST(Pca, ExactAndRandomizedMatchTheCovarianceEigenvectors) {
+  const int n = 700, d = 600, r = 20, k = 12;
+  Rng g(3);
+  std::vector<std::vector<double>> dirs(r, std::vector<double>(d));
+  for (auto& u : dirs) {
+    for (double& e : u) e = normal(g);
+  }
+  Matrix x(n, d);
+  for (int i = 0; i < n; ++i) {
+    for (int j = 0; j < d; ++j) x.at(i, j) = 0.5 + 0.01 * normal(g);
+    for (int c = 0; c < r; ++c) {
+      const double a = 5 * std::pow(2.0, -c / 4.0) * normal(g) / std::sqrt(double(d));
+      for (int j = 0; j < d; ++j) x.at(i, j) += a * dirs[size_t(c)][size_t(j)];
+    }
+  }
+  // Reference: covariance eigenpairs, largest first.
+  arma::mat a(x.v.data(), d, n);  // column i = sample i
+  arma::mat centred = a.each_col() - arma::mean(a, 1);
+  arma::mat cov = centred * centred.t() / double(n - 1);
+  arma::vec eval;
+  arma::mat evec;
+  ASSERT_TRUE(arma::eig_sym(eval, evec, cov));
+  EXPECT_EQ(Pca::automatic_solver(n, d, k), Pca::Solver::randomized);
+  for (Pca::Solver solver : {Pca::Solver::exact, Pca::Solver::randomized}) {
+    Pca p;
+    p.fit(x, k, solver, 7);
+    EXPECT_EQ(p.solver_used(), solver);
+    for (int c = 0; c < k; ++c) {
+      const double want = eval(arma::uword(d - 1 - c));
+      EXPECT_NEAR(p.explained_variance()[size_t(c)], want, 1e-8 * want) << "component " << c;
+      double dot = 0;
+      for (int j = 0; j < d; ++j) dot += p.basis()[size_t(j * k + c)] * evec(arma::uword(j), arma::uword(d - 1 - c));
+      EXPECT_NEAR(std::abs(dot), 1.0, 1e-8) << "component " << c;
+    }
+    // Projections are the centred data times the components: their variances are the
+    // eigenvalues.
+    Matrix y = p.transform(x);
+    double v0 = 0;
+    for (int i = 0; i < n; ++i) v0 += y.at(i, 0) * y.at(i, 0);
+    EXPECT_NEAR(v0 / (n - 1), eval(arma::uword(d - 1)), 1e-8 * eval(arma::uword(d - 1)));
+  }
+}
+
+// scikit-learn's rule for its 'auto' solver.
+TEST(Pca, AutomaticSolverFollowsScikitLearn) {
+  EXPECT_EQ(Pca::automatic_solver(5000, 3072, 100), Pca::Solver::randomized);
+  EXPECT_EQ(Pca::automatic_solver(5000, 1024, 100), Pca::Solver::randomized);
+  EXPECT_EQ(Pca::automatic_solver(400, 3072, 100), Pca::Solver::exact);    // min(n, d) <= 500
+  EXPECT_EQ(Pca::automatic_solver(5000, 600, 480), Pca::Solver::exact);    // k >= 0.8·min(n, d)
+  EXPECT_EQ(Pca::automatic_solver(5000, 600, 479), Pca::Solver::randomized);
 }
 
 // KDE log density equals the brute-force mixture of Gaussians written out per dimension.

@@ -27,16 +27,34 @@ struct Matrix {
 Matrix from_pixels(const std::vector<uint8_t>& pixels, int64_t n, int64_t d);
 
 /// Principal component analysis: centre, then project on the top-k right singular vectors.
+///
+/// Solvers: `exact` is a full thin SVD (LAPACK through Armadillo). `randomized` is the
+/// randomized range finder of Halko, Martinsson & Tropp (2011, Alg. 4.4: k + 10 Gaussian test
+/// vectors, `power_iterations` subspace iterations with QR re-orthonormalisation, then the
+/// SVD of the small projected matrix). `automatic` follows scikit-learn's PCA: randomized
+/// when min(n, d) > 500 and k < 0.8·min(n, d), else exact; and scikit-learn's iteration
+/// count (7 when k < 0.1·min(n, d), else 4). On 3,500 CIFAR-10 images (3,072 features) the
+/// exact SVD took 185 s, the randomized one about a second.
 class Pca {
  public:
-  void fit(const Matrix& x, int k);
+  enum class Solver { automatic, exact, randomized };
+  void fit(const Matrix& x, int k, Solver solver = Solver::automatic, uint64_t seed = 0);
+  /// The solver `automatic` picks for n samples, d features and k components.
+  static Solver automatic_solver(int64_t n, int64_t d, int k);
   Matrix transform(const Matrix& x) const;
   int components() const { return k_; }
+  /// Variance of the training data along each component (s_c² / (n - 1)), largest first.
+  const std::vector<double>& explained_variance() const { return variance_; }
+  /// The components (d, k), row-major: feature j, component c at [j * k + c].
+  const std::vector<double>& basis() const { return basis_; }
+  Solver solver_used() const { return used_; }
 
  private:
   int k_ = 0;
   std::vector<double> mean_;   // (d)
   std::vector<double> basis_;  // (d, k) row-major
+  std::vector<double> variance_;
+  Solver used_ = Solver::exact;
 };
 
 /// Gaussian kernel density estimate with an isotropic bandwidth h:
