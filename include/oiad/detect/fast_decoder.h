@@ -9,31 +9,34 @@
 // phases (p, q) is an ordinary 2x2 convolution of the input: with the input channels-last,
 // one (B·H·W, 4·Cin) x (4·Cin, Cout) product per phase, whose rows are interleaved into the
 // (B, 2H, 2W, Cout) output with the bias and ReLU. Same FLOPs as the layer, no col2im.
+// The products run in direct register-tiled kernels on zero-bordered activations, so no
+// im2col matrix is built either (deconv_kernels.h).
 #pragma once
 
 #include <torch/torch.h>
 
 #include <vector>
 
+#include "oiad/detect/deconv_kernels.h"
 #include "oiad/model/networks.h"
 
 namespace oiad::detect {
 
 class FastDecoder {
  public:
-  /// Copies the weights of `decoder` (later changes to it are not seen).
-  explicit FastDecoder(model::ConvDecoder decoder);
+  /// Copies the weights of `decoder` (later changes to it are not seen). `isa`: the kernel
+  /// set (tests run each one the CPU can; the default is the widest).
+  explicit FastDecoder(model::ConvDecoder decoder, kernels::Isa isa = kernels::best_isa());
   /// z (B, d) float32 -> logits (B, C, S, S) float32, equal to decoder->forward(z) up to
   /// float rounding (tested to 1e-5).
   torch::Tensor forward(const torch::Tensor& z) const;
 
  private:
   struct Layer {
-    int cin = 0, cout = 0;
-    torch::Tensor phase_weight[4];  ///< (4·cin, cout) per phase p·2 + q
-    torch::Tensor bias;             ///< (cout)
+    kernels::DeconvWeights w;
     bool relu = true;
   };
+  kernels::Isa isa_;
   torch::Tensor dense1_wt_, dense1_b_, dense2_wt_, dense2_b_;  // (d, h) transposed, (h)
   int base_ = 2;
   std::vector<Layer> layers_;
