@@ -6,6 +6,7 @@
 // GCC's vector extensions lower `vf` arithmetic to the target's instructions.
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 
 #include "oiad/detect/deconv_kernels.h"
 
@@ -51,15 +52,26 @@ struct Geometry {
   int64_t in_row, in_img;    // floats per padded input row / image
   int64_t out_row, out_img;  // same for the padded output; or per channel-first row / image
   bool out_padded;
-  // Input address of interior pixel i = (b, m, n) and output address of its phase-(p, q) pixel.
-  const float* in_at(const float* in, int64_t i) const {
-    const int64_t b = i / (int64_t(side) * side), m = (i / side) % side, n = i % side;
+  // Input address of interior pixel (b, m, n) and output address of its phase-(p, q) pixel.
+  const float* in_at(const float* in, int64_t b, int64_t m, int64_t n) const {
     return in + b * in_img + (m + 1) * in_row + (n + 1) * cin;
   }
-  float* out_at(float* out, int64_t i, int p, int q) const {
-    const int64_t b = i / (int64_t(side) * side), m = (i / side) % side, n = i % side;
+  float* out_at(float* out, int64_t b, int64_t m, int64_t n, int p, int q) const {
     const int64_t y = 2 * m + p, x = 2 * n + q;
     return out_padded ? out + b * out_img + (y + 1) * out_row + (x + 1) * cout : out + b * out_img + y * out_row + x;
+  }
+};
+
+// Walks the pixels (b, m, n) in order without divisions.
+struct Cursor {
+  int64_t b = 0, m = 0, n = 0;
+  int side;
+  explicit Cursor(int s) : side(s) {}
+  void next() {
+    if (++n == side) {
+      n = 0;
+      if (++m == side) m = 0, ++b;
+    }
   }
 };
 
@@ -104,49 +116,79 @@ void phase_tiles(const Geometry& g, const float* in, float* out, const float* w,
   const int64_t pixels = g.nb * g.side * g.side;
   const float* src[R];
   float* dst[R];
+  Cursor at(g.side);
   int64_t i = 0;
   for (; i + R <= pixels; i += R) {
-    for (int r = 0; r < R; ++r) src[r] = g.in_at(in, i + r), dst[r] = g.out_at(out, i + r, p, q);
+    for (int r = 0; r < R; ++r, at.next())
+      src[r] = g.in_at(in, at.b, at.m, at.n), dst[r] = g.out_at(out, at.b, at.m, at.n, p, q);
     tile<V, R>(g, src, dst, w, toff, bias, relu);
   }
-  for (; i < pixels; ++i) {
-    src[0] = g.in_at(in, i), dst[0] = g.out_at(out, i, p, q);
+  for (; i < pixels; ++i, at.next()) {
+    src[0] = g.in_at(in, at.b, at.m, at.n), dst[0] = g.out_at(out, at.b, at.m, at.n, p, q);
     tile<V, 1>(g, src, dst, w, toff, bias, relu);
   }
 }
 
 // Small or odd cout (the last layer has 1 or 3): per output pixel, vector dot products over
-// cin, each input vector loaded once for all CO channels. `w` is the phase's
-// [cout][tap][cin] block. CO = 0: any cout (runtime loop).
+// cin. P pixels at a time, so that P·CO independent accumulator chains hide the FMA
+// latency; each input vector is loaded once for all CO channels. `w` is the phase's
+// [cout][tap][cin] block. CO = 0: any cout (runtime loop, one channel at a time).
+template <int CO, int P>
+inline void dot_group(const Geometry& g, const float* const* src, float* const* dst, const float* w,
+                      const int64_t* toff, const float* bias, bool relu, int o0, int64_t ostride) {
+  constexpr int kCo = CO > 0 ? CO : 1;
+  const int cin = g.cin, cvec = cin / W * W;
+  vf acc[P][kCo] = {};
+  float tail[P][kCo];
+  for (int r = 0; r < P; ++r)
+    for (int o = 0; o < kCo; ++o) tail[r][o] = bias[o0 + o];
+  for (int t = 0; t < 4; ++t) {
+    for (int c = 0; c < cvec; c += W) {
+      vf wv[kCo];
+      for (int o = 0; o < kCo; ++o) wv[o] = load(w + (int64_t(o0 + o) * 4 + t) * cin + c);
+      for (int r = 0; r < P; ++r) {
+        const vf av = load(src[r] + toff[t] + c);
+        for (int o = 0; o < kCo; ++o) acc[r][o] += av * wv[o];
+      }
+    }
+    for (int c = cvec; c < cin; ++c)
+      for (int r = 0; r < P; ++r)
+        for (int o = 0; o < kCo; ++o) tail[r][o] += src[r][toff[t] + c] * w[(int64_t(o0 + o) * 4 + t) * cin + c];
+  }
+  for (int r = 0; r < P; ++r)
+    for (int o = 0; o < kCo; ++o) {
+      float x = hsum(acc[r][o]) + tail[r][o];
+      if (relu) x = std::max(x, 0.0f);
+      dst[r][(o0 + o) * ostride] = x;
+    }
+}
+
 template <int CO>
 void phase_dots(const Geometry& g, const float* in, float* out, const float* w, const int64_t* toff, const float* bias,
                 bool relu, int p, int q) {
+  constexpr int P = CO > 0 ? std::max(1, 8 / CO) : 4;
   const int64_t pixels = g.nb * g.side * g.side;
-  const int cin = g.cin, cvec = cin / W * W, cout = CO > 0 ? CO : g.cout;
   const int64_t ostride = g.out_padded ? 1 : int64_t(g.out_row) * 2 * g.side;  // between output channels
-  constexpr int kMax = CO > 0 ? CO : 1;
-  for (int64_t i = 0; i < pixels; ++i) {
-    const float* src = g.in_at(in, i);
-    float* dst = g.out_at(out, i, p, q);
-    for (int o0 = 0; o0 < cout; o0 += kMax) {
-      vf acc[kMax] = {};
-      float tail[kMax];
-      for (int o = 0; o < kMax; ++o) tail[o] = bias[o0 + o];
-      for (int t = 0; t < 4; ++t) {
-        const float* a = src + toff[t];
-        for (int c = 0; c < cvec; c += W) {
-          const vf av = load(a + c);
-          for (int o = 0; o < kMax; ++o) acc[o] += av * load(w + (int64_t(o0 + o) * 4 + t) * cin + c);
-        }
-        for (int c = cvec; c < cin; ++c)
-          for (int o = 0; o < kMax; ++o) tail[o] += a[c] * w[(int64_t(o0 + o) * 4 + t) * cin + c];
-      }
-      for (int o = 0; o < kMax; ++o) {
-        float x = hsum(acc[o]) + tail[o];
-        if (relu) x = std::max(x, 0.0f);
-        dst[(o0 + o) * ostride] = x;
-      }
+  const float* src[P];
+  float* dst[P];
+  Cursor at(g.side);
+  int64_t i = 0;
+  auto run = [&](auto group_size) {
+    constexpr int n = decltype(group_size)::value;
+    if constexpr (CO > 0) {
+      dot_group<CO, n>(g, src, dst, w, toff, bias, relu, 0, ostride);
+    } else {
+      for (int o = 0; o < g.cout; ++o) dot_group<0, n>(g, src, dst, w, toff, bias, relu, o, ostride);
     }
+  };
+  for (; i + P <= pixels; i += P) {
+    for (int r = 0; r < P; ++r, at.next())
+      src[r] = g.in_at(in, at.b, at.m, at.n), dst[r] = g.out_at(out, at.b, at.m, at.n, p, q);
+    run(std::integral_constant<int, P>());
+  }
+  for (; i < pixels; ++i, at.next()) {
+    src[0] = g.in_at(in, at.b, at.m, at.n), dst[0] = g.out_at(out, at.b, at.m, at.n, p, q);
+    run(std::integral_constant<int, 1>());
   }
 }
 
