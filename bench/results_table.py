@@ -100,6 +100,11 @@ def cell(outdir, data, cls, protocol):
     return load(path) if os.path.exists(path) else None
 
 
+def seconds(r):
+    threads = r.get("machine", {}).get("threads")
+    return f"{r['seconds']:.0f}" + (f" ({threads})" if threads else "")
+
+
 def fmt(x, nd=3):
     return "–" if x is None else f"{x:.{nd}f}"
 
@@ -127,7 +132,8 @@ def reproduce(outdir):
     print("## Table II: paper protocol\n")
     print("Each cell: our AUC, the paper's in parentheses (Table II; the paper does not say which SC metric its "
           "OIAD column used, so its value stands beside each).\n")
-    head = "| data | class | " + " | ".join(n for _, n in METHODS) + " | test images | seconds | preset / epochs |"
+    head = ("| data | class | " + " | ".join(n for _, n in METHODS) +
+            " | test images | seconds (threads) | preset / epochs |")
     print(head)
     print("|" + "---|" * (head.count("|") - 1))
     gaps = []
@@ -145,7 +151,7 @@ def reproduce(outdir):
             paper = m.get("paper_auc")
             cells.append(fmt(m["auc"]) + (f" ({paper:.3f})" if paper is not None else ""))
         print(f"| {data} | {cls} | " + " | ".join(cells) +
-              f" | {r['n_test']} | {r['seconds']:.0f} | {r['preset']} / {r['epochs']} |")
+              f" | {r['n_test']} | {seconds(r)} | {r['preset']} / {r['epochs']} |")
         best = max((r["methods"][k]["auc"], k) for k, _ in METHODS if k.startswith("oiad") and k in r["methods"])
         paper = r["methods"][best[1]].get("paper_auc")
         if paper is not None:
@@ -175,13 +181,14 @@ def reproduce(outdir):
     print()
     for data in ("mnist", "fashion-mnist", "cifar10"):
         print(f"### {data}\n")
-        head = "| class | " + " | ".join(n for _, n in METHODS) + " | Deep SVDD | GEOM | seconds |"
+        head = "| class | " + " | ".join(n for _, n in METHODS) + " | Deep SVDD | GEOM | seconds (threads) |"
         print(head)
         print("|" + "---|" * (head.count("|") - 1))
+        done = []
+        svdd = published["deep_svdd"].get(data)
+        geom = published["geom"].get(data)
         for i in range(10):
             r = cell(outdir, data, str(i), "standard")
-            svdd = published["deep_svdd"].get(data)
-            geom = published["geom"].get(data)
             pub = f" | {svdd[i]:.1f}" if svdd else " | –"
             pub += f" | {geom[i]:.1f}" if geom else " | –"
             name = f"{i} {CLASS_NAMES[data][i]}" if data != "mnist" else str(i)
@@ -189,7 +196,19 @@ def reproduce(outdir):
                 print(f"| {name} | " + " | ".join("not run yet" for _ in METHODS) + pub + " | |")
                 continue
             cells = [fmt(r["methods"][k]["auc"]) if k in r["methods"] else "–" for k, _ in METHODS]
-            print(f"| {name} | " + " | ".join(cells) + pub + f" | {r['seconds']:.0f} |")
+            print(f"| {name} | " + " | ".join(cells) + pub + f" | {seconds(r)} |")
+            done.append((i, r))
+        if done:
+            # Means over the classes run so far; published means over the same classes.
+            def mean(xs):
+                xs = [x for x in xs if x is not None]
+                return sum(xs) / len(xs) if xs else None
+            cells = [fmt(mean([r["methods"][k]["auc"] if k in r["methods"] else None for _, r in done]))
+                     for k, _ in METHODS]
+            pub = f" | {mean([svdd[i] for i, _ in done]):.1f}" if svdd else " | –"
+            pub += f" | {mean([geom[i] for i, _ in done]):.1f}" if geom else " | –"
+            print(f"| mean of {len(done)} | " + " | ".join(cells) + pub +
+                  f" | {sum(r['seconds'] for _, r in done):.0f} in all |")
         print()
     print("### Commands\n")
     print("Each cell is one command (seed 0, default preset, 30 epochs), e.g.\n")
