@@ -26,7 +26,10 @@ def detector(outdir):
         m = r["metrics"]
         key = (r["dataset"], str(r["normal_class"]))
         paper = PAPER_AUC.get(key, "")
-        print(f"| {r['dataset']} | {r['normal_class']} | {r['preset']} | {r['n_test']} | "
+        # The run's label is the file name's (bench/preset_compare.sh: MODEL.LABEL.eval.json).
+        label = os.path.basename(path)[: -len(".eval.json")].split(".", 1)[-1]
+        preset = label + (f" (N = {r['morphs']}, {r['codes_scored']} codes)" if "morphs" in r else "")
+        print(f"| {r['dataset']} | {r['normal_class']} | {preset} | {r['n_test']} | "
               f"{m['mse']['auc']:.4f} | {m['loss']['auc']:.4f} | {m['ssim']['auc']:.4f} | "
               f"{m['ssim']['tp']:.3f} / {m['ssim']['tn']:.3f} | {m['ssim']['auc_one_sided_mean']:.4f} | "
               f"{r['images_per_s']:.1f} | {paper} |")

@@ -172,6 +172,48 @@ Calibration Calibration::from_json(const nlohmann::json& j) {
   return c;
 }
 
+std::vector<size_t> distinct_codes(const std::vector<std::vector<std::vector<double>>>& values, double tolerance,
+                                   std::vector<std::vector<size_t>>* merged) {
+  OIAD_CHECK(tolerance >= 0, "distinct codes: tolerance ", tolerance, " < 0");
+  OIAD_CHECK(!values.empty(), "distinct codes: no VAL values");
+  const size_t n = values.size(), nm = values[0].size(), nk = nm ? values[0][0].size() : 0;
+  for (const auto& img : values) {
+    OIAD_CHECK(img.size() == nm, "distinct codes: VAL values of the wrong shape");
+    for (const auto& v : img) OIAD_CHECK(v.size() == nk, "distinct codes: VAL values of the wrong shape");
+  }
+  // sd[m][k] over the VAL images.
+  std::vector<std::vector<double>> sd(nm, std::vector<double>(nk, 0.0));
+  for (size_t m = 0; m < nm; ++m)
+    for (size_t k = 0; k < nk; ++k) {
+      double mean = 0, sq = 0;
+      for (const auto& img : values) mean += img[m][k];
+      mean /= double(n);
+      for (const auto& img : values) sq += (img[m][k] - mean) * (img[m][k] - mean);
+      sd[m][k] = std::sqrt(sq / double(n));
+    }
+  std::vector<size_t> kept;
+  std::vector<std::vector<size_t>> groups;
+  for (size_t k = 0; k < nk; ++k) {
+    bool dup = false;
+    for (size_t j = 0; j < kept.size() && !dup; ++j) {
+      const size_t i = kept[j];
+      bool same = true;
+      for (size_t m = 0; m < nm && same; ++m) {
+        const double limit = tolerance * sd[m][i];
+        for (const auto& img : values)
+          if (std::abs(img[m][k] - img[m][i]) > limit) {
+            same = false;
+            break;
+          }
+      }
+      if (same) groups[j].push_back(k), dup = true;
+    }
+    if (!dup) kept.push_back(k), groups.emplace_back();
+  }
+  if (merged) *merged = std::move(groups);
+  return kept;
+}
+
 Calibration make_calibration(const std::vector<int>& codes,
                              const std::vector<std::vector<std::vector<double>>>& values, double alpha,
                              const std::vector<size_t>* subset) {

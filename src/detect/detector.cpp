@@ -15,7 +15,8 @@ namespace oiad::detect {
 nlohmann::json DetectorOptions::to_json() const {
   return {{"preset", preset},           {"morphs", morphs},         {"draws_per_round", draws_per_round},
           {"radius_step", radius_step}, {"max_rounds", max_rounds}, {"range_quantile", range_quantile},
-          {"top_k", top_k},             {"code_selection", code_selection}, {"seed", seed}};
+          {"top_k", top_k},             {"code_selection", code_selection}, {"seed", seed},
+          {"duplicate_tolerance", duplicate_tolerance}};
 }
 
 DetectorOptions DetectorOptions::from_json(const nlohmann::json& j) {
@@ -30,6 +31,7 @@ DetectorOptions DetectorOptions::from_json(const nlohmann::json& j) {
     o.top_k = j.at("top_k");
     o.code_selection = j.at("code_selection");
     o.seed = j.at("seed");
+    o.duplicate_tolerance = j.value("duplicate_tolerance", 0.0);  // absent before session 3: off
   } catch (const nlohmann::json::exception& e) {
     throw Error(std::string("detector options: ") + e.what());
   }
@@ -43,6 +45,7 @@ DetectorOptions preset_options(const std::string& name) {
     o.morphs = 100;
   } else if (name == "default") {
     o.morphs = 10;
+    o.duplicate_tolerance = 0.05;
   } else {
     throw UsageError("unknown preset '" + name + "' (expected paper or default)");
   }
@@ -65,6 +68,7 @@ Detector::Detector(model::DetectorVae net, DetectorOptions options) : net_(std::
   OIAD_CHECK_USAGE(opt_.max_rounds >= 1, "detector: max rounds must be >= 1");
   OIAD_CHECK_USAGE(opt_.range_quantile >= 0 && opt_.range_quantile < 0.5, "detector: range quantile must be in [0, 0.5)");
   OIAD_CHECK_USAGE(opt_.decode_batch >= 1, "detector: decode batch must be >= 1");
+  OIAD_CHECK_USAGE(opt_.duplicate_tolerance >= 0, "detector: duplicate tolerance must be >= 0");
   net_->eval();
   if (opt_.fast_decoder) fast_ = std::make_shared<const FastDecoder>(net_->decoder);
 }
@@ -275,6 +279,24 @@ Calibration Detector::calibrate(const torch::Tensor& val_images, double alpha, C
   check_alpha(alpha);
   fit_normal_range(val_images);
   Consistency sc = structure_consistency(val_images);
+  merged_.clear();
+  if (opt_.duplicate_tolerance > 0) {
+    std::vector<std::vector<size_t>> groups;
+    const std::vector<size_t> kept = distinct_codes(sc.values, opt_.duplicate_tolerance, &groups);
+    std::vector<int> codes;
+    for (size_t j = 0; j < kept.size(); ++j) {
+      codes.push_back(codes_[kept[j]]);
+      merged_.emplace_back();
+      for (size_t g : groups[j]) merged_.back().push_back(codes_[g]);
+    }
+    for (auto& img : sc.values)
+      for (auto& v : img) {
+        std::vector<double> sub;
+        for (size_t k : kept) sub.push_back(v[k]);
+        v = std::move(sub);
+      }
+    codes_ = std::move(codes);
+  }
   Calibration c = make_calibration(codes_, sc.values, alpha);
   if (val_values) *val_values = std::move(sc);
   return c;

@@ -53,6 +53,13 @@ void calibrate_into(model::LoadedModel& m, const DetectorOptions& options, const
   nlohmann::json j = c.to_json();
   j["detector"] = options.to_json();
   j["normal_range"] = det.normal_range().to_json();
+  if (options.duplicate_tolerance > 0) {
+    // For the record: which codes each scored code stands for (not read back).
+    nlohmann::json merged = nlohmann::json::object();
+    for (size_t k = 0; k < det.codes().size(); ++k)
+      merged[std::to_string(det.codes()[k])] = det.merged_codes()[k];
+    j["merged_codes"] = merged;
+  }
   m.file.meta["calibration"] = j;
 }
 

@@ -423,7 +423,8 @@ nlohmann::json run_experiment(const data::Dataset& ds, int normal_class, const E
                             {"tp", m.at("at_alpha").at("tp")},
                             {"tn", m.at("at_alpha").at("tn")},
                             {"acc", m.at("at_alpha").at("acc")},
-                            {"preset", r.details.at("preset")}};
+                            {"preset", r.details.at("preset")},
+                            {"codes_scored", r.details.at("codes").size()}};
         const double p = paper_auc(ds.name, split.normal_class_name, "oiad");
         if (!std::isnan(p)) e["paper_auc"] = p;
         methods["oiad_" + metric] = e;

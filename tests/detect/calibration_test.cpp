@@ -109,5 +109,39 @@ TEST(Score, OneSidedMeanStandardised) {
   EXPECT_NEAR(c.one_sided_score(Metric::kSsim, {3, 10}), -(za + zb) / 2, 1e-9);
 }
 
+// distinct_codes by hand: 40 VAL images, 2 metrics, 5 codes. Code 1 = code 0 + noise of at
+// most 0.01 sd(code 0); code 4 = code 0 exactly; code 2 independent; code 3 = code 2 except
+// one image of metric 1 moved by 0.2 sd(code 2). At tolerance 0.05: kept {0, 2, 3}, code 0
+// stands for {1, 4}. At 0.3, code 3 joins code 2; at 0, only exact copies merge.
+TEST(DistinctCodes, MergesOnlyDuplicatesWithinTolerance) {
+  Rng r(5);
+  const int n = 40;
+  std::vector<std::vector<std::vector<double>>> v(n, std::vector<std::vector<double>>(2, std::vector<double>(5)));
+  for (int i = 0; i < n; ++i)
+    for (int m = 0; m < 2; ++m) v[i][m][0] = r.uniform(0, 1), v[i][m][2] = r.uniform(5, 9);
+  auto sd = [&](int m, int k) {
+    double mean = 0, sq = 0;
+    for (int i = 0; i < n; ++i) mean += v[i][m][k];
+    mean /= n;
+    for (int i = 0; i < n; ++i) sq += (v[i][m][k] - mean) * (v[i][m][k] - mean);
+    return std::sqrt(sq / n);
+  };
+  for (int i = 0; i < n; ++i)
+    for (int m = 0; m < 2; ++m) {
+      v[i][m][1] = v[i][m][0] + r.uniform(-0.01, 0.01) * sd(m, 0);
+      v[i][m][4] = v[i][m][0];
+      v[i][m][3] = v[i][m][2];
+    }
+  v[17][1][3] += 0.2 * sd(1, 2);
+  std::vector<std::vector<size_t>> merged;
+  EXPECT_EQ(distinct_codes(v, 0.05, &merged), (std::vector<size_t>{0, 2, 3}));
+  EXPECT_EQ(merged, (std::vector<std::vector<size_t>>{{1, 4}, {}, {}}));
+  EXPECT_EQ(distinct_codes(v, 0.3, &merged), (std::vector<size_t>{0, 2}));
+  EXPECT_EQ(merged, (std::vector<std::vector<size_t>>{{1, 4}, {3}}));
+  EXPECT_EQ(distinct_codes(v, 0.0, &merged), (std::vector<size_t>{0, 1, 2, 3}));
+  EXPECT_EQ(merged, (std::vector<std::vector<size_t>>{{4}, {}, {}, {}}));
+  EXPECT_THROW(distinct_codes(v, -1.0), Error);
+}
+
 }  // namespace
 }  // namespace oiad::detect

@@ -53,6 +53,47 @@ TEST(Morphs, InsideRangeAndExactlyN) {
   for (float x : d1.morph_values(0, 0.5f)) EXPECT_LE(std::abs(x - 0.5f), 0.1f * 3.0f + 1e-6f);
 }
 
+// Codes 2 and 3 collapsed: the encoder gives them mean 0 for every image (so their normal
+// range is a point and the loss's KL term is the same) and the decoder ignores them (weight
+// columns zeroed), so their consistencies are equal and, with duplicate_tolerance, one of
+// them is scored: codes {0, 1, 2}, code 2 standing for 3. The kept codes' VAL distributions
+// are those of the calibration without merging (same morph streams per code).
+TEST(Detector, DuplicateCodesAreScoredOnce) {
+  auto net = tiny_model();
+  {
+    torch::NoGradGuard ng;
+    auto first = net->decoder->dense[0]->as<torch::nn::Linear>();
+    first->weight.index_put_({torch::indexing::Slice(), torch::indexing::Slice(2, 4)}, 0.0);
+    // Codes 0 and 1 clearly active: wide normal ranges, strong effect on the image.
+    first->weight.index({torch::indexing::Slice(), torch::indexing::Slice(0, 2)}).mul_(200.0);
+    net->encoder->mu_head->weight.index({torch::indexing::Slice(0, 2)}).mul_(200.0);
+    net->encoder->mu_head->weight.index_put_({torch::indexing::Slice(2, 4)}, 0.0);
+    net->encoder->mu_head->bias.index_put_({torch::indexing::Slice(2, 4)}, 0.0);
+  }
+  torch::manual_seed(8);
+  auto val = torch::rand({12, 1, 32, 32});
+  DetectorOptions all = small_options(6), merge = small_options(6);
+  merge.duplicate_tolerance = 0.05;
+  Detector full(net, all), merged(net, merge);
+  const Calibration cf = full.calibrate(val, 0.4), cm = merged.calibrate(val, 0.4);
+  EXPECT_EQ(full.codes(), (std::vector<int>{0, 1, 2, 3}));
+  EXPECT_TRUE(full.merged_codes().empty());
+  EXPECT_EQ(merged.codes(), (std::vector<int>{0, 1, 2}));
+  EXPECT_EQ(cm.codes, (std::vector<int>{0, 1, 2}));
+  EXPECT_EQ(merged.merged_codes(), (std::vector<std::vector<int>>{{}, {}, {3}}));
+  for (int m = 0; m < kNumMetrics; ++m)
+    for (size_t k = 0; k < 3; ++k)
+      EXPECT_EQ(cm.distributions[size_t(m)][k].sorted, cf.distributions[size_t(m)][k].sorted) << m << " " << k;
+  auto x = torch::rand({3, 1, 32, 32});
+  const Consistency a = full.structure_consistency(x), b = merged.structure_consistency(x);
+  for (size_t i = 0; i < 3; ++i)
+    for (int m = 0; m < kNumMetrics; ++m) {
+      ASSERT_EQ(b.of(i, Metric(m)).size(), 3u);
+      for (size_t k = 0; k < 3; ++k) EXPECT_EQ(b.of(i, Metric(m))[k], a.of(i, Metric(m))[k]);
+      EXPECT_EQ(a.of(i, Metric(m))[2], a.of(i, Metric(m))[3]);
+    }
+}
+
 // The search is seeded: same seed, same morphs; another seed, other morphs.
 TEST(Morphs, Seeded) {
   Detector a(tiny_model(), small_options()), b(tiny_model(), small_options());

@@ -50,6 +50,8 @@ torch::Tensor selection_input(const model::LoadedModel& m, const ImageSelection&
 struct CalibrateOptions {
   std::string model, data, preset = "default";
   double alpha = 0.4;
+  int morphs = 0;  // 0: the preset's N
+  double duplicate_tolerance = -1;  // < 0: the preset's
   int top_k = 0;
   std::string select = "all";
   int64_t limit = 0;
@@ -61,6 +63,9 @@ void run_calibrate(const CalibrateOptions& o) {
   model::LoadedModel m = model::load_model(o.model);
   ImageSelection val = select_images(m, o.data, o.data.empty() ? "val" : "train", o.limit);
   detect::DetectorOptions opt = detect::preset_options(o.preset);
+  if (o.morphs > 0 && o.morphs != opt.morphs) opt.morphs = o.morphs, opt.preset = "custom";
+  if (o.duplicate_tolerance >= 0 && o.duplicate_tolerance != opt.duplicate_tolerance)
+    opt.duplicate_tolerance = o.duplicate_tolerance, opt.preset = "custom";
   opt.top_k = o.top_k;
   opt.code_selection = o.select;
   opt.seed = o.seed;
@@ -69,7 +74,9 @@ void run_calibrate(const CalibrateOptions& o) {
   const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
   m.file.save(o.model);
   print_json_line(nlohmann::json{{"model", o.model},
-                                 {"preset", o.preset},
+                                 {"preset", opt.preset},
+                                 {"morphs", opt.morphs},
+                                 {"duplicate_tolerance", opt.duplicate_tolerance},
                                  {"alpha", o.alpha},
                                  {"n_val", val.n},
                                  {"codes", m.file.meta["calibration"]["codes"]},
@@ -133,6 +140,8 @@ void run_evaluate(const EvaluateOptions& o) {
                         {"n_test", s.n},
                         {"alpha", d.calibration.alpha},
                         {"preset", d.detector->options().preset},
+                        {"morphs", d.detector->options().morphs},
+                        {"codes_scored", d.calibration.codes.size()},
                         {"score_seconds", secs},
                         {"images_per_s", double(s.n) / std::max(secs, 1e-9)}};
   for (int mi = 0; mi < detect::kNumMetrics; ++mi) {
@@ -252,6 +261,12 @@ void add_detect_commands(CLI::App& app, Runner& run) {
         ->check(CLI::IsMember({"paper", "default"}))
         ->capture_default_str();
     c->add_option("--alpha", o->alpha, "default α for decisions, in (0, 0.5]")->capture_default_str();
+    c->add_option("--morphs", o->morphs, "N, PR-morphs per code, instead of the preset's (preset becomes 'custom')")
+        ->check(CLI::Range(1, 10000));
+    c->add_option("--duplicate-tolerance", o->duplicate_tolerance,
+                  "score codes whose VAL consistencies duplicate another's (within this many VAL sd) once; "
+                  "0 keeps every code (default: the preset's, 0.05 for default, 0 for paper)")
+        ->check(CLI::Range(0.0, 10.0));
     c->add_option("--top-k", o->top_k, "use only k codes (0: all)")->check(CLI::NonNegativeNumber);
     c->add_option("--select", o->select, "how to pick the k codes: all, precision or spread")
         ->check(CLI::IsMember({"all", "precision", "spread"}))

@@ -68,6 +68,17 @@ struct Calibration {
   static Calibration from_json(const nlohmann::json& j);
 };
 
+/// Codes whose consistencies duplicate another code's on VAL (label-free: VAL is normal
+/// images only). Code k duplicates an earlier kept code i when, for every metric,
+/// max over VAL images |SC_k - SC_i| <= tolerance · sd(SC_i), sd over the VAL images (a
+/// code whose posterior has collapsed is ignored by the decoder, so every such code's
+/// morphs are the reconstruction and their SCs are equal). Duplicates add nothing to the
+/// decision "every code inside its interval" beyond their representative, but cost as much
+/// to score. Returns the indices (into k) kept, in order; `merged[j]` lists the indices
+/// represented by kept index j (itself excluded).
+std::vector<size_t> distinct_codes(const std::vector<std::vector<std::vector<double>>>& values, double tolerance,
+                                   std::vector<std::vector<size_t>>* merged = nullptr);
+
 /// A calibration from per-image VAL values[i][metric][k] (k over `codes`); with `subset`,
 /// only those images (for the VAL-size study of Fig. 4).
 Calibration make_calibration(const std::vector<int>& codes,
