@@ -25,6 +25,14 @@ void run_info(const std::string& path) {
     if (t.contains("history") && !t["history"].empty()) j["final"] = t["history"].back();
   }
   j["calibrated"] = meta.contains("calibration");
+  if (j["calibrated"]) {
+    // The scored codes and the settings that chose them (not the VAL distributions).
+    const auto& c = meta["calibration"];
+    nlohmann::json s = nlohmann::json::object();
+    for (const char* k : {"codes", "merged_codes", "alpha", "n_val", "detector"})
+      if (c.contains(k)) s[k] = c[k];
+    j["calibration"] = s;
+  }
   print_json_line(j.dump());
 }
 }  // namespace

@@ -58,9 +58,9 @@ struct DetectorOptions {
   static DetectorOptions from_json(const nlohmann::json& j);
 };
 
-/// "paper": N = 100 morphs per code, every code. "default": N = 10, and codes whose VAL
+/// "paper": N = 100 morphs per code, every code. "default": N = 20, and codes whose VAL
 /// consistencies duplicate another's (within 0.05 sd) are scored once; chosen by
-/// measurement (docs/results.md). Throws UsageError for another name.
+/// measurement against `paper` (docs/results.md). Throws UsageError for another name.
 DetectorOptions preset_options(const std::string& name);
 
 /// Structure consistency of a batch: values[i][m][k] for image i, metric m, selected code k.
