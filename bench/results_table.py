@@ -103,6 +103,16 @@ def cell(outdir, data, cls, protocol):
     return load(path) if os.path.exists(path) else None
 
 
+def oiad_setting(outdir, data, cls, protocol, r):
+    """The OIAD preset of a cell with its N and number of scored codes (methods/oiad.json)."""
+    path = os.path.join(outdir, f"{data}_{cls}_{protocol}", "methods", "oiad.json")
+    if not os.path.exists(path):
+        return r["preset"]
+    d = load(path).get("details", {})
+    det = d.get("detector", {})
+    return f"{r['preset']} (N = {det.get('morphs', '?')}, {len(d.get('codes', []))} codes)"
+
+
 def seconds(r):
     threads = r.get("machine", {}).get("threads")
     return f"{r['seconds']:.0f}" + (f" ({threads})" if threads else "")
@@ -154,7 +164,7 @@ def reproduce(outdir):
             paper = m.get("paper_auc")
             cells.append(fmt(m["auc"]) + (f" ({paper:.3f})" if paper is not None else ""))
         print(f"| {data} | {cls} | " + " | ".join(cells) +
-              f" | {r['n_test']} | {seconds(r)} | {r['preset']} / {r['epochs']} |")
+              f" | {r['n_test']} | {seconds(r)} | {oiad_setting(outdir, data, cls, 'paper', r)} / {r['epochs']} |")
         best = max((r["methods"][k]["auc"], k) for k, _ in METHODS if k.startswith("oiad") and k in r["methods"])
         paper = r["methods"][best[1]].get("paper_auc")
         if paper is not None:
