@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "oiad/core/error.h"
 
@@ -170,6 +171,22 @@ Calibration Calibration::from_json(const nlohmann::json& j) {
     throw Error(std::string("calibration: ") + e.what());
   }
   return c;
+}
+
+double monte_carlo_ratio(const std::vector<double>& a, const std::vector<double>& b) {
+  OIAD_CHECK(a.size() == b.size(), "Monte-Carlo ratio: ", a.size(), " and ", b.size(), " values");
+  OIAD_CHECK(a.size() >= 2, "Monte-Carlo ratio: need at least 2 images, got ", a.size());
+  const double n = double(a.size());
+  double ma = 0, mb = 0, d2 = 0;
+  for (size_t i = 0; i < a.size(); ++i) ma += a[i], mb += b[i], d2 += (a[i] - b[i]) * (a[i] - b[i]);
+  ma /= n, mb /= n;
+  double cov = 0;
+  for (size_t i = 0; i < a.size(); ++i) cov += (a[i] - ma) * (b[i] - mb);
+  cov /= n - 1;                        // unbiased: E = var(t)
+  const double noise = d2 / (2.0 * n);  // unbiased: E = σ²
+  if (noise == 0) return 0;
+  if (cov <= 0) return std::numeric_limits<double>::infinity();
+  return std::sqrt(noise / cov);
 }
 
 std::vector<size_t> distinct_codes(const std::vector<std::vector<std::vector<double>>>& values, double tolerance,

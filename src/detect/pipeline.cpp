@@ -1,6 +1,7 @@
 #include "oiad/detect/pipeline.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 
 #include "oiad/core/error.h"
@@ -61,6 +62,67 @@ void calibrate_into(model::LoadedModel& m, const DetectorOptions& options, const
     j["merged_codes"] = merged;
   }
   m.file.meta["calibration"] = j;
+}
+
+nlohmann::json MorphsChoice::to_json() const {
+  nlohmann::json st = nlohmann::json::array();
+  for (const auto& x : steps) {
+    nlohmann::json j = {{"morphs", x.morphs}, {"worst_code", x.worst_code}, {"worst_metric", metric_name(x.worst_metric)}};
+    // JSON has no infinity: a noise-only code is recorded as null.
+    j["worst_ratio"] = std::isfinite(x.worst_ratio) ? nlohmann::json(x.worst_ratio) : nlohmann::json(nullptr);
+    st.push_back(j);
+  }
+  return {{"rule", "monte_carlo_ratio"}, {"epsilon", epsilon}, {"images", images}, {"met", met},
+          {"morphs", morphs}, {"steps", st}};
+}
+
+MorphsChoice choose_morphs(const model::LoadedModel& m, DetectorOptions options, const torch::Tensor& val_images,
+                           double epsilon, const std::vector<int>& ladder, int64_t max_images) {
+  OIAD_CHECK_USAGE(epsilon > 0, "choosing N: epsilon must be > 0, got ", epsilon);
+  OIAD_CHECK_USAGE(!ladder.empty(), "choosing N: empty ladder");
+  OIAD_CHECK(max_images >= 2, "choosing N: need at least 2 images");
+  MorphsChoice c;
+  c.epsilon = epsilon;
+  options.duplicate_tolerance = 0;  // judge every selected code
+  Detector ranges(m.net, options);
+  ranges.fit_normal_range(val_images);
+  const int64_t n = val_images.size(0), k = std::min(n, max_images);
+  std::vector<int64_t> idx(static_cast<size_t>(k));
+  for (int64_t i = 0; i < k; ++i) idx[size_t(i)] = i * n / k;
+  const torch::Tensor sub = val_images.index_select(0, torch::tensor(idx, torch::kLong));
+  c.images = k;
+  for (int morphs : ladder) {
+    OIAD_CHECK_USAGE(morphs >= 1, "choosing N: ladder value ", morphs, " < 1");
+    Consistency sc[2];
+    for (int r = 0; r < 2; ++r) {
+      DetectorOptions o = options;
+      o.morphs = morphs;
+      o.seed = options.seed + uint64_t(r);
+      Detector det(m.net, o);
+      det.set_normal_range(ranges.normal_range(), ranges.codes());
+      sc[r] = det.structure_consistency(sub);
+    }
+    MorphsChoice::Step step;
+    step.morphs = morphs;
+    for (int mi = 0; mi < kNumMetrics; ++mi)
+      for (size_t code = 0; code < ranges.codes().size(); ++code) {
+        std::vector<double> a, b;
+        for (int64_t i = 0; i < k; ++i) {
+          a.push_back(sc[0].values[size_t(i)][size_t(mi)][code]);
+          b.push_back(sc[1].values[size_t(i)][size_t(mi)][code]);
+        }
+        const double ratio = monte_carlo_ratio(a, b);
+        if (step.worst_code < 0 || ratio > step.worst_ratio)
+          step.worst_ratio = ratio, step.worst_code = ranges.codes()[code], step.worst_metric = Metric(mi);
+      }
+    c.steps.push_back(step);
+    c.morphs = morphs;
+    if (step.worst_ratio <= epsilon) {
+      c.met = true;
+      break;
+    }
+  }
+  return c;
 }
 
 std::vector<ImageScore> score_images(const CalibratedDetector& d, const torch::Tensor& images, Metric metric,

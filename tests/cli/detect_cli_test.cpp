@@ -188,6 +188,31 @@ TEST_F(DetectCli, Compare) {
   EXPECT_GT(nlohmann::json::parse(diff.out)["mse"].get<double>(), 0.0);
 }
 
+// calibrate --morphs auto records the label-free choice of N and calibrates with it; a value
+// that is neither a number nor "auto" is a usage error naming it.
+TEST_F(DetectCli, CalibrateChoosesMorphs) {
+  const std::string m = dir_->file("auto.oiad");
+  std::filesystem::copy_file(model_, m, std::filesystem::copy_options::overwrite_existing);
+  auto r = run_oiad("--threads 1 calibrate --model " + m + " --morphs auto --morphs-epsilon 1000");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  // The ladder stops at the first N whose worst ratio is within epsilon (a code whose VAL
+  // spread is all noise has ratio null = infinite and is never within it).
+  const auto& steps = j["morphs_choice"]["steps"];
+  ASSERT_GE(steps.size(), 1u);
+  auto within = [](const nlohmann::json& st) { return !st["worst_ratio"].is_null() && st["worst_ratio"] <= 1000.0; };
+  for (size_t i = 0; i + 1 < steps.size(); ++i) EXPECT_FALSE(within(steps[i])) << i;
+  EXPECT_EQ(j["morphs_choice"]["met"], within(steps.back()));
+  EXPECT_EQ(steps[0]["morphs"], 10);
+  EXPECT_EQ(j["morphs"], steps.back()["morphs"]);
+  auto info = nlohmann::json::parse(run_oiad("model info " + m).out);
+  EXPECT_EQ(info["calibration"]["detector"]["morphs"], j["morphs"]);
+  EXPECT_EQ(info["calibration"]["morphs_choice"], j["morphs_choice"]);
+  auto bad = run_oiad("calibrate --model " + m + " --morphs lots");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("--morphs 'lots'"), std::string::npos) << bad.err;
+}
+
 // Errors: a model without calibration, α outside (0, 0.5], an image of another size,
 // a corrupt model file.
 TEST_F(DetectCli, Errors) {

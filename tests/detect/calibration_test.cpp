@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 
 #include "oiad/core/error.h"
 #include "oiad/core/random.h"
@@ -141,6 +142,28 @@ TEST(DistinctCodes, MergesOnlyDuplicatesWithinTolerance) {
   EXPECT_EQ(distinct_codes(v, 0.0, &merged), (std::vector<size_t>{0, 1, 2, 3}));
   EXPECT_EQ(merged, (std::vector<std::vector<size_t>>{{4}, {}, {}, {}}));
   EXPECT_THROW(distinct_codes(v, -1.0), Error);
+}
+
+// monte_carlo_ratio: a hand-worked case, the closed form on a large synthetic sample, and the
+// two limits (no search noise; noise only).
+TEST(MonteCarloRatio, HandCaseClosedFormAndLimits) {
+  // a = 0 1 2 3, b = 1 0 3 2: Σ(a-b)² = 4, noise = 4 / (2·4) = 0.5; both means 1.5;
+  // cov = (0.75 + 0.75 + 0.75 + 0.75) / 3 = 1; ratio = sqrt(0.5).
+  EXPECT_NEAR(monte_carlo_ratio({0, 1, 2, 3}, {1, 0, 3, 2}), std::sqrt(0.5), 1e-12);
+  // t ~ U(-2, 2) (variance 4/3), e ~ U(-0.5, 0.5) (variance 1/12): σ / sd(t) = 0.5 / 2 = 0.25.
+  Rng r(11);
+  const int n = 200000;
+  std::vector<double> a(n), b(n);
+  for (int i = 0; i < n; ++i) {
+    const double t = r.uniform(-2, 2);
+    a[size_t(i)] = 7 + t + r.uniform(-0.5, 0.5);
+    b[size_t(i)] = 7 + t + r.uniform(-0.5, 0.5);
+  }
+  EXPECT_NEAR(monte_carlo_ratio(a, b), 0.25, 0.005);
+  EXPECT_EQ(monte_carlo_ratio({1, 2, 5}, {1, 2, 5}), 0.0);
+  EXPECT_EQ(monte_carlo_ratio({1, -1, 1, -1}, {-1, 1, -1, 1}), std::numeric_limits<double>::infinity());
+  EXPECT_THROW(monte_carlo_ratio({1, 2}, {1, 2, 3}), Error);
+  EXPECT_THROW(monte_carlo_ratio({1}, {1}), Error);
 }
 
 }  // namespace

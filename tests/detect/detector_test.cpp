@@ -94,6 +94,57 @@ TEST(Detector, DuplicateCodesAreScoredOnce) {
     }
 }
 
+// choose_morphs on the model of the test above (codes 2 and 3 collapsed, 0 and 1 active):
+// a loose tolerance stops at the ladder's first N, an impossible one runs the whole ladder
+// and says it was not met; each step's worst ratio is the one two detectors with seeds s and
+// s + 1 give, and it is never a collapsed code's (their search adds no noise).
+TEST(ChooseMorphs, LadderStopsAtFirstNThatMeetsEpsilon) {
+  auto net = tiny_model();
+  {
+    torch::NoGradGuard ng;
+    auto first = net->decoder->dense[0]->as<torch::nn::Linear>();
+    first->weight.index_put_({torch::indexing::Slice(), torch::indexing::Slice(2, 4)}, 0.0);
+    first->weight.index({torch::indexing::Slice(), torch::indexing::Slice(0, 2)}).mul_(200.0);
+    net->encoder->mu_head->weight.index({torch::indexing::Slice(0, 2)}).mul_(200.0);
+    net->encoder->mu_head->weight.index_put_({torch::indexing::Slice(2, 4)}, 0.0);
+    net->encoder->mu_head->bias.index_put_({torch::indexing::Slice(2, 4)}, 0.0);
+  }
+  torch::manual_seed(9);
+  auto val = torch::rand({16, 1, 32, 32});
+  model::LoadedModel m{net, {}};
+  const DetectorOptions o = small_options();
+  const MorphsChoice loose = choose_morphs(m, o, val, 1e9, {3, 6, 12});
+  EXPECT_TRUE(loose.met);
+  EXPECT_EQ(loose.morphs, 3);
+  ASSERT_EQ(loose.steps.size(), 1u);
+  const MorphsChoice strict = choose_morphs(m, o, val, 1e-12, {3, 6, 12}, 10);
+  EXPECT_FALSE(strict.met);
+  EXPECT_EQ(strict.morphs, 12);
+  EXPECT_EQ(strict.images, 10);
+  ASSERT_EQ(strict.steps.size(), 3u);
+  const auto sub = val.index_select(0, torch::tensor(std::vector<int64_t>{0, 1, 3, 4, 6, 8, 9, 11, 12, 14}));
+  for (const auto& st : strict.steps) {
+    EXPECT_TRUE(st.worst_code == 0 || st.worst_code == 1) << st.morphs;
+    Consistency sc[2];
+    for (int r = 0; r < 2; ++r) {
+      DetectorOptions a = o;
+      a.morphs = st.morphs;
+      a.seed = o.seed + uint64_t(r);
+      Detector d(net, a);
+      d.fit_normal_range(val);
+      sc[r] = d.structure_consistency(sub);
+    }
+    std::vector<double> x, y;
+    for (size_t i = 0; i < 10; ++i) {
+      x.push_back(sc[0].of(i, st.worst_metric)[size_t(st.worst_code)]);
+      y.push_back(sc[1].of(i, st.worst_metric)[size_t(st.worst_code)]);
+    }
+    EXPECT_DOUBLE_EQ(st.worst_ratio, monte_carlo_ratio(x, y)) << st.morphs;
+    EXPECT_GT(st.worst_ratio, 0.0);
+  }
+  EXPECT_THROW(choose_morphs(m, o, val, 0.0), UsageError);
+}
+
 // The search is seeded: same seed, same morphs; another seed, other morphs.
 TEST(Morphs, Seeded) {
   Detector a(tiny_model(), small_options()), b(tiny_model(), small_options());

@@ -50,7 +50,8 @@ torch::Tensor selection_input(const model::LoadedModel& m, const ImageSelection&
 struct CalibrateOptions {
   std::string model, data, preset = "default";
   double alpha = 0.4;
-  int morphs = 0;  // 0: the preset's N
+  std::string morphs;  // empty: the preset's N; a number; or "auto" (choose_morphs)
+  double morphs_epsilon = 0.1;
   double duplicate_tolerance = -1;  // < 0: the preset's
   int top_k = 0;
   std::string select = "all";
@@ -63,25 +64,52 @@ void run_calibrate(const CalibrateOptions& o) {
   model::LoadedModel m = model::load_model(o.model);
   ImageSelection val = select_images(m, o.data, o.data.empty() ? "val" : "train", o.limit);
   detect::DetectorOptions opt = detect::preset_options(o.preset);
-  if (o.morphs > 0 && o.morphs != opt.morphs) opt.morphs = o.morphs, opt.preset = "custom";
+  const bool choose = o.morphs == "auto";
+  if (!choose && !o.morphs.empty()) {
+    int n = 0;
+    size_t used = 0;
+    try {
+      n = std::stoi(o.morphs, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    OIAD_CHECK_USAGE(used == o.morphs.size() && n >= 1 && n <= 10000, "calibrate: --morphs '", o.morphs,
+                     "' is neither a number in [1, 10000] nor 'auto'");
+    if (n != opt.morphs) opt.morphs = n, opt.preset = "custom";
+  }
   if (o.duplicate_tolerance >= 0 && o.duplicate_tolerance != opt.duplicate_tolerance)
     opt.duplicate_tolerance = o.duplicate_tolerance, opt.preset = "custom";
   opt.top_k = o.top_k;
   opt.code_selection = o.select;
   opt.seed = o.seed;
   const auto t0 = Clock::now();
-  detect::calibrate_into(m, opt, selection_input(m, val, false, "calibration images"), o.alpha);
+  const torch::Tensor x = selection_input(m, val, false, "calibration images");
+  nlohmann::json choice;
+  if (choose) {
+    const detect::MorphsChoice c = detect::choose_morphs(m, opt, x, o.morphs_epsilon);
+    choice = c.to_json();
+    for (const auto& st : c.steps)
+      std::fprintf(stderr, "calibrate: N = %d: worst search-noise / VAL-spread ratio %.3f (code %d, %s)\n", st.morphs,
+                   st.worst_ratio, st.worst_code, detect::metric_name(st.worst_metric).c_str());
+    if (!c.met)
+      std::fprintf(stderr, "calibrate: no N up to %d brings the ratio to %.3g; using N = %d\n", c.morphs,
+                   o.morphs_epsilon, c.morphs);
+    if (c.morphs != opt.morphs) opt.morphs = c.morphs, opt.preset = "custom";
+  }
+  detect::calibrate_into(m, opt, x, o.alpha);
+  if (choose) m.file.meta["calibration"]["morphs_choice"] = choice;
   const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
   m.file.save(o.model);
-  print_json_line(nlohmann::json{{"model", o.model},
-                                 {"preset", opt.preset},
-                                 {"morphs", opt.morphs},
-                                 {"duplicate_tolerance", opt.duplicate_tolerance},
-                                 {"alpha", o.alpha},
-                                 {"n_val", val.n},
-                                 {"codes", m.file.meta["calibration"]["codes"]},
-                                 {"seconds", secs}}
-                      .dump());
+  nlohmann::json out{{"model", o.model},
+                     {"preset", opt.preset},
+                     {"morphs", opt.morphs},
+                     {"duplicate_tolerance", opt.duplicate_tolerance},
+                     {"alpha", o.alpha},
+                     {"n_val", val.n},
+                     {"codes", m.file.meta["calibration"]["codes"]},
+                     {"seconds", secs}};
+  if (choose) out["morphs_choice"] = choice;
+  print_json_line(out.dump());
 }
 
 // ---- score ----
@@ -261,8 +289,13 @@ void add_detect_commands(CLI::App& app, Runner& run) {
         ->check(CLI::IsMember({"paper", "default"}))
         ->capture_default_str();
     c->add_option("--alpha", o->alpha, "default α for decisions, in (0, 0.5]")->capture_default_str();
-    c->add_option("--morphs", o->morphs, "N, PR-morphs per code, instead of the preset's (preset becomes 'custom')")
-        ->check(CLI::Range(1, 10000));
+    c->add_option("--morphs", o->morphs,
+                  "N, PR-morphs per code, instead of the preset's (preset becomes 'custom'); 'auto': the smallest "
+                  "of 10, 20, 40, 70, 100 at which the search noise of every code's VAL consistency is at most "
+                  "--morphs-epsilon times its spread over VAL (label-free)");
+    c->add_option("--morphs-epsilon", o->morphs_epsilon, "tolerance of --morphs auto (noise sd / VAL sd)")
+        ->check(CLI::Range(1e-6, 1e6))
+        ->capture_default_str();
     c->add_option("--duplicate-tolerance", o->duplicate_tolerance,
                   "score codes whose VAL consistencies duplicate another's (within this many VAL sd) once; "
                   "0 keeps every code (default: the preset's, 0.05 for default, 0 for paper)")

@@ -29,7 +29,7 @@ void run_info(const std::string& path) {
     // The scored codes and the settings that chose them (not the VAL distributions).
     const auto& c = meta["calibration"];
     nlohmann::json s = nlohmann::json::object();
-    for (const char* k : {"codes", "merged_codes", "alpha", "n_val", "detector"})
+    for (const char* k : {"codes", "merged_codes", "morphs_choice", "alpha", "n_val", "detector"})
       if (c.contains(k)) s[k] = c[k];
     j["calibration"] = s;
   }

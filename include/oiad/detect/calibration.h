@@ -68,6 +68,14 @@ struct Calibration {
   static Calibration from_json(const nlohmann::json& j);
 };
 
+/// Monte-Carlo noise of one code's structure consistency against its spread over images,
+/// from two independent morph searches over the same images: a[i] and b[i] are image i's SC
+/// under two seeds. Each is t_i + e_i, the image's SC in the limit of many morphs plus search
+/// noise of mean 0 and variance σ², independent between the searches, so E[(a - b)²] / 2 = σ²
+/// and cov(a, b) = var(t). Returns σ / sd(t): 0 when a == b (the search adds no noise, as for
+/// a code the decoder ignores), +inf when cov(a, b) <= 0 (the spread over images is noise).
+double monte_carlo_ratio(const std::vector<double>& a, const std::vector<double>& b);
+
 /// Codes whose consistencies duplicate another code's on VAL (label-free: VAL is normal
 /// images only). Code k duplicates an earlier kept code i when, for every metric,
 /// max over VAL images |SC_k - SC_i| <= tolerance · sd(SC_i), sd over the VAL images (a

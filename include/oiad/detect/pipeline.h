@@ -33,6 +33,29 @@ CalibratedDetector load_detector(const std::string& path, bool require_calibrati
 void calibrate_into(model::LoadedModel& m, const DetectorOptions& options, const torch::Tensor& val_images,
                     double alpha, Consistency* val_values = nullptr);
 
+/// A label-free choice of N, the PR-morphs per code (VAL holds normal images only). For each N
+/// of `ladder` in turn, two independent morph searches (seeds options.seed and options.seed + 1)
+/// score up to `max_images` VAL images (evenly spaced); the N chosen is the first at which,
+/// for every metric and every selected code, monte_carlo_ratio (search noise of SC against
+/// its spread over the images) is at most `epsilon`. The ladder's last N when none is.
+struct MorphsChoice {
+  struct Step {
+    int morphs = 0;
+    double worst_ratio = 0;  ///< max over metrics and codes
+    int worst_code = -1;
+    Metric worst_metric = Metric::kSsim;
+  };
+  int morphs = 0;
+  bool met = false;  ///< some N of the ladder met epsilon
+  double epsilon = 0;
+  int64_t images = 0;
+  std::vector<Step> steps;
+  nlohmann::json to_json() const;
+};
+MorphsChoice choose_morphs(const model::LoadedModel& m, DetectorOptions options, const torch::Tensor& val_images,
+                           double epsilon, const std::vector<int>& ladder = {10, 20, 40, 70, 100},
+                           int64_t max_images = 256);
+
 /// The detector and calibration stored in a model (the state load_detector gives).
 CalibratedDetector calibrated_from(const model::LoadedModel& m, const std::string& name);
 
