@@ -65,15 +65,23 @@ void calibrate_into(model::LoadedModel& m, const DetectorOptions& options, const
 }
 
 nlohmann::json MorphsChoice::to_json() const {
+  // JSON has no infinity: a noise-only code's ratio is recorded as null.
+  auto number = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
   nlohmann::json st = nlohmann::json::array();
   for (const auto& x : steps) {
     nlohmann::json j = {{"morphs", x.morphs}, {"worst_code", x.worst_code}, {"worst_metric", metric_name(x.worst_metric)}};
-    // JSON has no infinity: a noise-only code is recorded as null.
-    j["worst_ratio"] = std::isfinite(x.worst_ratio) ? nlohmann::json(x.worst_ratio) : nlohmann::json(nullptr);
+    j["worst_ratio"] = number(x.worst_ratio);
+    nlohmann::json r = nlohmann::json::object();
+    for (size_t m = 0; m < x.ratios.size(); ++m) {
+      nlohmann::json v = nlohmann::json::array();
+      for (double q : x.ratios[m]) v.push_back(number(q));
+      r[metric_name(Metric(m))] = v;
+    }
+    j["ratios"] = r;
     st.push_back(j);
   }
   return {{"rule", "monte_carlo_ratio"}, {"epsilon", epsilon}, {"images", images}, {"met", met},
-          {"morphs", morphs}, {"steps", st}};
+          {"morphs", morphs}, {"codes", codes}, {"steps", st}};
 }
 
 MorphsChoice choose_morphs(const model::LoadedModel& m, DetectorOptions options, const torch::Tensor& val_images,
@@ -91,6 +99,7 @@ MorphsChoice choose_morphs(const model::LoadedModel& m, DetectorOptions options,
   for (int64_t i = 0; i < k; ++i) idx[size_t(i)] = i * n / k;
   const torch::Tensor sub = val_images.index_select(0, torch::tensor(idx, torch::kLong));
   c.images = k;
+  c.codes = ranges.codes();
   for (int morphs : ladder) {
     OIAD_CHECK_USAGE(morphs >= 1, "choosing N: ladder value ", morphs, " < 1");
     Consistency sc[2];
@@ -104,6 +113,7 @@ MorphsChoice choose_morphs(const model::LoadedModel& m, DetectorOptions options,
     }
     MorphsChoice::Step step;
     step.morphs = morphs;
+    step.ratios.assign(kNumMetrics, std::vector<double>(ranges.codes().size()));
     for (int mi = 0; mi < kNumMetrics; ++mi)
       for (size_t code = 0; code < ranges.codes().size(); ++code) {
         std::vector<double> a, b;
@@ -112,6 +122,7 @@ MorphsChoice choose_morphs(const model::LoadedModel& m, DetectorOptions options,
           b.push_back(sc[1].values[size_t(i)][size_t(mi)][code]);
         }
         const double ratio = monte_carlo_ratio(a, b);
+        step.ratios[size_t(mi)][code] = ratio;
         if (step.worst_code < 0 || ratio > step.worst_ratio)
           step.worst_ratio = ratio, step.worst_code = ranges.codes()[code], step.worst_metric = Metric(mi);
       }

@@ -121,6 +121,7 @@ TEST(ChooseMorphs, LadderStopsAtFirstNThatMeetsEpsilon) {
   EXPECT_FALSE(strict.met);
   EXPECT_EQ(strict.morphs, 12);
   EXPECT_EQ(strict.images, 10);
+  EXPECT_EQ(strict.codes, (std::vector<int>{0, 1, 2, 3}));
   ASSERT_EQ(strict.steps.size(), 3u);
   const auto sub = val.index_select(0, torch::tensor(std::vector<int64_t>{0, 1, 3, 4, 6, 8, 9, 11, 12, 14}));
   for (const auto& st : strict.steps) {
@@ -141,6 +142,14 @@ TEST(ChooseMorphs, LadderStopsAtFirstNThatMeetsEpsilon) {
     }
     EXPECT_DOUBLE_EQ(st.worst_ratio, monte_carlo_ratio(x, y)) << st.morphs;
     EXPECT_GT(st.worst_ratio, 0.0);
+    // Collapsed codes (a point range, ignored by the decoder): every morph is the same.
+    ASSERT_EQ(st.ratios.size(), size_t(kNumMetrics));
+    for (const auto& r : st.ratios) {
+      ASSERT_EQ(r.size(), 4u);
+      EXPECT_EQ(r[2], 0.0);
+      EXPECT_EQ(r[3], 0.0);
+      EXPECT_LE(std::max(r[0], r[1]), st.worst_ratio);
+    }
   }
   EXPECT_THROW(choose_morphs(m, o, val, 0.0), UsageError);
 }

@@ -44,7 +44,9 @@ struct MorphsChoice {
     double worst_ratio = 0;  ///< max over metrics and codes
     int worst_code = -1;
     Metric worst_metric = Metric::kSsim;
+    std::vector<std::vector<double>> ratios;  ///< [metric][k] for code codes[k]
   };
+  std::vector<int> codes;  ///< the selected codes judged
   int morphs = 0;
   bool met = false;  ///< some N of the ladder met epsilon
   double epsilon = 0;
