@@ -20,6 +20,21 @@ model::DetectorVae tiny_model() {
   return model::DetectorVae(c);
 }
 
+// tiny_model with codes 2 and 3 collapsed: the encoder gives them mean 0 for every image
+// and the decoder ignores them (weight columns zeroed); codes 0 and 1 clearly active (wide
+// normal ranges, strong effect on the image).
+model::DetectorVae collapsed_model() {
+  auto net = tiny_model();
+  torch::NoGradGuard ng;
+  auto first = net->decoder->dense[0]->as<torch::nn::Linear>();
+  first->weight.index_put_({torch::indexing::Slice(), torch::indexing::Slice(2, 4)}, 0.0);
+  first->weight.index({torch::indexing::Slice(), torch::indexing::Slice(0, 2)}).mul_(200.0);
+  net->encoder->mu_head->weight.index({torch::indexing::Slice(0, 2)}).mul_(200.0);
+  net->encoder->mu_head->weight.index_put_({torch::indexing::Slice(2, 4)}, 0.0);
+  net->encoder->mu_head->bias.index_put_({torch::indexing::Slice(2, 4)}, 0.0);
+  return net;
+}
+
 DetectorOptions small_options(int morphs = 7) {
   DetectorOptions o;
   o.morphs = morphs;
@@ -59,17 +74,7 @@ TEST(Morphs, InsideRangeAndExactlyN) {
 // them is scored: codes {0, 1, 2}, code 2 standing for 3. The kept codes' VAL distributions
 // are those of the calibration without merging (same morph streams per code).
 TEST(Detector, DuplicateCodesAreScoredOnce) {
-  auto net = tiny_model();
-  {
-    torch::NoGradGuard ng;
-    auto first = net->decoder->dense[0]->as<torch::nn::Linear>();
-    first->weight.index_put_({torch::indexing::Slice(), torch::indexing::Slice(2, 4)}, 0.0);
-    // Codes 0 and 1 clearly active: wide normal ranges, strong effect on the image.
-    first->weight.index({torch::indexing::Slice(), torch::indexing::Slice(0, 2)}).mul_(200.0);
-    net->encoder->mu_head->weight.index({torch::indexing::Slice(0, 2)}).mul_(200.0);
-    net->encoder->mu_head->weight.index_put_({torch::indexing::Slice(2, 4)}, 0.0);
-    net->encoder->mu_head->bias.index_put_({torch::indexing::Slice(2, 4)}, 0.0);
-  }
+  auto net = collapsed_model();
   torch::manual_seed(8);
   auto val = torch::rand({12, 1, 32, 32});
   DetectorOptions all = small_options(6), merge = small_options(6);
@@ -99,16 +104,7 @@ TEST(Detector, DuplicateCodesAreScoredOnce) {
 // and says it was not met; each step's worst ratio is the one two detectors with seeds s and
 // s + 1 give, and it is never a collapsed code's (their search adds no noise).
 TEST(ChooseMorphs, LadderStopsAtFirstNThatMeetsEpsilon) {
-  auto net = tiny_model();
-  {
-    torch::NoGradGuard ng;
-    auto first = net->decoder->dense[0]->as<torch::nn::Linear>();
-    first->weight.index_put_({torch::indexing::Slice(), torch::indexing::Slice(2, 4)}, 0.0);
-    first->weight.index({torch::indexing::Slice(), torch::indexing::Slice(0, 2)}).mul_(200.0);
-    net->encoder->mu_head->weight.index({torch::indexing::Slice(0, 2)}).mul_(200.0);
-    net->encoder->mu_head->weight.index_put_({torch::indexing::Slice(2, 4)}, 0.0);
-    net->encoder->mu_head->bias.index_put_({torch::indexing::Slice(2, 4)}, 0.0);
-  }
+  auto net = collapsed_model();
   torch::manual_seed(9);
   auto val = torch::rand({16, 1, 32, 32});
   model::LoadedModel m{net, {}};
