@@ -6,8 +6,10 @@
 #   table2    Table II cells (paper protocol): MNIST 1 and 7, CIFAR-10 cat and dog, plus
 #             Fashion-MNIST trouser (the paper's Fig. 3 case)
 #   standard  all 10 classes of MNIST, Fashion-MNIST and CIFAR-10, standard protocol
+#   seeds     MNIST 7, paper protocol, again with seeds SEEDS (default "1 2 3"; split, holdout,
+#             initialisation and morph search all change with the seed), into OUT/seeds/
 #   report    only rewrite docs/results.md from what OUT holds
-# Environment: SEED (0), PRESET (default), EPOCHS (30), LIMIT (0 = no cap), THREADS (all).
+# Environment: SEED (0), SEEDS ("1 2 3"), PRESET (default), EPOCHS (30), LIMIT (0 = no cap), THREADS (all).
 #
 # Resumable at two levels: a cell whose results.json is complete is skipped, and an
 # interrupted cell resumes inside `oiad experiment` (finished methods and training
@@ -28,17 +30,26 @@ standard=()
 for d in mnist fashion-mnist cifar10; do
   for c in 0 1 2 3 4 5 6 7 8 9; do standard+=("$d $c standard"); done
 done
+seeds=()
+for s in ${SEEDS:-1 2 3}; do seeds+=("mnist 7 paper $s"); done
 case "$what" in
   table2) cells=("${table2[@]}") ;;
+  seeds) cells=("${seeds[@]}") ;;
   standard) cells=("${standard[@]}") ;;
   all) cells=("${table2[@]}" "${standard[@]}") ;;
   report) cells=() ;;
-  *) echo "reproduce.sh: unknown set '$what' (table2, standard, all, report)" >&2; exit 2 ;;
+  *) echo "reproduce.sh: unknown set '$what' (table2, standard, seeds, all, report)" >&2; exit 2 ;;
 esac
 
 for cell in "${cells[@]+"${cells[@]}"}"; do
-  read -r data cls protocol <<< "$cell"
-  dir="$out/${data}_${cls}_${protocol}"
+  read -r data cls protocol cell_seed <<< "$cell"
+  if [ -n "$cell_seed" ]; then
+    mkdir -p "$out/seeds"
+    dir="$out/seeds/${data}_${cls}_${protocol}_seed${cell_seed}"
+  else
+    cell_seed=$seed
+    dir="$out/${data}_${cls}_${protocol}"
+  fi
   if [ -s "$dir/results.json" ] && python3 - "$dir/results.json" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
@@ -46,12 +57,12 @@ need = {"oiad_mse", "oiad_loss", "oiad_ssim", "vae", "dcae", "kde", "ocsvm", "gm
 sys.exit(0 if need <= set(r["methods"]) else 1)
 PY
   then
-    echo "reproduce: $data $cls $protocol done already" >&2
+    echo "reproduce: $data $cls $protocol seed $cell_seed done already" >&2
     continue
   fi
-  echo "reproduce: $data $cls $protocol -> $dir ($(date +%H:%M:%S))" >&2
+  echo "reproduce: $data $cls $protocol seed $cell_seed -> $dir ($(date +%H:%M:%S))" >&2
   "$bin" "${threads[@]+"${threads[@]}"}" experiment --data "$data" --normal-class "$cls" --protocol "$protocol" \
-    --preset "$preset" --seed "$seed" --epochs "$epochs" --limit "$limit" --out "$dir" \
+    --preset "$preset" --seed "$cell_seed" --epochs "$epochs" --limit "$limit" --out "$dir" \
     > "$dir.summary.json" 2> "$dir.log"
 done
 
