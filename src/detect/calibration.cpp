@@ -24,6 +24,18 @@ Metric parse_metric(const std::string& s) {
   throw UsageError("unknown metric '" + s + "' (expected mse, loss or ssim)");
 }
 
+std::string rule_name(Rule r) { return r == Rule::kOneSided ? "one-sided" : "paper"; }
+
+Rule parse_rule(const std::string& s) {
+  if (s == "paper") return Rule::kPaper;
+  if (s == "one-sided") return Rule::kOneSided;
+  throw UsageError("unknown rule '" + s + "' (expected paper or one-sided)");
+}
+
+void check_fpr(double fpr) {
+  OIAD_CHECK_USAGE(fpr > 0.0 && fpr < 1.0, "false-positive rate ", fpr, " outside (0, 1)");
+}
+
 void check_alpha(double alpha) {
   OIAD_CHECK_USAGE(alpha > 0.0 && alpha <= 0.5, "alpha ", alpha, " outside (0, 0.5]");
 }
@@ -123,6 +135,22 @@ double Calibration::one_sided_score(Metric m, const std::vector<double>& sc) con
   return total / double(sc.size());
 }
 
+bool Calibration::has_one_sided(Metric m) const {
+  const size_t k = size_t(m);
+  return k < val_one_sided.size() && !val_one_sided[k].empty();
+}
+
+double Calibration::one_sided_threshold(Metric m, double fpr) const {
+  check_fpr(fpr);
+  OIAD_CHECK(has_one_sided(m), "the calibration has no VAL one-sided ", metric_name(m),
+             " scores (it predates the one-sided rule, or lacks that metric): run `oiad calibrate` again");
+  return quantile_sorted(val_one_sided[size_t(m)], 1.0 - fpr);
+}
+
+bool Calibration::anomalous_one_sided(Metric m, const std::vector<double>& sc, double fpr) const {
+  return one_sided_score(m, sc) > one_sided_threshold(m, fpr);
+}
+
 int Calibration::most_extreme_code(Metric m, const std::vector<double>& sc) const {
   const auto& d = dists(*this, m, sc.size());
   size_t best = 0;
@@ -144,6 +172,10 @@ nlohmann::json Calibration::to_json() const {
     dj[metric_name(Metric(m))] = per;
   }
   j["val_consistency"] = dj;
+  nlohmann::json oj = nlohmann::json::object();
+  for (int m = 0; m < kNumMetrics; ++m)
+    if (has_one_sided(Metric(m))) oj[metric_name(Metric(m))] = val_one_sided[size_t(m)];
+  j["val_one_sided"] = oj;
   return j;
 }
 
@@ -167,6 +199,16 @@ Calibration Calibration::from_json(const nlohmann::json& j) {
       OIAD_CHECK(c.distributions[size_t(m)].size() == c.codes.size(), "calibration: ", name, " has ",
                  c.distributions[size_t(m)].size(), " codes, expected ", c.codes.size());
     }
+    c.val_one_sided.assign(kNumMetrics, {});
+    if (j.contains("val_one_sided"))
+      for (int m = 0; m < kNumMetrics; ++m) {
+        const std::string name = metric_name(Metric(m));
+        if (!j["val_one_sided"].contains(name)) continue;
+        auto& v = c.val_one_sided[size_t(m)];
+        v = j["val_one_sided"][name].get<std::vector<double>>();
+        OIAD_CHECK(int64_t(v.size()) == c.n_val && std::is_sorted(v.begin(), v.end()), "calibration: ", name,
+                   " one-sided VAL scores are unsorted or not one per VAL image");
+      }
   } catch (const nlohmann::json::exception& e) {
     throw Error(std::string("calibration: ") + e.what());
   }
@@ -254,6 +296,14 @@ Calibration make_calibration(const std::vector<int>& codes,
       }
       std::sort(v.begin(), v.end());
     }
+  c.val_one_sided.assign(kNumMetrics, {});
+  for (int mm = 0; mm < kNumMetrics; ++mm) {
+    auto& v = c.val_one_sided[size_t(mm)];
+    v.reserve(n);
+    for (size_t t = 0; t < n; ++t)
+      v.push_back(c.one_sided_score(Metric(mm), values[subset ? (*subset)[t] : t][size_t(mm)]));
+    std::sort(v.begin(), v.end());
+  }
   return c;
 }
 

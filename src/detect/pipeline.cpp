@@ -137,11 +137,16 @@ MorphsChoice choose_morphs(const model::LoadedModel& m, DetectorOptions options,
 }
 
 std::vector<ImageScore> score_images(const CalibratedDetector& d, const torch::Tensor& images, Metric metric,
-                                     double alpha, int64_t block,
-                                     const std::function<void(int64_t, int64_t)>& progress) {
+                                     double level, int64_t block,
+                                     const std::function<void(int64_t, int64_t)>& progress, Rule rule) {
   OIAD_CHECK(d.calibrated, "scoring needs a calibrated model");
-  check_alpha(alpha);
   OIAD_CHECK(d.calibration.has_metric(metric), "the calibration has no ", metric_name(metric), " values");
+  const bool one_sided = rule == Rule::kOneSided;
+  if (one_sided)
+    check_fpr(level);
+  else
+    check_alpha(level);
+  const double threshold = one_sided ? d.calibration.one_sided_threshold(metric, level) : 0.0;
   const int64_t n = images.size(0);
   std::vector<ImageScore> out;
   out.reserve(size_t(n));
@@ -151,8 +156,13 @@ std::vector<ImageScore> score_images(const CalibratedDetector& d, const torch::T
     for (auto& v : sc.values) {
       ImageScore s;
       const auto& x = v[size_t(metric)];
-      s.score = d.calibration.score(metric, x);
-      s.anomalous = d.calibration.anomalous(metric, x, alpha);
+      if (one_sided) {
+        s.score = d.calibration.one_sided_score(metric, x);
+        s.anomalous = s.score > threshold;
+      } else {
+        s.score = d.calibration.score(metric, x);
+        s.anomalous = d.calibration.anomalous(metric, x, level);
+      }
       s.most_extreme_code = d.calibration.most_extreme_code(metric, x);
       s.consistency = std::move(v);
       out.push_back(std::move(s));

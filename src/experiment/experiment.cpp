@@ -224,6 +224,14 @@ MethodRun run_oiad(const Context& c) {
                      {"sweep", sweep},
                      {"val_size", by_size},
                      {"scores", sc}};
+    if (cal.has_one_sided(m)) {
+      const double threshold = cal.one_sided_threshold(m, o.one_sided_fpr);
+      std::vector<uint8_t> flagged;
+      for (double v : one) flagged.push_back(v > threshold);
+      const auto p = eval::sweep_point(o.one_sided_fpr, flagged, c.labels);
+      metrics[name]["one_sided"] = {
+          {"fpr", o.one_sided_fpr}, {"threshold", threshold}, {"tp", p.tp}, {"tn", p.tn}, {"acc", p.acc}};
+    }
     if (m == primary) r.auc = metrics[name]["auc"], r.scores = sc;
   }
 
@@ -433,6 +441,7 @@ nlohmann::json run_experiment(const data::Dataset& ds, int normal_class, const E
                         {"at_alpha", m.at("at_alpha")},
                         {"sweep", m.at("sweep")},
                         {"val_size", m.at("val_size")}};
+        if (m.contains("one_sided")) oiad[metric]["one_sided"] = m.at("one_sided");
         MethodRun mr;
         mr.name = "oiad_" + metric;
         mr.auc = m.at("auc");

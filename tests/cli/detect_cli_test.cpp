@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -174,6 +175,61 @@ TEST_F(DetectCli, FindAndInspect) {
   ASSERT_EQ(i.exit_code, 0) << i.err;
   EXPECT_EQ(nlohmann::json::parse(i.out)["codes"].size(), std::min<size_t>(3, scored_codes(model_)));
   EXPECT_FALSE(cv::imread(dir_->file("s.png")).empty());
+}
+
+// The one-sided rule through score, evaluate and find: each decision is "score above the
+// threshold", the threshold is one number for the run, and misuse is a usage error.
+TEST_F(DetectCli, OneSidedRule) {
+  auto r = run_oiad("--threads 1 score --model " + model_ + " --split test --rule one-sided --fpr 0.25");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::istringstream in(r.out);
+  std::string line;
+  int n = 0;
+  double threshold = std::numeric_limits<double>::quiet_NaN();
+  while (std::getline(in, line)) {
+    auto j = nlohmann::json::parse(line);
+    EXPECT_EQ(j["rule"], "one-sided");
+    EXPECT_DOUBLE_EQ(j["fpr"].get<double>(), 0.25);
+    EXPECT_FALSE(j.contains("alpha"));
+    if (n == 0) threshold = j["threshold"].get<double>();
+    EXPECT_DOUBLE_EQ(j["threshold"].get<double>(), threshold);
+    EXPECT_EQ(j["anomalous"].get<bool>(), j["score"].get<double>() > threshold);
+    ++n;
+  }
+  EXPECT_EQ(n, 24);
+  // A lower false-positive rate is a higher (or equal) threshold.
+  auto strict = run_oiad("--threads 1 score --model " + model_ + " --split test --rule one-sided --fpr 0.05");
+  ASSERT_EQ(strict.exit_code, 0) << strict.err;
+  EXPECT_GE(nlohmann::json::parse(strict.out.substr(0, strict.out.find('\n')))["threshold"].get<double>(), threshold);
+
+  auto e = run_oiad("--threads 1 evaluate --model " + model_ + " --fpr 0.1");
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  auto ej = nlohmann::json::parse(e.out);
+  for (const char* m : {"mse", "loss", "ssim"}) {
+    const auto& one = ej["metrics"][m]["one_sided"];
+    EXPECT_DOUBLE_EQ(one["fpr"].get<double>(), 0.1) << m;
+    for (const char* k : {"tp", "tn", "acc"}) {
+      EXPECT_GE(one[k].get<double>(), 0.0) << m << k;
+      EXPECT_LE(one[k].get<double>(), 1.0) << m << k;
+    }
+  }
+
+  auto f = run_oiad("--threads 1 find --model " + model_ + " --split test --top 4 --rule one-sided");
+  ASSERT_EQ(f.exit_code, 0) << f.err;
+  auto fj = nlohmann::json::parse(f.out);
+  EXPECT_EQ(fj["rule"], "one-sided");
+  EXPECT_DOUBLE_EQ(fj["fpr"].get<double>(), 0.05);
+  ASSERT_EQ(fj["top"].size(), 4u);
+  EXPECT_GE(fj["top"][0]["score"].get<double>(), fj["top"][3]["score"].get<double>());
+
+  auto both = run_oiad("score --model " + model_ + " --rule one-sided --alpha 0.3 " + folder_ + "/a/1.png");
+  EXPECT_EQ(both.exit_code, 2);
+  EXPECT_NE(both.err.find("--fpr"), std::string::npos) << both.err;
+  auto fpr = run_oiad("score --model " + model_ + " --rule one-sided --fpr 1.5 " + folder_ + "/a/1.png");
+  EXPECT_EQ(fpr.exit_code, 2);
+  EXPECT_NE(fpr.err.find("false-positive rate 1.5"), std::string::npos) << fpr.err;
+  auto rule = run_oiad("score --model " + model_ + " --rule both " + folder_ + "/a/1.png");
+  EXPECT_EQ(rule.exit_code, 2);
 }
 
 // compare: MSE and SSIM of two files; identical files give 0 and 1.

@@ -110,6 +110,60 @@ TEST(Score, OneSidedMeanStandardised) {
   EXPECT_NEAR(c.one_sided_score(Metric::kSsim, {3, 10}), -(za + zb) / 2, 1e-9);
 }
 
+// The one-sided rule by hand. VAL, 3 images x 2 codes (the same values for every metric):
+// code a = (1, 2, 3), mean 2, population sd sqrt(2/3); code b = (10, 30, 20), mean 20, sd
+// sqrt(200/3). Standardised: image 0 (-r, -r), image 1 (0, r), image 2 (r, 0) with
+// r = sqrt(1.5), so the mean scores (MSE sign) are -r, r/2, r/2. The (1 - f)-fractile
+// (numpy linear) at f = 0.5 is r/2 and at f = 0.75 is (-r + r/2)/2 = -r/4. SSIM flips signs.
+TEST(OneSidedRule, ValScoresAndThresholdsByHand) {
+  std::vector<std::vector<std::vector<double>>> v(3, std::vector<std::vector<double>>(kNumMetrics));
+  const double a[3] = {1, 2, 3}, b[3] = {10, 30, 20};
+  for (int i = 0; i < 3; ++i)
+    for (int m = 0; m < kNumMetrics; ++m) v[size_t(i)][size_t(m)] = {a[i], b[i]};
+  const Calibration c = make_calibration({4, 7}, v, 0.4);
+  const double r = std::sqrt(1.5);
+  ASSERT_TRUE(c.has_one_sided(Metric::kMse));
+  ASSERT_EQ(c.val_one_sided[size_t(Metric::kMse)].size(), 3u);
+  EXPECT_NEAR(c.val_one_sided[size_t(Metric::kMse)][0], -r, 1e-9);
+  EXPECT_NEAR(c.val_one_sided[size_t(Metric::kMse)][1], r / 2, 1e-9);
+  EXPECT_NEAR(c.val_one_sided[size_t(Metric::kMse)][2], r / 2, 1e-9);
+  EXPECT_NEAR(c.val_one_sided[size_t(Metric::kSsim)][0], -r / 2, 1e-9);
+  EXPECT_NEAR(c.val_one_sided[size_t(Metric::kSsim)][2], r, 1e-9);
+  EXPECT_NEAR(c.one_sided_threshold(Metric::kMse, 0.5), r / 2, 1e-9);
+  EXPECT_NEAR(c.one_sided_threshold(Metric::kMse, 0.75), -r / 4, 1e-9);
+  // Image (2, 20) is at both means: score 0, flagged only where the threshold is below 0.
+  EXPECT_FALSE(c.anomalous_one_sided(Metric::kMse, {2, 20}, 0.5));
+  EXPECT_TRUE(c.anomalous_one_sided(Metric::kMse, {2, 20}, 0.75));
+  // Higher MSE on code a is worse; for SSIM lower is worse.
+  EXPECT_TRUE(c.anomalous_one_sided(Metric::kMse, {4, 20}, 0.5));
+  EXPECT_FALSE(c.anomalous_one_sided(Metric::kSsim, {4, 20}, 0.5));
+  EXPECT_TRUE(c.anomalous_one_sided(Metric::kSsim, {0, 20}, 0.5));
+  EXPECT_THROW(c.one_sided_threshold(Metric::kMse, 0.0), UsageError);
+  EXPECT_THROW(c.one_sided_threshold(Metric::kMse, 1.0), UsageError);
+
+  // A subset (images 0 and 1): a = (1, 2), mean 1.5, sd 0.5; b = (10, 30), mean 20, sd 10:
+  // scores -1 and 1.
+  const std::vector<size_t> sub = {0, 1};
+  const Calibration cs = make_calibration({4, 7}, v, 0.4, &sub);
+  EXPECT_NEAR(cs.val_one_sided[size_t(Metric::kLoss)][0], -1.0, 1e-9);
+  EXPECT_NEAR(cs.val_one_sided[size_t(Metric::kLoss)][1], 1.0, 1e-9);
+
+  // Stored with the model; a calibration written before the rule existed has none.
+  const Calibration back = Calibration::from_json(c.to_json());
+  EXPECT_EQ(back.val_one_sided, c.val_one_sided);
+  nlohmann::json old = c.to_json();
+  old.erase("val_one_sided");
+  const Calibration before = Calibration::from_json(old);
+  EXPECT_FALSE(before.has_one_sided(Metric::kSsim));
+  EXPECT_THROW(before.one_sided_threshold(Metric::kSsim, 0.05), Error);
+  nlohmann::json bad = c.to_json();
+  bad["val_one_sided"]["mse"] = {3.0, 1.0, 2.0};
+  EXPECT_THROW(Calibration::from_json(bad), Error);
+  EXPECT_EQ(parse_rule("one-sided"), Rule::kOneSided);
+  EXPECT_EQ(parse_rule("paper"), Rule::kPaper);
+  EXPECT_THROW(parse_rule("two-sided"), UsageError);
+}
+
 // distinct_codes by hand: 40 VAL images, 2 metrics, 5 codes. Code 1 = code 0 + noise of at
 // most 0.01 sd(code 0); code 4 = code 0 exactly; code 2 independent; code 3 = code 2 except
 // one image of metric 1 moved by 0.2 sd(code 2). At tolerance 0.05: kept {0, 2, 3}, code 0

@@ -195,6 +195,18 @@ TEST(Experiment, EndToEndOnTinySyntheticData) {
       EXPECT_NEAR(row["acc"].get<double>(), (tp + tn) / (np + nn), 1e-12) << metric << " α " << a;
     }
     EXPECT_FALSE(res["oiad"][metric]["val_size"].empty());
+    // The one-sided rule's decisions at 5% VAL false positives: shares, and acc their
+    // label-weighted mean.
+    const auto& one = res["oiad"][metric]["one_sided"];
+    EXPECT_DOUBLE_EQ(one["fpr"].get<double>(), 0.05);
+    double np = 0, nn = 0;
+    for (int l : labels) (l ? np : nn) += 1;
+    const double tp = one["tp"], tn = one["tn"];
+    EXPECT_GE(tp, 0.0);
+    EXPECT_LE(tp, 1.0);
+    EXPECT_GE(tn, 0.0);
+    EXPECT_LE(tn, 1.0);
+    EXPECT_NEAR(one["acc"].get<double>(), (tp * np + tn * nn) / (np + nn), 1e-12) << metric;
   }
   const std::string md = test::read_text(out + "/report.md");
   EXPECT_NE(md.find("| kde |"), std::string::npos);

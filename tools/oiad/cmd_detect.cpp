@@ -114,9 +114,9 @@ void run_calibrate(const CalibrateOptions& o) {
 
 // ---- score ----
 struct ScoreOptions {
-  std::string model, data, split = "test", metric = "ssim", out;
+  std::string model, data, split = "test", metric = "ssim", rule = "paper", out;
   std::vector<std::string> images;
-  double alpha = -1;
+  double alpha = -1, fpr = 0.05;
   int64_t limit = 0;
   bool resize = false;
   bool reference_decoder = false;
@@ -125,13 +125,17 @@ struct ScoreOptions {
 void run_score(const ScoreOptions& o) {
   detect::CalibratedDetector d = detect::load_detector(o.model, true);
   if (o.reference_decoder) detect::set_fast_decoder(d, false);
+  const detect::Rule rule = detect::parse_rule(o.rule);
   const double alpha = o.alpha > 0 ? o.alpha : d.calibration.alpha;
-  detect::check_alpha(alpha);
+  if (rule == detect::Rule::kPaper) detect::check_alpha(alpha);
+  OIAD_CHECK_USAGE(rule == detect::Rule::kPaper || o.alpha < 0, "score: --alpha belongs to the paper rule; the one-sided rule takes --fpr");
   const detect::Metric metric = detect::parse_metric(o.metric);
+  const double level = rule == detect::Rule::kPaper ? alpha : o.fpr;
+  const double threshold = rule == detect::Rule::kPaper ? 0.0 : d.calibration.one_sided_threshold(metric, o.fpr);
   OIAD_CHECK_USAGE(o.images.empty() || o.data.empty(), "score: give --data SPEC or image files, not both");
   ImageSelection s = o.images.empty() ? select_images(d.model, o.data, o.split, o.limit) : read_image_files(o.images);
   auto x = selection_input(d.model, s, o.resize, o.images.empty() ? (o.data.empty() ? "data" : o.data) : s.ids[0]);
-  auto scores = detect::score_images(d, x, metric, alpha, 64, progress_printer("score"));
+  auto scores = detect::score_images(d, x, metric, level, 64, progress_printer("score"), rule);
   std::string out;
   for (size_t i = 0; i < scores.size(); ++i) {
     nlohmann::json j = {{"id", s.ids[i]}};
@@ -139,7 +143,13 @@ void run_score(const ScoreOptions& o) {
     j["score"] = scores[i].score;
     j["anomalous"] = scores[i].anomalous;
     j["metric"] = o.metric;
-    j["alpha"] = alpha;
+    j["rule"] = o.rule;
+    if (rule == detect::Rule::kPaper) {
+      j["alpha"] = alpha;
+    } else {
+      j["fpr"] = o.fpr;
+      j["threshold"] = threshold;
+    }
     j["most_extreme_code"] = scores[i].most_extreme_code;
     j["consistency"] = scores[i].consistency[size_t(metric)];
     out += j.dump() + "\n";
@@ -151,9 +161,11 @@ void run_score(const ScoreOptions& o) {
 struct EvaluateOptions {
   std::string model, out;
   int64_t limit = 0;
+  double fpr = 0.05;
 };
 
 void run_evaluate(const EvaluateOptions& o) {
+  detect::check_fpr(o.fpr);
   detect::CalibratedDetector d = detect::load_detector(o.model, true);
   ImageSelection s = select_images(d.model, "", "test", o.limit);
   auto x = selection_input(d.model, s, false, "test images");
@@ -182,9 +194,18 @@ void run_evaluate(const EvaluateOptions& o) {
       flagged.push_back(d.calibration.anomalous(metric, r.consistency[size_t(mi)], d.calibration.alpha));
     }
     const auto at = eval::sweep_point(d.calibration.alpha, flagged, labels);
-    res["metrics"][detect::metric_name(metric)] = {
-        {"auc", eval::roc_auc(sc, labels)}, {"tp", at.tp}, {"tn", at.tn}, {"acc", at.acc},
-        {"auc_one_sided_mean", eval::roc_auc(one_sided, labels)}};
+    auto& mj = res["metrics"][detect::metric_name(metric)];
+    mj = {{"auc", eval::roc_auc(sc, labels)}, {"tp", at.tp}, {"tn", at.tn}, {"acc", at.acc},
+          {"auc_one_sided_mean", eval::roc_auc(one_sided, labels)}};
+    // The one-sided rule's decisions at the VAL false-positive rate --fpr (calibrations that
+    // predate the rule have no VAL one-sided scores and report none).
+    if (d.calibration.has_one_sided(metric)) {
+      const double threshold = d.calibration.one_sided_threshold(metric, o.fpr);
+      std::vector<uint8_t> flagged_one;
+      for (double v : one_sided) flagged_one.push_back(v > threshold);
+      const auto one = eval::sweep_point(o.fpr, flagged_one, labels);
+      mj["one_sided"] = {{"fpr", o.fpr}, {"threshold", threshold}, {"tp", one.tp}, {"tn", one.tn}, {"acc", one.acc}};
+    }
   }
   if (!o.out.empty()) {
     std::filesystem::create_directories(o.out);
@@ -207,7 +228,8 @@ void run_evaluate(const EvaluateOptions& o) {
 
 // ---- find ----
 struct FindOptions {
-  std::string model, data, split = "cle", metric = "ssim", out;
+  std::string model, data, split = "cle", metric = "ssim", rule = "paper", out;
+  double fpr = 0.05;
   int top = 16;
   int64_t limit = 0;
   bool resize = false;
@@ -221,7 +243,9 @@ void run_find(const FindOptions& o) {
   const std::string split = (o.data.empty() || o.data == model_data) ? o.split : (o.split == "cle" ? "test" : o.split);
   ImageSelection s = select_images(d.model, o.data, split, o.limit);
   auto x = selection_input(d.model, s, o.resize, o.data.empty() ? model_data : o.data);
-  auto scores = detect::score_images(d, x, metric, d.calibration.alpha, 64, progress_printer("find"));
+  const detect::Rule rule = detect::parse_rule(o.rule);
+  const double level = rule == detect::Rule::kPaper ? d.calibration.alpha : o.fpr;
+  auto scores = detect::score_images(d, x, metric, level, 64, progress_printer("find"), rule);
   std::vector<double> values;
   for (const auto& sc : scores) values.push_back(sc.score);
   const std::vector<size_t> order = report::rank_descending(values, size_t(o.top));
@@ -238,7 +262,8 @@ void run_find(const FindOptions& o) {
   for (const auto& sc : scores) flagged += sc.anomalous;
   print_json_line(nlohmann::json{{"scored", s.n},
                                  {"flagged", flagged},
-                                 {"alpha", d.calibration.alpha},
+                                 {"rule", o.rule},
+                                 {rule == detect::Rule::kPaper ? "alpha" : "fpr", level},
                                  {"metric", o.metric},
                                  {"grid", o.out},
                                  {"top", found}}
@@ -317,7 +342,10 @@ void add_detect_commands(CLI::App& app, Runner& run) {
         ->capture_default_str();
     c->add_option("--limit", o->limit, "score a seeded random subset of this many images")->check(CLI::NonNegativeNumber);
     c->add_option("--metric", o->metric, "ssim, mse or loss")->check(CLI::IsMember({"ssim", "mse", "loss"}))->capture_default_str();
-    c->add_option("--alpha", o->alpha, "α in (0, 0.5] (default: the calibration's)");
+    c->add_option("--alpha", o->alpha, "α in (0, 0.5] of the paper rule (default: the calibration's)");
+    c->add_option("--rule", o->rule, "paper (two-sided α rule, Sec. III.D) or one-sided (mean standardised SC, a variant)")
+        ->check(CLI::IsMember({"paper", "one-sided"}))->capture_default_str();
+    c->add_option("--fpr", o->fpr, "one-sided rule: share of normal VAL images flagged, in (0, 1)")->capture_default_str();
     c->add_flag("--resize", o->resize, "resize images of another size or channel count to the model's");
     c->add_option("--out", o->out, "write JSON lines here instead of stdout");
     c->add_option("images", o->images, "image files to score (instead of --data)");
@@ -331,6 +359,8 @@ void add_detect_commands(CLI::App& app, Runner& run) {
     c->add_option("--model", o->model, "calibrated model file")->required();
     c->add_option("--limit", o->limit, "score a seeded random subset of the test images")->check(CLI::NonNegativeNumber);
     c->add_option("--out", o->out, "folder for results.json and scores.jsonl");
+    c->add_option("--fpr", o->fpr, "one-sided rule's decisions: share of normal VAL images flagged, in (0, 1)")
+        ->capture_default_str();
     c->callback([&run, o] { run = [o] { run_evaluate(*o); }; });
   }
   {
@@ -340,6 +370,9 @@ void add_detect_commands(CLI::App& app, Runner& run) {
     c->add_option("--data", o->data, "data set or folder (default: the model's)");
     c->add_option("--split", o->split, "cle (normal test images, default), val, test, train")->capture_default_str();
     c->add_option("--top", o->top, "how many images")->capture_default_str();
+    c->add_option("--rule", o->rule, "rank by the paper rule's score or the one-sided score")
+        ->check(CLI::IsMember({"paper", "one-sided"}))->capture_default_str();
+    c->add_option("--fpr", o->fpr, "one-sided rule: share of normal VAL images flagged, in (0, 1)")->capture_default_str();
     c->add_option("--limit", o->limit, "look at a seeded random subset of this many images")->check(CLI::NonNegativeNumber);
     c->add_option("--metric", o->metric, "ssim, mse or loss")->check(CLI::IsMember({"ssim", "mse", "loss"}))->capture_default_str();
     c->add_flag("--resize", o->resize, "resize images of another size or channel count to the model's");

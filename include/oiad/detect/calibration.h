@@ -12,6 +12,11 @@
 //   1 + max_i dist_i(SC_i)      otherwise, dist_i = distance outside [min, max] of VAL,
 //                               divided by that range's width (ties beyond VAL broken),
 // so "flagged at α" ⇔ score > 1 - 2α, and the ROC curve of the score is the α sweep (Fig. 3).
+//
+// The one-sided rule (a variant beside the paper's, Rule::kOneSided): the score is the mean
+// over the selected codes of the VAL-standardised SC, signed so that larger = less
+// consistent (one_sided_score); an image is anomalous when its score exceeds the (1 - f)-
+// fractile of the VAL images' own scores, so f is the share of normal VAL images it flags.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -24,6 +29,11 @@ enum class Metric { kMse = 0, kLoss = 1, kSsim = 2 };
 constexpr int kNumMetrics = 3;
 std::string metric_name(Metric m);
 Metric parse_metric(const std::string& s);  ///< mse | loss | ssim
+
+/// The decision rule: the paper's two-sided α rule, or the one-sided variant (header comment).
+enum class Rule { kPaper = 0, kOneSided = 1 };
+std::string rule_name(Rule r);
+Rule parse_rule(const std::string& s);  ///< paper | one-sided
 
 /// Linear-interpolation quantile of sorted values (numpy's default): p in [0, 1].
 double quantile_sorted(const std::vector<double>& sorted, double p);
@@ -61,6 +71,14 @@ struct Calibration {
   /// standardised SC, signed so that larger = more anomalous (lower SSIM, higher MSE or
   /// loss than on VAL). One-sided: it ignores images that resist perturbation unusually well.
   double one_sided_score(Metric m, const std::vector<double>& sc) const;
+  /// VAL images' one-sided scores per metric, ascending; empty for a metric (or for a
+  /// calibration written before the one-sided rule existed: calibrate again).
+  std::vector<std::vector<double>> val_one_sided;
+  bool has_one_sided(Metric m) const;
+  /// The (1 - fpr)-fractile of the VAL one-sided scores (fpr in (0, 1)).
+  double one_sided_threshold(Metric m, double fpr) const;
+  /// The one-sided rule: anomalous when one_sided_score > one_sided_threshold(m, fpr).
+  bool anomalous_one_sided(Metric m, const std::vector<double>& sc, double fpr) const;
   /// The selected code with the smallest tail (the most telling one).
   int most_extreme_code(Metric m, const std::vector<double>& sc) const;
 
@@ -95,5 +113,7 @@ Calibration make_calibration(const std::vector<int>& codes,
 
 /// Throws UsageError unless 0 < alpha <= 0.5.
 void check_alpha(double alpha);
+/// Throws UsageError unless 0 < fpr < 1.
+void check_fpr(double fpr);
 
 }  // namespace oiad::detect

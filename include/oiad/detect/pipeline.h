@@ -69,9 +69,12 @@ struct ImageScore {
 };
 
 /// Scores images (N, C, S, S) in blocks of `block` images; `progress(done, total)` after each.
+/// With Rule::kPaper the score is Calibration::score and `level` is α; with Rule::kOneSided
+/// the score is Calibration::one_sided_score and `level` is the VAL false-positive rate f.
 std::vector<ImageScore> score_images(const CalibratedDetector& d, const torch::Tensor& images, Metric metric,
-                                     double alpha, int64_t block = 64,
-                                     const std::function<void(int64_t, int64_t)>& progress = {});
+                                     double level, int64_t block = 64,
+                                     const std::function<void(int64_t, int64_t)>& progress = {},
+                                     Rule rule = Rule::kPaper);
 
 /// Fig. 2 for one image x (1, C, S, S): a PNG strip with the image and `morphs_shown` of its
 /// PR-morphs (spread over the perturbed values) along each of the `codes_shown` codes whose

@@ -38,6 +38,8 @@ struct ExperimentOptions {
   int64_t limit = 0;
   /// α of the decisions (paper: 0.4).
   double alpha = 0.4;
+  /// VAL false-positive rate of the one-sided rule's decisions reported beside them.
+  double one_sided_fpr = 0.05;
   int input_size = 32;
   /// Training of the Detector-VAE, VAE and DCAE (epochs, batch, learning rates, warm-up).
   train::TrainOptions train;
