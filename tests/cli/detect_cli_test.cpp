@@ -75,6 +75,8 @@ TEST_F(DetectCli, TrainCalibratesAndModelInfo) {
   }
   std::sort(all.begin(), all.end());
   EXPECT_EQ(all, (std::vector<int>{0, 1, 2, 3}));
+  // A fresh calibration stores the VAL one-sided scores of every metric.
+  EXPECT_EQ(cal["one_sided_metrics"], (nlohmann::json{"loss", "mse", "ssim"}));
 }
 
 size_t scored_codes(const std::string& model) {

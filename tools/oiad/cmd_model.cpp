@@ -31,6 +31,12 @@ void run_info(const std::string& path) {
     nlohmann::json s = nlohmann::json::object();
     for (const char* k : {"codes", "merged_codes", "morphs_choice", "alpha", "n_val", "detector"})
       if (c.contains(k)) s[k] = c[k];
+    // Metrics whose VAL one-sided scores are stored (`--rule one-sided` needs them).
+    nlohmann::json one = nlohmann::json::array();
+    if (c.contains("val_one_sided"))
+      for (const auto& [metric, v] : c["val_one_sided"].items())
+        if (!v.empty()) one.push_back(metric);
+    s["one_sided_metrics"] = one;
     j["calibration"] = s;
   }
   print_json_line(j.dump());
