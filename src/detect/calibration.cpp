@@ -24,8 +24,6 @@ Metric parse_metric(const std::string& s) {
   throw UsageError("unknown metric '" + s + "' (expected mse, loss or ssim)");
 }
 
-std::string rule_name(Rule r) { return r == Rule::kOneSided ? "one-sided" : "paper"; }
-
 Rule parse_rule(const std::string& s) {
   if (s == "paper") return Rule::kPaper;
   if (s == "one-sided") return Rule::kOneSided;
@@ -119,20 +117,32 @@ double Calibration::score(Metric m, const std::vector<double>& sc) const {
   return max_out > 0.0 ? 1.0 + max_out : 1.0 - 2.0 * min_tail;
 }
 
-double Calibration::one_sided_score(Metric m, const std::vector<double>& sc) const {
-  const auto& d = dists(*this, m, sc.size());
-  const double sign = m == Metric::kSsim ? -1.0 : 1.0;
-  double total = 0;
-  for (size_t k = 0; k < sc.size(); ++k) {
-    const auto& v = d[k].sorted;
+OneSidedScorer Calibration::one_sided_scorer(Metric m) const {
+  const auto& d = dists(*this, m, distributions[size_t(m)].size());
+  OneSidedScorer f;
+  f.sign = m == Metric::kSsim ? -1.0 : 1.0;
+  for (const auto& cd : d) {
+    const auto& v = cd.sorted;
     double mean = 0, var = 0;
     for (double x : v) mean += x;
     mean /= double(v.size());
     for (double x : v) var += (x - mean) * (x - mean);
-    const double sd = std::sqrt(var / double(v.size())) + 1e-12;
-    total += sign * (sc[k] - mean) / sd;
+    f.mean.push_back(mean);
+    f.sd.push_back(std::sqrt(var / double(v.size())) + 1e-12);
   }
+  return f;
+}
+
+double OneSidedScorer::operator()(const std::vector<double>& sc) const {
+  OIAD_CHECK(sc.size() == mean.size(), "expected ", mean.size(), " consistency values (one per selected code), got ",
+             sc.size());
+  double total = 0;
+  for (size_t k = 0; k < sc.size(); ++k) total += sign * (sc[k] - mean[k]) / sd[k];
   return total / double(sc.size());
+}
+
+double Calibration::one_sided_score(Metric m, const std::vector<double>& sc) const {
+  return one_sided_scorer(m)(sc);
 }
 
 bool Calibration::has_one_sided(Metric m) const {
@@ -298,10 +308,10 @@ Calibration make_calibration(const std::vector<int>& codes,
     }
   c.val_one_sided.assign(kNumMetrics, {});
   for (int mm = 0; mm < kNumMetrics; ++mm) {
+    const OneSidedScorer score = c.one_sided_scorer(Metric(mm));
     auto& v = c.val_one_sided[size_t(mm)];
     v.reserve(n);
-    for (size_t t = 0; t < n; ++t)
-      v.push_back(c.one_sided_score(Metric(mm), values[subset ? (*subset)[t] : t][size_t(mm)]));
+    for (size_t t = 0; t < n; ++t) v.push_back(score(values[subset ? (*subset)[t] : t][size_t(mm)]));
     std::sort(v.begin(), v.end());
   }
   return c;

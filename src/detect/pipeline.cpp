@@ -147,6 +147,7 @@ std::vector<ImageScore> score_images(const CalibratedDetector& d, const torch::T
   else
     check_alpha(level);
   const double threshold = one_sided ? d.calibration.one_sided_threshold(metric, level) : 0.0;
+  const OneSidedScorer one_sided_score = one_sided ? d.calibration.one_sided_scorer(metric) : OneSidedScorer{};
   const int64_t n = images.size(0);
   std::vector<ImageScore> out;
   out.reserve(size_t(n));
@@ -157,7 +158,7 @@ std::vector<ImageScore> score_images(const CalibratedDetector& d, const torch::T
       ImageScore s;
       const auto& x = v[size_t(metric)];
       if (one_sided) {
-        s.score = d.calibration.one_sided_score(metric, x);
+        s.score = one_sided_score(x);
         s.anomalous = s.score > threshold;
       } else {
         s.score = d.calibration.score(metric, x);

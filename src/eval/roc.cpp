@@ -73,4 +73,12 @@ SweepPoint sweep_point(double alpha, const std::vector<uint8_t>& flagged, const 
   return p;
 }
 
+SweepPoint threshold_point(double level, const std::vector<double>& scores, double threshold,
+                           const std::vector<uint8_t>& labels) {
+  std::vector<uint8_t> flagged;
+  flagged.reserve(scores.size());
+  for (double s : scores) flagged.push_back(s > threshold);
+  return sweep_point(level, flagged, labels);
+}
+
 }  // namespace oiad::eval

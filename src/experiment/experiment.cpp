@@ -188,9 +188,10 @@ MethodRun run_oiad(const Context& c) {
   for (const auto& name : o.metrics) {
     const detect::Metric m = detect::parse_metric(name);
     std::vector<double> sc, one;
+    const detect::OneSidedScorer one_sided_score = cal.one_sided_scorer(m);
     for (const auto& s : scored) {
       sc.push_back(cal.score(m, s.consistency[size_t(m)]));
-      one.push_back(cal.one_sided_score(m, s.consistency[size_t(m)]));
+      one.push_back(one_sided_score(s.consistency[size_t(m)]));
     }
     auto sweep_at = [&](const detect::Calibration& k, double a) {
       std::vector<uint8_t> flagged;
@@ -226,9 +227,7 @@ MethodRun run_oiad(const Context& c) {
                      {"scores", sc}};
     if (cal.has_one_sided(m)) {
       const double threshold = cal.one_sided_threshold(m, o.one_sided_fpr);
-      std::vector<uint8_t> flagged;
-      for (double v : one) flagged.push_back(v > threshold);
-      const auto p = eval::sweep_point(o.one_sided_fpr, flagged, c.labels);
+      const auto p = eval::threshold_point(o.one_sided_fpr, one, threshold, c.labels);
       metrics[name]["one_sided"] = {
           {"fpr", o.one_sided_fpr}, {"threshold", threshold}, {"tp", p.tp}, {"tn", p.tn}, {"acc", p.acc}};
     }

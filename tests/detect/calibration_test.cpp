@@ -108,6 +108,8 @@ TEST(Score, OneSidedMeanStandardised) {
   const double za = (3 - 2) / std::sqrt(2.0 / 3), zb = (10 - 20) / std::sqrt(200.0 / 3);
   EXPECT_NEAR(c.one_sided_score(Metric::kMse, {3, 10}), (za + zb) / 2, 1e-9);
   EXPECT_NEAR(c.one_sided_score(Metric::kSsim, {3, 10}), -(za + zb) / 2, 1e-9);
+  EXPECT_NEAR(c.one_sided_scorer(Metric::kMse)({3, 10}), (za + zb) / 2, 1e-9);
+  EXPECT_THROW(c.one_sided_scorer(Metric::kMse)({3}), Error);  // one value per code
 }
 
 // The one-sided rule by hand. VAL, 3 images x 2 codes (the same values for every metric):

@@ -50,6 +50,12 @@ TEST(Sweep, CountsDecisions) {
   EXPECT_DOUBLE_EQ(p.tn, 2.0 / 3);
   EXPECT_DOUBLE_EQ(p.acc, 4.0 / 6);
   EXPECT_DOUBLE_EQ(p.alpha, 0.2);
+  // The same decisions as "score above 0.5" (equal to the threshold is not flagged).
+  SweepPoint q = threshold_point(0.05, {0.9, 0.5, 0.7, 0.6, 0.1, 0.5}, 0.5, labels);
+  EXPECT_DOUBLE_EQ(q.tp, 2.0 / 3);
+  EXPECT_DOUBLE_EQ(q.tn, 2.0 / 3);
+  EXPECT_DOUBLE_EQ(q.acc, 4.0 / 6);
+  EXPECT_DOUBLE_EQ(q.alpha, 0.05);
 }
 
 }  // namespace

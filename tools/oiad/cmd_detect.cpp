@@ -188,9 +188,10 @@ void run_evaluate(const EvaluateOptions& o) {
     const auto metric = detect::Metric(mi);
     std::vector<double> sc, one_sided;
     std::vector<uint8_t> flagged;
+    const detect::OneSidedScorer one_sided_score = d.calibration.one_sided_scorer(metric);
     for (const auto& r : scores) {
       sc.push_back(d.calibration.score(metric, r.consistency[size_t(mi)]));
-      one_sided.push_back(d.calibration.one_sided_score(metric, r.consistency[size_t(mi)]));
+      one_sided.push_back(one_sided_score(r.consistency[size_t(mi)]));
       flagged.push_back(d.calibration.anomalous(metric, r.consistency[size_t(mi)], d.calibration.alpha));
     }
     const auto at = eval::sweep_point(d.calibration.alpha, flagged, labels);
@@ -201,9 +202,7 @@ void run_evaluate(const EvaluateOptions& o) {
     // predate the rule have no VAL one-sided scores and report none).
     if (d.calibration.has_one_sided(metric)) {
       const double threshold = d.calibration.one_sided_threshold(metric, o.fpr);
-      std::vector<uint8_t> flagged_one;
-      for (double v : one_sided) flagged_one.push_back(v > threshold);
-      const auto one = eval::sweep_point(o.fpr, flagged_one, labels);
+      const auto one = eval::threshold_point(o.fpr, one_sided, threshold, labels);
       mj["one_sided"] = {{"fpr", o.fpr}, {"threshold", threshold}, {"tp", one.tp}, {"tn", one.tn}, {"acc", one.acc}};
     }
   }

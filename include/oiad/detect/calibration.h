@@ -32,7 +32,6 @@ Metric parse_metric(const std::string& s);  ///< mse | loss | ssim
 
 /// The decision rule: the paper's two-sided α rule, or the one-sided variant (header comment).
 enum class Rule { kPaper = 0, kOneSided = 1 };
-std::string rule_name(Rule r);
 Rule parse_rule(const std::string& s);  ///< paper | one-sided
 
 /// Linear-interpolation quantile of sorted values (numpy's default): p in [0, 1].
@@ -49,6 +48,15 @@ struct CodeDistribution {
   double tail(double s) const;
   /// Distance of s outside [min, max], divided by (max - min) (0 inside).
   double outside_distance(double s) const;
+};
+
+/// The one-sided score of one metric with its standardisation computed once: per selected
+/// code, the VAL mean and population sd, and the sign that makes larger = less consistent.
+/// Scoring many images through one scorer costs O(codes) each instead of O(codes · VAL).
+struct OneSidedScorer {
+  std::vector<double> mean, sd;
+  double sign = 1;
+  double operator()(const std::vector<double>& sc) const;
 };
 
 /// Per-metric VAL distributions for the selected codes.
@@ -71,6 +79,8 @@ struct Calibration {
   /// standardised SC, signed so that larger = more anomalous (lower SSIM, higher MSE or
   /// loss than on VAL). One-sided: it ignores images that resist perturbation unusually well.
   double one_sided_score(Metric m, const std::vector<double>& sc) const;
+  /// The same score for many images: one_sided_scorer(m)(sc) == one_sided_score(m, sc).
+  OneSidedScorer one_sided_scorer(Metric m) const;
   /// VAL images' one-sided scores per metric, ascending; empty for a metric (or for a
   /// calibration written before the one-sided rule existed: calibrate again).
   std::vector<std::vector<double>> val_one_sided;

@@ -24,5 +24,8 @@ struct SweepPoint {
 };
 /// `flagged[i]` is the decision for image i.
 SweepPoint sweep_point(double alpha, const std::vector<uint8_t>& flagged, const std::vector<uint8_t>& labels);
+/// sweep_point with flagged[i] = scores[i] > threshold; `level` is recorded as its alpha.
+SweepPoint threshold_point(double level, const std::vector<double>& scores, double threshold,
+                           const std::vector<uint8_t>& labels);
 
 }  // namespace oiad::eval
