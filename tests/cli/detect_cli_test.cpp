@@ -232,6 +232,12 @@ TEST_F(DetectCli, OneSidedRule) {
   EXPECT_NE(fpr.err.find("false-positive rate 1.5"), std::string::npos) << fpr.err;
   auto rule = run_oiad("score --model " + model_ + " --rule both " + folder_ + "/a/1.png");
   EXPECT_EQ(rule.exit_code, 2);
+  auto paper_fpr = run_oiad("find --model " + model_ + " --fpr 0.1");
+  EXPECT_EQ(paper_fpr.exit_code, 2);
+  EXPECT_NE(paper_fpr.err.find("--fpr belongs to --rule one-sided"), std::string::npos) << paper_fpr.err;
+  auto negative = run_oiad("score --model " + model_ + " --rule one-sided --fpr -0.5 " + folder_ + "/a/1.png");
+  EXPECT_EQ(negative.exit_code, 2);
+  EXPECT_NE(negative.err.find("false-positive rate -0.5"), std::string::npos) << negative.err;
 }
 
 // compare: MSE and SSIM of two files; identical files give 0 and 1.
@@ -283,6 +289,9 @@ TEST_F(DetectCli, Errors) {
   auto alpha = run_oiad("score --model " + model_ + " --alpha 0.7 " + folder_ + "/a/1.png");
   EXPECT_EQ(alpha.exit_code, 2);
   EXPECT_NE(alpha.err.find("alpha 0.7"), std::string::npos) << alpha.err;
+  auto negative = run_oiad("score --model " + model_ + " --alpha -0.3 " + folder_ + "/a/1.png");
+  EXPECT_EQ(negative.exit_code, 2);
+  EXPECT_NE(negative.err.find("alpha -0.3"), std::string::npos) << negative.err;
   cv::Mat big(40, 40, CV_8UC3, cv::Scalar(10, 20, 30));
   cv::imwrite(dir_->file("big.png"), big);
   auto size = run_oiad("score --model " + model_ + " " + dir_->file("big.png"));

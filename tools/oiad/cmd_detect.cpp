@@ -3,9 +3,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "cli_common.h"
@@ -113,10 +115,25 @@ void run_calibrate(const CalibrateOptions& o) {
 }
 
 // ---- score ----
+/// The one-sided rule's VAL false-positive rate when --fpr is not given.
+constexpr double kDefaultFpr = 0.05;
+
+/// An option value that was not given on the command line.
+constexpr double kNotGiven = std::numeric_limits<double>::quiet_NaN();
+bool given(double v) { return !std::isnan(v); }
+
+/// --alpha belongs to the paper rule and --fpr to the one-sided one.
+void check_rule_levels(const char* command, detect::Rule rule, double alpha, double fpr) {
+  if (rule == detect::Rule::kPaper)
+    OIAD_CHECK_USAGE(!given(fpr), command, ": --fpr belongs to --rule one-sided; the paper rule takes --alpha");
+  else
+    OIAD_CHECK_USAGE(!given(alpha), command, ": --alpha belongs to the paper rule; the one-sided rule takes --fpr");
+}
+
 struct ScoreOptions {
   std::string model, data, split = "test", metric = "ssim", rule = "paper", out;
   std::vector<std::string> images;
-  double alpha = -1, fpr = 0.05;
+  double alpha = kNotGiven, fpr = kNotGiven;  // not given: the calibration's α, kDefaultFpr
   int64_t limit = 0;
   bool resize = false;
   bool reference_decoder = false;
@@ -126,12 +143,13 @@ void run_score(const ScoreOptions& o) {
   detect::CalibratedDetector d = detect::load_detector(o.model, true);
   if (o.reference_decoder) detect::set_fast_decoder(d, false);
   const detect::Rule rule = detect::parse_rule(o.rule);
-  const double alpha = o.alpha > 0 ? o.alpha : d.calibration.alpha;
+  const double alpha = given(o.alpha) ? o.alpha : d.calibration.alpha;
   if (rule == detect::Rule::kPaper) detect::check_alpha(alpha);
-  OIAD_CHECK_USAGE(rule == detect::Rule::kPaper || o.alpha < 0, "score: --alpha belongs to the paper rule; the one-sided rule takes --fpr");
+  check_rule_levels("score", rule, o.alpha, o.fpr);
+  const double fpr = given(o.fpr) ? o.fpr : kDefaultFpr;
   const detect::Metric metric = detect::parse_metric(o.metric);
-  const double level = rule == detect::Rule::kPaper ? alpha : o.fpr;
-  const double threshold = rule == detect::Rule::kPaper ? 0.0 : d.calibration.one_sided_threshold(metric, o.fpr);
+  const double level = rule == detect::Rule::kPaper ? alpha : fpr;
+  const double threshold = rule == detect::Rule::kPaper ? 0.0 : d.calibration.one_sided_threshold(metric, fpr);
   OIAD_CHECK_USAGE(o.images.empty() || o.data.empty(), "score: give --data SPEC or image files, not both");
   ImageSelection s = o.images.empty() ? select_images(d.model, o.data, o.split, o.limit) : read_image_files(o.images);
   auto x = selection_input(d.model, s, o.resize, o.images.empty() ? (o.data.empty() ? "data" : o.data) : s.ids[0]);
@@ -147,7 +165,7 @@ void run_score(const ScoreOptions& o) {
     if (rule == detect::Rule::kPaper) {
       j["alpha"] = alpha;
     } else {
-      j["fpr"] = o.fpr;
+      j["fpr"] = fpr;
       j["threshold"] = threshold;
     }
     j["most_extreme_code"] = scores[i].most_extreme_code;
@@ -161,7 +179,7 @@ void run_score(const ScoreOptions& o) {
 struct EvaluateOptions {
   std::string model, out;
   int64_t limit = 0;
-  double fpr = 0.05;
+  double fpr = kDefaultFpr;
 };
 
 void run_evaluate(const EvaluateOptions& o) {
@@ -228,7 +246,7 @@ void run_evaluate(const EvaluateOptions& o) {
 // ---- find ----
 struct FindOptions {
   std::string model, data, split = "cle", metric = "ssim", rule = "paper", out;
-  double fpr = 0.05;
+  double fpr = kNotGiven;  // not given: kDefaultFpr
   int top = 16;
   int64_t limit = 0;
   bool resize = false;
@@ -243,7 +261,8 @@ void run_find(const FindOptions& o) {
   ImageSelection s = select_images(d.model, o.data, split, o.limit);
   auto x = selection_input(d.model, s, o.resize, o.data.empty() ? model_data : o.data);
   const detect::Rule rule = detect::parse_rule(o.rule);
-  const double level = rule == detect::Rule::kPaper ? d.calibration.alpha : o.fpr;
+  check_rule_levels("find", rule, kNotGiven, o.fpr);
+  const double level = rule == detect::Rule::kPaper ? d.calibration.alpha : (given(o.fpr) ? o.fpr : kDefaultFpr);
   auto scores = detect::score_images(d, x, metric, level, 64, progress_printer("find"), rule);
   std::vector<double> values;
   for (const auto& sc : scores) values.push_back(sc.score);
@@ -344,7 +363,7 @@ void add_detect_commands(CLI::App& app, Runner& run) {
     c->add_option("--alpha", o->alpha, "α in (0, 0.5] of the paper rule (default: the calibration's)");
     c->add_option("--rule", o->rule, "paper (two-sided α rule, Sec. III.D) or one-sided (mean standardised SC, a variant)")
         ->check(CLI::IsMember({"paper", "one-sided"}))->capture_default_str();
-    c->add_option("--fpr", o->fpr, "one-sided rule: share of normal VAL images flagged, in (0, 1)")->capture_default_str();
+    c->add_option("--fpr", o->fpr, "one-sided rule: share of normal VAL images flagged, in (0, 1) (default: 0.05)");
     c->add_flag("--resize", o->resize, "resize images of another size or channel count to the model's");
     c->add_option("--out", o->out, "write JSON lines here instead of stdout");
     c->add_option("images", o->images, "image files to score (instead of --data)");
@@ -371,7 +390,7 @@ void add_detect_commands(CLI::App& app, Runner& run) {
     c->add_option("--top", o->top, "how many images")->capture_default_str();
     c->add_option("--rule", o->rule, "rank by the paper rule's score or the one-sided score")
         ->check(CLI::IsMember({"paper", "one-sided"}))->capture_default_str();
-    c->add_option("--fpr", o->fpr, "one-sided rule: share of normal VAL images flagged, in (0, 1)")->capture_default_str();
+    c->add_option("--fpr", o->fpr, "one-sided rule: share of normal VAL images flagged, in (0, 1) (default: 0.05)");
     c->add_option("--limit", o->limit, "look at a seeded random subset of this many images")->check(CLI::NonNegativeNumber);
     c->add_option("--metric", o->metric, "ssim, mse or loss")->check(CLI::IsMember({"ssim", "mse", "loss"}))->capture_default_str();
     c->add_flag("--resize", o->resize, "resize images of another size or channel count to the model's");
