@@ -1,6 +1,4 @@
 // CIFAR-10 binary release reader.
-#include <sys/stat.h>
-
 #include "oiad/core/error.h"
 #include "oiad/core/file_util.h"
 #include "oiad/data/readers.h"
@@ -10,13 +8,13 @@ namespace oiad::data {
 namespace {
 constexpr int kSide = 32;
 constexpr size_t kRecord = 1 + 3 * kSide * kSide;
-bool exists(const std::string& p) {
-  struct stat st;
-  return ::stat(p.c_str(), &st) == 0;
-}
-const std::vector<std::string> kCifar10Classes = {"airplane", "automobile", "bird",  "cat",  "deer",
-                                                  "dog",      "frog",       "horse", "ship", "truck"};
 }  // namespace
+
+const std::vector<std::string>& cifar10_class_names() {
+  static const std::vector<std::string> kNames = {"airplane", "automobile", "bird",  "cat",  "deer",
+                                                  "dog",      "frog",       "horse", "ship", "truck"};
+  return kNames;
+}
 
 void parse_cifar_batch(const std::vector<uint8_t>& bytes, const std::string& name, ImageSet& out) {
   OIAD_CHECK(!bytes.empty(), name, ": empty CIFAR batch");
@@ -36,23 +34,23 @@ void parse_cifar_batch(const std::vector<uint8_t>& bytes, const std::string& nam
 }
 
 bool is_cifar10_binary_folder(const std::string& dir) {
-  return exists(dir + "/data_batch_1.bin") || exists(dir + "/cifar-10-batches-bin/data_batch_1.bin") ||
-         exists(dir + "/cifar-10-binary.tar.gz");
+  return is_regular_file(dir + "/data_batch_1.bin") || is_regular_file(dir + "/cifar-10-batches-bin/data_batch_1.bin") ||
+         is_regular_file(dir + "/cifar-10-binary.tar.gz");
 }
 
 Dataset read_cifar10_binary(const std::string& dir_in) {
-  if (!exists(dir_in + "/data_batch_1.bin") && !exists(dir_in + "/cifar-10-batches-bin") &&
-      exists(dir_in + "/cifar-10-binary.tar.gz")) {
+  if (!is_regular_file(dir_in + "/data_batch_1.bin") && !is_directory(dir_in + "/cifar-10-batches-bin") &&
+      is_regular_file(dir_in + "/cifar-10-binary.tar.gz")) {
     Dataset ds = read_image_archive(dir_in + "/cifar-10-binary.tar.gz");
     return ds;
   }
   std::string dir = dir_in;
-  if (!exists(dir + "/data_batch_1.bin") && exists(dir + "/cifar-10-batches-bin")) dir += "/cifar-10-batches-bin";
+  if (!is_regular_file(dir + "/data_batch_1.bin") && is_directory(dir + "/cifar-10-batches-bin")) dir += "/cifar-10-batches-bin";
   Dataset ds;
   ds.source = dir;
   ds.channels = 3;
   ds.height = ds.width = kSide;
-  ds.class_names = kCifar10Classes;
+  ds.class_names = cifar10_class_names();
   for (int b = 1; b <= 5; ++b) {
     const std::string p = dir + "/data_batch_" + std::to_string(b) + ".bin";
     parse_cifar_batch(read_file_bytes(p), p, ds.train);

@@ -1,6 +1,4 @@
 // IDX (MNIST, Fashion-MNIST) reader.
-#include <sys/stat.h>
-
 #include "oiad/core/error.h"
 #include "oiad/core/file_util.h"
 #include "oiad/data/readers.h"
@@ -11,14 +9,10 @@ namespace {
 uint32_t be32(const uint8_t* p) {
   return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | uint32_t(p[3]);
 }
-bool exists(const std::string& p) {
-  struct stat st;
-  return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
 // "dir/name" or "dir/name.gz", whichever exists ("" when neither).
 std::string find_idx(const std::string& dir, const std::string& name) {
   for (const std::string& cand : {dir + "/" + name, dir + "/" + name + ".gz"})
-    if (exists(cand)) return cand;
+    if (is_regular_file(cand)) return cand;
   return "";
 }
 }  // namespace

@@ -235,7 +235,7 @@ Dataset read_image_archive(const std::string& path) {
     ds.name = path;
     ds.channels = 3;
     ds.height = ds.width = 32;
-    ds.class_names = {"airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"};
+    ds.class_names = cifar10_class_names();
     for (int b = 1; b <= 5; ++b) {
       const std::string n = "data_batch_" + std::to_string(b) + ".bin";
       OIAD_CHECK(cifar_batches.count(n), path, ": CIFAR-10 archive has no ", n);

@@ -11,6 +11,11 @@
 
 namespace oiad::data {
 
+const std::vector<std::string>& protocol_names() {
+  static const std::vector<std::string> kNames = {"paper", "standard"};
+  return kNames;
+}
+
 Protocol parse_protocol(const std::string& s) {
   if (s == "paper") return Protocol::kPaper;
   if (s == "standard") return Protocol::kStandard;

@@ -8,25 +8,17 @@
 
 namespace oiad::detect {
 
-std::string metric_name(Metric m) {
-  switch (m) {
-    case Metric::kMse: return "mse";
-    case Metric::kLoss: return "loss";
-    case Metric::kSsim: return "ssim";
-  }
-  return "?";
+const std::vector<std::string>& rule_names() {
+  static const std::vector<std::string> kNames = {"paper", "one-sided"};  // Rule's order
+  return kNames;
 }
 
-Metric parse_metric(const std::string& s) {
-  if (s == "mse") return Metric::kMse;
-  if (s == "loss") return Metric::kLoss;
-  if (s == "ssim") return Metric::kSsim;
-  throw UsageError("unknown metric '" + s + "' (expected mse, loss or ssim)");
-}
+std::string rule_name(Rule r) { return rule_names().at(size_t(r)); }
 
 Rule parse_rule(const std::string& s) {
-  if (s == "paper") return Rule::kPaper;
-  if (s == "one-sided") return Rule::kOneSided;
+  const auto& names = rule_names();
+  for (size_t i = 0; i < names.size(); ++i)
+    if (names[i] == s) return Rule(i);
   throw UsageError("unknown rule '" + s + "' (expected paper or one-sided)");
 }
 
@@ -241,36 +233,32 @@ double monte_carlo_ratio(const std::vector<double>& a, const std::vector<double>
   return std::sqrt(noise / cov);
 }
 
-std::vector<size_t> distinct_codes(const std::vector<std::vector<std::vector<double>>>& values, double tolerance,
+std::vector<size_t> distinct_codes(const ConsistencyTable& values, double tolerance,
                                    std::vector<std::vector<size_t>>* merged) {
   OIAD_CHECK(tolerance >= 0, "distinct codes: tolerance ", tolerance, " < 0");
   OIAD_CHECK(!values.empty(), "distinct codes: no VAL values");
-  const size_t n = values.size(), nm = values[0].size(), nk = nm ? values[0][0].size() : 0;
-  for (const auto& img : values) {
-    OIAD_CHECK(img.size() == nm, "distinct codes: VAL values of the wrong shape");
-    for (const auto& v : img) OIAD_CHECK(v.size() == nk, "distinct codes: VAL values of the wrong shape");
-  }
+  const size_t n = values.images(), nk = values.codes();
   // sd[m][k] over the VAL images.
-  std::vector<std::vector<double>> sd(nm, std::vector<double>(nk, 0.0));
-  for (size_t m = 0; m < nm; ++m)
+  std::vector<std::vector<double>> sd(kNumMetrics, std::vector<double>(nk, 0.0));
+  for (int m = 0; m < kNumMetrics; ++m)
     for (size_t k = 0; k < nk; ++k) {
       double mean = 0, sq = 0;
-      for (const auto& img : values) mean += img[m][k];
+      for (size_t i = 0; i < n; ++i) mean += values.at(i, Metric(m), k);
       mean /= double(n);
-      for (const auto& img : values) sq += (img[m][k] - mean) * (img[m][k] - mean);
-      sd[m][k] = std::sqrt(sq / double(n));
+      for (size_t i = 0; i < n; ++i) sq += (values.at(i, Metric(m), k) - mean) * (values.at(i, Metric(m), k) - mean);
+      sd[size_t(m)][k] = std::sqrt(sq / double(n));
     }
   std::vector<size_t> kept;
   std::vector<std::vector<size_t>> groups;
   for (size_t k = 0; k < nk; ++k) {
     bool dup = false;
     for (size_t j = 0; j < kept.size() && !dup; ++j) {
-      const size_t i = kept[j];
+      const size_t c = kept[j];
       bool same = true;
-      for (size_t m = 0; m < nm && same; ++m) {
-        const double limit = tolerance * sd[m][i];
-        for (const auto& img : values)
-          if (std::abs(img[m][k] - img[m][i]) > limit) {
+      for (int m = 0; m < kNumMetrics && same; ++m) {
+        const double limit = tolerance * sd[size_t(m)][c];
+        for (size_t i = 0; i < n; ++i)
+          if (std::abs(values.at(i, Metric(m), k) - values.at(i, Metric(m), c)) > limit) {
             same = false;
             break;
           }
@@ -283,27 +271,28 @@ std::vector<size_t> distinct_codes(const std::vector<std::vector<std::vector<dou
   return kept;
 }
 
-Calibration make_calibration(const std::vector<int>& codes,
-                             const std::vector<std::vector<std::vector<double>>>& values, double alpha,
+Calibration make_calibration(const std::vector<int>& codes, const ConsistencyTable& values, double alpha,
                              const std::vector<size_t>* subset) {
   check_alpha(alpha);
+  OIAD_CHECK(values.codes() == codes.size(), "calibration: VAL values of ", values.codes(), " codes for ",
+             codes.size(), " selected codes");
   Calibration c;
   c.codes = codes;
   c.alpha = alpha;
-  const size_t n = subset ? subset->size() : values.size();
+  const size_t n = subset ? subset->size() : values.images();
   OIAD_CHECK(n >= 2, "calibration: need at least 2 VAL images, got ", n);
   c.n_val = int64_t(n);
+  auto image = [&](size_t t) {
+    const size_t i = subset ? (*subset)[t] : t;
+    OIAD_CHECK(i < values.images(), "calibration: VAL image ", i, " of ", values.images());
+    return i;
+  };
   c.distributions.assign(kNumMetrics, std::vector<CodeDistribution>(codes.size()));
   for (int mm = 0; mm < kNumMetrics; ++mm)
     for (size_t k = 0; k < codes.size(); ++k) {
       auto& v = c.distributions[size_t(mm)][k].sorted;
       v.reserve(n);
-      for (size_t t = 0; t < n; ++t) {
-        const auto& img = values[subset ? (*subset)[t] : t];
-        OIAD_CHECK(img.size() == size_t(kNumMetrics) && img[size_t(mm)].size() == codes.size(),
-                   "calibration: VAL image ", t, " has values of the wrong shape");
-        v.push_back(img[size_t(mm)][k]);
-      }
+      for (size_t t = 0; t < n; ++t) v.push_back(values.at(image(t), Metric(mm), k));
       std::sort(v.begin(), v.end());
     }
   c.val_one_sided.assign(kNumMetrics, {});
@@ -311,7 +300,7 @@ Calibration make_calibration(const std::vector<int>& codes,
     const OneSidedScorer score = c.one_sided_scorer(Metric(mm));
     auto& v = c.val_one_sided[size_t(mm)];
     v.reserve(n);
-    for (size_t t = 0; t < n; ++t) v.push_back(score(values[subset ? (*subset)[t] : t][size_t(mm)]));
+    for (size_t t = 0; t < n; ++t) v.push_back(score(values.of(image(t), Metric(mm))));
     std::sort(v.begin(), v.end());
   }
   return c;

@@ -31,11 +31,22 @@ DetectorOptions DetectorOptions::from_json(const nlohmann::json& j) {
     o.top_k = j.at("top_k");
     o.code_selection = j.at("code_selection");
     o.seed = j.at("seed");
-    o.duplicate_tolerance = j.value("duplicate_tolerance", 0.0);  // absent before session 3: off
+    // Calibrations written before duplicate merging existed have no such field: merging off.
+    o.duplicate_tolerance = j.value("duplicate_tolerance", 0.0);
   } catch (const nlohmann::json::exception& e) {
     throw Error(std::string("detector options: ") + e.what());
   }
   return o;
+}
+
+const std::vector<std::string>& code_selection_names() {
+  static const std::vector<std::string> kNames = {"all", "precision", "spread"};
+  return kNames;
+}
+
+const std::vector<std::string>& preset_names() {
+  static const std::vector<std::string> kNames = {"default", "paper"};
+  return kNames;
 }
 
 DetectorOptions preset_options(const std::string& name) {
@@ -167,7 +178,7 @@ torch::Tensor ssim(const torch::Tensor& x, const torch::Tensor& y) {
   return s.reshape({n, c, -1}).mean(2).mean(1);
 }
 
-Consistency Detector::structure_consistency(const torch::Tensor& images) const {
+ConsistencyTable Detector::structure_consistency(const torch::Tensor& images) const {
   OIAD_CHECK(!codes_.empty(), "detector: no codes selected (calibrate first)");
   torch::NoGradGuard ng;
   const auto& cfg = net_->config;
@@ -259,10 +270,9 @@ Consistency Detector::structure_consistency(const torch::Tensor& images) const {
   }
   sums = (sums / double(m)).contiguous();
   const double* s = sums.data_ptr<double>();
-  Consistency out;
-  out.values.assign(size_t(n), std::vector<std::vector<double>>(kNumMetrics, std::vector<double>(size_t(k))));
+  ConsistencyTable out{size_t(n), size_t(k)};
   for (int mm = 0; mm < kNumMetrics; ++mm)
-    for (int64_t g = 0; g < n * k; ++g) out.values[size_t(g / k)][size_t(mm)][size_t(g % k)] = s[mm * n * k + g];
+    for (int64_t g = 0; g < n * k; ++g) out.at(size_t(g / k), Metric(mm), size_t(g % k)) = s[mm * n * k + g];
   return out;
 }
 
@@ -275,29 +285,24 @@ torch::Tensor Detector::pr_morphs(const torch::Tensor& image, int code) const {
   return net_->decode(z);
 }
 
-Calibration Detector::calibrate(const torch::Tensor& val_images, double alpha, Consistency* val_values) {
+Calibration Detector::calibrate(const torch::Tensor& val_images, double alpha, ConsistencyTable* val_values) {
   check_alpha(alpha);
   fit_normal_range(val_images);
-  Consistency sc = structure_consistency(val_images);
+  ConsistencyTable sc = structure_consistency(val_images);
   merged_.clear();
   if (opt_.duplicate_tolerance > 0) {
     std::vector<std::vector<size_t>> groups;
-    const std::vector<size_t> kept = distinct_codes(sc.values, opt_.duplicate_tolerance, &groups);
+    const std::vector<size_t> kept = distinct_codes(sc, opt_.duplicate_tolerance, &groups);
     std::vector<int> codes;
     for (size_t j = 0; j < kept.size(); ++j) {
       codes.push_back(codes_[kept[j]]);
       merged_.emplace_back();
       for (size_t g : groups[j]) merged_.back().push_back(codes_[g]);
     }
-    for (auto& img : sc.values)
-      for (auto& v : img) {
-        std::vector<double> sub;
-        for (size_t k : kept) sub.push_back(v[k]);
-        v = std::move(sub);
-      }
+    sc = sc.with_codes(kept);
     codes_ = std::move(codes);
   }
-  Calibration c = make_calibration(codes_, sc.values, alpha);
+  Calibration c = make_calibration(codes_, sc, alpha);
   if (val_values) *val_values = std::move(sc);
   return c;
 }

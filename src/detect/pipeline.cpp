@@ -6,7 +6,6 @@
 
 #include "oiad/core/error.h"
 #include "oiad/model/preprocess.h"
-#include "oiad/report/picture.h"
 
 namespace oiad::detect {
 
@@ -48,7 +47,7 @@ CalibratedDetector load_detector(const std::string& path, bool require_calibrati
 }
 
 void calibrate_into(model::LoadedModel& m, const DetectorOptions& options, const torch::Tensor& val_images,
-                    double alpha, Consistency* val_values) {
+                    double alpha, ConsistencyTable* val_values) {
   Detector det(m.net, options);
   Calibration c = det.calibrate(val_images, alpha, val_values);
   nlohmann::json j = c.to_json();
@@ -102,7 +101,7 @@ MorphsChoice choose_morphs(const model::LoadedModel& m, DetectorOptions options,
   c.codes = ranges.codes();
   for (int morphs : ladder) {
     OIAD_CHECK_USAGE(morphs >= 1, "choosing N: ladder value ", morphs, " < 1");
-    Consistency sc[2];
+    ConsistencyTable sc[2];
     for (int r = 0; r < 2; ++r) {
       DetectorOptions o = options;
       o.morphs = morphs;
@@ -118,8 +117,8 @@ MorphsChoice choose_morphs(const model::LoadedModel& m, DetectorOptions options,
       for (size_t code = 0; code < ranges.codes().size(); ++code) {
         std::vector<double> a, b;
         for (int64_t i = 0; i < k; ++i) {
-          a.push_back(sc[0].values[size_t(i)][size_t(mi)][code]);
-          b.push_back(sc[1].values[size_t(i)][size_t(mi)][code]);
+          a.push_back(sc[0].at(size_t(i), Metric(mi), code));
+          b.push_back(sc[1].at(size_t(i), Metric(mi), code));
         }
         const double ratio = monte_carlo_ratio(a, b);
         step.ratios[size_t(mi)][code] = ratio;
@@ -153,10 +152,11 @@ std::vector<ImageScore> score_images(const CalibratedDetector& d, const torch::T
   out.reserve(size_t(n));
   for (int64_t a = 0; a < n; a += block) {
     const int64_t b = std::min(n, a + block);
-    Consistency sc = d.detector->structure_consistency(images.slice(0, a, b));
-    for (auto& v : sc.values) {
+    const ConsistencyTable sc = d.detector->structure_consistency(images.slice(0, a, b));
+    for (size_t i = 0; i < sc.images(); ++i) {
       ImageScore s;
-      const auto& x = v[size_t(metric)];
+      for (int m = 0; m < kNumMetrics; ++m) s.consistency[size_t(m)] = sc.of(i, Metric(m));
+      const auto& x = s.of(metric);
       if (one_sided) {
         s.score = one_sided_score(x);
         s.anomalous = s.score > threshold;
@@ -165,7 +165,6 @@ std::vector<ImageScore> score_images(const CalibratedDetector& d, const torch::T
         s.anomalous = d.calibration.anomalous(metric, x, level);
       }
       s.most_extreme_code = d.calibration.most_extreme_code(metric, x);
-      s.consistency = std::move(v);
       out.push_back(std::move(s));
     }
     if (progress) progress(b, n);
@@ -173,37 +172,22 @@ std::vector<ImageScore> score_images(const CalibratedDetector& d, const torch::T
   return out;
 }
 
-torch::Tensor model_input(const model::LoadedModel& m, const uint8_t* pixels, int64_t n, int channels, int height,
-                          int width, bool resize, const std::string& what) {
-  const auto& cfg = m.net->config;
-  const auto& pre = m.file.meta.value("preprocessing", nlohmann::json::object());
-  const int want_h = pre.value("image_height", cfg.input_size), want_w = pre.value("image_width", cfg.input_size);
-  if (!resize) {
-    OIAD_CHECK(channels == cfg.channels, what, ": ", channels, " channel(s), the model expects ", cfg.channels,
-               " (use --resize to convert)");
-    OIAD_CHECK(height == want_h && width == want_w, what, ": images are ", width, "x", height,
-               ", the model expects ", want_w, "x", want_h, " (use --resize to resize)");
-    return model::images_to_input(pixels, n, channels, height, width, cfg.input_size);
-  }
-  // Resize to the model's image size first, then apply its usual preprocessing.
-  auto x = torch::from_blob(const_cast<uint8_t*>(pixels), {n, channels, height, width}, torch::kUInt8)
-               .to(torch::kFloat32)
-               .div(255.0f);
-  if (channels != cfg.channels) x = channels == 3 ? x.mean(1, true) : x.repeat({1, 3, 1, 1});
-  namespace F = torch::nn::functional;
-  x = F::interpolate(x, F::InterpolateFuncOptions()
-                            .size(std::vector<int64_t>{want_h, want_w})
-                            .mode(torch::kBilinear)
-                            .align_corners(false));
-  auto bytes = model::input_to_bytes(x);
-  return model::images_to_input(bytes.data(), n, cfg.channels, want_h, want_w, cfg.input_size);
+nlohmann::json MorphStrip::to_json() const {
+  nlohmann::json codes = nlohmann::json::array();
+  for (const auto& r : rows)
+    codes.push_back({{"code", r.code},
+                     {"consistency", r.consistency},
+                     {"interval", {r.interval.first, r.interval.second}},
+                     {"inside", r.inside}});
+  return {{"score", score}, {"anomalous", anomalous}, {"alpha", alpha}, {"metric", metric_name(metric)},
+          {"codes", codes}};
 }
 
-nlohmann::json write_morph_strip(const CalibratedDetector& d, const torch::Tensor& x, Metric metric, double alpha,
-                                 int codes_shown, int morphs_shown, const std::string& path) {
-  OIAD_CHECK(x.dim() == 4 && x.size(0) == 1, path, ": a morph strip shows one image");
+MorphStrip morph_strip(const CalibratedDetector& d, const torch::Tensor& x, Metric metric, double alpha,
+                       int codes_shown, int morphs_shown) {
+  OIAD_CHECK(x.dim() == 4 && x.size(0) == 1, "morph strip: a morph strip shows one image");
   const ImageScore sc = score_images(d, x, metric, alpha)[0];
-  const auto& values = sc.consistency[size_t(metric)];
+  const auto& values = sc.of(metric);
   const auto& dist = d.calibration.distributions[size_t(metric)];
   // Codes ranked by how far the image's SC lies in the tails of VAL.
   std::vector<size_t> rank(values.size());
@@ -211,40 +195,37 @@ nlohmann::json write_morph_strip(const CalibratedDetector& d, const torch::Tenso
   auto key = [&](size_t k) { return dist[k].outside_distance(values[k]) + 0.5 - dist[k].tail(values[k]); };
   std::stable_sort(rank.begin(), rank.end(), [&](size_t a, size_t b) { return key(a) > key(b); });
   rank.resize(std::min<size_t>(rank.size(), size_t(std::max(1, codes_shown))));
-  const int S = d.model.net->config.input_size, C = d.model.net->config.channels;
-  std::vector<report::Tile> tiles;
-  std::vector<std::string> labels;
-  nlohmann::json codes = nlohmann::json::array();
+  MorphStrip strip;
+  strip.channels = d.model.net->config.channels;
+  strip.size = d.model.net->config.input_size;
+  strip.input = model::input_to_bytes(x[0]);
+  strip.metric = metric;
+  strip.alpha = alpha;
+  strip.score = sc.score;
+  strip.anomalous = sc.anomalous;
   const auto th = d.calibration.thresholds(metric, alpha);
   const auto mu = d.detector->encode(x);
-  int shown = 1;
   for (size_t k : rank) {
-    const int code = d.calibration.codes[k];
-    auto morphs = d.detector->pr_morphs(x[0], code);
+    MorphStrip::Row row;
+    row.code = d.calibration.codes[k];
+    row.consistency = values[k];
+    row.interval = th[k];
+    row.inside = values[k] >= th[k].first && values[k] <= th[k].second;
+    const auto morphs = d.detector->pr_morphs(x[0], row.code);
     // A few morphs spread over the sorted perturbed values.
-    auto zvals = d.detector->morph_values(code, mu[0][code].item<float>());
+    const auto zvals = d.detector->morph_values(row.code, mu[0][row.code].item<float>());
     std::vector<size_t> order(zvals.size());
     for (size_t i = 0; i < order.size(); ++i) order[i] = i;
     std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return zvals[a] < zvals[b]; });
-    tiles.push_back({model::input_to_bytes(x[0]), "input"});
-    shown = std::max(1, std::min<int>(morphs_shown, int(order.size())));
+    const int shown = std::max(1, std::min<int>(morphs_shown, int(order.size())));
     for (int t = 0; t < shown; ++t) {
       const size_t i = order[size_t(t) * (order.size() - 1) / size_t(std::max(1, shown - 1))];
-      char cap[24];
-      std::snprintf(cap, sizeof(cap), "z=%.2f", zvals[i]);
-      tiles.push_back({model::input_to_bytes(morphs[int64_t(i)]), cap});
+      row.morphs.push_back(model::input_to_bytes(morphs[int64_t(i)]));
+      row.values.push_back(zvals[i]);
     }
-    char lab[64];
-    std::snprintf(lab, sizeof(lab), "code %d SC %.3g", code, values[k]);
-    labels.push_back(lab);
-    codes.push_back({{"code", code},
-                     {"consistency", values[k]},
-                     {"interval", {th[k].first, th[k].second}},
-                     {"inside", values[k] >= th[k].first && values[k] <= th[k].second}});
+    strip.rows.push_back(std::move(row));
   }
-  report::write_grid(path, tiles, C, S, S, 1 + shown, 3, labels);
-  return {{"score", sc.score}, {"anomalous", sc.anomalous}, {"alpha", alpha}, {"metric", metric_name(metric)},
-          {"codes", codes}};
+  return strip;
 }
 
 }  // namespace oiad::detect

@@ -10,6 +10,7 @@
 #include "internal.h"
 #include "oiad/core/error.h"
 #include "oiad/core/file_util.h"
+#include "oiad/core/progress.h"
 #include "oiad/core/random.h"
 #include "oiad/core/runtime.h"
 #include "oiad/detect/pipeline.h"
@@ -17,12 +18,11 @@
 #include "oiad/model/preprocess.h"
 #include "oiad/report/document.h"
 #include "oiad/report/picture.h"
-#include "oiad/train/train_job.h"
+#include "oiad/workflow/train_job.h"
 
 namespace oiad::experiment {
 
 using detail::MethodRun;
-using detail::now_seconds;
 namespace fs = std::filesystem;
 
 namespace {
@@ -68,11 +68,11 @@ struct Context {
 };
 
 // Trains (or resumes, or reuses) a model of `kind` into DIR/models/<name>.oiad.
-train::TrainJobResult train_or_load(const Context& c, const std::string& name, model::ModelKind kind) {
+workflow::TrainJobResult train_or_load(const Context& c, const std::string& name, model::ModelKind kind) {
   const std::string path = c.o.out + "/models/" + name + ".oiad";
   if (fs::exists(path)) {
     // Training finished in an earlier run; reuse it (the split was checked already).
-    train::TrainJobResult r;
+    workflow::TrainJobResult r;
     r.model = model::load_model(path);
     for (const auto& e : r.model.file.meta.at("training").at("history")) {
       r.state.history.push_back(train::EpochRecord::from_json(e));
@@ -82,7 +82,7 @@ train::TrainJobResult train_or_load(const Context& c, const std::string& name, m
     c.log(name + ": reusing " + path);
     return r;
   }
-  train::TrainJob job;
+  workflow::TrainJob job;
   job.dataset = &c.ds;
   job.split = c.split;
   job.config = model::ModelConfig::defaults(kind, c.ds.channels, c.o.input_size);
@@ -92,17 +92,17 @@ train::TrainJobResult train_or_load(const Context& c, const std::string& name, m
   job.resume = fs::exists(path + ".ckpt");
   job.calibrate = false;
   job.seed = c.o.seed;
-  return train::run_train_job(job);
+  return workflow::run_train_job(job);
 }
 
-nlohmann::json last_epoch(const train::TrainJobResult& r) {
+nlohmann::json last_epoch(const workflow::TrainJobResult& r) {
   return r.state.history.empty() ? nlohmann::json() : r.state.history.back().to_json();
 }
 
 // ---- VAE and DCAE: reconstruction loss of the mean code ----
 MethodRun run_autoencoder(const Context& c, const std::string& name) {
   const double t0 = now_seconds();
-  train::TrainJobResult tr = train_or_load(c, name, name == "vae" ? model::ModelKind::kVae : model::ModelKind::kDcae);
+  workflow::TrainJobResult tr = train_or_load(c, name, name == "vae" ? model::ModelKind::kVae : model::ModelKind::kDcae);
   model::DetectorVae net = tr.model.net;
   net->eval();
   const auto& cfg = net->config;
@@ -142,7 +142,7 @@ std::vector<size_t> picks(const std::vector<size_t>& from, int k, uint64_t seed)
 MethodRun run_oiad(const Context& c) {
   const double t0 = now_seconds();
   const ExperimentOptions& o = c.o;
-  train::TrainJobResult tr = train_or_load(c, "oiad", model::ModelKind::kDetectorVae);
+  workflow::TrainJobResult tr = train_or_load(c, "oiad", model::ModelKind::kDetectorVae);
   const std::string path = o.out + "/models/oiad.oiad";
   const int S = tr.model.net->config.input_size;
 
@@ -152,7 +152,7 @@ MethodRun run_oiad(const Context& c) {
   const torch::Tensor val = to_input(c.ds, val_px, S);
   detect::DetectorOptions dopt = detect::preset_options(o.preset);
   dopt.seed = o.seed;
-  detect::Consistency vc;
+  detect::ConsistencyTable vc;
   c.log("oiad: calibrating on " + std::to_string(val.size(0)) + " VAL images (preset " + o.preset + ")");
   detect::calibrate_into(tr.model, dopt, val, o.alpha, &vc);
   model::save_model(path, tr.model.net, tr.model.file);
@@ -166,13 +166,8 @@ MethodRun run_oiad(const Context& c) {
   const torch::Tensor x = to_input(c.ds, test_px, S);
   const detect::Metric primary = detect::parse_metric(
       std::find(o.metrics.begin(), o.metrics.end(), "ssim") != o.metrics.end() ? "ssim" : o.metrics.front());
-  double last_log = s0;
-  auto scored = detect::score_images(d, x, primary, o.alpha, 64, [&](int64_t done, int64_t total) {
-    if (now_seconds() - last_log < 30 && done != total) return;
-    last_log = now_seconds();
-    c.log("oiad: scored " + std::to_string(done) + "/" + std::to_string(total) + " test images, " +
-          report::fixed(double(done) / std::max(1e-9, last_log - s0), 1) + " img/s");
-  });
+  ProgressPrinter progress("oiad: scoring", 30.0, [&](const std::string& line) { c.log(line); }, bool(o.log));
+  auto scored = detect::score_images(d, x, primary, o.alpha, 64, progress.counter("test images"));
   const double score_seconds = now_seconds() - s0;
 
   MethodRun r;
@@ -183,19 +178,19 @@ MethodRun run_oiad(const Context& c) {
   const auto alphas = alpha_grid();
   std::vector<size_t> val_sizes;
   for (size_t n : {10, 20, 50, 100, 200, 500, 1000, 2000})
-    if (n < vc.values.size()) val_sizes.push_back(n);
-  val_sizes.push_back(vc.values.size());
+    if (n < vc.images()) val_sizes.push_back(n);
+  val_sizes.push_back(vc.images());
   for (const auto& name : o.metrics) {
     const detect::Metric m = detect::parse_metric(name);
     std::vector<double> sc, one;
     const detect::OneSidedScorer one_sided_score = cal.one_sided_scorer(m);
     for (const auto& s : scored) {
-      sc.push_back(cal.score(m, s.consistency[size_t(m)]));
-      one.push_back(one_sided_score(s.consistency[size_t(m)]));
+      sc.push_back(cal.score(m, s.of(m)));
+      one.push_back(one_sided_score(s.of(m)));
     }
     auto sweep_at = [&](const detect::Calibration& k, double a) {
       std::vector<uint8_t> flagged;
-      for (const auto& s : scored) flagged.push_back(k.anomalous(m, s.consistency[size_t(m)], a));
+      for (const auto& s : scored) flagged.push_back(k.anomalous(m, s.of(m), a));
       return eval::sweep_point(a, flagged, c.labels);
     };
     nlohmann::json sweep = nlohmann::json::array();
@@ -206,14 +201,14 @@ MethodRun run_oiad(const Context& c) {
     const auto at = sweep_at(cal, o.alpha);
     // Fig. 4: thresholds from random VAL subsets of growing size (5 seeded draws each).
     nlohmann::json by_size = nlohmann::json::array();
-    std::vector<size_t> all(vc.values.size());
+    std::vector<size_t> all(vc.images());
     for (size_t i = 0; i < all.size(); ++i) all[i] = i;
     for (size_t n : val_sizes) {
       const int draws = n == all.size() ? 1 : 5;
       double tp = 0, tn = 0, acc = 0;
       for (int t = 0; t < draws; ++t) {
         const auto sub = picks(all, int(n), o.seed * 1000 + n * 10 + size_t(t));
-        const auto k = detect::make_calibration(cal.codes, vc.values, o.alpha, &sub);
+        const auto k = detect::make_calibration(cal.codes, vc, o.alpha, &sub);
         const auto p = sweep_at(k, o.alpha);
         tp += p.tp / draws, tn += p.tn / draws, acc += p.acc / draws;
       }
@@ -248,8 +243,9 @@ MethodRun run_oiad(const Context& c) {
       for (size_t t = 0; t < chosen.size(); ++t) {
         const size_t i = chosen[t];
         const std::string file = std::string("figures/morphs_") + (l ? "anomalous_" : "normal_") + std::to_string(t + 1) + ".png";
-        auto info = detect::write_morph_strip(d, x.slice(0, int64_t(i), int64_t(i) + 1), primary, o.alpha, 3, 8,
-                                              o.out + "/" + file);
+        const detect::MorphStrip strip = detect::morph_strip(d, x.slice(0, int64_t(i), int64_t(i) + 1), primary, o.alpha, 3, 8);
+        report::write_morph_strip(o.out + "/" + file, strip);
+        const nlohmann::json info = strip.to_json();
         char cap[200];
         std::snprintf(cap, sizeof(cap), "%s test image (%s index %lld): score %.3f, %s at α = %.2f; %s SC per code shown", l ? "anomalous" : "normal",
                       c.test.source.c_str(), (long long)c.test.index[i], info["score"].get<double>(),
@@ -264,15 +260,15 @@ MethodRun run_oiad(const Context& c) {
                                  {"caption", "the " + std::to_string(std::min<size_t>(r.scores.size(), size_t(o.top_grid))) +
                                                  " highest-scoring reported test images (" + pm + "), with their true label"}});
     std::vector<double> val_scores;
-    for (const auto& v : vc.values) val_scores.push_back(cal.score(primary, v[size_t(primary)]));
+    for (size_t i = 0; i < vc.images(); ++i) val_scores.push_back(cal.score(primary, vc.of(i, primary)));
     report::write_ranked_grid(o.out + "/figures/top_val.png", val_px, c.ds.channels, c.ds.height, c.ds.width,
                               val_scores, report::rank_descending(val_scores, size_t(o.top_grid)));
     size_t outside = 0;
-    for (const auto& v : vc.values) outside += cal.anomalous(primary, v[size_t(primary)], o.alpha);
+    for (size_t i = 0; i < vc.images(); ++i) outside += cal.anomalous(primary, vc.of(i, primary), o.alpha);
     pictures["grids"].push_back(
         {{"file", "figures/top_val.png"},
          {"caption", "unlabeled setting (Figs. 5-7): the most anomalous VAL images of the normal class (" + pm + "); " +
-                         std::to_string(outside) + " of " + std::to_string(vc.values.size()) +
+                         std::to_string(outside) + " of " + std::to_string(vc.images()) +
                          " VAL images lie outside the α-intervals"}});
   }
   r.details = {{"metrics", metrics},
@@ -280,7 +276,7 @@ MethodRun run_oiad(const Context& c) {
                {"preset", o.preset},
                {"detector", dopt.to_json()},
                {"codes", cal.codes},
-               {"n_val", vc.values.size()},
+               {"n_val", vc.images()},
                {"train_seconds", tr.train_seconds},
                {"calibrate_seconds", calibrate_seconds},
                {"final_epoch", last_epoch(tr)},

@@ -1,4 +1,4 @@
-// Internals of the experiment runner shared by its torch and plain halves.
+// Internals of the experiment runner shared by its files.
 #pragma once
 
 #include <map>
@@ -45,8 +45,5 @@ MethodRun run_baseline(const std::string& name, const BaselineInputs& in, const 
 /// report.html from results.json's content and the per-method scores.
 void write_report(const std::string& dir, const nlohmann::json& results, const std::vector<MethodRun>& runs,
                   const std::vector<uint8_t>& test_labels, const nlohmann::json& pictures);
-
-/// Seconds since `t0` (steady clock, in seconds since an arbitrary epoch).
-double now_seconds();
 
 }  // namespace oiad::experiment::detail

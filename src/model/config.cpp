@@ -1,8 +1,25 @@
 #include "oiad/model/config.h"
 
+#include <algorithm>
+
 #include "oiad/core/error.h"
 
 namespace oiad::model {
+
+const std::vector<std::string>& kind_names() {
+  static const std::vector<std::string> kNames = {"detector", "vae", "dcae"};
+  return kNames;
+}
+
+const std::vector<std::string>& reconstruction_names() {
+  static const std::vector<std::string> kNames = {"l2", "bernoulli"};
+  return kNames;
+}
+
+const std::vector<int>& input_sizes() {
+  static const std::vector<int> kSizes = {32, 64};
+  return kSizes;
+}
 
 std::string kind_name(ModelKind k) {
   switch (k) {
@@ -86,7 +103,8 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j) {
 
 void ModelConfig::validate() const {
   OIAD_CHECK(channels == 1 || channels == 3, "model config: channels ", channels, " not 1 or 3");
-  OIAD_CHECK(input_size == 32 || input_size == 64, "model config: input size ", input_size, " not 32 or 64");
+  OIAD_CHECK(std::find(input_sizes().begin(), input_sizes().end(), input_size) != input_sizes().end(),
+             "model config: input size ", input_size, " not 32 or 64");
   OIAD_CHECK(latent_dim >= 1 && latent_dim <= 1024, "model config: latent_dim ", latent_dim, " out of range");
   OIAD_CHECK(encoder_dense >= 1 && decoder_dense >= 1, "model config: dense widths must be positive");
   OIAD_CHECK(gamma >= 0 && eta >= 0 && kl_weight >= 0, "model config: loss weights must be >= 0");

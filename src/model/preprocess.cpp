@@ -31,6 +31,31 @@ torch::Tensor images_to_input(const uint8_t* pixels, int64_t n, int channels, in
       .contiguous();
 }
 
+torch::Tensor model_input(const LoadedModel& m, const uint8_t* pixels, int64_t n, int channels, int height,
+                          int width, bool convert, const std::string& what) {
+  const auto& cfg = m.net->config;
+  const auto& pre = m.file.meta.value("preprocessing", nlohmann::json::object());
+  const int want_h = pre.value("image_height", cfg.input_size), want_w = pre.value("image_width", cfg.input_size);
+  if (!convert) {
+    OIAD_CHECK(channels == cfg.channels, what, ": ", channels, " channel(s), the model expects ", cfg.channels,
+               " (use --resize to convert)");
+    OIAD_CHECK(height == want_h && width == want_w, what, ": images are ", width, "x", height,
+               ", the model expects ", want_w, "x", want_h, " (use --resize to resize)");
+    return images_to_input(pixels, n, channels, height, width, cfg.input_size);
+  }
+  auto x = torch::from_blob(const_cast<uint8_t*>(pixels), {n, channels, height, width}, torch::kUInt8)
+               .to(torch::kFloat32)
+               .div(255.0f);
+  if (channels != cfg.channels) x = channels == 3 ? x.mean(1, true) : x.repeat({1, 3, 1, 1});
+  namespace F = torch::nn::functional;
+  x = F::interpolate(x, F::InterpolateFuncOptions()
+                            .size(std::vector<int64_t>{want_h, want_w})
+                            .mode(torch::kBilinear)
+                            .align_corners(false));
+  const auto bytes = input_to_bytes(x);
+  return images_to_input(bytes.data(), n, cfg.channels, want_h, want_w, cfg.input_size);
+}
+
 std::vector<uint8_t> input_to_bytes(const torch::Tensor& x) {
   auto b = (x.detach().clamp(0.0, 1.0) * 255.0).round().to(torch::kUInt8).contiguous();
   return std::vector<uint8_t>(b.data_ptr<uint8_t>(), b.data_ptr<uint8_t>() + b.numel());

@@ -81,4 +81,26 @@ void write_ranked_grid(const std::string& path, const std::vector<uint8_t>& pixe
   write_grid(path, tiles, channels, height, width, std::min(8, int(tiles.size())), 3);
 }
 
+void write_morph_strip(const std::string& path, const detect::MorphStrip& strip) {
+  OIAD_CHECK(!strip.rows.empty(), path, ": a morph strip without codes");
+  std::vector<Tile> tiles;
+  std::vector<std::string> labels;
+  size_t cols = 0;
+  for (const auto& row : strip.rows) cols = std::max(cols, 1 + row.morphs.size());
+  for (const auto& row : strip.rows) {
+    tiles.push_back({strip.input, "input"});
+    for (size_t t = 0; t < row.morphs.size(); ++t) {
+      char cap[24];
+      std::snprintf(cap, sizeof(cap), "z=%.2f", row.values[t]);
+      tiles.push_back({row.morphs[t], cap});
+    }
+    // Rows of one strip have equal length; pad a shorter one so the grid stays aligned.
+    for (size_t t = 1 + row.morphs.size(); t < cols; ++t) tiles.push_back({std::vector<uint8_t>(strip.input.size(), 255), ""});
+    char lab[64];
+    std::snprintf(lab, sizeof(lab), "code %d SC %.3g", row.code, row.consistency);
+    labels.push_back(lab);
+  }
+  write_grid(path, tiles, strip.channels, strip.size, strip.size, int(cols), 3, labels);
+}
+
 }  // namespace oiad::report

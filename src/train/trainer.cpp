@@ -1,12 +1,11 @@
 #include "oiad/train/trainer.h"
 
-#include <unistd.h>
-
 #include <chrono>
 #include <cstdio>
 #include <sstream>
 
 #include "oiad/core/error.h"
+#include "oiad/core/progress.h"
 #include "oiad/core/random.h"
 #include "oiad/model/model_io.h"
 
@@ -38,46 +37,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Progress on stderr: a redrawn bar on a terminal, periodic plain lines otherwise.
-class Progress {
- public:
-  Progress(int epochs, int64_t iters_per_epoch, double log_seconds, bool verbose)
-      : epochs_(epochs), per_epoch_(iters_per_epoch), log_seconds_(log_seconds), verbose_(verbose),
-        tty_(isatty(2)), start_(Clock::now()), last_(start_) {}
-  void update(int epoch, int64_t iter, const EpochRecord& run, double images_per_s, int64_t done, int64_t total) {
-    if (!verbose_) return;
-    const auto now = Clock::now();
-    const double since = std::chrono::duration<double>(now - last_).count();
-    if (since < (tty_ ? 0.25 : log_seconds_) && iter != per_epoch_) return;
-    last_ = now;
-    const double elapsed = std::chrono::duration<double>(now - start_).count();
-    const double eta = done > 0 ? elapsed * double(total - done) / double(done) : 0.0;
-    const double n = double(std::max<int64_t>(1, run.iterations));
-    char line[256];
-    std::snprintf(line, sizeof(line),
-                  "epoch %d/%d it %lld/%lld  recon %.3f kl %.3f tc %.3f reg %.3f disc %.3f  %.0f img/s  ETA %.0fs",
-                  epoch, epochs_, (long long)iter, (long long)per_epoch_, run.recon / n, run.kl / n, run.tc / n,
-                  run.prec_reg / n, run.disc_loss / n, images_per_s, eta);
-    if (tty_) {
-      const int width = 20;
-      const int filled = int(width * double(iter) / double(per_epoch_));
-      std::fprintf(stderr, "\r[%s%s] %s", std::string(filled, '#').c_str(), std::string(width - filled, '.').c_str(),
-                   line);
-      if (iter == per_epoch_) std::fprintf(stderr, "\n");
-    } else {
-      std::fprintf(stderr, "train: %s\n", line);
-    }
-    std::fflush(stderr);
-  }
-
- private:
-  int epochs_;
-  int64_t per_epoch_;
-  double log_seconds_;
-  bool verbose_, tty_;
-  Clock::time_point start_, last_;
-};
-
 }  // namespace
 
 void train_model(model::DetectorVae& net, const torch::Tensor& images, const TrainOptions& o, TrainState& state,
@@ -101,7 +60,7 @@ void train_model(model::DetectorVae& net, const torch::Tensor& images, const Tra
   if (!state.optim_vae.empty()) model::archive_from_blob(opt_vae, state.optim_vae);
   if (opt_disc && !state.optim_disc.empty()) model::archive_from_blob(*opt_disc, state.optim_disc);
 
-  Progress progress(o.epochs, iters, o.log_seconds, o.verbose);
+  ProgressPrinter progress("train", o.log_seconds, {}, o.verbose);
   const int64_t total_iters = iters * (o.epochs - state.epochs_done);
   int64_t done_iters = 0;
   net->train();
@@ -151,7 +110,12 @@ void train_model(model::DetectorVae& net, const torch::Tensor& images, const Tra
       rec.total += t.total.item<double>();
       ++done_iters;
       const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
-      progress.update(epoch, it + 1, rec, double((it + 1) * bs) / std::max(secs, 1e-9), done_iters, total_iters);
+      const double r = double(rec.iterations);
+      char line[200];
+      std::snprintf(line, sizeof(line), "epoch %d/%d it %lld/%lld  recon %.3f kl %.3f tc %.3f reg %.3f disc %.3f  %.0f img/s",
+                    epoch, o.epochs, (long long)(it + 1), (long long)iters, rec.recon / r, rec.kl / r, rec.tc / r,
+                    rec.prec_reg / r, rec.disc_loss / r, double((it + 1) * bs) / std::max(secs, 1e-9));
+      progress.update(done_iters, total_iters, line);
     }
     const double k = double(std::max<int64_t>(1, rec.iterations));
     rec.recon /= k;

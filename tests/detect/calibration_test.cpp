@@ -10,6 +10,16 @@
 namespace oiad::detect {
 namespace {
 
+// The table of nested values v[image][metric][code] (every image: kNumMetrics metrics).
+ConsistencyTable table(const std::vector<std::vector<std::vector<double>>>& v) {
+  ConsistencyTable t(v.size(), v.empty() ? 0 : v[0][0].size());
+  for (size_t i = 0; i < v.size(); ++i)
+    for (int m = 0; m < kNumMetrics; ++m)
+      for (size_t k = 0; k < t.codes(); ++k) t.at(i, Metric(m), k) = v[i][size_t(m)][k];
+  return t;
+}
+
+
 // numpy.quantile (linear) on [1, 2, 3, 4]: 0.4 -> 2.2, 0.5 -> 2.5, 0 -> 1, 1 -> 4.
 TEST(Quantile, MatchesNumpyLinear) {
   std::vector<double> v = {1, 2, 3, 4};
@@ -122,7 +132,7 @@ TEST(OneSidedRule, ValScoresAndThresholdsByHand) {
   const double a[3] = {1, 2, 3}, b[3] = {10, 30, 20};
   for (int i = 0; i < 3; ++i)
     for (int m = 0; m < kNumMetrics; ++m) v[size_t(i)][size_t(m)] = {a[i], b[i]};
-  const Calibration c = make_calibration({4, 7}, v, 0.4);
+  const Calibration c = make_calibration({4, 7}, table(v), 0.4);
   const double r = std::sqrt(1.5);
   ASSERT_TRUE(c.has_one_sided(Metric::kMse));
   ASSERT_EQ(c.val_one_sided[size_t(Metric::kMse)].size(), 3u);
@@ -146,7 +156,7 @@ TEST(OneSidedRule, ValScoresAndThresholdsByHand) {
   // A subset (images 0 and 1): a = (1, 2), mean 1.5, sd 0.5; b = (10, 30), mean 20, sd 10:
   // scores -1 and 1.
   const std::vector<size_t> sub = {0, 1};
-  const Calibration cs = make_calibration({4, 7}, v, 0.4, &sub);
+  const Calibration cs = make_calibration({4, 7}, table(v), 0.4, &sub);
   EXPECT_NEAR(cs.val_one_sided[size_t(Metric::kLoss)][0], -1.0, 1e-9);
   EXPECT_NEAR(cs.val_one_sided[size_t(Metric::kLoss)][1], 1.0, 1e-9);
 
@@ -166,16 +176,16 @@ TEST(OneSidedRule, ValScoresAndThresholdsByHand) {
   EXPECT_THROW(parse_rule("two-sided"), UsageError);
 }
 
-// distinct_codes by hand: 40 VAL images, 2 metrics, 5 codes. Code 1 = code 0 + noise of at
+// distinct_codes by hand: 40 VAL images, 3 metrics, 5 codes. Code 1 = code 0 + noise of at
 // most 0.01 sd(code 0); code 4 = code 0 exactly; code 2 independent; code 3 = code 2 except
 // one image of metric 1 moved by 0.2 sd(code 2). At tolerance 0.05: kept {0, 2, 3}, code 0
 // stands for {1, 4}. At 0.3, code 3 joins code 2; at 0, only exact copies merge.
 TEST(DistinctCodes, MergesOnlyDuplicatesWithinTolerance) {
   Rng r(5);
   const int n = 40;
-  std::vector<std::vector<std::vector<double>>> v(n, std::vector<std::vector<double>>(2, std::vector<double>(5)));
+  std::vector<std::vector<std::vector<double>>> v(n, std::vector<std::vector<double>>(kNumMetrics, std::vector<double>(5)));
   for (int i = 0; i < n; ++i)
-    for (int m = 0; m < 2; ++m) v[i][m][0] = r.uniform(0, 1), v[i][m][2] = r.uniform(5, 9);
+    for (int m = 0; m < kNumMetrics; ++m) v[i][m][0] = r.uniform(0, 1), v[i][m][2] = r.uniform(5, 9);
   auto sd = [&](int m, int k) {
     double mean = 0, sq = 0;
     for (int i = 0; i < n; ++i) mean += v[i][m][k];
@@ -184,20 +194,20 @@ TEST(DistinctCodes, MergesOnlyDuplicatesWithinTolerance) {
     return std::sqrt(sq / n);
   };
   for (int i = 0; i < n; ++i)
-    for (int m = 0; m < 2; ++m) {
+    for (int m = 0; m < kNumMetrics; ++m) {
       v[i][m][1] = v[i][m][0] + r.uniform(-0.01, 0.01) * sd(m, 0);
       v[i][m][4] = v[i][m][0];
       v[i][m][3] = v[i][m][2];
     }
   v[17][1][3] += 0.2 * sd(1, 2);
   std::vector<std::vector<size_t>> merged;
-  EXPECT_EQ(distinct_codes(v, 0.05, &merged), (std::vector<size_t>{0, 2, 3}));
+  EXPECT_EQ(distinct_codes(table(v), 0.05, &merged), (std::vector<size_t>{0, 2, 3}));
   EXPECT_EQ(merged, (std::vector<std::vector<size_t>>{{1, 4}, {}, {}}));
-  EXPECT_EQ(distinct_codes(v, 0.3, &merged), (std::vector<size_t>{0, 2}));
+  EXPECT_EQ(distinct_codes(table(v), 0.3, &merged), (std::vector<size_t>{0, 2}));
   EXPECT_EQ(merged, (std::vector<std::vector<size_t>>{{1, 4}, {3}}));
-  EXPECT_EQ(distinct_codes(v, 0.0, &merged), (std::vector<size_t>{0, 1, 2, 3}));
+  EXPECT_EQ(distinct_codes(table(v), 0.0, &merged), (std::vector<size_t>{0, 1, 2, 3}));
   EXPECT_EQ(merged, (std::vector<std::vector<size_t>>{{4}, {}, {}, {}}));
-  EXPECT_THROW(distinct_codes(v, -1.0), Error);
+  EXPECT_THROW(distinct_codes(table(v), -1.0), Error);
 }
 
 // monte_carlo_ratio: a hand-worked case, the closed form on a large synthetic sample, and the

@@ -78,7 +78,7 @@ void add_data_command(CLI::App& app, Runner& run) {
   CLI::App* fetch = data->add_subcommand("fetch", "download an official release over HTTPS (SHA-256 checked)");
   fetch->add_option("name", opt->spec, "mnist, fashion-mnist or cifar10")
       ->required()
-      ->check(CLI::IsMember({"mnist", "fashion-mnist", "cifar10"}));
+      ->check(CLI::IsMember(data::known_dataset_names()));
   fetch->add_option("--dir", opt->dir, "data dir (default: $OIAD_DATA or ~/.local/share/oiad)");
   fetch->callback([&run, opt] { run = [opt] { run_fetch(*opt); }; });
 
@@ -86,7 +86,7 @@ void add_data_command(CLI::App& app, Runner& run) {
   split->add_option("--data", opt->spec, "mnist, fashion-mnist, cifar10, or a path")->required();
   split->add_option("--normal-class", opt->normal_class, "normal class: index or name")->required();
   split->add_option("--protocol", opt->protocol, "paper (Sec. IV.B) or standard (Ruff et al. 2018)")
-      ->check(CLI::IsMember({"paper", "standard"}))
+      ->check(CLI::IsMember(data::protocol_names()))
       ->capture_default_str();
   split->add_option("--seed", opt->seed, "random seed")->capture_default_str();
   split->add_option("--limit", opt->limit, "cap the images of each part (0: no cap)")->check(CLI::NonNegativeNumber);

@@ -14,6 +14,7 @@
 #include "commands.h"
 #include "oiad/core/error.h"
 #include "oiad/core/file_util.h"
+#include "oiad/core/progress.h"
 #include "oiad/data/readers.h"
 #include "oiad/detect/pipeline.h"
 #include "oiad/eval/roc.h"
@@ -26,26 +27,8 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Progress lines on stderr for long scoring runs.
-std::function<void(int64_t, int64_t)> progress_printer(const std::string& what) {
-  auto start = std::make_shared<Clock::time_point>(Clock::now());
-  auto last = std::make_shared<Clock::time_point>(*start);
-  const bool tty = isatty(2);
-  return [=](int64_t done, int64_t total) {
-    const auto now = Clock::now();
-    if (std::chrono::duration<double>(now - *last).count() < (tty ? 0.3 : 10.0) && done != total) return;
-    *last = now;
-    const double secs = std::chrono::duration<double>(now - *start).count();
-    const double rate = double(done) / std::max(secs, 1e-9);
-    std::fprintf(stderr, "%s%s: %lld/%lld images, %.1f img/s, ETA %.0fs%s", tty ? "\r" : "", what.c_str(),
-                 (long long)done, (long long)total, rate, double(total - done) / std::max(rate, 1e-9),
-                 tty && done != total ? "" : "\n");
-    std::fflush(stderr);
-  };
-}
-
 torch::Tensor selection_input(const model::LoadedModel& m, const ImageSelection& s, bool resize, const std::string& what) {
-  return detect::model_input(m, s.pixels.data(), s.n, s.channels, s.height, s.width, resize, what);
+  return model::model_input(m, s.pixels.data(), s.n, s.channels, s.height, s.width, resize, what);
 }
 
 // ---- calibrate ----
@@ -153,7 +136,8 @@ void run_score(const ScoreOptions& o) {
   OIAD_CHECK_USAGE(o.images.empty() || o.data.empty(), "score: give --data SPEC or image files, not both");
   ImageSelection s = o.images.empty() ? select_images(d.model, o.data, o.split, o.limit) : read_image_files(o.images);
   auto x = selection_input(d.model, s, o.resize, o.images.empty() ? (o.data.empty() ? "data" : o.data) : s.ids[0]);
-  auto scores = detect::score_images(d, x, metric, level, 64, progress_printer("score"), rule);
+  ProgressPrinter progress("score");
+  auto scores = detect::score_images(d, x, metric, level, 64, progress.counter(), rule);
   std::string out;
   for (size_t i = 0; i < scores.size(); ++i) {
     nlohmann::json j = {{"id", s.ids[i]}};
@@ -169,7 +153,7 @@ void run_score(const ScoreOptions& o) {
       j["threshold"] = threshold;
     }
     j["most_extreme_code"] = scores[i].most_extreme_code;
-    j["consistency"] = scores[i].consistency[size_t(metric)];
+    j["consistency"] = scores[i].of(metric);
     out += j.dump() + "\n";
   }
   write_output(o.out, out);
@@ -188,7 +172,8 @@ void run_evaluate(const EvaluateOptions& o) {
   ImageSelection s = select_images(d.model, "", "test", o.limit);
   auto x = selection_input(d.model, s, false, "test images");
   const auto t0 = Clock::now();
-  auto scores = detect::score_images(d, x, detect::Metric::kSsim, d.calibration.alpha, 64, progress_printer("evaluate"));
+  ProgressPrinter progress("evaluate");
+  auto scores = detect::score_images(d, x, detect::Metric::kSsim, d.calibration.alpha, 64, progress.counter());
   const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
   std::vector<uint8_t> labels(s.labels.begin(), s.labels.end());
   nlohmann::json res = {{"model", o.model},
@@ -208,9 +193,9 @@ void run_evaluate(const EvaluateOptions& o) {
     std::vector<uint8_t> flagged;
     const detect::OneSidedScorer one_sided_score = d.calibration.one_sided_scorer(metric);
     for (const auto& r : scores) {
-      sc.push_back(d.calibration.score(metric, r.consistency[size_t(mi)]));
-      one_sided.push_back(one_sided_score(r.consistency[size_t(mi)]));
-      flagged.push_back(d.calibration.anomalous(metric, r.consistency[size_t(mi)], d.calibration.alpha));
+      sc.push_back(d.calibration.score(metric, r.of(metric)));
+      one_sided.push_back(one_sided_score(r.of(metric)));
+      flagged.push_back(d.calibration.anomalous(metric, r.of(metric), d.calibration.alpha));
     }
     const auto at = eval::sweep_point(d.calibration.alpha, flagged, labels);
     auto& mj = res["metrics"][detect::metric_name(metric)];
@@ -232,8 +217,8 @@ void run_evaluate(const EvaluateOptions& o) {
       nlohmann::json j = {{"id", s.ids[i]}, {"label", s.labels[i]}};
       for (int mi = 0; mi < detect::kNumMetrics; ++mi) {
         const auto metric = detect::Metric(mi);
-        j[detect::metric_name(metric)] = {{"score", d.calibration.score(metric, scores[i].consistency[size_t(mi)])},
-                                          {"consistency", scores[i].consistency[size_t(mi)]}};
+        j[detect::metric_name(metric)] = {{"score", d.calibration.score(metric, scores[i].of(metric))},
+                                          {"consistency", scores[i].of(metric)}};
       }
       lines += j.dump() + "\n";
     }
@@ -263,7 +248,8 @@ void run_find(const FindOptions& o) {
   const detect::Rule rule = detect::parse_rule(o.rule);
   check_rule_levels("find", rule, kNotGiven, o.fpr);
   const double level = rule == detect::Rule::kPaper ? d.calibration.alpha : (given(o.fpr) ? o.fpr : kDefaultFpr);
-  auto scores = detect::score_images(d, x, metric, level, 64, progress_printer("find"), rule);
+  ProgressPrinter progress("find");
+  auto scores = detect::score_images(d, x, metric, level, 64, progress.counter(), rule);
   std::vector<double> values;
   for (const auto& sc : scores) values.push_back(sc.score);
   const std::vector<size_t> order = report::rank_descending(values, size_t(o.top));
@@ -302,7 +288,9 @@ void run_inspect(const InspectOptions& o) {
   const detect::Metric metric = detect::parse_metric(o.metric);
   ImageSelection s = read_image_files({o.image});
   auto x = selection_input(d.model, s, o.resize, o.image);
-  nlohmann::json r = detect::write_morph_strip(d, x, metric, d.calibration.alpha, o.codes, o.morphs_shown, o.out);
+  const detect::MorphStrip strip = detect::morph_strip(d, x, metric, d.calibration.alpha, o.codes, o.morphs_shown);
+  report::write_morph_strip(o.out, strip);
+  nlohmann::json r = strip.to_json();
   r["image"] = o.image;
   r["strip"] = o.out;
   print_json_line(r.dump());
@@ -329,7 +317,7 @@ void add_detect_commands(CLI::App& app, Runner& run) {
     c->add_option("--model", o->model, "model file (calibration is added to it)")->required();
     c->add_option("--data", o->data, "calibrate on this data set's train split instead of the model's VAL part");
     c->add_option("--preset", o->preset, "paper (N = 100 morphs per code) or default (faster)")
-        ->check(CLI::IsMember({"paper", "default"}))
+        ->check(CLI::IsMember(detect::preset_names()))
         ->capture_default_str();
     c->add_option("--alpha", o->alpha, "default α for decisions, in (0, 0.5]")->capture_default_str();
     c->add_option("--morphs", o->morphs,
@@ -345,7 +333,7 @@ void add_detect_commands(CLI::App& app, Runner& run) {
         ->check(CLI::Range(0.0, 10.0));
     c->add_option("--top-k", o->top_k, "use only k codes (0: all)")->check(CLI::NonNegativeNumber);
     c->add_option("--select", o->select, "how to pick the k codes: all, precision or spread")
-        ->check(CLI::IsMember({"all", "precision", "spread"}))
+        ->check(CLI::IsMember(detect::code_selection_names()))
         ->capture_default_str();
     c->add_option("--limit", o->limit, "cap the calibration images")->check(CLI::NonNegativeNumber);
     c->add_option("--seed", o->seed, "seed of the morph search")->capture_default_str();
@@ -359,10 +347,10 @@ void add_detect_commands(CLI::App& app, Runner& run) {
     c->add_option("--split", o->split, "train, val, test or cle (the model's split); train or test of another set")
         ->capture_default_str();
     c->add_option("--limit", o->limit, "score a seeded random subset of this many images")->check(CLI::NonNegativeNumber);
-    c->add_option("--metric", o->metric, "ssim, mse or loss")->check(CLI::IsMember({"ssim", "mse", "loss"}))->capture_default_str();
+    c->add_option("--metric", o->metric, "ssim, mse or loss")->check(CLI::IsMember(detect::metric_names()))->capture_default_str();
     c->add_option("--alpha", o->alpha, "α in (0, 0.5] of the paper rule (default: the calibration's)");
     c->add_option("--rule", o->rule, "paper (two-sided α rule, Sec. III.D) or one-sided (mean standardised SC, a variant)")
-        ->check(CLI::IsMember({"paper", "one-sided"}))->capture_default_str();
+        ->check(CLI::IsMember(detect::rule_names()))->capture_default_str();
     c->add_option("--fpr", o->fpr, "one-sided rule: share of normal VAL images flagged, in (0, 1) (default: 0.05)");
     c->add_flag("--resize", o->resize, "resize images of another size or channel count to the model's");
     c->add_option("--out", o->out, "write JSON lines here instead of stdout");
@@ -389,10 +377,10 @@ void add_detect_commands(CLI::App& app, Runner& run) {
     c->add_option("--split", o->split, "cle (normal test images, default), val, test, train")->capture_default_str();
     c->add_option("--top", o->top, "how many images")->capture_default_str();
     c->add_option("--rule", o->rule, "rank by the paper rule's score or the one-sided score")
-        ->check(CLI::IsMember({"paper", "one-sided"}))->capture_default_str();
+        ->check(CLI::IsMember(detect::rule_names()))->capture_default_str();
     c->add_option("--fpr", o->fpr, "one-sided rule: share of normal VAL images flagged, in (0, 1) (default: 0.05)");
     c->add_option("--limit", o->limit, "look at a seeded random subset of this many images")->check(CLI::NonNegativeNumber);
-    c->add_option("--metric", o->metric, "ssim, mse or loss")->check(CLI::IsMember({"ssim", "mse", "loss"}))->capture_default_str();
+    c->add_option("--metric", o->metric, "ssim, mse or loss")->check(CLI::IsMember(detect::metric_names()))->capture_default_str();
     c->add_flag("--resize", o->resize, "resize images of another size or channel count to the model's");
     c->add_option("--out", o->out, "PNG grid to write");
     c->callback([&run, o] { run = [o] { run_find(*o); }; });
@@ -403,7 +391,7 @@ void add_detect_commands(CLI::App& app, Runner& run) {
     c->add_option("--model", o->model, "calibrated model file")->required();
     c->add_option("image", o->image, "image file")->required();
     c->add_option("--codes", o->codes, "how many codes to show")->capture_default_str();
-    c->add_option("--metric", o->metric, "ssim, mse or loss")->check(CLI::IsMember({"ssim", "mse", "loss"}))->capture_default_str();
+    c->add_option("--metric", o->metric, "ssim, mse or loss")->check(CLI::IsMember(detect::metric_names()))->capture_default_str();
     c->add_flag("--resize", o->resize, "resize an image of another size to the model's");
     c->add_option("--out", o->out, "PNG strip to write")->required();
     c->callback([&run, o] { run = [o] { run_inspect(*o); }; });

@@ -8,16 +8,25 @@
 #include "commands.h"
 #include "oiad/core/error.h"
 #include "oiad/data/registry.h"
+#include "oiad/data/split.h"
+#include "oiad/detect/detector.h"
 #include "oiad/experiment/experiment.h"
+#include "oiad/model/config.h"
 
 namespace oiad::cli {
 
 namespace {
 
 struct ExperimentCliOptions {
-  std::string data, normal_class, methods = "oiad,vae,dcae,kde,ocsvm,gmm", metrics = "mse,loss,ssim";
+  std::string data, normal_class, methods, metrics;  // comma-separated
   experiment::ExperimentOptions exp;
 };
+
+std::string join(const std::vector<std::string>& v, const char* sep = ",") {
+  std::string s;
+  for (const auto& x : v) s += (s.empty() ? "" : sep) + x;
+  return s;
+}
 
 std::vector<std::string> split_list(const std::string& s, const std::string& what) {
   std::vector<std::string> v;
@@ -57,18 +66,22 @@ void run_experiment_command(ExperimentCliOptions o, const std::string& command) 
 void add_experiment_command(CLI::App& app, Runner& run, const std::string& command_line) {
   auto o = std::make_shared<ExperimentCliOptions>();
   auto& e = o->exp;
+  o->methods = join(e.methods);
+  o->metrics = join(e.metrics);
   CLI::App* c = app.add_subcommand("experiment",
                                    "train, calibrate and evaluate every method of Table II on one split; "
                                    "writes results.json, report.md, report.html and figures (resumable)");
   c->add_option("--data", o->data, "mnist, fashion-mnist, cifar10, or a path")->required();
   c->add_option("--normal-class", o->normal_class, "normal class: index or name")->required();
   c->add_option("--protocol", e.protocol, "paper or standard")
-      ->check(CLI::IsMember({"paper", "standard"}))
+      ->check(CLI::IsMember(data::protocol_names()))
       ->capture_default_str();
-  c->add_option("--methods", o->methods, "comma-separated: oiad, vae, dcae, kde, ocsvm, gmm")->capture_default_str();
-  c->add_option("--metrics", o->metrics, "OIAD metrics reported: mse, loss, ssim")->capture_default_str();
+  c->add_option("--methods", o->methods, "comma-separated, of: " + join(experiment::method_names(), ", "))
+      ->capture_default_str();
+  c->add_option("--metrics", o->metrics, "OIAD metrics reported, comma-separated, of: " + join(detect::metric_names(), ", "))
+      ->capture_default_str();
   c->add_option("--preset", e.preset, "OIAD detector preset: default or paper")
-      ->check(CLI::IsMember({"paper", "default"}))
+      ->check(CLI::IsMember(detect::preset_names()))
       ->capture_default_str();
   c->add_option("--alpha", e.alpha, "α of the decisions, in (0, 0.5]")->capture_default_str();
   c->add_option("--seed", e.seed, "seed of the split, holdout, weights and morph search")->capture_default_str();
@@ -84,7 +97,7 @@ void add_experiment_command(CLI::App& app, Runner& run, const std::string& comma
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   c->add_option("--input-size", e.input_size, "network input side: 32 or 64")
-      ->check(CLI::IsMember({32, 64}))
+      ->check(CLI::IsMember(model::input_sizes()))
       ->capture_default_str();
   c->add_option("--holdout", e.holdout_fraction, "share of each label of the test part held out for the baselines")
       ->capture_default_str();

@@ -10,10 +10,12 @@
 #include "commands.h"
 #include "oiad/core/error.h"
 #include "oiad/core/runtime.h"
+#include "oiad/data/split.h"
 #include "oiad/detect/pipeline.h"
+#include "oiad/model/config.h"
 #include "oiad/model/model_io.h"
 #include "oiad/model/preprocess.h"
-#include "oiad/train/train_job.h"
+#include "oiad/workflow/train_job.h"
 
 namespace oiad::cli {
 
@@ -21,6 +23,8 @@ namespace {
 
 struct TrainCliOptions {
   std::string data, normal_class, protocol = "paper", kind = "detector", out, recon;
+  std::string kind_alias;  // the deprecated spelling `--model KIND`
+  bool kind_given = false;
   int64_t limit = 0;
   uint64_t seed = 0;
   int input_size = 32;
@@ -33,10 +37,16 @@ struct TrainCliOptions {
   train::TrainOptions train;
 };
 
-void run_train(const TrainCliOptions& o) {
+void run_train(TrainCliOptions o) {
   OIAD_CHECK_USAGE(!o.out.empty(), "train: --out FILE is required");
+  if (!o.kind_alias.empty()) {
+    OIAD_CHECK_USAGE(!o.kind_given || o.kind == o.kind_alias, "train: --model ", o.kind_alias, " and --kind ", o.kind,
+                     " disagree (--model is the old name of --kind)");
+    std::cerr << "oiad: train --model KIND is deprecated and will be removed; use --kind " << o.kind_alias << "\n";
+    o.kind = o.kind_alias;
+  }
   SplitData sd = load_split_data(o.data, o.normal_class, o.protocol, o.seed, o.limit);
-  train::TrainJob job;
+  workflow::TrainJob job;
   job.dataset = &sd.dataset;
   job.split = sd.split;
   model::ModelConfig& cfg = job.config;
@@ -55,7 +65,7 @@ void run_train(const TrainCliOptions& o) {
   job.alpha = o.alpha;
   job.seed = o.seed;
   if (o.calibrate) detect::check_alpha(o.alpha);
-  const train::TrainJobResult r = train::run_train_job(job);
+  const workflow::TrainJobResult r = workflow::run_train_job(job);
   const auto& last = r.state.history.back();
   print_json_line(nlohmann::json{{"model", o.out},
                                  {"kind", model::kind_name(cfg.kind)},
@@ -71,16 +81,19 @@ void run_train(const TrainCliOptions& o) {
 
 void add_train_command(CLI::App& app, Runner& run) {
   auto o = std::make_shared<TrainCliOptions>();
-  const train::TrainOptions defaults;
   CLI::App* c = app.add_subcommand("train", "train a Detector-VAE (or a VAE / DCAE baseline) on the normal class");
   c->add_option("--data", o->data, "mnist, fashion-mnist, cifar10, or a path")->required();
   c->add_option("--normal-class", o->normal_class, "normal class: index or name")->required();
   c->add_option("--protocol", o->protocol, "paper or standard")
-      ->check(CLI::IsMember({"paper", "standard"}))
+      ->check(CLI::IsMember(data::protocol_names()))
       ->capture_default_str();
-  c->add_option("--model", o->kind, "detector, vae or dcae")
-      ->check(CLI::IsMember({"detector", "vae", "dcae"}))
-      ->capture_default_str();
+  auto* kind = c->add_option("--kind", o->kind, "what to train: detector (the Detector-VAE), vae or dcae (baselines)")
+                   ->check(CLI::IsMember(model::kind_names()))
+                   ->capture_default_str();
+  // Every other command's --model is a model file; here it used to be the kind.
+  c->add_option("--model", o->kind_alias, "deprecated: the old name of --kind")
+      ->check(CLI::IsMember(model::kind_names()))
+      ->group("");
   c->add_option("--epochs", o->train.epochs, "passes over the training images")
       ->check(CLI::Range(1, 1000000))
       ->capture_default_str();
@@ -96,30 +109,30 @@ void add_train_command(CLI::App& app, Runner& run) {
       ->check(CLI::NonNegativeNumber);
   c->add_option("--seed", o->seed, "seed for the split, the weights and the batches")->capture_default_str();
   c->add_option("--input-size", o->input_size, "network input side: 32 (28x28 padded) or 64 (Table I, resized)")
-      ->check(CLI::IsMember({32, 64}))
+      ->check(CLI::IsMember(model::input_sizes()))
       ->capture_default_str();
   c->add_option("--latent-dim", o->latent_dim, "latent codes (default 20; 40 for colour images)");
   c->add_option("--gamma", o->gamma, "TC weight γ (default 40 for detector)");
   c->add_option("--eta", o->eta, "precision regulariser weight η (default 0.1)");
   c->add_option("--kl-weight", o->kl_weight, "KL weight, the paper's λ_kd (default 0.1 for detector, 1 for vae)");
   c->add_option("--recon", o->recon, "reconstruction loss: l2 (paper) or bernoulli")
-      ->check(CLI::IsMember({"l2", "bernoulli"}));
+      ->check(CLI::IsMember(model::reconstruction_names()));
   c->add_flag("--resume", o->resume, "continue from FILE.ckpt written by an interrupted run");
   c->add_option("--preset", o->preset, "detector preset used to calibrate: default or paper")
-      ->check(CLI::IsMember({"paper", "default"}))
+      ->check(CLI::IsMember(detect::preset_names()))
       ->capture_default_str();
   c->add_option("--alpha", o->alpha, "default α stored with the calibration")->capture_default_str();
   c->add_flag("!--no-calibrate", o->calibrate, "skip calibration on VAL after training");
   c->add_option("--out", o->out, "model file to write")->required();
   o->train.seed = 0;
-  c->callback([&run, o] {
-    run = [o] {
+  c->callback([&run, o, kind] {
+    run = [o, kind] {
       TrainCliOptions opts = *o;
       opts.train.seed = opts.seed;
+      opts.kind_given = kind->count() > 0;
       run_train(opts);
     };
   });
-  (void)defaults;
 }
 
 }  // namespace oiad::cli

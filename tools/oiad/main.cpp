@@ -7,6 +7,7 @@
 #include "commands.h"
 #include "oiad/core/error.h"
 #include "oiad/core/runtime.h"
+#include "oiad/version.h"
 
 namespace oiad::cli {
 void print_json_line(const std::string& json_text) { std::cout << json_text << std::endl; }
@@ -22,7 +23,7 @@ int main(int argc, char** argv) {
   CLI::App app{"oiad: one-for-all image anomaly detection with disentanglement learning"};
   app.require_subcommand(1);
   app.fallthrough();
-  app.set_version_flag("--version", std::string("oiad 0.1.0"));
+  app.set_version_flag("--version", std::string("oiad ") + OIAD_VERSION);
   int threads = 0;
   app.add_option("--threads", threads, "threads for LibTorch and OpenBLAS (default: every core)")
       ->check(CLI::NonNegativeNumber);

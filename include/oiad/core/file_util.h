@@ -7,6 +7,11 @@
 
 namespace oiad {
 
+/// True when `path` is a regular file (or a link to one); never throws.
+bool is_regular_file(const std::string& path);
+/// True when `path` is a folder (or a link to one); never throws.
+bool is_directory(const std::string& path);
+
 /// Reads a whole file; throws Error("<path>: cannot open ...") when it cannot.
 std::vector<uint8_t> read_file_bytes(const std::string& path);
 

@@ -35,6 +35,9 @@ bool is_idx_folder(const std::string& dir);
 /// 1024 R, 1024 G, 1024 B, row-major 32x32) to `out`. `name` is used in errors.
 void parse_cifar_batch(const std::vector<uint8_t>& bytes, const std::string& name, ImageSet& out);
 
+/// CIFAR-10's class names, in label order.
+const std::vector<std::string>& cifar10_class_names();
+
 /// Reads the CIFAR-10 binary release from a folder holding data_batch_1..5.bin and
 /// test_batch.bin (directly or in cifar-10-batches-bin/), or holding cifar-10-binary.tar.gz.
 Dataset read_cifar10_binary(const std::string& dir);

@@ -20,7 +20,9 @@ enum class Protocol {
   kStandard,
 };
 
-Protocol parse_protocol(const std::string& s);
+Protocol parse_protocol(const std::string& s);  ///< one of protocol_names()
+/// "paper", "standard": the allowed values of every --protocol option.
+const std::vector<std::string>& protocol_names();
 std::string protocol_name(Protocol p);
 
 /// Images taken from one split ("train" or "test") of the source data set.

@@ -23,16 +23,16 @@
 #include <string>
 #include <vector>
 
-namespace oiad::detect {
+#include "oiad/detect/consistency.h"
 
-enum class Metric { kMse = 0, kLoss = 1, kSsim = 2 };
-constexpr int kNumMetrics = 3;
-std::string metric_name(Metric m);
-Metric parse_metric(const std::string& s);  ///< mse | loss | ssim
+namespace oiad::detect {
 
 /// The decision rule: the paper's two-sided α rule, or the one-sided variant (header comment).
 enum class Rule { kPaper = 0, kOneSided = 1 };
-Rule parse_rule(const std::string& s);  ///< paper | one-sided
+Rule parse_rule(const std::string& s);  ///< one of rule_names()
+std::string rule_name(Rule r);
+/// "paper", "one-sided": the allowed values of every --rule option.
+const std::vector<std::string>& rule_names();
 
 /// Linear-interpolation quantile of sorted values (numpy's default): p in [0, 1].
 double quantile_sorted(const std::vector<double>& sorted, double p);
@@ -112,13 +112,13 @@ double monte_carlo_ratio(const std::vector<double>& a, const std::vector<double>
 /// decision "every code inside its interval" beyond their representative, but cost as much
 /// to score. Returns the indices (into k) kept, in order; `merged[j]` lists the indices
 /// represented by kept index j (itself excluded).
-std::vector<size_t> distinct_codes(const std::vector<std::vector<std::vector<double>>>& values, double tolerance,
+std::vector<size_t> distinct_codes(const ConsistencyTable& values, double tolerance,
                                    std::vector<std::vector<size_t>>* merged = nullptr);
 
-/// A calibration from per-image VAL values[i][metric][k] (k over `codes`); with `subset`,
-/// only those images (for the VAL-size study of Fig. 4).
-Calibration make_calibration(const std::vector<int>& codes,
-                             const std::vector<std::vector<std::vector<double>>>& values, double alpha,
+/// A calibration from the VAL images' consistencies (values.codes() == codes.size(), code k
+/// of the table is code codes[k]); with `subset`, only those images (for the VAL-size study
+/// of Fig. 4).
+Calibration make_calibration(const std::vector<int>& codes, const ConsistencyTable& values, double alpha,
                              const std::vector<size_t>* subset = nullptr);
 
 /// Throws UsageError unless 0 < alpha <= 0.5.

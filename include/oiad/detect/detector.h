@@ -32,7 +32,8 @@ struct DetectorOptions {
   double range_quantile = 0.01;
   /// Number of codes to use (0: all), chosen by `code_selection`.
   int top_k = 0;
-  /// "all", "precision" (largest learned β_j first) or "spread" (widest VAL range first).
+  /// "all", "precision" (largest learned β_j first) or "spread" (widest VAL range first):
+  /// code_selection_names().
   std::string code_selection = "all";
   /// > 0: after calibration, drop codes whose VAL consistencies duplicate a kept code's
   /// within this fraction of its VAL spread, every metric (detect::distinct_codes); 0: keep
@@ -63,12 +64,10 @@ struct DetectorOptions {
 /// consistencies duplicate another's (within 0.05 sd) are scored once; chosen by
 /// measurement against `paper` (docs/results.md). Throws UsageError for another name.
 DetectorOptions preset_options(const std::string& name);
-
-/// Structure consistency of a batch: values[i][m][k] for image i, metric m, selected code k.
-struct Consistency {
-  std::vector<std::vector<std::vector<double>>> values;
-  const std::vector<double>& of(size_t image, Metric m) const { return values[image][size_t(m)]; }
-};
+/// "all", "precision", "spread": the allowed values of DetectorOptions::code_selection.
+const std::vector<std::string>& code_selection_names();
+/// "default", "paper": the allowed values of every --preset option.
+const std::vector<std::string>& preset_names();
 
 /// The normal value range of each code (from VAL).
 struct NormalRange {
@@ -100,14 +99,14 @@ class Detector {
 
   /// SC for every selected code and every metric, decoding the morphs of all the images
   /// in batched calls (`decode_batch` morphs at a time).
-  Consistency structure_consistency(const torch::Tensor& images) const;
+  ConsistencyTable structure_consistency(const torch::Tensor& images) const;
 
   /// The morphs of one image along one code: (N, C, S, S) in [0, 1] (for pictures).
   torch::Tensor pr_morphs(const torch::Tensor& image, int code) const;
 
   /// Fits the normal range on VAL, then records every metric's VAL distributions; with
   /// `val_values`, also returns each VAL image's consistencies.
-  Calibration calibrate(const torch::Tensor& val_images, double alpha, Consistency* val_values = nullptr);
+  Calibration calibrate(const torch::Tensor& val_images, double alpha, ConsistencyTable* val_values = nullptr);
 
  private:
   mutable model::DetectorVae net_;  // forward() is non-const in LibTorch

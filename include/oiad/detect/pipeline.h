@@ -8,6 +8,7 @@
 
 #include "oiad/detect/calibration.h"
 #include "oiad/detect/detector.h"
+#include "oiad/detect/morph_strip.h"
 #include "oiad/model/model_io.h"
 
 namespace oiad::detect {
@@ -31,7 +32,7 @@ CalibratedDetector load_detector(const std::string& path, bool require_calibrati
 /// distributions in the model file's metadata (the caller saves the file).
 /// With `val_values`, also returns each VAL image's consistencies.
 void calibrate_into(model::LoadedModel& m, const DetectorOptions& options, const torch::Tensor& val_images,
-                    double alpha, Consistency* val_values = nullptr);
+                    double alpha, ConsistencyTable* val_values = nullptr);
 
 /// A label-free choice of N, the PR-morphs per code (VAL holds normal images only). For each N
 /// of `ladder` in turn, two independent morph searches (seeds options.seed and options.seed + 1)
@@ -65,7 +66,9 @@ struct ImageScore {
   double score = 0;
   bool anomalous = false;
   int most_extreme_code = -1;
-  std::vector<std::vector<double>> consistency;  ///< [metric][selected code]
+  /// Every metric's consistency, one value per selected code (all metrics come from one pass).
+  ImageConsistency consistency;
+  const std::vector<double>& of(Metric m) const { return consistency[size_t(m)]; }
 };
 
 /// Scores images (N, C, S, S) in blocks of `block` images; `progress(done, total)` after each.
@@ -76,16 +79,10 @@ std::vector<ImageScore> score_images(const CalibratedDetector& d, const torch::T
                                      const std::function<void(int64_t, int64_t)>& progress = {},
                                      Rule rule = Rule::kPaper);
 
-/// Fig. 2 for one image x (1, C, S, S): a PNG strip with the image and `morphs_shown` of its
-/// PR-morphs (spread over the perturbed values) along each of the `codes_shown` codes whose
-/// SC lies furthest in the tails of VAL. Returns {"score", "anomalous", "codes": [{"code",
-/// "consistency", "interval", "inside"}]}.
-nlohmann::json write_morph_strip(const CalibratedDetector& d, const torch::Tensor& x, Metric metric, double alpha,
-                                 int codes_shown, int morphs_shown, const std::string& path);
-
-/// Brings uint8 images (N, C, H, W) to the model's input, refusing another size or channel
-/// count unless `resize` (then resized bilinearly, grey/colour converted).
-torch::Tensor model_input(const model::LoadedModel& m, const uint8_t* pixels, int64_t n, int channels, int height,
-                          int width, bool resize, const std::string& what);
+/// Fig. 2 for one image x (1, C, S, S): `morphs_shown` of its PR-morphs (spread over the
+/// perturbed values) along each of the `codes_shown` codes whose SC lies furthest in the tails
+/// of VAL (report::write_morph_strip draws it).
+MorphStrip morph_strip(const CalibratedDetector& d, const torch::Tensor& x, Metric metric, double alpha,
+                       int codes_shown, int morphs_shown);
 
 }  // namespace oiad::detect

@@ -26,9 +26,12 @@
 
 namespace oiad::experiment {
 
+/// "oiad", "vae", "dcae", "kde", "ocsvm", "gmm": the allowed values of --methods.
+const std::vector<std::string>& method_names();
+
 struct ExperimentOptions {
   std::string protocol = "paper";
-  /// Any of oiad, vae, dcae, kde, ocsvm, gmm.
+  /// Any of method_names().
   std::vector<std::string> methods = {"oiad", "vae", "dcae", "kde", "ocsvm", "gmm"};
   /// OIAD structure-consistency metrics reported (all three are computed in one pass).
   std::vector<std::string> metrics = {"mse", "loss", "ssim"};

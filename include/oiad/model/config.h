@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 namespace oiad::model {
 
@@ -14,14 +15,20 @@ enum class ModelKind {
   kDcae,         ///< deterministic convolutional autoencoder baseline (DCGAN-like)
 };
 std::string kind_name(ModelKind k);
-ModelKind parse_kind(const std::string& s);  ///< detector | vae | dcae
+ModelKind parse_kind(const std::string& s);  ///< one of kind_names()
+/// "detector", "vae", "dcae": the allowed values of `oiad train --kind`.
+const std::vector<std::string>& kind_names();
 
 enum class Reconstruction {
   kL2,         ///< Σ_pixels (x - x̂)², the paper's l2 loss (Sec. III.C), linear decoder output
   kBernoulli,  ///< Σ_pixels BCE(logits, x): the Bernoulli decoder of FactorVAE
 };
 std::string reconstruction_name(Reconstruction r);
-Reconstruction parse_reconstruction(const std::string& s);  ///< l2 | bernoulli
+Reconstruction parse_reconstruction(const std::string& s);  ///< one of reconstruction_names()
+/// "l2", "bernoulli".
+const std::vector<std::string>& reconstruction_names();
+/// The network input sides the model supports: 32 (28x28 zero-padded) and 64 (Table I).
+const std::vector<int>& input_sizes();
 
 struct ModelConfig {
   ModelKind kind = ModelKind::kDetectorVae;

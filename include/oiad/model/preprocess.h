@@ -6,6 +6,9 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
+
+#include "oiad/model/model_io.h"
 
 namespace oiad::model {
 
@@ -15,6 +18,14 @@ std::string resize_method(int height, int width, int input_size);
 
 /// (n, C, H, W) uint8 -> (n, C, S, S) float32 in [0, 1].
 torch::Tensor images_to_input(const uint8_t* pixels, int64_t n, int channels, int height, int width, int input_size);
+
+/// Images for model `m`: (n, C, H, W) uint8 of the model's image size and channel count (its
+/// "preprocessing" metadata) -> its input, by images_to_input. Images of another size or
+/// channel count are an error naming `what`, unless `convert`: then they are first brought to
+/// the model's image size (bilinear) and channel count (grey = channel mean; grey to colour
+/// repeats the channel) and rounded to uint8, as if stored that way.
+torch::Tensor model_input(const LoadedModel& m, const uint8_t* pixels, int64_t n, int channels, int height,
+                          int width, bool convert, const std::string& what);
 
 /// (n, C, S, S) float in [0, 1] -> (n, C, S, S) uint8 (rounded), for writing pictures.
 std::vector<uint8_t> input_to_bytes(const torch::Tensor& x);

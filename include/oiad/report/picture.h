@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "oiad/detect/morph_strip.h"
+
 namespace oiad::report {
 
 /// One tile: (C, H, W) uint8 pixels and a caption drawn under it (may be empty).
@@ -26,5 +28,9 @@ std::vector<size_t> rank_descending(const std::vector<double>& scores, size_t to
 void write_ranked_grid(const std::string& path, const std::vector<uint8_t>& pixels, int channels, int height,
                        int width, const std::vector<double>& scores, const std::vector<size_t>& order,
                        const std::vector<int>& labels = {});
+
+/// Fig. 2: one row per code of the strip, the image first, then its morphs captioned with
+/// the code's perturbed value; each row labelled with the code and the image's SC under it.
+void write_morph_strip(const std::string& path, const detect::MorphStrip& strip);
 
 }  // namespace oiad::report

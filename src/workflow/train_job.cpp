@@ -1,4 +1,4 @@
-#include "oiad/train/train_job.h"
+#include "oiad/workflow/train_job.h"
 
 #include <chrono>
 #include <filesystem>
@@ -9,7 +9,7 @@
 #include "oiad/detect/pipeline.h"
 #include "oiad/model/preprocess.h"
 
-namespace oiad::train {
+namespace oiad::workflow {
 
 TrainJobResult run_train_job(const TrainJob& job) {
   OIAD_CHECK(job.dataset != nullptr, "train: no data set");
@@ -37,7 +37,7 @@ TrainJobResult run_train_job(const TrainJob& job) {
     net->train();
     file = lm.file;
     state.epochs_done = file.meta.at("training").at("epochs_done");
-    for (const auto& e : file.meta.at("training").at("history")) state.history.push_back(EpochRecord::from_json(e));
+    for (const auto& e : file.meta.at("training").at("history")) state.history.push_back(train::EpochRecord::from_json(e));
     state.optim_vae = file.blobs["optim_vae"];
     state.optim_disc = file.blobs["optim_disc"];
     if (t.verbose) std::cerr << "train: resuming " << ckpt << " after epoch " << state.epochs_done << "\n";
@@ -79,7 +79,7 @@ TrainJobResult run_train_job(const TrainJob& job) {
               << ": " << images.size(0) << " images " << cfg.channels << "x" << cfg.input_size << "x"
               << cfg.input_size << ", " << cfg.latent_dim << " codes, " << t.epochs << " epochs, " << num_threads()
               << " threads\n";
-  train_model(net, images, t, state, [&](const TrainState& s) {
+  train::train_model(net, images, t, state, [&](const TrainState& s) {
     model::ModelFile ck = file;
     ck.meta["training"] = training_json(s);
     ck.blobs["optim_vae"] = s.optim_vae;
@@ -114,4 +114,4 @@ TrainJobResult run_train_job(const TrainJob& job) {
   return r;
 }
 
-}  // namespace oiad::train
+}  // namespace oiad::workflow

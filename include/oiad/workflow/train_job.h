@@ -1,6 +1,6 @@
-// One training run end to end, shared by `oiad train` and `oiad experiment`: images of the
-// split's train part, the network, checkpoints and resume, the model file's metadata, and the
-// calibration on VAL at the end.
+// A workflow: one training run end to end, shared by `oiad train` and `oiad experiment`:
+// images of the split's train part, the network (train::train_model), checkpoints and
+// resume, the model file's metadata, and the calibration on VAL at the end (detect).
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -12,7 +12,10 @@
 #include "oiad/model/model_io.h"
 #include "oiad/train/trainer.h"
 
-namespace oiad::train {
+namespace oiad::workflow {
+
+using train::TrainOptions;
+using train::TrainState;
 
 struct TrainJob {
   const data::Dataset* dataset = nullptr;
@@ -43,4 +46,4 @@ struct TrainJobResult {
 /// Trains, calibrates (when asked) and writes job.out; removes the checkpoint when done.
 TrainJobResult run_train_job(const TrainJob& job);
 
-}  // namespace oiad::train
+}  // namespace oiad::workflow

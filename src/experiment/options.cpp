@@ -1,0 +1,36 @@
+// Checks of the experiment's options, and the methods it knows.
+#include "oiad/core/error.h"
+#include "oiad/detect/consistency.h"
+#include "oiad/experiment/experiment.h"
+
+namespace oiad::experiment {
+
+const std::vector<std::string>& method_names() {
+  static const std::vector<std::string> kNames = {"oiad", "vae", "dcae", "kde", "ocsvm", "gmm"};
+  return kNames;
+}
+
+void check_options(const ExperimentOptions& o) {
+  OIAD_CHECK_USAGE(!o.out.empty(), "experiment: --out DIR is required");
+  OIAD_CHECK_USAGE(!o.methods.empty(), "experiment: --methods is empty");
+  for (const auto& m : o.methods)
+    OIAD_CHECK_USAGE(std::find(method_names().begin(), method_names().end(), m) != method_names().end(),
+                     "experiment: unknown method '", m, "' (expected oiad, vae, dcae, kde, ocsvm, gmm)");
+  try {
+    for (const auto& m : o.metrics) detect::parse_metric(m);
+  } catch (const UsageError& e) {
+    throw UsageError(std::string("experiment: ") + e.what());
+  }
+  OIAD_CHECK_USAGE(!o.metrics.empty(), "experiment: --metrics is empty");
+  OIAD_CHECK_USAGE(o.alpha > 0 && o.alpha <= 0.5, "experiment: --alpha ", o.alpha, " outside (0, 0.5]");
+  OIAD_CHECK_USAGE(o.holdout_fraction > 0 && o.holdout_fraction < 0.5, "experiment: holdout fraction ",
+                   o.holdout_fraction, " outside (0, 0.5)");
+  OIAD_CHECK_USAGE(o.holdout_max >= 2, "experiment: holdout of at most ", o.holdout_max, " images is too small");
+  OIAD_CHECK_USAGE(!o.pca_dims.empty(), "experiment: no PCA sizes");
+  for (int d : o.pca_dims) OIAD_CHECK_USAGE(d >= 1, "experiment: PCA size ", d, " must be >= 1");
+  OIAD_CHECK_USAGE(o.gmm_min_components >= 1 && o.gmm_max_components >= o.gmm_min_components,
+                   "experiment: GMM components ", o.gmm_min_components, "..", o.gmm_max_components);
+  OIAD_CHECK_USAGE(o.ocsvm_nu > 0 && o.ocsvm_nu <= 1, "experiment: OC-SVM ν ", o.ocsvm_nu, " outside (0, 1]");
+}
+
+}  // namespace oiad::experiment
