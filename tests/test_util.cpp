@@ -80,6 +80,8 @@ void write_idx_folder(const std::string& dir, int n_train, int n_test, int h, in
   }
 }
 
+std::string fixture_dir() { return OIAD_TEST_FIXTURES; }
+
 CommandResult run_oiad(const std::string& args) {
   TempDir tmp;
   const std::string out = tmp.file("out"), err = tmp.file("err");

@@ -35,6 +35,10 @@ void write_idx_folder(const std::string& dir, int n_train, int n_test, int h, in
 /// The pixel value write_idx_folder uses.
 inline uint8_t idx_pixel(int i, int y, int x, int w) { return uint8_t((i * 7 + y * w + x) % 256); }
 
+/// A folder of the build tree where CTest fixtures leave what several test processes share
+/// (a test that sets one up writes it there; the tests that need it are ordered after it).
+std::string fixture_dir();
+
 /// Result of running the oiad binary.
 struct CommandResult {
   int exit_code = -1;

@@ -56,8 +56,24 @@ double fractile_of(const std::vector<double>& v, double s) {
 }
 
 double CodeDistribution::tail(double s) const {
-  const double p = fractile_of(sorted, s);
-  return std::min(p, 1.0 - p);
+  // Not flagged at α ⇔ q(α) <= s <= q(1-α) ⇔ α <= p_hi(s) and α <= 1 - p_lo(s), where p_lo and
+  // p_hi are the smallest and largest fractiles at which q reaches s. They differ only on a run
+  // of tied VAL values (order statistics lo..hi, p = lo/(n-1) .. hi/(n-1)); elsewhere both are
+  // fractile_of(s). Capped at 0.5, the largest α.
+  const auto& v = sorted;
+  OIAD_CHECK(!v.empty(), "tail in an empty distribution");
+  if (s < v.front() || s > v.back()) return 0.0;
+  const auto lo = std::lower_bound(v.begin(), v.end(), s), hi = std::upper_bound(v.begin(), v.end(), s);
+  double p_lo, p_hi;
+  if (lo != hi && v.size() > 1) {
+    p_lo = double(lo - v.begin()) / double(v.size() - 1);
+    p_hi = double(hi - v.begin() - 1) / double(v.size() - 1);
+  } else if (lo != hi) {
+    p_lo = 0.0, p_hi = 1.0;  // one VAL value: every interval is that value
+  } else {
+    p_lo = p_hi = fractile_of(v, s);
+  }
+  return std::min({p_hi, 1.0 - p_lo, 0.5});
 }
 
 double CodeDistribution::outside_distance(double s) const {

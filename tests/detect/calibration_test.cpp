@@ -89,6 +89,29 @@ TEST(Score, EquivalentToAlphaSweep) {
   EXPECT_GT(flagged_somewhere, 0);
 }
 
+// Tied VAL values (6 images: a, a, a, b, b, c) keep the equivalence. At α = 0.4 the interval
+// is [q(0.4), q(0.6)] = [v2, v3] = [a, b]: a and b pass, c is flagged. By hand, a's run spans
+// fractiles 0..0.4 and b's 0.6..0.8, so both pass exactly up to α = 0.4 (score 1 - 2·0.4);
+// c (fractile 1) is flagged at every α (score 1).
+TEST(Score, TiedValValues) {
+  const double a = 0.079, b = 0.110, c_ = 0.146;
+  std::vector<std::vector<std::vector<double>>> v;
+  for (double x : {a, a, a, b, b, c_}) v.push_back(std::vector<std::vector<double>>(kNumMetrics, {x}));
+  const Calibration c = make_calibration({0}, table(v), 0.4);
+  EXPECT_FALSE(c.anomalous(Metric::kMse, {a}, 0.4));
+  EXPECT_FALSE(c.anomalous(Metric::kMse, {b}, 0.4));
+  EXPECT_TRUE(c.anomalous(Metric::kMse, {c_}, 0.4));
+  EXPECT_NEAR(c.score(Metric::kMse, {a}), 0.2, 1e-12);
+  EXPECT_NEAR(c.score(Metric::kMse, {b}), 0.2, 1e-12);
+  EXPECT_NEAR(c.score(Metric::kMse, {c_}), 1.0, 1e-12);
+  for (double x : {a, b, c_, 0.5 * (a + b), 0.5 * (b + c_)})
+    for (int i = 1; i <= 50; ++i) {
+      const double alpha = i / 100.0;
+      EXPECT_EQ(c.anomalous(Metric::kMse, {x}, alpha), c.score(Metric::kMse, {x}) > 1.0 - 2.0 * alpha)
+          << "value " << x << " α " << alpha;
+    }
+}
+
 // Beyond the VAL range, farther out scores higher (ties broken by the distance).
 TEST(Score, BeyondRangeOrderedByDistance) {
   Calibration c = synthetic(2, 50, 3);

@@ -93,15 +93,6 @@ TEST(Experiment, HoldoutIsStratifiedAndDisjoint) {
   for (size_t i : hq) EXPECT_EQ(q.anomalous[i], 0);
 }
 
-// Table II of the paper, cell by cell as printed (Sec. IV.C).
-TEST(Experiment, PaperTableTwo) {
-  EXPECT_DOUBLE_EQ(experiment::paper_auc("mnist", "7", "oiad"), 0.966);
-  EXPECT_DOUBLE_EQ(experiment::paper_auc("mnist", "1", "ocsvm"), 1.0);
-  EXPECT_DOUBLE_EQ(experiment::paper_auc("cifar10", "dog", "dcae"), 0.642);
-  EXPECT_DOUBLE_EQ(experiment::paper_auc("cifar10", "cat", "gmm"), 0.446);
-  EXPECT_TRUE(std::isnan(experiment::paper_auc("fashion-mnist", "trouser", "oiad")));
-}
-
 // Bad options are refused before any work.
 TEST(Experiment, RefusesBadOptions) {
   auto o = tiny_options("/tmp/unused");

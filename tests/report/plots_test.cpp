@@ -3,6 +3,8 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <string>
+#include <vector>
 
 #include "oiad/core/error.h"
 #include "oiad/report/document.h"
@@ -37,7 +39,10 @@ TEST(Plots, WritesSvgWithTitlesAndLegend) {
   EXPECT_EQ(svg.rfind("<?xml", 0), 0u);
   EXPECT_NE(svg.find("</svg>"), std::string::npos);
   for (const char* t : {"first panel", "second panel", "curve-one", "curve-two"}) EXPECT_NE(svg.find(svg_text(t)), std::string::npos) << t;
-  EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
+  // Written under a temporary name and renamed: the folder holds the plot and nothing else.
+  std::vector<std::string> files;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path())) files.push_back(e.path().filename().string());
+  EXPECT_EQ(files, std::vector<std::string>{"p.svg"});
 }
 
 // A series with x and y of different lengths is an error and leaves no file behind.

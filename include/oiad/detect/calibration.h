@@ -6,7 +6,8 @@
 // An image is normal when every selected code's SC_i lies inside [q_i(α), q_i(1-α)].
 //
 // Continuous score (for ROC curves). With q_i the interpolated quantile function of code i,
-// let p_i(s) be its inverse (the fractile at which q_i reaches s) and a_i(s) = min(p_i, 1-p_i).
+// let p_i(s) be its inverse (the fractile at which q_i reaches s) and a_i(s) = min(p_i, 1-p_i);
+// on a run of tied VAL values p_i spans an interval [p_lo, p_hi] and a_i = min(p_hi, 1-p_lo).
 // The image is flagged at α exactly when α > a*(x) = min_i a_i(SC_i). The score is
 //   1 - 2·a*(x)                 when every SC_i lies within the VAL range of its code,
 //   1 + max_i dist_i(SC_i)      otherwise, dist_i = distance outside [min, max] of VAL,
@@ -44,7 +45,8 @@ double fractile_of(const std::vector<double>& sorted, double s);
 struct CodeDistribution {
   std::vector<double> sorted;  ///< VAL values, ascending
   double quantile(double p) const { return quantile_sorted(sorted, p); }
-  /// a_i(s) = min(p(s), 1 - p(s)); 0 outside the VAL range.
+  /// a_i(s) = min(p(s), 1 - p(s)) (header comment; ties: min(p_hi, 1 - p_lo)), at most 0.5;
+  /// 0 outside the VAL range. Flagged at α ⇔ α > tail.
   double tail(double s) const;
   /// Distance of s outside [min, max], divided by (max - min) (0 inside).
   double outside_distance(double s) const;
