@@ -95,13 +95,13 @@ TEST(Experiment, HoldoutIsStratifiedAndDisjoint) {
 
 // Bad options are refused before any work.
 TEST(Experiment, RefusesBadOptions) {
-  auto o = tiny_options("/tmp/unused");
+  auto o = tiny_options("never-created");
   o.methods = {"oiad", "svdd"};
   EXPECT_THROW(experiment::check_options(o), UsageError);
-  o = tiny_options("/tmp/unused");
+  o = tiny_options("never-created");
   o.metrics = {"psnr"};
   EXPECT_THROW(experiment::check_options(o), UsageError);
-  o = tiny_options("/tmp/unused");
+  o = tiny_options("never-created");
   o.alpha = 0.7;
   EXPECT_THROW(experiment::check_options(o), UsageError);
   o = tiny_options("");
