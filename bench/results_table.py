@@ -9,7 +9,6 @@ import platform
 import subprocess
 import sys
 
-PAPER_AUC = {("mnist", "1"): 1.0, ("mnist", "7"): 0.966, ("cifar10", "cat"): 0.814, ("cifar10", "dog"): 0.849}
 
 
 def load(path):
@@ -24,8 +23,7 @@ def detector(outdir):
     for path in sorted(glob.glob(os.path.join(outdir, "*.eval.json"))):
         r = load(path)
         m = r["metrics"]
-        key = (r["dataset"], str(r["normal_class"]))
-        paper = PAPER_AUC.get(key, "")
+        paper = r.get("paper_auc", "")  # the paper's Table II AUC, written by `oiad evaluate`
         # The run's label is the file name's (bench/preset_compare.sh: MODEL.LABEL.eval.json).
         label = os.path.basename(path)[: -len(".eval.json")].split(".", 1)[-1]
         preset = label + (f" (N = {r['morphs']}, {r['codes_scored']} codes)" if "morphs" in r else "")
@@ -95,13 +93,22 @@ def git_commit(root):
 
 
 def data_source(root, name):
-    """Where `oiad data info` finds a named data set (the CIFAR-10 copy may be JPEG q75)."""
+    """Where `oiad data info` finds a named data set, by its documented name rather than this
+    machine's path (the CIFAR-10 copy may be JPEG q75)."""
     try:
         out = subprocess.run([os.path.join(root, "build", "oiad"), "data", "info", name], capture_output=True,
                              text=True, check=True).stdout
-        return json.loads(out).get("source", "?")
+        path = json.loads(out).get("source", "?")
     except (OSError, subprocess.CalledProcessError, ValueError):
         return "?"
+    data_dir = os.environ.get("OIAD_DATA") or os.path.expanduser("~/.local/share/oiad")
+    if path.startswith(data_dir.rstrip("/") + "/"):
+        return "$OIAD_DATA/" + os.path.relpath(path, data_dir)
+    if path.startswith("/usr/share/datasets/"):
+        return path + " (Debian package)"
+    if os.path.abspath(path).startswith(os.path.abspath(os.path.join(root, "..", "shared", "data")) + "/"):
+        return "the shared data folder's " + os.path.basename(path)
+    return os.path.basename(path)
 
 
 def cell(outdir, data, cls, protocol):
@@ -265,8 +272,8 @@ def seed_spread(outdir):
             rs = [r0] + rs
         rs.sort(key=lambda r: r["seed"])
         head = "| seed | " + " | ".join(n for _, n in METHODS) + " | OIAD ssim one-sided* | test images | seconds |"
-        print(f"{data} {cls}" + (f" (paper: OIAD {PAPER_AUC[(data, cls)]:.3f})" if (data, cls) in PAPER_AUC else "")
-              + ":\n")
+        paper = rs[0]["methods"].get("oiad_ssim", {}).get("paper_auc")
+        print(f"{data} {cls}" + (f" (paper: OIAD {paper:.3f})" if paper is not None else "") + ":\n")
         print(head)
         print("|" + "---|" * (head.count("|") - 1))
         cols = [[r["methods"].get(k, {}).get("auc") for r in rs] for k, _ in METHODS] + [[one_sided(r) for r in rs]]

@@ -18,6 +18,7 @@
 #include "oiad/data/readers.h"
 #include "oiad/detect/pipeline.h"
 #include "oiad/eval/roc.h"
+#include "oiad/experiment/experiment.h"
 #include "oiad/model/preprocess.h"
 #include "oiad/report/picture.h"
 
@@ -187,6 +188,9 @@ void run_evaluate(const EvaluateOptions& o) {
                         {"codes_scored", d.calibration.codes.size()},
                         {"score_seconds", secs},
                         {"images_per_s", double(s.n) / std::max(secs, 1e-9)}};
+  // The paper's Table II AUC of OIAD for this data set and class, where it has one.
+  const double paper = experiment::paper_auc(res["dataset"], res["normal_class"], "oiad");
+  if (!std::isnan(paper)) res["paper_auc"] = paper;
   for (int mi = 0; mi < detect::kNumMetrics; ++mi) {
     const auto metric = detect::Metric(mi);
     std::vector<double> sc, one_sided;
