@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Peak memory of scoring against the number of images scored (issue 6): scores N and 10·N
+# Peak memory of scoring against the number of images scored: scores N and 10·N
 # test images of a model's split and prints the peak RSS of each run (GNU time, %M in KiB).
 # Usage: bench/memory_check.sh MODEL.oiad [N]      (default N = 200)
 set -euo pipefail

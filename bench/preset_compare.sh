@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Presets against each other on one trained model: each calibrated on the whole VAL part and
 # evaluated on the whole test part of the model's split, so the AUCs are paired (same model,
-# same VAL, same test images). Issue 4's preset criterion and issue 6's speed ratio come
-# from this.
+# same VAL, same test images): docs/results.md, "`default` against `paper` preset", and the
+# speed ratios in docs/performance.md come from this.
 # Usage: bench/preset_compare.sh MODEL.oiad OUTDIR [PRESET...]
 #   PRESET: default, paper, or nK (the default preset with N = K morphs per code);
 #   default list: default paper.          Table: bench/results_table.py detector OUTDIR
