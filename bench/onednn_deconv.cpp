@@ -1,7 +1,7 @@
 // Probe (not built by CMake): the decoder's four transposed convolutions through oneDNN's
 // deconvolution primitive (Debian libdnnl-dev 2.6.3, the oneDNN LibTorch 1.13 links), to compare
 // with FastDecoder. Build and run:  g++ -O2 bench/onednn_deconv.cpp -o build/onednn_deconv -ldnnl && build/onednn_deconv 64
-// Result on the development machine: docs/performance.md ("What did not help").
+// Measured result: docs/performance.md ("What did not help").
 #include <oneapi/dnnl/dnnl.hpp>
 #include <chrono>
 #include <cstdio>

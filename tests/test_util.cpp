@@ -80,12 +80,24 @@ void write_idx_folder(const std::string& dir, int n_train, int n_test, int h, in
   }
 }
 
+double brute_auc(const std::vector<double>& s, const std::vector<int>& y) {
+  double num = 0, den = 0;
+  for (size_t i = 0; i < s.size(); ++i)
+    for (size_t j = 0; j < s.size(); ++j)
+      if (y[i] == 1 && y[j] == 0) num += s[i] > s[j] ? 1.0 : s[i] == s[j] ? 0.5 : 0.0, den += 1;
+  return num / den;
+}
+
 std::string fixture_dir() { return OIAD_TEST_FIXTURES; }
 
-CommandResult run_oiad(const std::string& args) {
+std::string example_score_images_binary() { return OIAD_EXAMPLE_SCORE_IMAGES; }
+
+CommandResult run_oiad(const std::string& args) { return run_command(std::string(OIAD_BINARY) + " " + args); }
+
+CommandResult run_command(const std::string& command_line) {
   TempDir tmp;
   const std::string out = tmp.file("out"), err = tmp.file("err");
-  const std::string cmd = std::string(OIAD_BINARY) + " " + args + " >" + out + " 2>" + err + " </dev/null";
+  const std::string cmd = command_line + " >" + out + " 2>" + err + " </dev/null";
   const int status = std::system(cmd.c_str());
   CommandResult r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;

@@ -39,6 +39,10 @@ inline uint8_t idx_pixel(int i, int y, int x, int w) { return uint8_t((i * 7 + y
 /// (a test that sets one up writes it there; the tests that need it are ordered after it).
 std::string fixture_dir();
 
+/// Brute-force ROC AUC of scores `s` (higher = more anomalous) against labels `y` (1 =
+/// anomalous): the share of (anomalous, normal) pairs ordered correctly, ties counting 1/2.
+double brute_auc(const std::vector<double>& s, const std::vector<int>& y);
+
 /// Result of running the oiad binary.
 struct CommandResult {
   int exit_code = -1;
@@ -47,5 +51,9 @@ struct CommandResult {
 };
 /// Runs the built `oiad` with `args` (a shell-quoted string), capturing stdout and stderr.
 CommandResult run_oiad(const std::string& args);
+/// Runs any command line the same way.
+CommandResult run_command(const std::string& command_line);
+/// The built C++ example examples/cpp/score_images.cpp.
+std::string example_score_images_binary();
 
 }  // namespace oiad::test

@@ -42,6 +42,8 @@ std::string make_folder(const std::string& root) {
 // the build tree's fixture folder, and the DetectCli tests (FIXTURES_REQUIRED) read them there.
 std::string fixture_dir() { return test::fixture_dir() + "/detect_cli"; }
 
+std::vector<nlohmann::json> json_lines(const std::string& text);
+
 // Trains the shared model: 2 epochs, 4 codes, calibrated on VAL by `oiad train`.
 TEST(DetectCliFixture, TrainModel) {
   const std::string dir = fixture_dir();
@@ -127,6 +129,26 @@ TEST_F(DetectCli, ScoreJsonLines) {
   EXPECT_NEAR(nlohmann::json::parse(single.out)["score"].get<double>(), first["score"].get<double>(), 1e-6);
 }
 
+// The README's C++ example (examples/cpp/score_images.cpp) gives each image file the CLI's
+// score and decision: the library is one scoring path whichever way it is called.
+TEST_F(DetectCli, CppExampleScoresLikeTheCli) {
+  const std::string files = folder_ + "/a/1.png " + folder_ + "/b/2.png " + folder_ + "/a/7.png";
+  auto cli = run_oiad("--threads 1 score --model " + model_ + " " + files);
+  auto ex = test::run_command(test::example_score_images_binary() + " " + model_ + " " + files);
+  ASSERT_EQ(cli.exit_code, 0) << cli.err;
+  ASSERT_EQ(ex.exit_code, 0) << ex.err;
+  const auto a = json_lines(cli.out), b = json_lines(ex.out);
+  ASSERT_EQ(a.size(), 3u);
+  ASSERT_EQ(b.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(a[i]["id"], b[i]["id"]);
+    EXPECT_NEAR(a[i]["score"].get<double>(), b[i]["score"].get<double>(), 1e-9) << i;
+    EXPECT_EQ(a[i]["anomalous"], b[i]["anomalous"]) << i;
+  }
+  auto usage = test::run_command(test::example_score_images_binary());
+  EXPECT_EQ(usage.exit_code, 2);
+}
+
 // The fast scoring path gives the straightforward path's consistencies (to 1e-5) under each
 // OpenBLAS kernel set this CPU can run: the baseline 'Prescott' kernels, AVX2 'Haswell' and
 // AVX-512 'SkylakeX' (the variable also stops oiad's own re-exec).
@@ -167,15 +189,6 @@ TEST_F(DetectCli, FastPathEqualsReferenceUnderEachBlasKernel) {
   }
 }
 
-// Brute-force ROC AUC: the share of (anomalous, normal) pairs ordered correctly, ties 1/2.
-double brute_auc(const std::vector<double>& s, const std::vector<int>& y) {
-  double num = 0, den = 0;
-  for (size_t i = 0; i < s.size(); ++i)
-    for (size_t j = 0; j < s.size(); ++j)
-      if (y[i] == 1 && y[j] == 0) num += s[i] > s[j] ? 1.0 : s[i] == s[j] ? 0.5 : 0.0, den += 1;
-  return num / den;
-}
-
 std::vector<nlohmann::json> json_lines(const std::string& text) {
   std::vector<nlohmann::json> v;
   std::istringstream in(text);
@@ -211,7 +224,7 @@ TEST_F(DetectCli, Evaluate) {
       else nn += 1, tn += !flagged;
     }
     const auto& mj = j["metrics"][m];
-    EXPECT_NEAR(mj["auc"].get<double>(), brute_auc(s, labels), 1e-12) << m;
+    EXPECT_NEAR(mj["auc"].get<double>(), test::brute_auc(s, labels), 1e-12) << m;
     EXPECT_NEAR(mj["tp"].get<double>(), tp / np, 1e-12) << m;
     EXPECT_NEAR(mj["tn"].get<double>(), tn / nn, 1e-12) << m;
     // The one-sided decisions at F = 0.1, against `score` on the same (whole) test part.

@@ -108,15 +108,6 @@ TEST(Experiment, RefusesBadOptions) {
   EXPECT_THROW(experiment::check_options(o), UsageError);
 }
 
-// Brute-force ROC AUC: the share of (anomalous, normal) pairs ordered correctly, ties 1/2.
-double brute_auc(const std::vector<double>& s, const std::vector<int>& y) {
-  double num = 0, den = 0;
-  for (size_t i = 0; i < s.size(); ++i)
-    for (size_t j = 0; j < s.size(); ++j)
-      if (y[i] == 1 && y[j] == 0) num += s[i] > s[j] ? 1.0 : s[i] == s[j] ? 0.5 : 0.0, den += 1;
-  return num / den;
-}
-
 // Every method runs on one split; results.json has the stable schema; the stored scores
 // give the reported AUCs (brute force) and the α sweep (brute-force count of score > 1-2α);
 // the report and figures are written; a second run resumes without redoing anything, and
@@ -164,13 +155,13 @@ TEST(Experiment, EndToEndOnTinySyntheticData) {
     const auto mj = read_json(out + "/methods/" + std::string(m) + ".json");
     const auto s = mj["scores"].get<std::vector<double>>();
     ASSERT_EQ(s.size(), labels.size()) << m;
-    EXPECT_NEAR(brute_auc(s, labels), res["methods"][m]["auc"].get<double>(), 1e-12) << m;
+    EXPECT_NEAR(test::brute_auc(s, labels), res["methods"][m]["auc"].get<double>(), 1e-12) << m;
   }
   const auto oj = read_json(out + "/methods/oiad.json");
   for (const char* metric : {"mse", "loss", "ssim"}) {
     const auto& mm = oj["details"]["metrics"][metric];
     const auto s = mm["scores"].get<std::vector<double>>();
-    EXPECT_NEAR(brute_auc(s, labels), res["methods"][std::string("oiad_") + metric]["auc"].get<double>(), 1e-12);
+    EXPECT_NEAR(test::brute_auc(s, labels), res["methods"][std::string("oiad_") + metric]["auc"].get<double>(), 1e-12);
     const auto& sweep = res["oiad"][metric]["sweep"];
     ASSERT_EQ(sweep.size(), 50u);
     for (const auto& row : sweep) {

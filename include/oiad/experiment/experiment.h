@@ -1,7 +1,7 @@
 // `oiad experiment`: every method of Table II trained, calibrated and evaluated on one
 // one-class split, with results.json, report.md/html and the figures of Sec. IV (Figs. 2-7).
 //
-// Protocol (docs/results.md, "How an experiment runs"):
+// Protocol (docs/architecture.md, "Experiments"):
 // - the split (paper or standard, seeded) gives train (normal), VAL (normal) and test parts;
 // - a stratified, seeded holdout is drawn from the test part (holdout_fraction of each label,
 //   at most holdout_max images in all). Only the baselines look at it, to choose the PCA size
