@@ -10,7 +10,10 @@
 
 #include "oiad/core/error.h"
 #include "oiad/core/random.h"
+#include "oiad/data/split.h"
+#include "oiad/detect/pipeline.h"
 #include "oiad/experiment/experiment.h"
+#include "oiad/model/preprocess.h"
 #include "test_util.h"
 
 namespace oiad {
@@ -158,6 +161,15 @@ TEST(Experiment, EndToEndOnTinySyntheticData) {
     EXPECT_NEAR(test::brute_auc(s, labels), res["methods"][m]["auc"].get<double>(), 1e-12) << m;
   }
   const auto oj = read_json(out + "/methods/oiad.json");
+  // The reported test images through the stored model and detect::score_images, the scoring
+  // path of `oiad score`: an independent count of the one-sided decisions below.
+  data::SplitPart reported;
+  reported.source = split["reported_test"]["source"];
+  reported.index = split["reported_test"]["index"].get<std::vector<int64_t>>();
+  reported.anomalous = split["reported_test"]["anomalous"].get<std::vector<uint8_t>>();
+  const auto px = data::gather_pixels(ds, reported);
+  const detect::CalibratedDetector det = detect::load_detector(out + "/models/oiad.oiad", true);
+  const torch::Tensor x = model::images_to_input(px.data(), int64_t(reported.size()), 1, 28, 28, 32);
   for (const char* metric : {"mse", "loss", "ssim"}) {
     const auto& mm = oj["details"]["metrics"][metric];
     const auto s = mm["scores"].get<std::vector<double>>();
@@ -177,18 +189,21 @@ TEST(Experiment, EndToEndOnTinySyntheticData) {
       EXPECT_NEAR(row["acc"].get<double>(), (tp + tn) / (np + nn), 1e-12) << metric << " α " << a;
     }
     EXPECT_FALSE(res["oiad"][metric]["val_size"].empty());
-    // The one-sided rule's decisions at 5% VAL false positives: shares, and acc their
-    // label-weighted mean.
+    // The one-sided rule's decisions at 5% VAL false positives: the shares that scoring the
+    // same images with Rule::kOneSided flags, and acc their label-weighted mean.
     const auto& one = res["oiad"][metric]["one_sided"];
     EXPECT_DOUBLE_EQ(one["fpr"].get<double>(), 0.05);
-    double np = 0, nn = 0;
-    for (int l : labels) (l ? np : nn) += 1;
-    const double tp = one["tp"], tn = one["tn"];
-    EXPECT_GE(tp, 0.0);
-    EXPECT_LE(tp, 1.0);
-    EXPECT_GE(tn, 0.0);
-    EXPECT_LE(tn, 1.0);
-    EXPECT_NEAR(one["acc"].get<double>(), (tp * np + tn * nn) / (np + nn), 1e-12) << metric;
+    const auto scored =
+        detect::score_images(det, x, detect::parse_metric(metric), 0.05, 64, {}, detect::Rule::kOneSided);
+    ASSERT_EQ(scored.size(), labels.size());
+    double np = 0, nn = 0, tp = 0, tn = 0;
+    for (size_t i = 0; i < labels.size(); ++i) {
+      if (labels[i]) np += 1, tp += scored[i].anomalous;
+      else nn += 1, tn += !scored[i].anomalous;
+    }
+    EXPECT_NEAR(one["tp"].get<double>(), tp / np, 1e-12) << metric;
+    EXPECT_NEAR(one["tn"].get<double>(), tn / nn, 1e-12) << metric;
+    EXPECT_NEAR(one["acc"].get<double>(), (tp + tn) / (np + nn), 1e-12) << metric;
   }
   const std::string md = test::read_text(out + "/report.md");
   EXPECT_NE(md.find("| kde |"), std::string::npos);
