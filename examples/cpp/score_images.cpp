@@ -1,5 +1,5 @@
 // Scores image files with a calibrated oiad model: one JSON line per image, the same score
-// as `oiad score --model MODEL IMAGE...` (SSIM metric, the paper's rule at the calibration's α).
+// and decision as `oiad score --model MODEL IMAGE...` (SSIM metric, the model's default rule).
 #include <iostream>
 
 #include "oiad/data/readers.h"
@@ -14,7 +14,7 @@ int main(int argc, char** argv) {
       const auto img = oiad::data::read_image_file(argv[i]);  // (C, H, W) uint8
       const auto x = oiad::model::model_input(d.model, img.chw.data(), 1, img.channels, img.height, img.width,
                                               /*convert=*/false, argv[i]);
-      const auto s = oiad::detect::score_images(d, x, oiad::detect::Metric::kSsim, d.calibration.alpha)[0];
+      const auto s = oiad::detect::score_images(d, x, oiad::detect::Metric::kSsim)[0];
       std::cout << nlohmann::json{{"id", argv[i]}, {"score", s.score}, {"anomalous", s.anomalous}}.dump() << "\n";
     }
   } catch (const std::exception& e) {

@@ -165,6 +165,14 @@ double Calibration::one_sided_threshold(Metric m, double fpr) const {
   return quantile_sorted(val_one_sided[size_t(m)], 1.0 - fpr);
 }
 
+double Calibration::p_value(Metric m, Rule rule, double s) const {
+  const auto& all = rule == Rule::kPaper ? val_paper : val_one_sided;
+  if (size_t(m) >= all.size() || all[size_t(m)].empty()) return std::numeric_limits<double>::quiet_NaN();
+  const auto& v = all[size_t(m)];
+  const auto at_least = double(v.end() - std::lower_bound(v.begin(), v.end(), s));
+  return (1.0 + at_least) / (double(v.size()) + 1.0);
+}
+
 bool Calibration::anomalous_one_sided(Metric m, const std::vector<double>& sc, double fpr) const {
   return one_sided_score(m, sc) > one_sided_threshold(m, fpr);
 }
@@ -181,7 +189,8 @@ int Calibration::most_extreme_code(Metric m, const std::vector<double>& sc) cons
 }
 
 nlohmann::json Calibration::to_json() const {
-  nlohmann::json j = {{"codes", codes}, {"alpha", alpha}, {"n_val", n_val}};
+  nlohmann::json j = {{"codes", codes}, {"rule", rule_name(rule)}, {"alpha", alpha},
+                      {"fpr", fpr},     {"n_val", n_val}};
   nlohmann::json dj = nlohmann::json::object();
   for (int m = 0; m < kNumMetrics; ++m) {
     if (!has_metric(Metric(m))) continue;
@@ -194,6 +203,10 @@ nlohmann::json Calibration::to_json() const {
   for (int m = 0; m < kNumMetrics; ++m)
     if (has_one_sided(Metric(m))) oj[metric_name(Metric(m))] = val_one_sided[size_t(m)];
   j["val_one_sided"] = oj;
+  nlohmann::json pj = nlohmann::json::object();
+  for (int m = 0; m < kNumMetrics; ++m)
+    if (size_t(m) < val_paper.size() && !val_paper[size_t(m)].empty()) pj[metric_name(Metric(m))] = val_paper[size_t(m)];
+  j["val_paper"] = pj;
   return j;
 }
 
@@ -227,6 +240,25 @@ Calibration Calibration::from_json(const nlohmann::json& j) {
         OIAD_CHECK(int64_t(v.size()) == c.n_val && std::is_sorted(v.begin(), v.end()), "calibration: ", name,
                    " one-sided VAL scores are unsorted or not one per VAL image");
       }
+    c.val_paper.assign(kNumMetrics, {});
+    if (j.contains("val_paper"))
+      for (int m = 0; m < kNumMetrics; ++m) {
+        const std::string name = metric_name(Metric(m));
+        if (!j["val_paper"].contains(name)) continue;
+        auto& v = c.val_paper[size_t(m)];
+        v = j["val_paper"][name].get<std::vector<double>>();
+        OIAD_CHECK(int64_t(v.size()) == c.n_val && std::is_sorted(v.begin(), v.end()), "calibration: ", name,
+                   " paper-rule VAL scores are unsorted or not one per VAL image");
+      }
+    // The default decision. Calibrations written before it was stored decide by the one-sided
+    // rule when they hold its VAL scores, else by the paper's.
+    bool any_one_sided = false;
+    for (int m = 0; m < kNumMetrics; ++m) any_one_sided = any_one_sided || c.has_one_sided(Metric(m));
+    c.rule = j.contains("rule") ? parse_rule(j["rule"].get<std::string>())
+                                : (any_one_sided ? Rule::kOneSided : Rule::kPaper);
+    c.fpr = j.value("fpr", 0.05);
+    OIAD_CHECK(c.alpha > 0 && c.alpha <= 0.5, "calibration: alpha ", c.alpha, " outside (0, 0.5]");
+    OIAD_CHECK(c.fpr > 0 && c.fpr < 1, "calibration: false-positive rate ", c.fpr, " outside (0, 1)");
   } catch (const nlohmann::json::exception& e) {
     throw Error(std::string("calibration: ") + e.what());
   }
@@ -312,12 +344,19 @@ Calibration make_calibration(const std::vector<int>& codes, const ConsistencyTab
       std::sort(v.begin(), v.end());
     }
   c.val_one_sided.assign(kNumMetrics, {});
+  c.val_paper.assign(kNumMetrics, {});
   for (int mm = 0; mm < kNumMetrics; ++mm) {
     const OneSidedScorer score = c.one_sided_scorer(Metric(mm));
     auto& v = c.val_one_sided[size_t(mm)];
-    v.reserve(n);
-    for (size_t t = 0; t < n; ++t) v.push_back(score(values.of(image(t), Metric(mm))));
+    auto& p = c.val_paper[size_t(mm)];
+    v.reserve(n), p.reserve(n);
+    for (size_t t = 0; t < n; ++t) {
+      const std::vector<double> sc = values.of(image(t), Metric(mm));
+      v.push_back(score(sc));
+      p.push_back(c.score(Metric(mm), sc));
+    }
     std::sort(v.begin(), v.end());
+    std::sort(p.begin(), p.end());
   }
   return c;
 }

@@ -39,6 +39,13 @@ DetectorOptions DetectorOptions::from_json(const nlohmann::json& j) {
   return o;
 }
 
+DecisionRule preset_decision(const std::string& name) {
+  preset_options(name);  // refuses an unknown name
+  DecisionRule d;
+  d.rule = name == "paper" ? Rule::kPaper : Rule::kOneSided;
+  return d;
+}
+
 const std::vector<std::string>& code_selection_names() {
   static const std::vector<std::string> kNames = {"all", "precision", "spread"};
   return kNames;

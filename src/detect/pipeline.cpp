@@ -47,9 +47,12 @@ CalibratedDetector load_detector(const std::string& path, bool require_calibrati
 }
 
 void calibrate_into(model::LoadedModel& m, const DetectorOptions& options, const torch::Tensor& val_images,
-                    double alpha, ConsistencyTable* val_values) {
+                    const DecisionRule& decision, ConsistencyTable* val_values) {
+  check_fpr(decision.fpr);
   Detector det(m.net, options);
-  Calibration c = det.calibrate(val_images, alpha, val_values);
+  Calibration c = det.calibrate(val_images, decision.alpha, val_values);
+  c.rule = decision.rule;
+  c.fpr = decision.fpr;
   nlohmann::json j = c.to_json();
   j["detector"] = options.to_json();
   j["normal_range"] = det.normal_range().to_json();
@@ -170,6 +173,12 @@ std::vector<ImageScore> score_images(const CalibratedDetector& d, const torch::T
     if (progress) progress(b, n);
   }
   return out;
+}
+
+std::vector<ImageScore> score_images(const CalibratedDetector& d, const torch::Tensor& images, Metric metric) {
+  OIAD_CHECK(d.calibrated, "scoring needs a calibrated model");
+  const DecisionRule r = d.calibration.default_decision();
+  return score_images(d, images, metric, r.rule == Rule::kPaper ? r.alpha : r.fpr, 64, {}, r.rule);
 }
 
 nlohmann::json MorphStrip::to_json() const {

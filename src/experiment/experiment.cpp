@@ -154,7 +154,10 @@ MethodRun run_oiad(const Context& c) {
   dopt.seed = o.seed;
   detect::ConsistencyTable vc;
   c.log("oiad: calibrating on " + std::to_string(val.size(0)) + " VAL images (preset " + o.preset + ")");
-  detect::calibrate_into(tr.model, dopt, val, o.alpha, &vc);
+  detect::DecisionRule decision = detect::preset_decision(o.preset);
+  decision.alpha = o.alpha;
+  decision.fpr = o.one_sided_fpr;
+  detect::calibrate_into(tr.model, dopt, val, decision, &vc);
   model::save_model(path, tr.model.net, tr.model.file);
   const double calibrate_seconds = now_seconds() - c0;
   const detect::CalibratedDetector d = detect::calibrated_from(tr.model, path);

@@ -101,10 +101,12 @@ TrainJobResult run_train_job(const TrainJob& job) {
     dopt.seed = job.seed;
     if (t.verbose)
       std::cerr << "train: calibrating on " << val.size(0) << " VAL images (preset " << job.preset << ")\n";
-    detect::calibrate_into(lm, dopt, val, job.alpha);
+    detect::calibrate_into(lm, dopt, val, job.decision);
     file = lm.file;
     r.calibration = {{"preset", job.preset},
-                     {"alpha", job.alpha},
+                     {"rule", detect::rule_name(job.decision.rule)},
+                     {"alpha", job.decision.alpha},
+                     {"fpr", job.decision.fpr},
                      {"n_val", val.size(0)},
                      {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}};
   }

@@ -113,7 +113,12 @@ TEST_F(DetectCli, ScoreJsonLines) {
   int n = 0, anomalous = 0;
   while (std::getline(in, line)) {
     auto j = nlohmann::json::parse(line);
-    for (const char* k : {"id", "label", "score", "anomalous", "metric", "consistency"}) EXPECT_TRUE(j.contains(k)) << k;
+    for (const char* k : {"id", "label", "score", "anomalous", "metric", "rule", "alpha", "p_value", "consistency"})
+      EXPECT_TRUE(j.contains(k)) << k;
+    EXPECT_EQ(j["rule"], "paper");  // --alpha alone selects the paper rule
+    const double p = j["p_value"];
+    EXPECT_GT(p, 0.0);
+    EXPECT_LE(p, 1.0);
     EXPECT_EQ(j["consistency"].size(), codes);
     EXPECT_EQ(j["metric"], "mse");
     anomalous += j["label"].get<int>();
@@ -300,12 +305,66 @@ TEST_F(DetectCli, OneSidedRule) {
   EXPECT_NE(fpr.err.find("false-positive rate 1.5"), std::string::npos) << fpr.err;
   auto rule = run_oiad("score --model " + model_ + " --rule both " + folder_ + "/a/1.png");
   EXPECT_EQ(rule.exit_code, 2);
-  auto paper_fpr = run_oiad("find --model " + model_ + " --fpr 0.1");
+  auto paper_fpr = run_oiad("find --model " + model_ + " --rule paper --fpr 0.1");
   EXPECT_EQ(paper_fpr.exit_code, 2);
   EXPECT_NE(paper_fpr.err.find("--fpr belongs to --rule one-sided"), std::string::npos) << paper_fpr.err;
   auto negative = run_oiad("score --model " + model_ + " --rule one-sided --fpr -0.5 " + folder_ + "/a/1.png");
   EXPECT_EQ(negative.exit_code, 2);
   EXPECT_NE(negative.err.find("false-positive rate -0.5"), std::string::npos) << negative.err;
+}
+
+// The default decision is the one-sided rule at F = 0.05 (the calibration's), with a conformal
+// p-value per image: (1 + #{VAL scores >= s}) / (n_val + 1), so (1 + k) / 7 for this model's 6
+// VAL images; and `--exit-status` exits 3 exactly when some scored image is anomalous.
+TEST_F(DetectCli, DefaultDecisionPValuesAndExitStatus) {
+  auto info = nlohmann::json::parse(run_oiad("model info " + model_).out);
+  EXPECT_EQ(info["calibration"]["rule"], "one-sided");
+  EXPECT_DOUBLE_EQ(info["calibration"]["fpr"].get<double>(), 0.05);
+  const int n_val = info["calibration"]["n_val"];
+  auto r = run_oiad("--threads 1 score --model " + model_ + " --split test");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  bool any = false;
+  for (const auto& j : json_lines(r.out)) {
+    EXPECT_EQ(j["rule"], "one-sided");
+    EXPECT_DOUBLE_EQ(j["fpr"].get<double>(), 0.05);
+    const double k = j["p_value"].get<double>() * (n_val + 1) - 1;  // VAL images at least as extreme
+    EXPECT_NEAR(k, std::round(k), 1e-9);
+    EXPECT_GE(k, 0.0);
+    EXPECT_LE(k, n_val);
+    any = any || j["anomalous"].get<bool>();
+  }
+  // The VAL images themselves, whose scores are the calibration's own: each counts itself, so
+  // (n + 1) p runs from 2 (the most extreme) to n + 1 (the least).
+  auto val = run_oiad("--threads 1 score --model " + model_ + " --split val");
+  ASSERT_EQ(val.exit_code, 0) << val.err;
+  std::vector<double> ps;
+  for (const auto& j : json_lines(val.out)) ps.push_back(j["p_value"].get<double>() * (n_val + 1));
+  std::sort(ps.begin(), ps.end());
+  ASSERT_EQ(int(ps.size()), n_val);
+  EXPECT_NEAR(ps.front(), 2.0, 1e-9);
+  EXPECT_NEAR(ps.back(), double(n_val + 1), 1e-9);
+  for (const std::string rule : {"", " --fpr 0.5", " --rule paper --alpha 0.01"}) {
+    auto s = run_oiad("--threads 1 score --model " + model_ + " --split test --exit-status" + rule);
+    bool flagged = false;
+    for (const auto& j : json_lines(s.out)) flagged = flagged || j["anomalous"].get<bool>();
+    EXPECT_EQ(s.exit_code, flagged ? 3 : 0) << rule << s.err;
+  }
+  auto half = run_oiad("--threads 1 score --model " + model_ + " --split test --exit-status --fpr 0.5");
+  EXPECT_EQ(half.exit_code, 3) << half.err;  // at F = 0.5 some test image is flagged
+  (void)any;
+  // Calibrated with the paper preset, the default decision is the paper's rule at α = 0.4.
+  const std::string m = dir_->file("paper.oiad");
+  std::filesystem::copy_file(model_, m, std::filesystem::copy_options::overwrite_existing);
+  auto cal = run_oiad("--threads 1 calibrate --model " + m + " --preset paper --morphs 4");
+  ASSERT_EQ(cal.exit_code, 0) << cal.err;
+  auto p = run_oiad("--threads 1 score --model " + m + " " + folder_ + "/a/1.png");
+  ASSERT_EQ(p.exit_code, 0) << p.err;
+  const auto pj = nlohmann::json::parse(p.out);
+  EXPECT_EQ(pj["rule"], "paper");
+  EXPECT_DOUBLE_EQ(pj["alpha"].get<double>(), 0.4);
+  auto nan = run_oiad("score --model " + model_ + " --fpr nan " + folder_ + "/a/1.png");
+  EXPECT_EQ(nan.exit_code, 2);
+  EXPECT_NE(nan.err.find("false-positive rate nan"), std::string::npos) << nan.err;
 }
 
 // compare: MSE and SSIM of two files; identical files give 0 and 1.

@@ -104,6 +104,12 @@ TEST(Score, TiedValValues) {
   EXPECT_NEAR(c.score(Metric::kMse, {a}), 0.2, 1e-12);
   EXPECT_NEAR(c.score(Metric::kMse, {b}), 0.2, 1e-12);
   EXPECT_NEAR(c.score(Metric::kMse, {c_}), 1.0, 1e-12);
+  // Conformal p-values of the paper rule: the VAL images' own scores are 0.2 (five of them)
+  // and 1 (c), so p(1) = (1 + 1) / 7, p(0.2) = (1 + 6) / 7 = 1, p(0.5) = 2 / 7, p(2) = 1 / 7.
+  EXPECT_NEAR(c.p_value(Metric::kMse, Rule::kPaper, 1.0), 2.0 / 7, 1e-12);
+  EXPECT_NEAR(c.p_value(Metric::kMse, Rule::kPaper, c.score(Metric::kMse, {a})), 1.0, 1e-12);  // 0.2, as computed
+  EXPECT_NEAR(c.p_value(Metric::kMse, Rule::kPaper, 0.5), 2.0 / 7, 1e-12);
+  EXPECT_NEAR(c.p_value(Metric::kMse, Rule::kPaper, 2.0), 1.0 / 7, 1e-12);
   for (double x : {a, b, c_, 0.5 * (a + b), 0.5 * (b + c_)})
     for (int i = 1; i <= 50; ++i) {
       const double alpha = i / 100.0;
@@ -175,6 +181,11 @@ TEST(OneSidedRule, ValScoresAndThresholdsByHand) {
   EXPECT_TRUE(c.anomalous_one_sided(Metric::kSsim, {0, 20}, 0.5));
   EXPECT_THROW(c.one_sided_threshold(Metric::kMse, 0.0), UsageError);
   EXPECT_THROW(c.one_sided_threshold(Metric::kMse, 1.0), UsageError);
+  // Conformal p-values against the VAL scores (-r, r/2, r/2): (1 + #{VAL >= s}) / 4.
+  EXPECT_NEAR(c.p_value(Metric::kMse, Rule::kOneSided, c.val_one_sided[size_t(Metric::kMse)][1]), 3.0 / 4, 1e-9);
+  EXPECT_NEAR(c.p_value(Metric::kMse, Rule::kOneSided, r), 1.0 / 4, 1e-9);
+  EXPECT_NEAR(c.p_value(Metric::kMse, Rule::kOneSided, -10.0), 1.0, 1e-9);
+  EXPECT_NEAR(c.p_value(Metric::kMse, Rule::kOneSided, 0.0), 3.0 / 4, 1e-9);
 
   // A subset (images 0 and 1): a = (1, 2), mean 1.5, sd 0.5; b = (10, 30), mean 20, sd 10:
   // scores -1 and 1.
@@ -186,11 +197,26 @@ TEST(OneSidedRule, ValScoresAndThresholdsByHand) {
   // Stored with the model; a calibration written before the rule existed has none.
   const Calibration back = Calibration::from_json(c.to_json());
   EXPECT_EQ(back.val_one_sided, c.val_one_sided);
+  EXPECT_EQ(back.val_paper, c.val_paper);
+  EXPECT_EQ(back.rule, Rule::kOneSided);  // the default decision
+  EXPECT_DOUBLE_EQ(back.fpr, 0.05);
   nlohmann::json old = c.to_json();
   old.erase("val_one_sided");
+  old.erase("val_paper");
+  old.erase("rule");
+  old.erase("fpr");
   const Calibration before = Calibration::from_json(old);
   EXPECT_FALSE(before.has_one_sided(Metric::kSsim));
   EXPECT_THROW(before.one_sided_threshold(Metric::kSsim, 0.05), Error);
+  // Written before the default decision was stored, and without one-sided scores: the
+  // paper's rule; without VAL scores there is no p-value.
+  EXPECT_EQ(before.rule, Rule::kPaper);
+  EXPECT_TRUE(std::isnan(before.p_value(Metric::kSsim, Rule::kPaper, 0.5)));
+  nlohmann::json paper = c.to_json();
+  paper["rule"] = "paper";
+  EXPECT_EQ(Calibration::from_json(paper).rule, Rule::kPaper);
+  paper["fpr"] = 1.5;
+  EXPECT_THROW(Calibration::from_json(paper), Error);
   nlohmann::json bad = c.to_json();
   bad["val_one_sided"]["mse"] = {3.0, 1.0, 2.0};
   EXPECT_THROW(Calibration::from_json(bad), Error);

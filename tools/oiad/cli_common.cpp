@@ -113,6 +113,35 @@ ImageSelection read_image_files(const std::vector<std::string>& paths) {
   return s;
 }
 
+detect::DecisionRule apply_decision_flags(detect::DecisionRule d, const DecisionFlags& f, const char* command,
+                                          bool both_levels) {
+  if (f.rule) d.rule = detect::parse_rule(*f.rule);
+  if (!both_levels) {
+    OIAD_CHECK_USAGE(!(f.alpha && f.fpr), command,
+                     ": --alpha belongs to the paper rule and --fpr to the one-sided rule; give one");
+    if (!f.rule && f.alpha) d.rule = detect::Rule::kPaper;
+    if (!f.rule && f.fpr) d.rule = detect::Rule::kOneSided;
+    OIAD_CHECK_USAGE(!(d.rule == detect::Rule::kPaper && f.fpr), command,
+                     ": --fpr belongs to --rule one-sided; the paper rule takes --alpha");
+    OIAD_CHECK_USAGE(!(d.rule == detect::Rule::kOneSided && f.alpha), command,
+                     ": --alpha belongs to the paper rule; the one-sided rule takes --fpr");
+  }
+  if (f.alpha) d.alpha = *f.alpha;
+  if (f.fpr) d.fpr = *f.fpr;
+  detect::check_alpha(d.alpha);
+  detect::check_fpr(d.fpr);
+  return d;
+}
+
+void add_decision_flags(CLI::App* c, DecisionFlags& flags, const std::string& what) {
+  c->add_option("--rule", flags.rule,
+                what + ": one-sided (mean standardised SC against VAL, flags a share F of normal images) "
+                       "or paper (the two-sided α rule of Sec. III.D)")
+      ->check(CLI::IsMember(detect::rule_names()));
+  c->add_option("--fpr", flags.fpr, "F of the one-sided rule: the share of normal VAL images flagged, in (0, 1)");
+  c->add_option("--alpha", flags.alpha, "α of the paper rule, in (0, 0.5]");
+}
+
 void write_output(const std::string& path, const std::string& text) {
   if (path.empty() || path == "-") {
     std::cout << text << std::flush;

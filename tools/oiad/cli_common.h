@@ -1,11 +1,14 @@
 // Pieces shared by several subcommands.
 #pragma once
 
+#include <CLI/CLI.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "oiad/data/dataset.h"
 #include "oiad/data/split.h"
+#include "oiad/detect/calibration.h"
 #include "oiad/model/model_io.h"
 
 namespace oiad::cli {
@@ -42,6 +45,24 @@ ImageSelection read_image_files(const std::vector<std::string>& paths);
 
 /// The one-class split stored in a model file.
 data::OneClassSplit model_split(const model::LoadedModel& m);
+
+/// The decision flags of a command: --rule, --alpha, --fpr (each optional).
+struct DecisionFlags {
+  std::optional<std::string> rule;
+  std::optional<double> alpha, fpr;
+};
+
+/// The decision a command applies: `base` (a calibration's default, or a preset's) with the
+/// flags given on top. --alpha alone selects the paper rule and --fpr alone the one-sided
+/// rule; --alpha with --rule one-sided, or --fpr with --rule paper, is a usage error, and so
+/// is a level outside its range (α in (0, 0.5], F in (0, 1), NaN included). With
+/// `both_levels` (calibrate, train: they store both levels) --alpha and --fpr may be given
+/// together and set the stored levels whatever the rule.
+detect::DecisionRule apply_decision_flags(detect::DecisionRule base, const DecisionFlags& flags, const char* command,
+                                          bool both_levels = false);
+
+/// Adds --rule, --alpha and --fpr to a command, with `what` telling what they set.
+void add_decision_flags(CLI::App* c, DecisionFlags& flags, const std::string& what);
 
 /// Writes text to a file atomically, or to stdout when path is empty or "-".
 void write_output(const std::string& path, const std::string& text);

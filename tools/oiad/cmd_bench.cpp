@@ -130,7 +130,7 @@ void add_bench_command(CLI::App& app, Runner& run) {
   auto quick = std::make_shared<bool>(false);
   CLI::App* c = app.add_subcommand("bench", "measure sgemm, training, decoding and scoring throughput (JSON)");
   c->add_flag("--quick", *quick, "shorter measurements");
-  c->callback([&run, quick] { run = [quick] { run_bench(*quick); }; });
+  c->callback([&run, quick] { run = [quick] { run_bench(*quick); return 0; }; });
 }
 
 }  // namespace oiad::cli

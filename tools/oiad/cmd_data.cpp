@@ -73,14 +73,14 @@ void add_data_command(CLI::App& app, Runner& run) {
 
   CLI::App* info = data->add_subcommand("info", "print a data set's shape, classes and split sizes as JSON");
   info->add_option("spec", opt->spec, "mnist, fashion-mnist, cifar10, or a path")->required();
-  info->callback([&run, opt] { run = [opt] { run_info(*opt); }; });
+  info->callback([&run, opt] { run = [opt] { run_info(*opt); return 0; }; });
 
   CLI::App* fetch = data->add_subcommand("fetch", "download an official release over HTTPS (SHA-256 checked)");
   fetch->add_option("name", opt->spec, "mnist, fashion-mnist or cifar10")
       ->required()
       ->check(CLI::IsMember(data::known_dataset_names()));
   fetch->add_option("--dir", opt->dir, "data dir (default: $OIAD_DATA or ~/.local/share/oiad)");
-  fetch->callback([&run, opt] { run = [opt] { run_fetch(*opt); }; });
+  fetch->callback([&run, opt] { run = [opt] { run_fetch(*opt); return 0; }; });
 
   CLI::App* split = data->add_subcommand("split", "make a seeded one-class split and save its indices as JSON");
   split->add_option("--data", opt->spec, "mnist, fashion-mnist, cifar10, or a path")->required();
@@ -91,7 +91,7 @@ void add_data_command(CLI::App& app, Runner& run) {
   split->add_option("--seed", opt->seed, "random seed")->capture_default_str();
   split->add_option("--limit", opt->limit, "cap the images of each part (0: no cap)")->check(CLI::NonNegativeNumber);
   split->add_option("--out", opt->out, "write the split (every index) to this JSON file");
-  split->callback([&run, opt] { run = [opt] { run_split(*opt); }; });
+  split->callback([&run, opt] { run = [opt] { run_split(*opt); return 0; }; });
 }
 
 }  // namespace oiad::cli

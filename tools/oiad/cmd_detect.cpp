@@ -35,7 +35,7 @@ torch::Tensor selection_input(const model::LoadedModel& m, const ImageSelection&
 // ---- calibrate ----
 struct CalibrateOptions {
   std::string model, data, preset = "default";
-  double alpha = 0.4;
+  DecisionFlags decision;  // stored as the model's default decision (the preset's unless given)
   std::string morphs;  // empty: the preset's N; a number; or "auto" (choose_morphs)
   double morphs_epsilon = 0.1;
   double duplicate_tolerance = -1;  // < 0: the preset's
@@ -46,7 +46,8 @@ struct CalibrateOptions {
 };
 
 void run_calibrate(const CalibrateOptions& o) {
-  detect::check_alpha(o.alpha);
+  const detect::DecisionRule decision =
+      apply_decision_flags(detect::preset_decision(o.preset), o.decision, "calibrate", /*both_levels=*/true);
   model::LoadedModel m = model::load_model(o.model);
   ImageSelection val = select_images(m, o.data, o.data.empty() ? "val" : "train", o.limit);
   detect::DetectorOptions opt = detect::preset_options(o.preset);
@@ -82,7 +83,7 @@ void run_calibrate(const CalibrateOptions& o) {
                    o.morphs_epsilon, c.morphs);
     if (c.morphs != opt.morphs) opt.morphs = c.morphs, opt.preset = "custom";
   }
-  detect::calibrate_into(m, opt, x, o.alpha);
+  detect::calibrate_into(m, opt, x, decision);
   if (choose) m.file.meta["calibration"]["morphs_choice"] = choice;
   const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
   m.file.save(o.model);
@@ -90,7 +91,9 @@ void run_calibrate(const CalibrateOptions& o) {
                      {"preset", opt.preset},
                      {"morphs", opt.morphs},
                      {"duplicate_tolerance", opt.duplicate_tolerance},
-                     {"alpha", o.alpha},
+                     {"rule", detect::rule_name(decision.rule)},
+                     {"alpha", decision.alpha},
+                     {"fpr", decision.fpr},
                      {"n_val", val.n},
                      {"codes", m.file.meta["calibration"]["codes"]},
                      {"seconds", secs}};
@@ -99,82 +102,77 @@ void run_calibrate(const CalibrateOptions& o) {
 }
 
 // ---- score ----
-/// The one-sided rule's VAL false-positive rate when --fpr is not given.
-constexpr double kDefaultFpr = 0.05;
-
-/// An option value that was not given on the command line.
-constexpr double kNotGiven = std::numeric_limits<double>::quiet_NaN();
-bool given(double v) { return !std::isnan(v); }
-
-/// --alpha belongs to the paper rule and --fpr to the one-sided one.
-void check_rule_levels(const char* command, detect::Rule rule, double alpha, double fpr) {
-  if (rule == detect::Rule::kPaper)
-    OIAD_CHECK_USAGE(!given(fpr), command, ": --fpr belongs to --rule one-sided; the paper rule takes --alpha");
-  else
-    OIAD_CHECK_USAGE(!given(alpha), command, ": --alpha belongs to the paper rule; the one-sided rule takes --fpr");
+// The JSON fields every scored image gets for a decision: the rule, its level, the one-sided
+// threshold, and the conformal p-value of the image's score.
+void add_decision_fields(nlohmann::json& j, const detect::Calibration& cal, detect::Metric metric,
+                         const detect::DecisionRule& d, double score) {
+  j["rule"] = detect::rule_name(d.rule);
+  if (d.rule == detect::Rule::kPaper) {
+    j["alpha"] = d.alpha;
+  } else {
+    j["fpr"] = d.fpr;
+    j["threshold"] = cal.one_sided_threshold(metric, d.fpr);
+  }
+  const double p = cal.p_value(metric, d.rule, score);
+  j["p_value"] = std::isnan(p) ? nlohmann::json(nullptr) : nlohmann::json(p);
 }
 
 struct ScoreOptions {
-  std::string model, data, split = "test", metric = "ssim", rule = "paper", out;
+  std::string model, data, split = "test", metric = "ssim", out;
   std::vector<std::string> images;
-  double alpha = kNotGiven, fpr = kNotGiven;  // not given: the calibration's α, kDefaultFpr
+  DecisionFlags decision;  // not given: the calibration's default decision
   int64_t limit = 0;
   bool resize = false;
   bool reference_decoder = false;
+  bool exit_status = false;
 };
 
-void run_score(const ScoreOptions& o) {
+int run_score(const ScoreOptions& o) {
   detect::CalibratedDetector d = detect::load_detector(o.model, true);
   if (o.reference_decoder) detect::set_fast_decoder(d, false);
-  const detect::Rule rule = detect::parse_rule(o.rule);
-  const double alpha = given(o.alpha) ? o.alpha : d.calibration.alpha;
-  if (rule == detect::Rule::kPaper) detect::check_alpha(alpha);
-  check_rule_levels("score", rule, o.alpha, o.fpr);
-  const double fpr = given(o.fpr) ? o.fpr : kDefaultFpr;
+  const detect::DecisionRule decision = apply_decision_flags(d.calibration.default_decision(), o.decision, "score");
   const detect::Metric metric = detect::parse_metric(o.metric);
-  const double level = rule == detect::Rule::kPaper ? alpha : fpr;
-  const double threshold = rule == detect::Rule::kPaper ? 0.0 : d.calibration.one_sided_threshold(metric, fpr);
   OIAD_CHECK_USAGE(o.images.empty() || o.data.empty(), "score: give --data SPEC or image files, not both");
   ImageSelection s = o.images.empty() ? select_images(d.model, o.data, o.split, o.limit) : read_image_files(o.images);
   auto x = selection_input(d.model, s, o.resize, o.images.empty() ? (o.data.empty() ? "data" : o.data) : s.ids[0]);
   ProgressPrinter progress("score");
-  auto scores = detect::score_images(d, x, metric, level, 64, progress.counter(), rule);
+  const double level = decision.rule == detect::Rule::kPaper ? decision.alpha : decision.fpr;
+  auto scores = detect::score_images(d, x, metric, level, 64, progress.counter(), decision.rule);
   std::string out;
+  bool any = false;
   for (size_t i = 0; i < scores.size(); ++i) {
     nlohmann::json j = {{"id", s.ids[i]}};
     if (s.labels[i] >= 0) j["label"] = s.labels[i];
     j["score"] = scores[i].score;
     j["anomalous"] = scores[i].anomalous;
     j["metric"] = o.metric;
-    j["rule"] = o.rule;
-    if (rule == detect::Rule::kPaper) {
-      j["alpha"] = alpha;
-    } else {
-      j["fpr"] = fpr;
-      j["threshold"] = threshold;
-    }
+    add_decision_fields(j, d.calibration, metric, decision, scores[i].score);
     j["most_extreme_code"] = scores[i].most_extreme_code;
     j["consistency"] = scores[i].of(metric);
     out += j.dump() + "\n";
+    any = any || scores[i].anomalous;
   }
   write_output(o.out, out);
+  return o.exit_status && any ? kExitAnomalous : 0;
 }
 
 // ---- evaluate ----
 struct EvaluateOptions {
   std::string model, out;
   int64_t limit = 0;
-  double fpr = kDefaultFpr;
+  DecisionFlags decision;  // the one-sided F and the paper α reported (default: the calibration's)
 };
 
 void run_evaluate(const EvaluateOptions& o) {
-  detect::check_fpr(o.fpr);
+  OIAD_CHECK_USAGE(!o.decision.rule, "evaluate: reports both rules; set their levels with --alpha and --fpr");
   detect::CalibratedDetector d = detect::load_detector(o.model, true);
+  const detect::DecisionRule levels =
+      apply_decision_flags(d.calibration.default_decision(), o.decision, "evaluate", /*both_levels=*/true);
   ImageSelection s = select_images(d.model, "", "test", o.limit);
   auto x = selection_input(d.model, s, false, "test images");
   const auto t0 = Clock::now();
   ProgressPrinter progress("evaluate");
-  auto scores = detect::score_images(d, x, detect::Metric::kSsim, d.calibration.alpha, 64, progress.counter());
+  auto scores = detect::score_images(d, x, detect::Metric::kSsim, levels.alpha, 64, progress.counter());
   const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
   std::vector<uint8_t> labels(s.labels.begin(), s.labels.end());
   nlohmann::json res = {{"model", o.model},
@@ -182,7 +180,9 @@ void run_evaluate(const EvaluateOptions& o) {
                         {"normal_class", d.model.file.meta.value("normal_class_name", "")},
                         {"protocol", d.model.file.meta.value("protocol", "")},
                         {"n_test", s.n},
-                        {"alpha", d.calibration.alpha},
+                        {"rule", detect::rule_name(levels.rule)},
+                        {"alpha", levels.alpha},
+                        {"fpr", levels.fpr},
                         {"preset", d.detector->options().preset},
                         {"morphs", d.detector->options().morphs},
                         {"codes_scored", d.calibration.codes.size()},
@@ -191,42 +191,58 @@ void run_evaluate(const EvaluateOptions& o) {
   // The paper's Table II AUC of OIAD for this data set and class, where it has one.
   const double paper = experiment::paper_auc(res["dataset"], res["normal_class"], "oiad");
   if (!std::isnan(paper)) res["paper_auc"] = paper;
+  // Per metric: the paper rule's AUC and decisions at α, the one-sided rule's AUC and
+  // decisions at F (calibrations that predate the one-sided rule report none), and under
+  // "decision" the default rule's.
+  std::vector<std::array<double, 4>> per_image(scores.size());  // paper score, p; one-sided score, p
+  std::vector<nlohmann::json> image_metrics(scores.size(), nlohmann::json::object());
   for (int mi = 0; mi < detect::kNumMetrics; ++mi) {
     const auto metric = detect::Metric(mi);
+    const auto& cal = d.calibration;
+    const bool one = cal.has_one_sided(metric);
     std::vector<double> sc, one_sided;
     std::vector<uint8_t> flagged;
-    const detect::OneSidedScorer one_sided_score = d.calibration.one_sided_scorer(metric);
-    for (const auto& r : scores) {
-      sc.push_back(d.calibration.score(metric, r.of(metric)));
-      one_sided.push_back(one_sided_score(r.of(metric)));
-      flagged.push_back(d.calibration.anomalous(metric, r.of(metric), d.calibration.alpha));
+    const detect::OneSidedScorer one_sided_score = one ? cal.one_sided_scorer(metric) : detect::OneSidedScorer{};
+    for (size_t i = 0; i < scores.size(); ++i) {
+      const auto& c = scores[i].of(metric);
+      sc.push_back(cal.score(metric, c));
+      flagged.push_back(cal.anomalous(metric, c, levels.alpha));
+      auto& im = image_metrics[i][detect::metric_name(metric)];
+      im = {{"score", sc.back()}, {"consistency", c}};
+      const double pp = cal.p_value(metric, detect::Rule::kPaper, sc.back());
+      im["p_value"] = std::isnan(pp) ? nlohmann::json(nullptr) : nlohmann::json(pp);
+      if (one) {
+        one_sided.push_back(one_sided_score(c));
+        im["one_sided_score"] = one_sided.back();
+        im["one_sided_p_value"] = cal.p_value(metric, detect::Rule::kOneSided, one_sided.back());
+      }
     }
-    const auto at = eval::sweep_point(d.calibration.alpha, flagged, labels);
+    const auto at = eval::sweep_point(levels.alpha, flagged, labels);
     auto& mj = res["metrics"][detect::metric_name(metric)];
-    mj = {{"auc", eval::roc_auc(sc, labels)}, {"tp", at.tp}, {"tn", at.tn}, {"acc", at.acc},
-          {"auc_one_sided_mean", eval::roc_auc(one_sided, labels)}};
-    // The one-sided rule's decisions at the VAL false-positive rate --fpr (calibrations that
-    // predate the rule have no VAL one-sided scores and report none).
-    if (d.calibration.has_one_sided(metric)) {
-      const double threshold = d.calibration.one_sided_threshold(metric, o.fpr);
-      const auto one = eval::threshold_point(o.fpr, one_sided, threshold, labels);
-      mj["one_sided"] = {{"fpr", o.fpr}, {"threshold", threshold}, {"tp", one.tp}, {"tn", one.tn}, {"acc", one.acc}};
+    mj = {{"auc", eval::roc_auc(sc, labels)}, {"tp", at.tp}, {"tn", at.tn}, {"acc", at.acc}};
+    if (one) {
+      mj["auc_one_sided_mean"] = eval::roc_auc(one_sided, labels);
+      const double threshold = cal.one_sided_threshold(metric, levels.fpr);
+      const auto p = eval::threshold_point(levels.fpr, one_sided, threshold, labels);
+      mj["one_sided"] = {{"fpr", levels.fpr}, {"threshold", threshold}, {"tp", p.tp}, {"tn", p.tn}, {"acc", p.acc}};
     }
+    if (levels.rule == detect::Rule::kPaper)
+      mj["decision"] = {{"rule", "paper"}, {"alpha", levels.alpha}, {"tp", at.tp}, {"tn", at.tn}, {"acc", at.acc}};
+    else if (one)
+      mj["decision"] = {{"rule", "one-sided"}, {"fpr", levels.fpr}, {"tp", mj["one_sided"]["tp"]},
+                        {"tn", mj["one_sided"]["tn"]}, {"acc", mj["one_sided"]["acc"]}};
   }
   if (!o.out.empty()) {
     std::filesystem::create_directories(o.out);
-    write_file_atomic(o.out + "/results.json", res.dump(2) + "\n");
     std::string lines;
     for (size_t i = 0; i < scores.size(); ++i) {
       nlohmann::json j = {{"id", s.ids[i]}, {"label", s.labels[i]}};
-      for (int mi = 0; mi < detect::kNumMetrics; ++mi) {
-        const auto metric = detect::Metric(mi);
-        j[detect::metric_name(metric)] = {{"score", d.calibration.score(metric, scores[i].of(metric))},
-                                          {"consistency", scores[i].of(metric)}};
-      }
+      j.update(image_metrics[i]);
       lines += j.dump() + "\n";
     }
+    // scores.jsonl first: results.json names it, so a results.json is never without it.
     write_file_atomic(o.out + "/scores.jsonl", lines);
+    write_file_atomic(o.out + "/results.json", res.dump(2) + "\n");
     res["out"] = o.out;
   }
   print_json_line(res.dump());
@@ -234,8 +250,8 @@ void run_evaluate(const EvaluateOptions& o) {
 
 // ---- find ----
 struct FindOptions {
-  std::string model, data, split = "cle", metric = "ssim", rule = "paper", out;
-  double fpr = kNotGiven;  // not given: kDefaultFpr
+  std::string model, data, split = "cle", metric = "ssim", out;
+  DecisionFlags decision;  // not given: the calibration's default decision
   int top = 16;
   int64_t limit = 0;
   bool resize = false;
@@ -244,16 +260,15 @@ struct FindOptions {
 void run_find(const FindOptions& o) {
   OIAD_CHECK_USAGE(o.top >= 1, "find: --top must be >= 1");
   detect::CalibratedDetector d = detect::load_detector(o.model, true);
+  const detect::DecisionRule decision = apply_decision_flags(d.calibration.default_decision(), o.decision, "find");
   const detect::Metric metric = detect::parse_metric(o.metric);
   const std::string model_data = d.model.file.meta.value("dataset", "");
   const std::string split = (o.data.empty() || o.data == model_data) ? o.split : (o.split == "cle" ? "test" : o.split);
   ImageSelection s = select_images(d.model, o.data, split, o.limit);
   auto x = selection_input(d.model, s, o.resize, o.data.empty() ? model_data : o.data);
-  const detect::Rule rule = detect::parse_rule(o.rule);
-  check_rule_levels("find", rule, kNotGiven, o.fpr);
-  const double level = rule == detect::Rule::kPaper ? d.calibration.alpha : (given(o.fpr) ? o.fpr : kDefaultFpr);
+  const double level = decision.rule == detect::Rule::kPaper ? decision.alpha : decision.fpr;
   ProgressPrinter progress("find");
-  auto scores = detect::score_images(d, x, metric, level, 64, progress.counter(), rule);
+  auto scores = detect::score_images(d, x, metric, level, 64, progress.counter(), decision.rule);
   std::vector<double> values;
   for (const auto& sc : scores) values.push_back(sc.score);
   const std::vector<size_t> order = report::rank_descending(values, size_t(o.top));
@@ -262,6 +277,8 @@ void run_find(const FindOptions& o) {
     const size_t i = order[r];
     nlohmann::json j = {{"rank", r + 1}, {"id", s.ids[i]}, {"score", scores[i].score},
                         {"anomalous", scores[i].anomalous}, {"most_extreme_code", scores[i].most_extreme_code}};
+    const double p = d.calibration.p_value(metric, decision.rule, scores[i].score);
+    j["p_value"] = std::isnan(p) ? nlohmann::json(nullptr) : nlohmann::json(p);
     if (s.labels[i] >= 0) j["label"] = s.labels[i];
     found.push_back(j);
   }
@@ -270,8 +287,8 @@ void run_find(const FindOptions& o) {
   for (const auto& sc : scores) flagged += sc.anomalous;
   print_json_line(nlohmann::json{{"scored", s.n},
                                  {"flagged", flagged},
-                                 {"rule", o.rule},
-                                 {rule == detect::Rule::kPaper ? "alpha" : "fpr", level},
+                                 {"rule", detect::rule_name(decision.rule)},
+                                 {decision.rule == detect::Rule::kPaper ? "alpha" : "fpr", level},
                                  {"metric", o.metric},
                                  {"grid", o.out},
                                  {"top", found}}
@@ -320,10 +337,12 @@ void add_detect_commands(CLI::App& app, Runner& run) {
     CLI::App* c = app.add_subcommand("calibrate", "fit normal ranges and VAL consistency distributions (Sec. III.D.1)");
     c->add_option("--model", o->model, "model file (calibration is added to it)")->required();
     c->add_option("--data", o->data, "calibrate on this data set's train split instead of the model's VAL part");
-    c->add_option("--preset", o->preset, "paper (N = 100 morphs per code) or default (faster)")
+    c->add_option("--preset", o->preset,
+                  "paper (N = 100 morphs per code, every code; decides by the paper's rule at α = 0.4) or default "
+                  "(N = 20, duplicate codes once; decides by the one-sided rule at F = 0.05)")
         ->check(CLI::IsMember(detect::preset_names()))
         ->capture_default_str();
-    c->add_option("--alpha", o->alpha, "default α for decisions, in (0, 0.5]")->capture_default_str();
+    add_decision_flags(c, o->decision, "the default decision stored with the calibration (default: the preset's)");
     c->add_option("--morphs", o->morphs,
                   "N, PR-morphs per code, instead of the preset's (preset becomes 'custom'); 'auto': the smallest "
                   "of 10, 20, 40, 70, 100 at which the search noise of every code's VAL consistency is at most "
@@ -341,37 +360,38 @@ void add_detect_commands(CLI::App& app, Runner& run) {
         ->capture_default_str();
     c->add_option("--limit", o->limit, "cap the calibration images")->check(CLI::NonNegativeNumber);
     c->add_option("--seed", o->seed, "seed of the morph search")->capture_default_str();
-    c->callback([&run, o] { run = [o] { run_calibrate(*o); }; });
+    c->callback([&run, o] { run = [o] { run_calibrate(*o); return 0; }; });
   }
   {
     auto o = std::make_shared<ScoreOptions>();
-    CLI::App* c = app.add_subcommand("score", "score images: one JSON line each (id, label, score, anomalous, consistency)");
+    CLI::App* c = app.add_subcommand(
+        "score", "score images: one JSON line each (id, label, score, anomalous, p_value, consistency)");
     c->add_option("--model", o->model, "calibrated model file")->required();
     c->add_option("--data", o->data, "data set (default: the model's, with its split)");
     c->add_option("--split", o->split, "train, val, test or cle (the model's split); train or test of another set")
         ->capture_default_str();
     c->add_option("--limit", o->limit, "score a seeded random subset of this many images")->check(CLI::NonNegativeNumber);
     c->add_option("--metric", o->metric, "ssim, mse or loss")->check(CLI::IsMember(detect::metric_names()))->capture_default_str();
-    c->add_option("--alpha", o->alpha, "α in (0, 0.5] of the paper rule (default: the calibration's)");
-    c->add_option("--rule", o->rule, "paper (two-sided α rule, Sec. III.D) or one-sided (mean standardised SC, a variant)")
-        ->check(CLI::IsMember(detect::rule_names()))->capture_default_str();
-    c->add_option("--fpr", o->fpr, "one-sided rule: share of normal VAL images flagged, in (0, 1) (default: 0.05)");
+    add_decision_flags(c, o->decision, "the decision (default: the calibration's, one-sided at F = 0.05 unless "
+                                       "calibrated with --preset paper)");
     c->add_flag("--resize", o->resize, "resize images of another size or channel count to the model's");
     c->add_option("--out", o->out, "write JSON lines here instead of stdout");
+    c->add_flag("--exit-status", o->exit_status, "exit 3 when any scored image is anomalous (0 otherwise), like grep");
     c->add_option("images", o->images, "image files to score (instead of --data)");
     c->add_flag("--reference-decoder", o->reference_decoder,
                 "decode morphs with LibTorch's own layers instead of the fast path (slower; same scores to 1e-5)");
-    c->callback([&run, o] { run = [o] { run_score(*o); }; });
+    c->callback([&run, o] { run = [o] { return run_score(*o); }; });
   }
   {
     auto o = std::make_shared<EvaluateOptions>();
-    CLI::App* c = app.add_subcommand("evaluate", "AUC and TP/TN at α of every metric on the model's test split");
+    CLI::App* c = app.add_subcommand(
+        "evaluate", "AUC and decisions (both rules) of every metric on the model's test split, per-image p-values");
     c->add_option("--model", o->model, "calibrated model file")->required();
     c->add_option("--limit", o->limit, "score a seeded random subset of the test images")->check(CLI::NonNegativeNumber);
     c->add_option("--out", o->out, "folder for results.json and scores.jsonl");
-    c->add_option("--fpr", o->fpr, "one-sided rule's decisions: share of normal VAL images flagged, in (0, 1)")
-        ->capture_default_str();
-    c->callback([&run, o] { run = [o] { run_evaluate(*o); }; });
+    c->add_option("--fpr", o->decision.fpr, "F of the one-sided rule's decisions, in (0, 1) (default: the calibration's)");
+    c->add_option("--alpha", o->decision.alpha, "α of the paper rule's decisions, in (0, 0.5] (default: the calibration's)");
+    c->callback([&run, o] { run = [o] { run_evaluate(*o); return 0; }; });
   }
   {
     auto o = std::make_shared<FindOptions>();
@@ -380,14 +400,12 @@ void add_detect_commands(CLI::App& app, Runner& run) {
     c->add_option("--data", o->data, "data set or folder (default: the model's)");
     c->add_option("--split", o->split, "cle (normal test images, default), val, test, train")->capture_default_str();
     c->add_option("--top", o->top, "how many images")->capture_default_str();
-    c->add_option("--rule", o->rule, "rank by the paper rule's score or the one-sided score")
-        ->check(CLI::IsMember(detect::rule_names()))->capture_default_str();
-    c->add_option("--fpr", o->fpr, "one-sided rule: share of normal VAL images flagged, in (0, 1) (default: 0.05)");
+    add_decision_flags(c, o->decision, "rank and decide by this rule (default: the calibration's)");
     c->add_option("--limit", o->limit, "look at a seeded random subset of this many images")->check(CLI::NonNegativeNumber);
     c->add_option("--metric", o->metric, "ssim, mse or loss")->check(CLI::IsMember(detect::metric_names()))->capture_default_str();
     c->add_flag("--resize", o->resize, "resize images of another size or channel count to the model's");
     c->add_option("--out", o->out, "PNG grid to write");
-    c->callback([&run, o] { run = [o] { run_find(*o); }; });
+    c->callback([&run, o] { run = [o] { run_find(*o); return 0; }; });
   }
   {
     auto o = std::make_shared<InspectOptions>();
@@ -398,14 +416,14 @@ void add_detect_commands(CLI::App& app, Runner& run) {
     c->add_option("--metric", o->metric, "ssim, mse or loss")->check(CLI::IsMember(detect::metric_names()))->capture_default_str();
     c->add_flag("--resize", o->resize, "resize an image of another size to the model's");
     c->add_option("--out", o->out, "PNG strip to write")->required();
-    c->callback([&run, o] { run = [o] { run_inspect(*o); }; });
+    c->callback([&run, o] { run = [o] { run_inspect(*o); return 0; }; });
   }
   {
     auto a = std::make_shared<std::string>(), b = std::make_shared<std::string>();
     CLI::App* c = app.add_subcommand("compare", "MSE and SSIM of two image files of one size (pixels in [0, 1])");
     c->add_option("a", *a, "first image")->required();
     c->add_option("b", *b, "second image")->required();
-    c->callback([&run, a, b] { run = [a, b] { run_compare(*a, *b); }; });
+    c->callback([&run, a, b] { run = [a, b] { run_compare(*a, *b); return 0; }; });
   }
 }
 

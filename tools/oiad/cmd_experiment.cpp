@@ -104,7 +104,7 @@ void add_experiment_command(CLI::App& app, Runner& run, const std::string& comma
   c->add_option("--holdout-max", e.holdout_max, "at most this many holdout images")->capture_default_str();
   c->add_flag("!--no-figures", e.figures, "skip the PNG pictures (strips and grids); plots and report are written");
   c->add_option("--out", e.out, "folder for split.json, results.json, report.md/html, figures, models")->required();
-  c->callback([&run, o, command_line] { run = [o, command_line] { run_experiment_command(*o, command_line); }; });
+  c->callback([&run, o, command_line] { run = [o, command_line] { run_experiment_command(*o, command_line); return 0; }; });
 }
 
 }  // namespace oiad::cli

@@ -2,6 +2,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "oiad/detect/calibration.h"
 #include "oiad/model/model_io.h"
 
 namespace oiad::cli {
@@ -29,8 +30,13 @@ void run_info(const std::string& path) {
     // The scored codes and the settings that chose them (not the VAL distributions).
     const auto& c = meta["calibration"];
     nlohmann::json s = nlohmann::json::object();
-    for (const char* k : {"codes", "merged_codes", "morphs_choice", "alpha", "n_val", "detector"})
+    for (const char* k : {"codes", "merged_codes", "morphs_choice", "n_val", "detector"})
       if (c.contains(k)) s[k] = c[k];
+    // The default decision as scoring reads it (older calibrations get it filled in).
+    const detect::Calibration cal = detect::Calibration::from_json(c);
+    s["rule"] = detect::rule_name(cal.rule);
+    s["alpha"] = cal.alpha;
+    s["fpr"] = cal.fpr;
     // Metrics whose VAL one-sided scores are stored (`--rule one-sided` needs them).
     nlohmann::json one = nlohmann::json::array();
     if (c.contains("val_one_sided"))
@@ -49,7 +55,7 @@ void add_model_command(CLI::App& app, Runner& run) {
   m->require_subcommand(1);
   CLI::App* info = m->add_subcommand("info", "print a model's kind, config, learned precisions and final losses as JSON");
   info->add_option("file", *path, "model file")->required();
-  info->callback([&run, path] { run = [path] { run_info(*path); }; });
+  info->callback([&run, path] { run = [path] { run_info(*path); return 0; }; });
 }
 
 }  // namespace oiad::cli

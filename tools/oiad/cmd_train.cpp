@@ -33,7 +33,7 @@ struct TrainCliOptions {
   bool resume = false;
   bool calibrate = true;
   std::string preset = "default";
-  double alpha = 0.4;
+  DecisionFlags decision;  // stored with the calibration (the preset's unless given)
   train::TrainOptions train;
 };
 
@@ -62,9 +62,8 @@ void run_train(TrainCliOptions o) {
   job.resume = o.resume;
   job.calibrate = o.calibrate;
   job.preset = o.preset;
-  job.alpha = o.alpha;
+  job.decision = apply_decision_flags(detect::preset_decision(o.preset), o.decision, "train", /*both_levels=*/true);
   job.seed = o.seed;
-  if (o.calibrate) detect::check_alpha(o.alpha);
   const workflow::TrainJobResult r = workflow::run_train_job(job);
   const auto& last = r.state.history.back();
   print_json_line(nlohmann::json{{"model", o.out},
@@ -118,10 +117,12 @@ void add_train_command(CLI::App& app, Runner& run) {
   c->add_option("--recon", o->recon, "reconstruction loss: l2 (paper) or bernoulli")
       ->check(CLI::IsMember(model::reconstruction_names()));
   c->add_flag("--resume", o->resume, "continue from FILE.ckpt written by an interrupted run");
-  c->add_option("--preset", o->preset, "detector preset used to calibrate: default or paper")
+  c->add_option("--preset", o->preset,
+                "detector preset used to calibrate: default (N = 20; one-sided rule at F = 0.05) or paper (N = 100; "
+                "the paper's rule at α = 0.4)")
       ->check(CLI::IsMember(detect::preset_names()))
       ->capture_default_str();
-  c->add_option("--alpha", o->alpha, "default α stored with the calibration")->capture_default_str();
+  add_decision_flags(c, o->decision, "the default decision stored with the calibration (default: the preset's)");
   c->add_flag("!--no-calibrate", o->calibrate, "skip calibration on VAL after training");
   c->add_option("--out", o->out, "model file to write")->required();
   o->train.seed = 0;
@@ -131,6 +132,7 @@ void add_train_command(CLI::App& app, Runner& run) {
       opts.train.seed = opts.seed;
       opts.kind_given = kind->count() > 0;
       run_train(opts);
+      return 0;
     };
   });
 }

@@ -8,8 +8,12 @@
 
 namespace oiad::cli {
 
-/// Set by the subcommand that was selected; main() calls it after parsing.
-using Runner = std::function<void()>;
+/// Set by the subcommand that was selected; main() calls it after parsing and exits with
+/// what it returns (0, or kExitAnomalous from `score --exit-status`).
+using Runner = std::function<int()>;
+
+/// Exit status of `oiad score --exit-status` when an image is anomalous (1 and 2 are errors).
+constexpr int kExitAnomalous = 3;
 
 void add_data_command(CLI::App& app, Runner& run);
 void add_train_command(CLI::App& app, Runner& run);

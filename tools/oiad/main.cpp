@@ -45,8 +45,7 @@ int main(int argc, char** argv) {
   }
   try {
     oiad::set_num_threads(threads);
-    if (run) run();
-    return 0;
+    return run ? run() : 0;
   } catch (const oiad::UsageError& e) {
     std::cerr << "oiad: " << e.what() << std::endl;
     return 2;

@@ -18,6 +18,11 @@
 // over the selected codes of the VAL-standardised SC, signed so that larger = less
 // consistent (one_sided_score); an image is anomalous when its score exceeds the (1 - f)-
 // fractile of the VAL images' own scores, so f is the share of normal VAL images it flags.
+// It is the default decision (at f = 0.05): the paper's rule at its α = 0.4 flags nearly
+// every image, normal ones included (docs/results.md, "Decisions").
+//
+// Conformal p-value of an image under either rule: (1 + #{VAL images whose score under that
+// rule is at least the image's}) / (n_val + 1). Small p = few normal images are as extreme.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -61,13 +66,26 @@ struct OneSidedScorer {
   double operator()(const std::vector<double>& sc) const;
 };
 
+/// A default decision: `rule` at level `alpha` (paper rule) or `fpr` (one-sided rule).
+struct DecisionRule {
+  Rule rule = Rule::kOneSided;
+  double alpha = 0.4;
+  double fpr = 0.05;
+};
+
 /// Per-metric VAL distributions for the selected codes.
 struct Calibration {
   std::vector<int> codes;  ///< selected code indices
   /// distributions[metric][k] for code codes[k]; empty for a metric that was not computed
   std::vector<std::vector<CodeDistribution>> distributions;
+  /// The default decision: `rule` at level `alpha` (paper rule) or `fpr` (one-sided rule).
+  /// Scoring commands use it unless told otherwise.
+  Rule rule = Rule::kOneSided;
   double alpha = 0.4;  ///< paper default (Sec. IV.B)
+  double fpr = 0.05;   ///< VAL false-positive rate of the one-sided rule
   int64_t n_val = 0;
+  /// The default decision: {rule, alpha, fpr}.
+  DecisionRule default_decision() const { return {rule, alpha, fpr}; }
 
   bool has_metric(Metric m) const;
   /// [q(α), q(1-α)] per selected code.
@@ -86,6 +104,12 @@ struct Calibration {
   /// VAL images' one-sided scores per metric, ascending; empty for a metric (or for a
   /// calibration written before the one-sided rule existed: calibrate again).
   std::vector<std::vector<double>> val_one_sided;
+  /// VAL images' paper-rule scores (score()) per metric, ascending; empty for a calibration
+  /// written before p-values existed.
+  std::vector<std::vector<double>> val_paper;
+  /// The conformal p-value of an image whose `rule` score is `s` (header comment); NaN when
+  /// the calibration has no VAL scores for that rule and metric.
+  double p_value(Metric m, Rule rule, double s) const;
   bool has_one_sided(Metric m) const;
   /// The (1 - fpr)-fractile of the VAL one-sided scores (fpr in (0, 1)).
   double one_sided_threshold(Metric m, double fpr) const;

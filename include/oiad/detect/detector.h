@@ -64,6 +64,10 @@ struct DetectorOptions {
 /// consistencies duplicate another's (within 0.05 sd) are scored once; chosen by
 /// measurement against `paper` (docs/results.md). Throws UsageError for another name.
 DetectorOptions preset_options(const std::string& name);
+/// A preset's default decision: "paper" is the paper's two-sided rule at α = 0.4 (Sec. IV.B);
+/// "default" is the one-sided rule at a VAL false-positive rate of 0.05.
+DecisionRule preset_decision(const std::string& name);
+
 /// "all", "precision", "spread": the allowed values of DetectorOptions::code_selection.
 const std::vector<std::string>& code_selection_names();
 /// "default", "paper": the allowed values of every --preset option.

@@ -28,11 +28,11 @@ void set_fast_decoder(CalibratedDetector& d, bool on);
 /// ("model has no calibration: run `oiad calibrate`").
 CalibratedDetector load_detector(const std::string& path, bool require_calibration);
 
-/// Calibrates on VAL images (N, C, S, S) and stores options, normal range and VAL
-/// distributions in the model file's metadata (the caller saves the file).
-/// With `val_values`, also returns each VAL image's consistencies.
+/// Calibrates on VAL images (N, C, S, S) and stores options, normal range, VAL
+/// distributions and the default decision in the model file's metadata (the caller saves
+/// the file). With `val_values`, also returns each VAL image's consistencies.
 void calibrate_into(model::LoadedModel& m, const DetectorOptions& options, const torch::Tensor& val_images,
-                    double alpha, ConsistencyTable* val_values = nullptr);
+                    const DecisionRule& decision, ConsistencyTable* val_values = nullptr);
 
 /// A label-free choice of N, the PR-morphs per code (VAL holds normal images only). For each N
 /// of `ladder` in turn, two independent morph searches (seeds options.seed and options.seed + 1)
@@ -78,6 +78,11 @@ std::vector<ImageScore> score_images(const CalibratedDetector& d, const torch::T
                                      double level, int64_t block = 64,
                                      const std::function<void(int64_t, int64_t)>& progress = {},
                                      Rule rule = Rule::kPaper);
+
+/// The same with the calibration's default decision (its rule and level): what `oiad score`
+/// does without --rule, --alpha or --fpr.
+std::vector<ImageScore> score_images(const CalibratedDetector& d, const torch::Tensor& images,
+                                     Metric metric = Metric::kSsim);
 
 /// Fig. 2 for one image x (1, C, S, S): `morphs_shown` of its PR-morphs (spread over the
 /// perturbed values) along each of the `codes_shown` codes whose SC lies furthest in the tails

@@ -8,6 +8,7 @@
 
 #include "oiad/data/dataset.h"
 #include "oiad/data/split.h"
+#include "oiad/detect/calibration.h"
 #include "oiad/model/config.h"
 #include "oiad/model/model_io.h"
 #include "oiad/train/trainer.h"
@@ -27,10 +28,11 @@ struct TrainJob {
   /// Continue from `<out>.ckpt` (an error when it is missing or was made for another split
   /// or config).
   bool resume = false;
-  /// Calibrate on the split's VAL part with `preset` and `alpha` and store it in the file.
+  /// Calibrate on the split's VAL part with `preset` and store it, with `decision`, in the file.
   bool calibrate = true;
   std::string preset = "default";
-  double alpha = 0.4;
+  /// The default decision stored with the calibration (the preset's unless set).
+  detect::DecisionRule decision;
   /// Seed recorded in the file and used for the weights and the morph search.
   uint64_t seed = 0;
 };
@@ -39,7 +41,7 @@ struct TrainJobResult {
   model::LoadedModel model;
   TrainState state;
   double train_seconds = 0;
-  /// {"preset", "alpha", "n_val", "seconds"} or null without calibration.
+  /// {"preset", "rule", "alpha", "fpr", "n_val", "seconds"} or null without calibration.
   nlohmann::json calibration;
 };
 
