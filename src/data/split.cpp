@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "oiad/core/error.h"
+#include "oiad/core/file_util.h"
 #include "oiad/core/random.h"
 
 namespace oiad::data {
@@ -113,6 +114,44 @@ std::vector<uint8_t> gather_pixels(const Dataset& ds, const SplitPart& part) {
     std::memcpy(&out[i * sz], &s.pixels[size_t(k) * sz], sz);
   }
   return out;
+}
+
+nlohmann::json data_fingerprint(const Dataset& ds, const OneClassSplit& split) {
+  std::string bytes;
+  for (const SplitPart* p : {&split.train, &split.val, &split.test}) {
+    const std::vector<uint8_t> px = gather_pixels(ds, *p);  // checks every index
+    bytes += p->source + '\n';
+    for (size_t i = 0; i < p->size(); ++i)
+      bytes += std::to_string(p->index[i]) + ' ' + std::to_string(int(p->anomalous[i])) + ' ' +
+               ds.image_id(p->source, p->index[i]) + '\n';
+    bytes.append(reinterpret_cast<const char*>(px.data()), px.size());
+  }
+  return {{"train_images", ds.train.count}, {"test_images", ds.test.count},
+          {"sha256", sha256_hex(bytes.data(), bytes.size())}};
+}
+
+void check_data_fingerprint(const Dataset& ds, const OneClassSplit& split, const nlohmann::json& stored,
+                            const std::string& data_name) {
+  const char* changed = " since the model was trained (retrain it, or point --data at the data it was trained on)";
+  if (stored.is_object()) {
+    for (const char* part : {"train", "test"}) {
+      const std::string key = std::string(part) + "_images";
+      const int64_t count = ds.split(part).count;
+      OIAD_CHECK(!stored.contains(key) || stored[key].get<int64_t>() == count, data_name, ": has ", count, " ", part,
+                 " images, the model's split was made when it had ", stored[key].get<int64_t>(),
+                 ": the data set changed", changed);
+    }
+  }
+  nlohmann::json now;
+  try {
+    now = data_fingerprint(ds, split);
+  } catch (const Error& e) {
+    throw Error(oiad::detail::concat(data_name, ": ", e.what(), changed));
+  }
+  if (stored.is_object() && stored.contains("sha256"))
+    OIAD_CHECK(stored["sha256"] == now["sha256"], data_name,
+               ": the images or labels the model's split uses are not those it was trained with: the data set changed",
+               changed);
 }
 
 namespace {

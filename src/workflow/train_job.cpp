@@ -59,6 +59,7 @@ TrainJobResult run_train_job(const TrainJob& job) {
                                 {"input_size", cfg.input_size},
                                 {"resize", model::resize_method(ds.height, ds.width, cfg.input_size)}};
   file.meta["split"] = nlohmann::json::parse(split.to_json());
+  file.meta["data_fingerprint"] = data::data_fingerprint(ds, split);
   auto training_json = [&](const TrainState& s) {
     nlohmann::json h = nlohmann::json::array();
     for (const auto& e : s.history) h.push_back(e.to_json());

@@ -367,6 +367,37 @@ TEST_F(DetectCli, DefaultDecisionPValuesAndExitStatus) {
   EXPECT_NE(nan.err.find("false-positive rate nan"), std::string::npos) << nan.err;
 }
 
+// A model's split indexes its data set: when the data set changes after training (images
+// removed, added or altered), scoring its split would silently score other images under the
+// stored ids and labels. It is refused with one line naming the data, exit 1.
+TEST_F(DetectCli, ChangedDataSetIsRefused) {
+  namespace fs = std::filesystem;
+  const std::string data = dir_->file("stale");
+  fs::copy(folder_, data, fs::copy_options::recursive);
+  const std::string m = dir_->file("stale.oiad");
+  auto r = run_oiad("--threads 1 train --data " + data + " --normal-class a --epochs 1 --batch-size 16 "
+                    "--latent-dim 2 --out " + m);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto ok = run_oiad("--threads 1 score --model " + m + " --split test --limit 3");
+  ASSERT_EQ(ok.exit_code, 0) << ok.err;
+  // One image altered in place: the same count, other pixels.
+  cv::Mat blank(28, 28, CV_8UC1, cv::Scalar(77));
+  cv::imwrite(data + "/a/0.png", blank);
+  auto altered = run_oiad("score --model " + m + " --split test");
+  EXPECT_EQ(altered.exit_code, 1);
+  EXPECT_NE(altered.err.find("the data set changed"), std::string::npos) << altered.err;
+  EXPECT_EQ(std::count(altered.err.begin(), altered.err.end(), '\n'), 1) << altered.err;
+  EXPECT_TRUE(altered.out.empty());
+  // Five images removed: fewer images than at training.
+  for (int i = 50; i < 55; ++i) fs::remove(data + "/b/" + std::to_string(i) + ".png");
+  for (const char* cmd : {"score --split test", "evaluate", "calibrate"}) {
+    auto e = run_oiad(std::string(cmd) + " --model " + m);
+    EXPECT_EQ(e.exit_code, 1) << cmd;
+    EXPECT_NE(e.err.find("train images, the model's split was made when it had 120"), std::string::npos)
+        << cmd << ": " << e.err;
+  }
+}
+
 // compare: MSE and SSIM of two files; identical files give 0 and 1.
 TEST_F(DetectCli, Compare) {
   auto same = run_oiad("compare " + folder_ + "/a/1.png " + folder_ + "/a/1.png");

@@ -54,6 +54,9 @@ ImageSelection select_images(const model::LoadedModel& m, const std::string& spe
   const size_t sz = size_t(ds.image_size());
   if (own) {
     data::OneClassSplit sp = model_split(m);
+    // The stored indices mean the images they meant at training only if the data set is
+    // unchanged: refuse one that changed (and any index out of range).
+    data::check_data_fingerprint(ds, sp, m.file.meta.value("data_fingerprint", nlohmann::json()), model_data);
     data::SplitPart part;
     if (split == "train") part = sp.train;
     else if (split == "val") part = sp.val;
@@ -65,14 +68,14 @@ ImageSelection select_images(const model::LoadedModel& m, const std::string& spe
         if (!part.anomalous[i]) normal.index.push_back(part.index[i]), normal.anomalous.push_back(0);
       part = normal;
     }
+    data::SplitPart chosen{part.source, {}, {}};
     for (size_t i : subset(part.size(), limit)) {
-      const int64_t k = part.index[i];
-      const auto& src = ds.split(part.source);
-      s.pixels.insert(s.pixels.end(), src.pixels.begin() + ptrdiff_t(size_t(k) * sz),
-                      src.pixels.begin() + ptrdiff_t(size_t(k + 1) * sz));
-      s.ids.push_back(ds.image_id(part.source, k));
+      chosen.index.push_back(part.index[i]);
+      chosen.anomalous.push_back(part.anomalous[i]);
+      s.ids.push_back(ds.image_id(part.source, part.index[i]));
       s.labels.push_back(part.anomalous[i]);
     }
+    s.pixels = data::gather_pixels(ds, chosen);  // bounds-checked
   } else {
     OIAD_CHECK_USAGE(split == "train" || split == "test", "split '", split, "' of ", spec,
                      ": expected train or test (val and cle exist only for the model's own data set)");

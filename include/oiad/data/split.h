@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "oiad/data/dataset.h"
 
 namespace oiad::data {
@@ -54,5 +56,18 @@ OneClassSplit make_split(const Dataset& ds, int normal_class, Protocol protocol,
 
 /// Copies a part's images: (n, C, H, W) uint8.
 std::vector<uint8_t> gather_pixels(const Dataset& ds, const SplitPart& part);
+
+/// What a model trained on `split` of `ds` records of its data, to notice later that the data
+/// set changed: {"train_images", "test_images" (the data set's counts), "sha256" (of every
+/// part's source, indices, labels, image ids and pixels)}. Throws Error when an index is out
+/// of range.
+nlohmann::json data_fingerprint(const Dataset& ds, const OneClassSplit& split);
+
+/// Throws Error (naming `data_name`) unless `ds` still gives `split` the fingerprint `stored`:
+/// a data set whose images were added, removed, reordered or changed since training would
+/// score other images under the stored indices. `stored` null (a model written before
+/// fingerprints) checks only that every index is in range.
+void check_data_fingerprint(const Dataset& ds, const OneClassSplit& split, const nlohmann::json& stored,
+                            const std::string& data_name);
 
 }  // namespace oiad::data
