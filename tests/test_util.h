@@ -53,6 +53,8 @@ struct CommandResult {
 CommandResult run_oiad(const std::string& args);
 /// Runs any command line the same way.
 CommandResult run_command(const std::string& command_line);
+/// The built `oiad` executable.
+std::string oiad_binary();
 /// The built C++ example examples/cpp/score_images.cpp.
 std::string example_score_images_binary();
 

@@ -14,6 +14,8 @@
 #include <opencv2/imgproc.hpp>
 #include <sstream>
 
+#include <sys/stat.h>
+
 #include "test_util.h"
 
 namespace oiad {
@@ -396,6 +398,53 @@ TEST_F(DetectCli, ChangedDataSetIsRefused) {
     EXPECT_NE(e.err.find("train images, the model's split was made when it had 120"), std::string::npos)
         << cmd << ": " << e.err;
   }
+}
+
+// Careless or hostile input gets one line on stderr and the documented exit code (1: data or
+// model, 2: usage), before any work and without touching the inputs.
+TEST_F(DetectCli, BadInputIsOneLineAndLosesNothing) {
+  auto one_line = [](const test::CommandResult& r) { return std::count(r.err.begin(), r.err.end(), '\n') == 1; };
+  // Not regular files: a folder, a pipe (which would block a reader forever).
+  auto dir = run_oiad("model info " + dir_->path());
+  EXPECT_EQ(dir.exit_code, 1);
+  EXPECT_NE(dir.err.find("not a regular file"), std::string::npos) << dir.err;
+  const std::string fifo = dir_->file("fifo");
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  auto pipe = run_oiad("score --model " + fifo + " " + folder_ + "/a/1.png");
+  EXPECT_EQ(pipe.exit_code, 1);
+  EXPECT_TRUE(one_line(pipe)) << pipe.err;
+  // --out naming the model: refused, the model intact.
+  const std::string m = dir_->file("keep.oiad");
+  std::filesystem::copy_file(model_, m, std::filesystem::copy_options::overwrite_existing);
+  const std::string before = test::read_text(m);
+  auto self = run_oiad("score --model " + m + " --out " + m + " " + folder_ + "/a/1.png");
+  EXPECT_EQ(self.exit_code, 2);
+  EXPECT_NE(self.err.find("is an input"), std::string::npos) << self.err;
+  EXPECT_EQ(test::read_text(m), before);
+  // --out into a missing folder fails before training.
+  auto missing = run_oiad("train --data " + folder_ + " --normal-class a --out " + dir_->file("no/such/m.oiad"));
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find("does not exist"), std::string::npos) << missing.err;
+  EXPECT_TRUE(one_line(missing)) << missing.err;
+  // Numeric flags: NaN, infinities and out-of-range values are usage errors, not defaults.
+  for (const std::string flags : {"--gamma nan", "--eta nan", "--kl-weight -1", "--latent-dim 0", "--latent-dim -5",
+                                  "--lr nan", "--lr inf", "--disc-lr 0", "--alpha nan", "--fpr nan"}) {
+    auto r = run_oiad("train --data " + folder_ + " --normal-class a --epochs 1 " + flags + " --out " +
+                      dir_->file("flag.oiad"));
+    EXPECT_EQ(r.exit_code, 2) << flags << ": " << r.err;
+    EXPECT_TRUE(one_line(r)) << flags << ": " << r.err;
+    EXPECT_FALSE(std::filesystem::exists(dir_->file("flag.oiad"))) << flags;
+  }
+  auto tol = run_oiad("calibrate --model " + m + " --duplicate-tolerance nan");
+  EXPECT_EQ(tol.exit_code, 2) << tol.err;
+  EXPECT_EQ(test::read_text(m), before);
+  auto threads = run_oiad("--threads 100000 model info " + model_);
+  EXPECT_EQ(threads.exit_code, 2) << threads.err;
+  // A result that cannot be written (a full device) is an error, not exit 0.
+  auto full = test::run_command("sh -c '" + test::oiad_binary() + " model info " + model_ +
+                                " >/dev/full'");
+  EXPECT_EQ(full.exit_code, 1) << full.err;
+  EXPECT_NE(full.err.find("standard output"), std::string::npos) << full.err;
 }
 
 // compare: MSE and SSIM of two files; identical files give 0 and 1.

@@ -1,7 +1,10 @@
 #include "cli_common.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 
 #include "oiad/core/error.h"
@@ -143,6 +146,29 @@ void add_decision_flags(CLI::App* c, DecisionFlags& flags, const std::string& wh
       ->check(CLI::IsMember(detect::rule_names()));
   c->add_option("--fpr", flags.fpr, "F of the one-sided rule: the share of normal VAL images flagged, in (0, 1)");
   c->add_option("--alpha", flags.alpha, "α of the paper rule, in (0, 0.5]");
+}
+
+void check_out_is_not_an_input(const char* command, const std::string& out, const std::vector<std::string>& inputs) {
+  if (out.empty() || out == "-") return;
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path o = fs::weakly_canonical(out, ec);
+  for (const auto& in : inputs) {
+    std::error_code ec2;
+    OIAD_CHECK_USAGE(ec || o != fs::weakly_canonical(in, ec2), command, ": --out ", out,
+                     " is an input of this command; writing it would destroy it");
+  }
+}
+
+void check_can_write(const char* command, const std::string& out) {
+  if (out.empty() || out == "-") return;
+  namespace fs = std::filesystem;
+  const fs::path parent = fs::path(out).has_parent_path() ? fs::path(out).parent_path() : fs::path(".");
+  std::error_code ec;
+  OIAD_CHECK(fs::is_directory(parent, ec), command, ": --out ", out, ": folder ", parent.string(), " does not exist");
+  OIAD_CHECK(access(parent.c_str(), W_OK) == 0, command, ": --out ", out, ": folder ", parent.string(),
+             " is not writable");
+  OIAD_CHECK(!fs::is_directory(out, ec), command, ": --out ", out, " is a folder, not a file");
 }
 
 void write_output(const std::string& path, const std::string& text) {

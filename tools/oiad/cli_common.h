@@ -64,6 +64,14 @@ detect::DecisionRule apply_decision_flags(detect::DecisionRule base, const Decis
 /// Adds --rule, --alpha and --fpr to a command, with `what` telling what they set.
 void add_decision_flags(CLI::App* c, DecisionFlags& flags, const std::string& what);
 
+/// Usage error when `out` names the same file as one of `inputs` (writing it would destroy
+/// an input, e.g. `score --model M --out M`).
+void check_out_is_not_an_input(const char* command, const std::string& out, const std::vector<std::string>& inputs);
+
+/// Error unless a file `out` can be created: its folder exists and is writable. Checked before
+/// the work, so that a typo does not cost a training run.
+void check_can_write(const char* command, const std::string& out);
+
 /// Writes text to a file atomically, or to stdout when path is empty or "-".
 void write_output(const std::string& path, const std::string& text);
 

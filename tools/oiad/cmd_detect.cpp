@@ -38,7 +38,7 @@ struct CalibrateOptions {
   DecisionFlags decision;  // stored as the model's default decision (the preset's unless given)
   std::string morphs;  // empty: the preset's N; a number; or "auto" (choose_morphs)
   double morphs_epsilon = 0.1;
-  double duplicate_tolerance = -1;  // < 0: the preset's
+  std::optional<double> duplicate_tolerance;  // not given: the preset's
   int top_k = 0;
   std::string select = "all";
   int64_t limit = 0;
@@ -46,6 +46,13 @@ struct CalibrateOptions {
 };
 
 void run_calibrate(const CalibrateOptions& o) {
+  // NaN passes CLI11's range checks: check finiteness here, before any work.
+  OIAD_CHECK_USAGE(std::isfinite(o.morphs_epsilon) && o.morphs_epsilon > 0, "calibrate: --morphs-epsilon ",
+                   o.morphs_epsilon, " must be a finite number > 0");
+  if (o.duplicate_tolerance)
+    OIAD_CHECK_USAGE(std::isfinite(*o.duplicate_tolerance) && *o.duplicate_tolerance >= 0 &&
+                         *o.duplicate_tolerance <= 10,
+                     "calibrate: --duplicate-tolerance ", *o.duplicate_tolerance, " outside [0, 10]");
   const detect::DecisionRule decision =
       apply_decision_flags(detect::preset_decision(o.preset), o.decision, "calibrate", /*both_levels=*/true);
   model::LoadedModel m = model::load_model(o.model);
@@ -64,8 +71,8 @@ void run_calibrate(const CalibrateOptions& o) {
                      "' is neither a number in [1, 10000] nor 'auto'");
     if (n != opt.morphs) opt.morphs = n, opt.preset = "custom";
   }
-  if (o.duplicate_tolerance >= 0 && o.duplicate_tolerance != opt.duplicate_tolerance)
-    opt.duplicate_tolerance = o.duplicate_tolerance, opt.preset = "custom";
+  if (o.duplicate_tolerance && *o.duplicate_tolerance != opt.duplicate_tolerance)
+    opt.duplicate_tolerance = *o.duplicate_tolerance, opt.preset = "custom";
   opt.top_k = o.top_k;
   opt.code_selection = o.select;
   opt.seed = o.seed;
@@ -128,6 +135,8 @@ struct ScoreOptions {
 };
 
 int run_score(const ScoreOptions& o) {
+  check_out_is_not_an_input("score", o.out, {o.model});
+  check_can_write("score", o.out);
   detect::CalibratedDetector d = detect::load_detector(o.model, true);
   if (o.reference_decoder) detect::set_fast_decoder(d, false);
   const detect::DecisionRule decision = apply_decision_flags(d.calibration.default_decision(), o.decision, "score");
@@ -259,6 +268,8 @@ struct FindOptions {
 
 void run_find(const FindOptions& o) {
   OIAD_CHECK_USAGE(o.top >= 1, "find: --top must be >= 1");
+  check_out_is_not_an_input("find", o.out, {o.model});
+  check_can_write("find", o.out);
   detect::CalibratedDetector d = detect::load_detector(o.model, true);
   const detect::DecisionRule decision = apply_decision_flags(d.calibration.default_decision(), o.decision, "find");
   const detect::Metric metric = detect::parse_metric(o.metric);

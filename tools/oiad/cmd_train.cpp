@@ -3,8 +3,10 @@
 
 #include <chrono>
 #include <filesystem>
+#include <cmath>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "cli_common.h"
 #include "commands.h"
@@ -28,8 +30,8 @@ struct TrainCliOptions {
   int64_t limit = 0;
   uint64_t seed = 0;
   int input_size = 32;
-  int latent_dim = 0;
-  double gamma = -1, eta = -1, kl_weight = -1;
+  std::optional<int> latent_dim;
+  std::optional<double> gamma, eta, kl_weight;  // not given: the kind's defaults
   bool resume = false;
   bool calibrate = true;
   std::string preset = "default";
@@ -39,6 +41,16 @@ struct TrainCliOptions {
 
 void run_train(TrainCliOptions o) {
   OIAD_CHECK_USAGE(!o.out.empty(), "train: --out FILE is required");
+  check_can_write("train", o.out);
+  // Every numeric flag finite and in range before any work (NaN passes CLI11's range checks).
+  if (o.latent_dim)
+    OIAD_CHECK_USAGE(*o.latent_dim >= 1 && *o.latent_dim <= 1024, "train: --latent-dim ", *o.latent_dim,
+                     " outside [1, 1024]");
+  for (const auto& [flag, v] : {std::pair<const char*, std::optional<double>>{"--gamma", o.gamma},
+                                {"--eta", o.eta}, {"--kl-weight", o.kl_weight}})
+    if (v) OIAD_CHECK_USAGE(std::isfinite(*v) && *v >= 0 && *v <= 1e6, "train: ", flag, " ", *v, " outside [0, 1e6]");
+  for (const auto& [flag, v] : {std::pair<const char*, double>{"--lr", o.train.lr}, {"--disc-lr", o.train.disc_lr}})
+    OIAD_CHECK_USAGE(std::isfinite(v) && v > 0 && v <= 1, "train: ", flag, " ", v, " outside (0, 1]");
   if (!o.kind_alias.empty()) {
     OIAD_CHECK_USAGE(!o.kind_given || o.kind == o.kind_alias, "train: --model ", o.kind_alias, " and --kind ", o.kind,
                      " disagree (--model is the old name of --kind)");
@@ -51,10 +63,10 @@ void run_train(TrainCliOptions o) {
   job.split = sd.split;
   model::ModelConfig& cfg = job.config;
   cfg = model::ModelConfig::defaults(model::parse_kind(o.kind), sd.dataset.channels, o.input_size);
-  if (o.latent_dim > 0) cfg.latent_dim = o.latent_dim;
-  if (o.gamma >= 0) cfg.gamma = o.gamma;
-  if (o.eta >= 0) cfg.eta = o.eta;
-  if (o.kl_weight >= 0) cfg.kl_weight = o.kl_weight;
+  if (o.latent_dim) cfg.latent_dim = *o.latent_dim;
+  if (o.gamma) cfg.gamma = *o.gamma;
+  if (o.eta) cfg.eta = *o.eta;
+  if (o.kl_weight) cfg.kl_weight = *o.kl_weight;
   if (!o.recon.empty()) cfg.reconstruction = model::parse_reconstruction(o.recon);
   cfg.validate();
   job.train = o.train;

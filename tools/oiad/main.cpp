@@ -2,7 +2,9 @@
 #include <malloc.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <iostream>
+#include <thread>
 
 #include "commands.h"
 #include "oiad/core/error.h"
@@ -44,8 +46,17 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
+    // Far more threads than cores only slows LibTorch and OpenBLAS down (and OpenBLAS can
+    // loop when it cannot get memory for them).
+    const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
+    OIAD_CHECK_USAGE(threads <= 8 * cores, "--threads ", threads, ": at most ", 8 * cores, " (8 x ", cores,
+                     " cores)");
     oiad::set_num_threads(threads);
-    return run ? run() : 0;
+    const int status = run ? run() : 0;
+    // Results go to stdout: a write that failed (a full disk, a closed pipe) is an error.
+    std::cout.flush();
+    OIAD_CHECK(std::cout.good(), "writing the result to standard output failed");
+    return status;
   } catch (const oiad::UsageError& e) {
     std::cerr << "oiad: " << e.what() << std::endl;
     return 2;
