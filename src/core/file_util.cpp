@@ -29,8 +29,8 @@ std::vector<uint8_t> read_file_bytes(const std::string& path) {
   // A folder would "open" and a pipe or device block or never end: only regular files.
   std::error_code ec;
   const auto st = std::filesystem::status(path, ec);
-  OIAD_CHECK(!ec && std::filesystem::exists(st), path, ": no such file");
-  OIAD_CHECK(std::filesystem::is_regular_file(st), path, ": not a regular file (a folder, device or pipe)");
+  OIAD_CHECK(!ec && std::filesystem::exists(st), path, ": cannot open: no such file");
+  OIAD_CHECK(std::filesystem::is_regular_file(st), path, ": cannot open: not a regular file (a folder, device or pipe)");
   std::ifstream in(path, std::ios::binary);
   OIAD_CHECK(in.good(), path, ": cannot open: ", std::strerror(errno));
   in.seekg(0, std::ios::end);
