@@ -53,6 +53,10 @@ ImageSet read_idx_split(const std::string& images_path, const std::string& label
   OIAD_CHECK(lab.dims.size() == 1, labels_path, ": expected 1 dimension (N), found ", lab.dims.size());
   OIAD_CHECK(img.dims[0] == lab.dims[0], images_path, ": ", img.dims[0], " images but ", labels_path,
              " has ", lab.dims[0], " labels");
+  // Zero-sized images, or sides that would not fit an int, are no images at all.
+  OIAD_CHECK(img.dims[0] >= 1 && img.dims[1] >= 1 && img.dims[2] >= 1 && img.dims[1] <= 16384 && img.dims[2] <= 16384,
+             images_path, ": ", img.dims[0], " images of ", img.dims[1], "x", img.dims[2],
+             ": need at least one image, with sides in [1, 16384]");
   ImageSet s;
   s.count = img.dims[0];
   s.pixels = std::move(img.values);

@@ -8,6 +8,7 @@
 #include <numeric>
 
 #include "oiad/core/error.h"
+#include "oiad/core/json_fields.h"
 #include "oiad/core/random.h"
 
 namespace oiad::detect {
@@ -22,17 +23,22 @@ nlohmann::json DetectorOptions::to_json() const {
 DetectorOptions DetectorOptions::from_json(const nlohmann::json& j) {
   DetectorOptions o;
   try {
+    // Every number bounded before it sizes the morph search (a file can carry any value).
+    const std::string what = "detector options";
     o.preset = j.at("preset");
-    o.morphs = j.at("morphs");
-    o.draws_per_round = j.at("draws_per_round");
-    o.radius_step = j.at("radius_step");
-    o.max_rounds = j.at("max_rounds");
-    o.range_quantile = j.at("range_quantile");
-    o.top_k = j.at("top_k");
+    o.morphs = int(bounded_int(j, "morphs", 1, 10000, what));
+    o.draws_per_round = int(bounded_int(j, "draws_per_round", 0, 10000, what));
+    o.radius_step = bounded_double(j, "radius_step", 1e-3, 10, what);
+    o.max_rounds = int(bounded_int(j, "max_rounds", 1, 10000, what));
+    o.range_quantile = bounded_double(j, "range_quantile", 0, 0.49, what);
+    o.top_k = int(bounded_int(j, "top_k", 0, model::kMaxLatentDim, what));
     o.code_selection = j.at("code_selection");
+    OIAD_CHECK(std::find(code_selection_names().begin(), code_selection_names().end(), o.code_selection) !=
+                   code_selection_names().end(),
+               what, ": code_selection '", o.code_selection, "' is not all, precision or spread");
     o.seed = j.at("seed");
     // Calibrations written before duplicate merging existed have no such field: merging off.
-    o.duplicate_tolerance = j.value("duplicate_tolerance", 0.0);
+    o.duplicate_tolerance = j.contains("duplicate_tolerance") ? bounded_double(j, "duplicate_tolerance", 0, 10, what) : 0.0;
   } catch (const nlohmann::json::exception& e) {
     throw Error(std::string("detector options: ") + e.what());
   }

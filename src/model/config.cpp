@@ -2,7 +2,10 @@
 
 #include <algorithm>
 
+#include <cmath>
+
 #include "oiad/core/error.h"
+#include "oiad/core/json_fields.h"
 
 namespace oiad::model {
 
@@ -82,18 +85,19 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j) {
   ModelConfig c;
   try {
     c.kind = parse_kind(j.at("kind").get<std::string>());
-    c.channels = j.at("channels").get<int>();
-    c.input_size = j.at("input_size").get<int>();
-    c.latent_dim = j.at("latent_dim").get<int>();
-    c.encoder_dense = j.at("encoder_dense").get<int>();
-    c.decoder_dense = j.at("decoder_dense").get<int>();
-    c.gamma = j.at("gamma").get<double>();
-    c.eta = j.at("eta").get<double>();
-    c.kl_weight = j.at("kl_weight").get<double>();
+    const std::string what = "model config";
+    c.channels = int(bounded_int(j, "channels", 1, 3, what));
+    c.input_size = int(bounded_int(j, "input_size", 1, 1024, what));
+    c.latent_dim = int(bounded_int(j, "latent_dim", 1, kMaxLatentDim, what));
+    c.encoder_dense = int(bounded_int(j, "encoder_dense", 1, kMaxDenseWidth, what));
+    c.decoder_dense = int(bounded_int(j, "decoder_dense", 1, kMaxDenseWidth, what));
+    c.gamma = bounded_double(j, "gamma", 0, 1e6, what);
+    c.eta = bounded_double(j, "eta", 0, 1e6, what);
+    c.kl_weight = bounded_double(j, "kl_weight", 0, 1e6, what);
     c.learn_precision = j.at("learn_precision").get<bool>();
     c.reconstruction = parse_reconstruction(j.at("reconstruction").get<std::string>());
-    c.disc_layers = j.at("disc_layers").get<int>();
-    c.disc_units = j.at("disc_units").get<int>();
+    c.disc_layers = int(bounded_int(j, "disc_layers", 1, kMaxDiscLayers, what));
+    c.disc_units = int(bounded_int(j, "disc_units", 1, kMaxDenseWidth, what));
   } catch (const nlohmann::json::exception& e) {
     throw Error(std::string("model config: ") + e.what());
   }
@@ -105,10 +109,16 @@ void ModelConfig::validate() const {
   OIAD_CHECK(channels == 1 || channels == 3, "model config: channels ", channels, " not 1 or 3");
   OIAD_CHECK(std::find(input_sizes().begin(), input_sizes().end(), input_size) != input_sizes().end(),
              "model config: input size ", input_size, " not 32 or 64");
-  OIAD_CHECK(latent_dim >= 1 && latent_dim <= 1024, "model config: latent_dim ", latent_dim, " out of range");
-  OIAD_CHECK(encoder_dense >= 1 && decoder_dense >= 1, "model config: dense widths must be positive");
-  OIAD_CHECK(gamma >= 0 && eta >= 0 && kl_weight >= 0, "model config: loss weights must be >= 0");
-  OIAD_CHECK(disc_layers >= 1 && disc_units >= 1, "model config: discriminator size must be positive");
+  OIAD_CHECK(latent_dim >= 1 && latent_dim <= kMaxLatentDim, "model config: latent_dim ", latent_dim, " out of range");
+  OIAD_CHECK(encoder_dense >= 1 && decoder_dense >= 1 && encoder_dense <= kMaxDenseWidth &&
+                 decoder_dense <= kMaxDenseWidth,
+             "model config: dense widths outside [1, ", kMaxDenseWidth, "]");
+  OIAD_CHECK(std::isfinite(gamma) && std::isfinite(eta) && std::isfinite(kl_weight) && gamma >= 0 && eta >= 0 &&
+                 kl_weight >= 0,
+             "model config: loss weights must be finite and >= 0");
+  OIAD_CHECK(disc_layers >= 1 && disc_units >= 1 && disc_layers <= kMaxDiscLayers && disc_units <= kMaxDenseWidth,
+             "model config: discriminator size outside [1, ", kMaxDiscLayers, "] layers of [1, ", kMaxDenseWidth,
+             "] units");
 }
 
 }  // namespace oiad::model

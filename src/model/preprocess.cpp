@@ -1,6 +1,7 @@
 #include "oiad/model/preprocess.h"
 
 #include "oiad/core/error.h"
+#include "oiad/core/json_fields.h"
 
 namespace oiad::model {
 
@@ -35,7 +36,10 @@ torch::Tensor model_input(const LoadedModel& m, const uint8_t* pixels, int64_t n
                           int width, bool convert, const std::string& what) {
   const auto& cfg = m.net->config;
   const auto& pre = m.file.meta.value("preprocessing", nlohmann::json::object());
-  const int want_h = pre.value("image_height", cfg.input_size), want_w = pre.value("image_width", cfg.input_size);
+  auto side = [&](const char* key) {
+    return pre.contains(key) ? int(bounded_int(pre, key, 1, 16384, "model preprocessing")) : cfg.input_size;
+  };
+  const int want_h = side("image_height"), want_w = side("image_width");
   if (!convert) {
     OIAD_CHECK(channels == cfg.channels, what, ": ", channels, " channel(s), the model expects ", cfg.channels,
                " (use --resize to convert)");

@@ -302,6 +302,26 @@ TEST(Calibrate, KeepsDistributionsAndSelectsCodes) {
   EXPECT_EQ(back.distributions[2][1].sorted, c.distributions[2][1].sorted);
 }
 
+// Detector options read from a model file are bounded before they size the morph search:
+// a file with a valid checksum can carry any number (morphs 1e12 used to wrap to a negative int).
+TEST(DetectorOptions, RefusesAbsurdValuesFromAFile) {
+  const nlohmann::json good = small_options().to_json();
+  EXPECT_NO_THROW(DetectorOptions::from_json(good));
+  for (const auto& [key, value] : std::vector<std::pair<std::string, nlohmann::json>>{
+           {"morphs", 1e12}, {"morphs", 2000000000}, {"morphs", 0}, {"max_rounds", 2147483648.0},
+           {"radius_step", 1e-12}, {"radius_step", nullptr}, {"duplicate_tolerance", -0.5},
+           {"code_selection", "largest"}, {"top_k", -1}}) {
+    nlohmann::json j = good;
+    j[key] = value;
+    try {
+      DetectorOptions::from_json(j);
+      ADD_FAILURE() << "accepted " << key << " = " << value.dump();
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(key), std::string::npos) << e.what();
+    }
+  }
+}
+
 // Images of another size or channel count are refused unless resizing is asked for.
 TEST(Preprocess, ModelInputChecksShape) {
   model::LoadedModel m{tiny_model(), {}};

@@ -205,6 +205,16 @@ TEST(ModelFileTest, RefusesBadFiles) {
   v2[8] = 2;
   expect(v2, "format version 2");
   expect(bytes, "expected vae", "vae");
+  // A valid checksum over absurd sizes: refused before anything is allocated.
+  for (const auto& [key, value] : std::vector<std::pair<std::string, nlohmann::json>>{
+           {"disc_layers", 100000000}, {"encoder_dense", 2000000000}, {"latent_dim", 0},
+           {"gamma", -1.0}, {"disc_units", 1e12}, {"channels", 2.5}}) {
+    ModelFile f = load_model(d.file("m.oiad")).file;
+    f.meta["config"][key] = value;
+    f.save(d.file("absurd.oiad"));
+    const std::string saved = test::read_text(d.file("absurd.oiad"));
+    expect(saved, key);
+  }
 }
 
 // A small model's loss falls on 256 real images (MNIST class 1, or Fashion-MNIST when absent).

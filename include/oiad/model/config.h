@@ -27,6 +27,13 @@ std::string reconstruction_name(Reconstruction r);
 Reconstruction parse_reconstruction(const std::string& s);  ///< one of reconstruction_names()
 /// "l2", "bernoulli".
 const std::vector<std::string>& reconstruction_names();
+/// Bounds on a config's sizes, checked before a network is built from a file: far beyond
+/// Table I (latent 20-40 codes, dense 128-1000 units, 6 discriminator layers), far below sizes
+/// that would exhaust memory.
+constexpr int kMaxLatentDim = 1024;
+constexpr int kMaxDenseWidth = 16384;
+constexpr int kMaxDiscLayers = 64;
+
 /// The network input sides the model supports: 32 (28x28 zero-padded) and 64 (Table I).
 const std::vector<int>& input_sizes();
 
