@@ -3,6 +3,7 @@
 #include <archive_entry.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -24,13 +25,59 @@ bool has_image_extension(const std::string& name) {
   return ext == ".png" || ext == ".jpg" || ext == ".jpeg" || ext == ".bmp";
 }
 
+int64_t max_image_pixels() {
+  static const int64_t limit = [] {
+    int64_t v = int64_t(1) << 26;
+    if (const char* s = std::getenv("OIAD_MAX_IMAGE_PIXELS")) {
+      char* end = nullptr;
+      const long long x = std::strtoll(s, &end, 10);
+      OIAD_CHECK(end != s && *end == 0 && x >= 1 && x <= (int64_t(1) << 40), "OIAD_MAX_IMAGE_PIXELS '", s,
+                 "' is not a number of pixels in [1, 2^40]");
+      v = x;
+    }
+    return v;
+  }();
+  return limit;
+}
+
+namespace {
+uint32_t be16(const uint8_t* p) { return (uint32_t(p[0]) << 8) | p[1]; }
+uint32_t be32(const uint8_t* p) { return (be16(p) << 16) | be16(p + 2); }
+int64_t le32s(const uint8_t* p) {
+  return int64_t(int32_t(uint32_t(p[0]) | (uint32_t(p[1]) << 8) | (uint32_t(p[2]) << 16) | (uint32_t(p[3]) << 24)));
+}
+
+// Width x height from the header of a PNG (IHDR), JPEG (the first SOF marker) or BMP
+// (BITMAPINFOHEADER), before anything is decoded; -1 when the header does not say.
+int64_t header_pixels(const std::vector<uint8_t>& b) {
+  const size_t n = b.size();
+  if (n >= 24 && b[0] == 0x89 && b[1] == 'P' && b[2] == 'N' && b[3] == 'G') return int64_t(be32(&b[16])) * be32(&b[20]);
+  if (n >= 26 && b[0] == 'B' && b[1] == 'M') return std::abs(le32s(&b[18])) * std::abs(le32s(&b[22]));
+  if (n >= 4 && b[0] == 0xFF && b[1] == 0xD8) {
+    size_t i = 2;
+    while (i + 9 < n) {
+      if (b[i] != 0xFF) return -1;
+      const uint8_t marker = b[i + 1];
+      if (marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC)
+        return int64_t(be16(&b[i + 5])) * be16(&b[i + 7]);
+      i += 2 + be16(&b[i + 2]);
+    }
+  }
+  return -1;
+}
+}  // namespace
+
 DecodedImage decode_image(const std::vector<uint8_t>& bytes, const std::string& name) {
   OIAD_CHECK(!bytes.empty(), name, ": empty image file");
+  const int64_t limit = max_image_pixels(), pixels = header_pixels(bytes);
+  OIAD_CHECK(pixels <= limit, name, ": ", pixels, " pixels, above the limit of ", limit,
+             " (set OIAD_MAX_IMAGE_PIXELS to change it)");
   cv::Mat m;
   try {
     m = cv::imdecode(bytes, cv::IMREAD_UNCHANGED);
   } catch (const cv::Exception& e) {
-    throw Error(name + ": cannot decode image: " + e.what());
+    const std::string what = e.what();
+    throw Error(name + ": cannot decode image: " + what.substr(0, what.find('\n')));
   }
   OIAD_CHECK(!m.empty(), name, ": cannot decode image (corrupt or not a PNG/JPEG/BMP file)");
   OIAD_CHECK(m.depth() == CV_8U, name, ": unsupported bit depth (only 8-bit images are read)");

@@ -440,6 +440,13 @@ TEST_F(DetectCli, BadInputIsOneLineAndLosesNothing) {
   EXPECT_EQ(test::read_text(m), before);
   auto threads = run_oiad("--threads 100000 model info " + model_);
   EXPECT_EQ(threads.exit_code, 2) << threads.err;
+  // An image above the pixel limit is refused from its header, before it is decoded.
+  cv::imwrite(dir_->file("big40.png"), cv::Mat(40, 40, CV_8UC1, cv::Scalar(9)));
+  auto big = test::run_command("OIAD_MAX_IMAGE_PIXELS=1000 " + test::oiad_binary() + " score --model " + model_ +
+                               " --resize " + dir_->file("big40.png"));
+  EXPECT_EQ(big.exit_code, 1);
+  EXPECT_NE(big.err.find("1600 pixels, above the limit of 1000"), std::string::npos) << big.err;
+  EXPECT_TRUE(one_line(big)) << big.err;
   // A result that cannot be written (a full device) is an error, not exit 0.
   auto full = test::run_command("sh -c '" + test::oiad_binary() + " model info " + model_ +
                                 " >/dev/full'");

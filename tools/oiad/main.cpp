@@ -15,6 +15,13 @@ namespace oiad::cli {
 void print_json_line(const std::string& json_text) { std::cout << json_text << std::endl; }
 }  // namespace oiad::cli
 
+namespace {
+std::string first_line(const char* what) {
+  const std::string s = what;
+  return s.substr(0, s.find('\n'));
+}
+}  // namespace
+
 int main(int argc, char** argv) {
   oiad::maybe_reexec_for_fast_blas(argv);
   // Decoding thousands of morphs allocates and frees large activation buffers in a loop;
@@ -58,10 +65,11 @@ int main(int argc, char** argv) {
     OIAD_CHECK(std::cout.good(), "writing the result to standard output failed");
     return status;
   } catch (const oiad::UsageError& e) {
-    std::cerr << "oiad: " << e.what() << std::endl;
+    std::cerr << "oiad: " << first_line(e.what()) << std::endl;
     return 2;
   } catch (const std::exception& e) {
-    std::cerr << "oiad: " << e.what() << std::endl;
+    // One line: LibTorch's errors carry a backtrace after the message.
+    std::cerr << "oiad: " << first_line(e.what()) << std::endl;
     return 1;
   }
 }

@@ -59,6 +59,9 @@ struct DecodedImage {
   std::vector<uint8_t> chw;
 };
 DecodedImage decode_image(const std::vector<uint8_t>& bytes, const std::string& name);
+/// The most pixels (width x height) an image file may have: $OIAD_MAX_IMAGE_PIXELS, default
+/// 2^26 (8192 x 8192). Read from the file's header before anything is decoded.
+int64_t max_image_pixels();
 DecodedImage read_image_file(const std::string& path);
 
 /// Writes (C, H, W) uint8 as PNG (atomically).
