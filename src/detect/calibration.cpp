@@ -230,26 +230,21 @@ Calibration Calibration::from_json(const nlohmann::json& j) {
       OIAD_CHECK(c.distributions[size_t(m)].size() == c.codes.size(), "calibration: ", name, " has ",
                  c.distributions[size_t(m)].size(), " codes, expected ", c.codes.size());
     }
-    c.val_one_sided.assign(kNumMetrics, {});
-    if (j.contains("val_one_sided"))
+    // The VAL images' sorted scores under each rule, per metric (absent in older files).
+    auto read_val_scores = [&](const char* key, const char* what, std::vector<std::vector<double>>& all) {
+      all.assign(kNumMetrics, {});
+      if (!j.contains(key)) return;
       for (int m = 0; m < kNumMetrics; ++m) {
         const std::string name = metric_name(Metric(m));
-        if (!j["val_one_sided"].contains(name)) continue;
-        auto& v = c.val_one_sided[size_t(m)];
-        v = j["val_one_sided"][name].get<std::vector<double>>();
-        OIAD_CHECK(int64_t(v.size()) == c.n_val && std::is_sorted(v.begin(), v.end()), "calibration: ", name,
-                   " one-sided VAL scores are unsorted or not one per VAL image");
+        if (!j[key].contains(name)) continue;
+        auto& v = all[size_t(m)];
+        v = j[key][name].get<std::vector<double>>();
+        OIAD_CHECK(int64_t(v.size()) == c.n_val && std::is_sorted(v.begin(), v.end()), "calibration: ", name, " ",
+                   what, " VAL scores are unsorted or not one per VAL image");
       }
-    c.val_paper.assign(kNumMetrics, {});
-    if (j.contains("val_paper"))
-      for (int m = 0; m < kNumMetrics; ++m) {
-        const std::string name = metric_name(Metric(m));
-        if (!j["val_paper"].contains(name)) continue;
-        auto& v = c.val_paper[size_t(m)];
-        v = j["val_paper"][name].get<std::vector<double>>();
-        OIAD_CHECK(int64_t(v.size()) == c.n_val && std::is_sorted(v.begin(), v.end()), "calibration: ", name,
-                   " paper-rule VAL scores are unsorted or not one per VAL image");
-      }
+    };
+    read_val_scores("val_one_sided", "one-sided", c.val_one_sided);
+    read_val_scores("val_paper", "paper-rule", c.val_paper);
     // The default decision. Calibrations written before it was stored decide by the one-sided
     // rule when they hold its VAL scores, else by the paper's.
     bool any_one_sided = false;

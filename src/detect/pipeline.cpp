@@ -19,7 +19,14 @@ CalibratedDetector calibrated_from(const model::LoadedModel& m, const std::strin
     const auto& c = meta["calibration"];
     d.detector = std::make_unique<Detector>(d.model.net, DetectorOptions::from_json(c.at("detector")));
     d.calibration = Calibration::from_json(c);
-    d.detector->set_normal_range(NormalRange::from_json(c.at("normal_range")), d.calibration.codes);
+    // The codes index the network's latent vector: every one must exist.
+    const NormalRange range = NormalRange::from_json(c.at("normal_range"));
+    const int latent = d.model.net->config.latent_dim;
+    OIAD_CHECK(range.low.size() == size_t(latent) && range.high.size() == size_t(latent),
+               "normal range of ", range.low.size(), " codes for a model of ", latent);
+    for (int code : d.calibration.codes)
+      OIAD_CHECK(code >= 0 && code < latent, "code ", code, " outside the model's ", latent, " codes");
+    d.detector->set_normal_range(range, d.calibration.codes);
     d.calibrated = true;
   } catch (...) {
     rethrow_with_context(name + ": reading calibration");

@@ -322,6 +322,29 @@ TEST(DetectorOptions, RefusesAbsurdValuesFromAFile) {
   }
 }
 
+// A calibration read from a file may only name codes the network has (they index its latent
+// vector), with a normal range for each of them.
+TEST(Pipeline, CalibrationCodesMustExist) {
+  model::LoadedModel m{tiny_model(), {}};
+  torch::manual_seed(2);
+  calibrate_into(m, small_options(4), torch::rand({6, 1, 32, 32}), DecisionRule{});
+  EXPECT_NO_THROW(calibrated_from(m, "m.oiad"));
+  model::LoadedModel bad = m;
+  auto& codes = bad.file.meta["calibration"]["codes"];
+  ASSERT_FALSE(codes.empty());
+  codes.back() = 99;
+  try {
+    calibrated_from(bad, "m.oiad");
+    ADD_FAILURE() << "accepted code 99";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("m.oiad"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("code 99 outside"), std::string::npos) << e.what();
+  }
+  model::LoadedModel short_range = m;
+  short_range.file.meta["calibration"]["normal_range"]["low"] = {0.0};
+  EXPECT_THROW(calibrated_from(short_range, "m.oiad"), Error);
+}
+
 // Images of another size or channel count are refused unless resizing is asked for.
 TEST(Preprocess, ModelInputChecksShape) {
   model::LoadedModel m{tiny_model(), {}};
