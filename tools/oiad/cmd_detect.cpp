@@ -203,7 +203,6 @@ void run_evaluate(const EvaluateOptions& o) {
   // Per metric: the paper rule's AUC and decisions at α, the one-sided rule's AUC and
   // decisions at F (calibrations that predate the one-sided rule report none), and under
   // "decision" the default rule's.
-  std::vector<std::array<double, 4>> per_image(scores.size());  // paper score, p; one-sided score, p
   std::vector<nlohmann::json> image_metrics(scores.size(), nlohmann::json::object());
   for (int mi = 0; mi < detect::kNumMetrics; ++mi) {
     const auto metric = detect::Metric(mi);
