@@ -9,7 +9,7 @@ packages=(
   libtorch-dev libopenblas0-openmp
   nlohmann-json3-dev libcli11-dev
   libopencv-core-dev libopencv-imgcodecs-dev libopencv-imgproc-dev
-  libcurl4-openssl-dev libssl-dev libarchive-dev zlib1g-dev
+  libcurl4-openssl-dev libssl-dev libarchive-dev zlib1g-dev libpng-dev libjpeg62-turbo-dev
   libgtest-dev
   libsvm-dev libarmadillo-dev libplplot-dev
   dataset-fashion-mnist

@@ -52,6 +52,18 @@ std::vector<uint8_t> gzip_bytes(const std::vector<uint8_t>& raw) {
   return out;
 }
 
+std::vector<uint8_t> zlib_bytes(const std::vector<uint8_t>& raw) {
+  uLongf n = compressBound(uLong(raw.size()));
+  std::vector<uint8_t> out(n);
+  compress(out.data(), &n, raw.data(), uLong(raw.size()));
+  out.resize(n);
+  return out;
+}
+
+uint32_t crc32_of(const std::vector<uint8_t>& bytes) {
+  return uint32_t(crc32(0L, bytes.data(), uInt(bytes.size())));
+}
+
 std::vector<uint8_t> idx_bytes(const std::vector<uint32_t>& dims, const std::vector<uint8_t>& values) {
   std::vector<uint8_t> b = {0, 0, 8, uint8_t(dims.size())};
   for (uint32_t d : dims) {

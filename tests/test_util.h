@@ -24,6 +24,9 @@ class TempDir {
 void write_bytes(const std::string& path, const std::vector<uint8_t>& bytes);
 std::string read_text(const std::string& path);
 std::vector<uint8_t> gzip_bytes(const std::vector<uint8_t>& raw);
+/// A zlib stream (RFC 1950) of `raw`, and the CRC-32 of bytes, from zlib: for building PNGs.
+std::vector<uint8_t> zlib_bytes(const std::vector<uint8_t>& raw);
+uint32_t crc32_of(const std::vector<uint8_t>& bytes);
 
 /// An IDX file of unsigned bytes: magic 00 00 08 ndim, big-endian dims, values.
 std::vector<uint8_t> idx_bytes(const std::vector<uint32_t>& dims, const std::vector<uint8_t>& values);

@@ -17,32 +17,40 @@ std::string find_idx(const std::string& dir, const std::string& name) {
 }
 }  // namespace
 
-IdxArray read_idx(const std::string& path) {
-  const std::vector<uint8_t> b = read_maybe_gzip(path);
-  OIAD_CHECK(b.size() >= 4, path, ": not an IDX file (", b.size(), " bytes, need a 4-byte header)");
-  OIAD_CHECK(b[0] == 0 && b[1] == 0, path, ": wrong magic number 0x", std::hex, be32(b.data()),
+IdxArray parse_idx(const std::vector<uint8_t>& file_bytes, const std::string& name) {
+  // A gzip stream: inflate the header (at most 4 + 4 * 4 bytes) first, then no more than
+  // the header promises plus one byte (to notice trailing data).
+  const bool gz = is_gzip(file_bytes);
+  const std::vector<uint8_t> head = gz ? gunzip_prefix(file_bytes, name, 20) : std::vector<uint8_t>();
+  const std::vector<uint8_t>& h = gz ? head : file_bytes;
+  OIAD_CHECK(h.size() >= 4, name, ": not an IDX file (", h.size(), " bytes, need a 4-byte header)");
+  OIAD_CHECK(h[0] == 0 && h[1] == 0, name, ": wrong magic number 0x", std::hex, be32(h.data()),
              " at offset 0 (IDX files start with 00 00)");
-  OIAD_CHECK(b[2] == 0x08, path, ": IDX data type 0x", std::hex, int(b[2]),
-             " at offset 2 is not unsigned byte (0x08)");
-  const int ndim = b[3];
-  OIAD_CHECK(ndim >= 1 && ndim <= 4, path, ": IDX dimension count ", ndim, " at offset 3 not in 1..4");
-  OIAD_CHECK(b.size() >= size_t(4 + 4 * ndim), path, ": truncated IDX header (", b.size(), " bytes)");
+  OIAD_CHECK(h[2] == 0x08, name, ": IDX data type 0x", std::hex, int(h[2]), " at offset 2 is not unsigned byte (0x08)");
+  const int ndim = h[3];
+  OIAD_CHECK(ndim >= 1 && ndim <= 4, name, ": IDX dimension count ", ndim, " at offset 3 not in 1..4");
+  OIAD_CHECK(h.size() >= size_t(4 + 4 * ndim), name, ": truncated IDX header (", h.size(), " bytes)");
   IdxArray a;
   uint64_t total = 1;
   for (int d = 0; d < ndim; ++d) {
-    const uint32_t n = be32(&b[4 + 4 * d]);
+    const uint32_t n = be32(&h[4 + 4 * d]);
     a.dims.push_back(n);
     total *= n;
-    OIAD_CHECK(total <= (uint64_t(1) << 40), path, ": IDX dimensions too large");
+    OIAD_CHECK(total <= max_input_bytes(), name, ": IDX header promises more than ", max_input_bytes(),
+               " data bytes (set OIAD_MAX_INPUT_BYTES to change the limit)");
   }
   const size_t header = 4 + 4 * size_t(ndim);
-  OIAD_CHECK(b.size() - header >= total, path, ": truncated: header promises ", total,
-             " data bytes after offset ", header, ", file has ", b.size() - header);
-  OIAD_CHECK(b.size() - header == total, path, ": ", b.size() - header - total,
+  const std::vector<uint8_t> inflated = gz ? gunzip_prefix(file_bytes, name, header + total + 1) : std::vector<uint8_t>();
+  const std::vector<uint8_t>& b = gz ? inflated : file_bytes;
+  OIAD_CHECK(b.size() - header >= total, name, ": truncated: header promises ", total, " data bytes after offset ",
+             header, ", file has ", b.size() - header);
+  OIAD_CHECK(b.size() - header == total, name, ": ", b.size() - header - total, gz ? " or more" : "",
              " unexpected trailing bytes after offset ", header + total);
   a.values.assign(b.begin() + static_cast<std::ptrdiff_t>(header), b.end());
   return a;
 }
+
+IdxArray read_idx(const std::string& path) { return parse_idx(read_file_bytes(path), path); }
 
 ImageSet read_idx_split(const std::string& images_path, const std::string& labels_path, int* height,
                         int* width) {

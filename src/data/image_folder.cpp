@@ -1,4 +1,4 @@
-// Image folders and archives of them (.tar.gz), decoded with OpenCV's imgcodecs.
+// Image folders and archives of them (.tar.gz); decoding is in image_decode.cpp.
 #include <archive.h>
 #include <archive_entry.h>
 
@@ -8,7 +8,6 @@
 #include <map>
 #include <memory>
 #include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
 #include <set>
 
 #include "oiad/core/error.h"
@@ -23,87 +22,6 @@ bool has_image_extension(const std::string& name) {
   std::string ext = fs::path(name).extension().string();
   std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
   return ext == ".png" || ext == ".jpg" || ext == ".jpeg" || ext == ".bmp";
-}
-
-int64_t max_image_pixels() {
-  static const int64_t limit = [] {
-    int64_t v = int64_t(1) << 26;
-    if (const char* s = std::getenv("OIAD_MAX_IMAGE_PIXELS")) {
-      char* end = nullptr;
-      const long long x = std::strtoll(s, &end, 10);
-      OIAD_CHECK(end != s && *end == 0 && x >= 1 && x <= (int64_t(1) << 40), "OIAD_MAX_IMAGE_PIXELS '", s,
-                 "' is not a number of pixels in [1, 2^40]");
-      v = x;
-    }
-    return v;
-  }();
-  return limit;
-}
-
-namespace {
-uint32_t be16(const uint8_t* p) { return (uint32_t(p[0]) << 8) | p[1]; }
-uint32_t be32(const uint8_t* p) { return (be16(p) << 16) | be16(p + 2); }
-int64_t le32s(const uint8_t* p) {
-  return int64_t(int32_t(uint32_t(p[0]) | (uint32_t(p[1]) << 8) | (uint32_t(p[2]) << 16) | (uint32_t(p[3]) << 24)));
-}
-
-// Width x height from the header of a PNG (IHDR), JPEG (the first SOF marker) or BMP
-// (BITMAPINFOHEADER), before anything is decoded; -1 when the header does not say.
-int64_t header_pixels(const std::vector<uint8_t>& b) {
-  const size_t n = b.size();
-  if (n >= 24 && b[0] == 0x89 && b[1] == 'P' && b[2] == 'N' && b[3] == 'G') return int64_t(be32(&b[16])) * be32(&b[20]);
-  if (n >= 26 && b[0] == 'B' && b[1] == 'M') return std::abs(le32s(&b[18])) * std::abs(le32s(&b[22]));
-  if (n >= 4 && b[0] == 0xFF && b[1] == 0xD8) {
-    size_t i = 2;
-    while (i + 9 < n) {
-      if (b[i] != 0xFF) return -1;
-      const uint8_t marker = b[i + 1];
-      if (marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC)
-        return int64_t(be16(&b[i + 5])) * be16(&b[i + 7]);
-      i += 2 + be16(&b[i + 2]);
-    }
-  }
-  return -1;
-}
-}  // namespace
-
-DecodedImage decode_image(const std::vector<uint8_t>& bytes, const std::string& name) {
-  OIAD_CHECK(!bytes.empty(), name, ": empty image file");
-  const int64_t limit = max_image_pixels(), pixels = header_pixels(bytes);
-  OIAD_CHECK(pixels <= limit, name, ": ", pixels, " pixels, above the limit of ", limit,
-             " (set OIAD_MAX_IMAGE_PIXELS to change it)");
-  cv::Mat m;
-  try {
-    m = cv::imdecode(bytes, cv::IMREAD_UNCHANGED);
-  } catch (const cv::Exception& e) {
-    const std::string what = e.what();
-    throw Error(name + ": cannot decode image: " + what.substr(0, what.find('\n')));
-  }
-  OIAD_CHECK(!m.empty(), name, ": cannot decode image (corrupt or not a PNG/JPEG/BMP file)");
-  OIAD_CHECK(m.depth() == CV_8U, name, ": unsupported bit depth (only 8-bit images are read)");
-  cv::Mat rgb;
-  int c = m.channels();
-  if (c == 1) {
-    rgb = m;
-  } else if (c == 3) {
-    cv::cvtColor(m, rgb, cv::COLOR_BGR2RGB);
-  } else if (c == 4) {
-    cv::cvtColor(m, rgb, cv::COLOR_BGRA2RGB);
-    c = 3;
-  } else {
-    throw Error(detail::concat(name, ": unsupported channel count ", c));
-  }
-  DecodedImage d;
-  d.channels = c;
-  d.height = rgb.rows;
-  d.width = rgb.cols;
-  d.chw.resize(size_t(c) * d.height * d.width);
-  for (int y = 0; y < d.height; ++y) {
-    const uint8_t* row = rgb.ptr<uint8_t>(y);
-    for (int x = 0; x < d.width; ++x)
-      for (int k = 0; k < c; ++k) d.chw[(size_t(k) * d.height + y) * d.width + x] = row[x * c + k];
-  }
-  return d;
 }
 
 DecodedImage read_image_file(const std::string& path) { return decode_image(read_file_bytes(path), path); }
@@ -180,6 +98,21 @@ Dataset assemble(std::vector<Entry> entries, const std::string& source) {
   std::map<std::string, int> class_index;
   for (size_t i = 0; i < ds.class_names.size(); ++i) class_index[ds.class_names[i]] = int(i);
 
+  // Sizes from the headers first: mixed sizes, and a set whose decoded pixels would exceed
+  // max_input_bytes(), are refused before any pixel buffer exists.
+  {
+    const int64_t first = image_header_pixels(entries[0].bytes);
+    uint64_t total = 0;
+    for (const Entry& e : entries) {
+      const int64_t px = image_header_pixels(e.bytes);
+      if (px < 0) continue;  // not an image by its bytes: decode_image names the entry below
+      OIAD_CHECK(first < 0 || px == first, source, ": mixed image sizes: ", e.id, " has ", px, " pixels but ",
+                 entries[0].id, " has ", first);
+      total += uint64_t(px) * 3;
+      OIAD_CHECK(total <= max_input_bytes(), source, ": decoded images would take more than ", max_input_bytes(),
+                 " bytes (set OIAD_MAX_INPUT_BYTES to change the limit)");
+    }
+  }
   // Decode in parallel; the first error (in entry order) wins so messages are deterministic.
   std::vector<DecodedImage> img(entries.size());
   std::vector<std::string> err(entries.size());
@@ -240,18 +173,15 @@ Dataset read_image_folder(const std::string& root) {
   return assemble(std::move(entries), root);
 }
 
-Dataset read_image_archive(const std::string& path) {
-  std::unique_ptr<archive, int (*)(archive*)> a(archive_read_new(), archive_read_free);
-  archive_read_support_filter_all(a.get());
-  archive_read_support_format_tar(a.get());
-  archive_read_support_format_gnutar(a.get());
-  OIAD_CHECK(archive_read_open_filename(a.get(), path.c_str(), 1 << 16) == ARCHIVE_OK, path,
-             ": cannot open archive: ", archive_error_string(a.get()));
+namespace {
+// Reads the entries of an opened archive; `path` names it in errors.
+Dataset read_archive_entries(archive* a, const std::string& path) {
   std::vector<Entry> entries;
   std::map<std::string, std::vector<uint8_t>> cifar_batches;  // binary release inside the archive
   archive_entry* ent = nullptr;
+  uint64_t kept = 0;
   int r;
-  while ((r = archive_read_next_header(a.get(), &ent)) == ARCHIVE_OK) {
+  while ((r = archive_read_next_header(a, &ent)) == ARCHIVE_OK) {
     if (archive_entry_filetype(ent) != AE_IFREG) continue;
     const std::string name = archive_entry_pathname(ent);
     const std::string base = fs::path(name).filename().string();
@@ -262,12 +192,17 @@ Dataset read_image_archive(const std::string& path) {
     e.parts = split_path(name);
     if (hidden(e.parts)) continue;
     e.id = name;
-    const la_int64_t size = archive_entry_size(ent);
-    if (size > 0) e.bytes.reserve(size_t(size));
+    // The size an entry's header claims is never trusted to reserve memory; what is kept is
+    // bounded by max_input_bytes() in total.
     char buf[1 << 16];
     la_ssize_t got;
-    while ((got = archive_read_data(a.get(), buf, sizeof(buf))) > 0) e.bytes.insert(e.bytes.end(), buf, buf + got);
-    OIAD_CHECK(got == 0, path, ": entry ", name, ": ", archive_error_string(a.get()));
+    while ((got = archive_read_data(a, buf, sizeof(buf))) > 0) {
+      kept += uint64_t(got);
+      OIAD_CHECK(kept <= max_input_bytes(), path, ": image entries inflate to more than ", max_input_bytes(),
+                 " bytes (set OIAD_MAX_INPUT_BYTES to change the limit)");
+      e.bytes.insert(e.bytes.end(), buf, buf + got);
+    }
+    OIAD_CHECK(got == 0, path, ": entry ", name, ": ", archive_error_string(a));
     if (cifar)
       cifar_batches[base] = std::move(e.bytes);
     else
@@ -275,7 +210,7 @@ Dataset read_image_archive(const std::string& path) {
   }
   OIAD_CHECK(r == ARCHIVE_EOF, path, ": corrupt or truncated archive",
              (entries.empty() ? std::string() : " after entry " + entries.back().id), ": ",
-             archive_error_string(a.get()));
+             archive_error_string(a));
   if (!cifar_batches.empty()) {
     Dataset ds;
     ds.source = path;
@@ -303,6 +238,35 @@ Dataset read_image_archive(const std::string& path) {
       for (Entry& e : entries) e.parts.erase(e.parts.begin());
   }
   return assemble(std::move(entries), path);
+}
+
+using ArchivePtr = std::unique_ptr<archive, int (*)(archive*)>;
+
+ArchivePtr new_archive_reader() {
+  ArchivePtr a(archive_read_new(), archive_read_free);
+  OIAD_CHECK(a != nullptr, "cannot start the archive reader");
+  archive_read_support_filter_all(a.get());
+  archive_read_support_format_tar(a.get());
+  archive_read_support_format_gnutar(a.get());
+  return a;
+}
+}  // namespace
+
+Dataset read_image_archive(const std::string& path) {
+  // Opened by name (not read whole) so that a large archive streams; a folder or FIFO is
+  // refused first, as for every input file.
+  OIAD_CHECK(is_regular_file(path), path, ": cannot open: not a regular file (or missing)");
+  ArchivePtr a = new_archive_reader();
+  OIAD_CHECK(archive_read_open_filename(a.get(), path.c_str(), 1 << 16) == ARCHIVE_OK, path,
+             ": cannot open archive: ", archive_error_string(a.get()));
+  return read_archive_entries(a.get(), path);
+}
+
+Dataset parse_image_archive(const std::vector<uint8_t>& bytes, const std::string& name) {
+  ArchivePtr a = new_archive_reader();
+  OIAD_CHECK(archive_read_open_memory(a.get(), bytes.data(), bytes.size()) == ARCHIVE_OK, name,
+             ": cannot open archive: ", archive_error_string(a.get()));
+  return read_archive_entries(a.get(), name);
 }
 
 }  // namespace oiad::data

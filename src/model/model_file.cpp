@@ -89,6 +89,8 @@ ModelFile ModelFile::from_bytes(const std::string& b, const std::string& name) {
 
 void ModelFile::save(const std::string& path) const {
   const std::string b = to_bytes();
+  // A killed run (train, checkpoints) leaves "<path>.tmp.<pid>"; the next save removes it.
+  remove_stale_temporaries(path);
   write_file_atomic(path, b.data(), b.size());
 }
 

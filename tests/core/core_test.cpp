@@ -1,4 +1,6 @@
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
@@ -54,6 +56,95 @@ TEST(FileUtil, GunzipRoundTripAndTruncation) {
   auto bad = gz;
   for (size_t i = 20; i < 40; ++i) bad[i] ^= 0x5a;
   EXPECT_THROW(gunzip(bad, "bad.gz"), Error);
+}
+
+// gunzip's output limit: exactly the limit passes, one byte more is refused, and the prefix
+// reader stops where asked.
+TEST(FileUtil, GunzipLimit) {
+  std::vector<uint8_t> raw(1000);
+  for (size_t i = 0; i < raw.size(); ++i) raw[i] = uint8_t(i % 7);
+  const auto gz = test::gzip_bytes(raw);
+  EXPECT_EQ(gunzip(gz, "x.gz", 1000), raw);
+  try {
+    gunzip(gz, "x.gz", 999);
+    FAIL() << "limit not applied";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("x.gz: inflates to more than 999 bytes"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(gunzip_prefix(gz, "x.gz", 10), std::vector<uint8_t>(raw.begin(), raw.begin() + 10));
+  EXPECT_EQ(gunzip_prefix(gz, "x.gz", 5000), raw);
+}
+
+// Symbolic links are followed (the link stays, its target gets the text); a character device
+// is written in place; a folder is refused; a full device is an error, not a silent loss.
+TEST(FileUtil, AtomicWriteTargets) {
+  test::TempDir d;
+  write_file_atomic(d.file("target"), std::string("old"));
+  std::filesystem::create_symlink("target", d.file("link"));
+  write_file_atomic(d.file("link"), std::string("new"));
+  EXPECT_TRUE(std::filesystem::is_symlink(d.file("link")));
+  EXPECT_EQ(test::read_text(d.file("target")), "new");
+  std::filesystem::create_symlink("created", d.file("dangling"));
+  write_file_atomic(d.file("dangling"), std::string("made"));
+  EXPECT_TRUE(std::filesystem::is_symlink(d.file("dangling")));
+  EXPECT_EQ(test::read_text(d.file("created")), "made");
+  write_file_atomic("/dev/null", std::string("discarded"));
+  EXPECT_TRUE(std::filesystem::is_character_file("/dev/null"));
+  std::filesystem::create_directories(d.file("folder"));
+  EXPECT_THROW(write_file_atomic(d.file("folder"), std::string("x")), Error);
+  if (std::filesystem::is_character_file("/dev/full")) {
+    try {
+      write_file_atomic("/dev/full", std::string("x"));
+      FAIL() << "write to /dev/full succeeded";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("/dev/full: write failed"), std::string::npos) << e.what();
+    }
+  }
+}
+
+// Writing a pair: when the second file cannot be written, the first keeps its old content.
+TEST(FileUtil, PairWriteLeavesOldFilesOnFailure) {
+  test::TempDir d;
+  write_file_atomic(d.file("a"), std::string("old a"));
+  EXPECT_THROW(write_files_atomic({{d.file("a"), "new a"}, {d.file("missing/b"), "new b"}}), Error);
+  EXPECT_EQ(test::read_text(d.file("a")), "old a");
+  int n = 0;
+  for (auto& e : std::filesystem::directory_iterator(d.path())) (void)e, ++n;
+  EXPECT_EQ(n, 1) << "a temporary file was left behind";
+  write_files_atomic({{d.file("a"), "new a"}, {d.file("b"), "new b"}});
+  EXPECT_EQ(test::read_text(d.file("a")), "new a");
+  EXPECT_EQ(test::read_text(d.file("b")), "new b");
+}
+
+// Temporary files of processes that no longer run are removed; those of a running process
+// (here the parent of this test) and other files are kept.
+TEST(FileUtil, StaleTemporariesRemoved) {
+  test::TempDir d;
+  const std::string f = d.file("m.oiad");
+  // 999999999 is above any Linux pid (pid_max is at most 2^22), so no such process runs.
+  test::write_bytes(f + ".tmp.999999999", {1});
+  test::write_bytes(f + ".tmp." + std::to_string(getppid()), {2});
+  test::write_bytes(f + ".tmp.notapid", {3});
+  test::write_bytes(d.file("other.tmp.999999999"), {4});
+  EXPECT_EQ(remove_stale_temporaries(f), 1);
+  EXPECT_FALSE(std::filesystem::exists(f + ".tmp.999999999"));
+  EXPECT_TRUE(std::filesystem::exists(f + ".tmp." + std::to_string(getppid())));
+  EXPECT_TRUE(std::filesystem::exists(f + ".tmp.notapid"));
+  EXPECT_TRUE(std::filesystem::exists(d.file("other.tmp.999999999")));
+}
+
+// Only regular files are read: a folder or a FIFO is refused at once (a FIFO would block).
+TEST(FileUtil, ReadRefusesFoldersAndFifos) {
+  test::TempDir d;
+  ASSERT_EQ(mkfifo(d.file("fifo").c_str(), 0600), 0);
+  for (const std::string p : {d.path(), d.file("fifo")}) {
+    try {
+      read_file_bytes(p);
+      FAIL() << p << " was read";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("not a regular file"), std::string::npos) << e.what();
+    }
+  }
 }
 
 // The same seed gives the same stream; uniform_index stays in range and covers it evenly.

@@ -1,10 +1,14 @@
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <zlib.h>
 
 #include <filesystem>
 #include <fstream>
 #include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include "oiad/core/error.h"
+#include "oiad/core/file_util.h"
 #include "oiad/data/readers.h"
 #include "oiad/data/registry.h"
 #include "test_util.h"
@@ -85,6 +89,56 @@ TEST(Idx, RefusesMalformedFiles) {
   int h, w;
   expect_error([&] { read_idx_split(d.file("img"), d.file("lab"), &h, &w); }, {"2 images", "3 labels"});
   expect_error([&] { read_idx(d.file("missing")); }, {d.file("missing"), "cannot open"});
+}
+
+// Peak resident memory of this process so far, in bytes.
+int64_t peak_rss_bytes() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return int64_t(u.ru_maxrss) * 1024;
+}
+
+// A gzip stream of `head` followed by `zeros` zero bytes, deflated piece by piece so that the
+// test itself never holds the inflated size.
+std::vector<uint8_t> gzip_with_zeros(const std::vector<uint8_t>& head, size_t zeros) {
+  z_stream zs{};
+  deflateInit2(&zs, 9, Z_DEFLATED, 16 + MAX_WBITS, 9, Z_DEFAULT_STRATEGY);
+  std::vector<uint8_t> out, buf(1 << 16);
+  const std::vector<uint8_t> block(1 << 20, 0);
+  auto feed = [&](const uint8_t* p, size_t n, int flush) {
+    zs.next_in = const_cast<Bytef*>(p);
+    zs.avail_in = uInt(n);
+    do {
+      zs.next_out = buf.data();
+      zs.avail_out = uInt(buf.size());
+      deflate(&zs, flush);
+      out.insert(out.end(), buf.data(), buf.data() + (buf.size() - zs.avail_out));
+    } while (zs.avail_out == 0);
+  };
+  feed(head.data(), head.size(), Z_NO_FLUSH);
+  for (size_t left = zeros; left > 0;) {
+    const size_t n = std::min(left, block.size());
+    left -= n;
+    feed(block.data(), n, left == 0 ? Z_FINISH : Z_NO_FLUSH);
+  }
+  deflateEnd(&zs);
+  return out;
+}
+
+// A gzip "bomb" (an IDX header for 8 bytes, then 256 MB of zeros in a few hundred KB) is
+// refused for its trailing data after inflating no more than the header promises; the same
+// bytes with a header that promises them all are refused by the input limit instead.
+TEST(Idx, GzipBombInflatesNoFurtherThanTheHeader) {
+  const size_t zeros = size_t(256) << 20;
+  const std::vector<uint8_t> bomb = gzip_with_zeros(test::idx_bytes({2, 2, 2}, {1, 2, 3, 4, 5, 6, 7, 8}), zeros);
+  ASSERT_LT(bomb.size(), size_t(1) << 20);
+  const int64_t before = peak_rss_bytes();
+  expect_error([&] { parse_idx(bomb, "bomb.gz"); }, {"bomb.gz", "trailing bytes"});
+  EXPECT_LT(peak_rss_bytes() - before, int64_t(32) << 20) << "inflated more than the IDX header needs";
+  std::vector<uint8_t> plain = gunzip_prefix(bomb, "bomb.gz", 20);
+  EXPECT_EQ(plain.size(), 20u);
+  expect_error([&] { gunzip(bomb, "bomb.gz", 1 << 20); }, {"bomb.gz", "inflates to more than 1048576 bytes"});
+  EXPECT_LT(peak_rss_bytes() - before, int64_t(32) << 20);
 }
 
 // A CIFAR record is label + R plane + G plane + B plane, which is exactly CHW.
@@ -198,8 +252,12 @@ TEST(ImageFolder, RefusesBadInput) {
   expect_error([&] { read_image_folder(m.path()); }, {"mixed image sizes", "a/y.png"});
   TempDir c;
   write_test_png(c.file("a/x.png"), 3, 3, 1, 0);
-  test::write_bytes(c.file("a/z.png"), {0x89, 'P', 'N', 'G', 1, 2, 3});
-  expect_error([&] { read_image_folder(c.path()); }, {"a/z.png", "cannot decode"});
+  test::write_bytes(c.file("a/z.png"), {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 1, 2, 3});
+  expect_error([&] { read_image_folder(c.path()); }, {"a/z.png", "corrupt PNG"});
+  TempDir t;  // not an image by its bytes, whatever its name
+  write_test_png(t.file("a/x.png"), 3, 3, 1, 0);
+  test::write_bytes(t.file("a/z.jpg"), {'h', 'e', 'l', 'l', 'o'});
+  expect_error([&] { read_image_folder(t.path()); }, {"a/z.jpg", "not a PNG, JPEG or BMP"});
   TempDir s;
   write_test_png(s.file("train/a/x.png"), 3, 3, 1, 0);
   write_test_png(s.file("other/x.png"), 3, 3, 1, 0);
@@ -228,6 +286,143 @@ TEST(ImageArchive, ReadsTarGzAndRefusesTruncated) {
   whole.resize(whole.size() / 2);
   test::write_bytes(d.file("cut.tar.gz"), whole);
   expect_error([&] { read_image_archive(d.file("cut.tar.gz")); }, {d.file("cut.tar.gz")});
+}
+
+// Reads a file written by a test into memory.
+std::vector<uint8_t> file_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), {});
+}
+
+// OpenCV's decoding of a file as (C, H, W) RGB or grey: the reference the decoders (libpng,
+// libjpeg called directly) must match pixel for pixel.
+DecodedImage opencv_reference(const std::string& path) {
+  cv::Mat m = cv::imread(path, cv::IMREAD_UNCHANGED);
+  DecodedImage d;
+  if (m.channels() == 4) cv::cvtColor(m, m, cv::COLOR_BGRA2BGR);
+  if (m.channels() == 3) cv::cvtColor(m, m, cv::COLOR_BGR2RGB);
+  d.channels = m.channels();
+  d.height = m.rows;
+  d.width = m.cols;
+  for (int k = 0; k < d.channels; ++k)
+    for (int y = 0; y < m.rows; ++y)
+      for (int x = 0; x < m.cols; ++x) d.chw.push_back(m.ptr<uint8_t>(y)[x * d.channels + k]);
+  return d;
+}
+
+// PNG (grey, colour, with alpha, 1-bit) and JPEG (grey, colour, progressive) decode to
+// exactly what OpenCV gives for the same file; a paletted PNG built by hand decodes to its
+// palette's colours.
+TEST(ImageDecode, MatchesOpenCvOnEveryLayout) {
+  TempDir d;
+  cv::Mat colour(37, 53, CV_8UC3), grey(37, 53, CV_8UC1), rgba(37, 53, CV_8UC4);
+  cv::randu(colour, 0, 256);
+  cv::randu(rgba, 0, 256);
+  for (int y = 0; y < 37; ++y)
+    for (int x = 0; x < 53; ++x) grey.at<uint8_t>(y, x) = uint8_t((x * 5 + y * 3) % 256);
+  cv::Mat bw = grey > 128;
+  struct Case {
+    std::string file;
+    cv::Mat m;
+    std::vector<int> params;
+  };
+  const std::vector<Case> cases = {
+      {"grey.png", grey, {}},
+      {"colour.png", colour, {}},
+      {"rgba.png", rgba, {}},
+      {"bilevel.png", bw, {cv::IMWRITE_PNG_BILEVEL, 1}},
+      {"grey.jpg", grey, {cv::IMWRITE_JPEG_QUALITY, 80}},
+      {"colour.jpg", colour, {cv::IMWRITE_JPEG_QUALITY, 75}},
+      {"progressive.jpg", colour, {cv::IMWRITE_JPEG_PROGRESSIVE, 1}},
+      {"colour.bmp", colour, {}},
+  };
+  for (const Case& c : cases) {
+    ASSERT_TRUE(cv::imwrite(d.file(c.file), c.m, c.params)) << c.file;
+    const DecodedImage got = read_image_file(d.file(c.file)), want = opencv_reference(d.file(c.file));
+    EXPECT_EQ(got.channels, want.channels) << c.file;
+    EXPECT_EQ(got.height, 37) << c.file;
+    EXPECT_EQ(got.width, 53) << c.file;
+    EXPECT_TRUE(got.chw == want.chw) << c.file << ": pixels differ from OpenCV's decoding";
+  }
+  // OpenCV writes no paletted PNG: this one is built chunk by chunk (IHDR colour type 3).
+  std::vector<uint8_t> raw;  // 2x2 image, palette indices 0 1 / 1 0, filter byte 0 per row
+  for (uint8_t v : {0, 0, 1, 0, 1, 0}) raw.push_back(v);
+  auto chunk = [](std::vector<uint8_t>& out, const char* type, const std::vector<uint8_t>& data) {
+    const uint32_t n = uint32_t(data.size());
+    for (int k = 3; k >= 0; --k) out.push_back(uint8_t(n >> (8 * k)));
+    std::vector<uint8_t> body(type, type + 4);
+    body.insert(body.end(), data.begin(), data.end());
+    out.insert(out.end(), body.begin(), body.end());
+    const uint32_t crc = test::crc32_of(body);
+    for (int k = 3; k >= 0; --k) out.push_back(uint8_t(crc >> (8 * k)));
+  };
+  std::vector<uint8_t> png = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  chunk(png, "IHDR", {0, 0, 0, 2, 0, 0, 0, 2, 8, 3, 0, 0, 0});
+  chunk(png, "PLTE", {10, 20, 30, 200, 150, 100});
+  chunk(png, "IDAT", test::zlib_bytes(raw));
+  chunk(png, "IEND", {});
+  const DecodedImage p = decode_image(png, "palette.png");
+  EXPECT_EQ(p.channels, 3);
+  EXPECT_EQ(p.chw, (std::vector<uint8_t>{10, 200, 200, 10, 20, 150, 150, 20, 30, 100, 100, 30}));
+}
+
+// A cut or corrupted file is an error naming it (libjpeg would grey-fill a cut JPEG), and
+// nothing reaches stderr.
+TEST(ImageDecode, TruncatedOrCorruptIsAnError) {
+  TempDir d;
+  cv::Mat colour(64, 64, CV_8UC3);
+  cv::randu(colour, 0, 256);
+  ASSERT_TRUE(cv::imwrite(d.file("a.jpg"), colour));
+  ASSERT_TRUE(cv::imwrite(d.file("a.png"), colour));
+  for (const std::string f : {"a.jpg", "a.png"}) {
+    std::vector<uint8_t> b = file_bytes(d.file(f));
+    std::vector<uint8_t> cut(b.begin(), b.begin() + b.size() * 7 / 10);
+    testing::internal::CaptureStderr();
+    expect_error([&] { decode_image(cut, "cut-" + f); }, {"cut-" + f, "truncated"});
+    std::vector<uint8_t> flipped = b;
+    for (size_t i = b.size() / 2; i < b.size() / 2 + 64; ++i) flipped[i] ^= 0x55;
+    expect_error([&] { decode_image(flipped, "flipped-" + f); }, {"flipped-" + f, "corrupt"});
+    EXPECT_EQ(testing::internal::GetCapturedStderr(), "") << f;
+  }
+}
+
+// The pixel limit is applied from the header: a 20000 x 20000 PNG of a few hundred bytes is
+// refused without allocating its 400-megapixel buffer.
+TEST(ImageDecode, PixelLimitFromTheHeader) {
+  std::vector<uint8_t> png = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R',
+                              0, 0, 0x4e, 0x20, 0, 0, 0x4e, 0x20, 8, 0, 0, 0, 0};
+  const std::vector<uint8_t> ihdr(png.begin() + 12, png.end());
+  const uint32_t crc = test::crc32_of(ihdr);
+  for (int k = 3; k >= 0; --k) png.push_back(uint8_t(crc >> (8 * k)));
+  EXPECT_EQ(image_header_pixels(png), int64_t(20000) * 20000);
+  expect_error([&] { decode_image(png, "huge.png"); }, {"huge.png", "400000000 pixels", "OIAD_MAX_IMAGE_PIXELS"});
+}
+
+// A tar entry whose header claims 60 GB is an error, not a 60 GB allocation.
+TEST(ImageArchive, HugeClaimedEntrySizeIsNotTrusted) {
+  std::vector<uint8_t> tar(512, 0);
+  const std::string name = "train/a/x.png";
+  std::copy(name.begin(), name.end(), tar.begin());
+  auto put = [&](size_t at, const std::string& v) { std::copy(v.begin(), v.end(), tar.begin() + at); };
+  put(100, "0000644");
+  put(108, "0000000");
+  put(116, "0000000");
+  // 60 GB does not fit the size field's 11 octal digits: GNU base-256 (0x80, big-endian).
+  const uint64_t claimed = 60000000000ull;
+  tar[124] = 0x80;
+  for (int k = 0; k < 8; ++k) tar[135 - k] = uint8_t(claimed >> (8 * k));
+  put(136, "00000000000");
+  tar[156] = '0';
+  put(257, "ustar  ");
+  std::fill(tar.begin() + 148, tar.begin() + 156, ' ');
+  unsigned sum = 0;
+  for (uint8_t c : tar) sum += c;
+  char chk[8];
+  std::snprintf(chk, sizeof(chk), "%06o", sum);
+  put(148, std::string(chk, 6));
+  tar[154] = 0;
+  for (int i = 0; i < 600; ++i) tar.push_back(uint8_t(i));  // a little data, then the end
+  expect_error([&] { parse_image_archive(tar, "claims.tar"); }, {"claims.tar"});
 }
 
 // Unknown names and unknown classes get errors that say what is known.

@@ -163,12 +163,39 @@ void check_out_is_not_an_input(const char* command, const std::string& out, cons
 void check_can_write(const char* command, const std::string& out) {
   if (out.empty() || out == "-") return;
   namespace fs = std::filesystem;
-  const fs::path parent = fs::path(out).has_parent_path() ? fs::path(out).parent_path() : fs::path(".");
   std::error_code ec;
+  const fs::file_status st = fs::status(out, ec);
+  OIAD_CHECK(!fs::is_directory(st), command, ": --out ", out, " is a folder, not a file");
+  if (fs::is_character_file(st) || fs::is_fifo(st)) {  // /dev/null, /dev/stdout: written in place
+    OIAD_CHECK(access(out.c_str(), W_OK) == 0, command, ": --out ", out, " is not writable");
+    return;
+  }
+  OIAD_CHECK(!fs::exists(st) || fs::is_regular_file(st), command, ": --out ", out,
+             " is a block device or socket; refusing to replace it");
+  // The file is replaced by renaming a new one beside it: its folder must be writable (a
+  // symbolic link is followed to where the file really is).
+  const fs::path real = fs::exists(st) ? fs::canonical(out, ec) : fs::path(out);
+  const fs::path parent = real.has_parent_path() ? real.parent_path() : fs::path(".");
   OIAD_CHECK(fs::is_directory(parent, ec), command, ": --out ", out, ": folder ", parent.string(), " does not exist");
   OIAD_CHECK(access(parent.c_str(), W_OK) == 0, command, ": --out ", out, ": folder ", parent.string(),
              " is not writable");
-  OIAD_CHECK(!fs::is_directory(out, ec), command, ": --out ", out, " is a folder, not a file");
+}
+
+void check_can_write_folder(const char* command, const std::string& out) {
+  if (out.empty()) return;
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::exists(out, ec)) {
+    OIAD_CHECK(fs::is_directory(out, ec), command, ": --out ", out, " exists and is not a folder");
+    OIAD_CHECK(access(out.c_str(), W_OK) == 0, command, ": --out ", out, ": folder is not writable");
+    return;
+  }
+  // Created with its missing parents: the nearest existing ancestor must be a writable folder.
+  fs::path p = fs::absolute(out, ec).parent_path();
+  while (!p.empty() && !fs::exists(p, ec) && p != p.root_path()) p = p.parent_path();
+  OIAD_CHECK(fs::is_directory(p, ec), command, ": --out ", out, ": ", p.string(), " is not a folder");
+  OIAD_CHECK(access(p.c_str(), W_OK) == 0, command, ": --out ", out, ": cannot create it in ", p.string(),
+             " (not writable)");
 }
 
 void write_output(const std::string& path, const std::string& text) {
@@ -176,6 +203,7 @@ void write_output(const std::string& path, const std::string& text) {
     std::cout << text << std::flush;
     return;
   }
+  remove_stale_temporaries(path);
   write_file_atomic(path, text);
 }
 

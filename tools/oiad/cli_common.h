@@ -71,6 +71,8 @@ void check_out_is_not_an_input(const char* command, const std::string& out, cons
 /// Error unless a file `out` can be created: its folder exists and is writable. Checked before
 /// the work, so that a typo does not cost a training run.
 void check_can_write(const char* command, const std::string& out);
+/// The same for an output folder (--out DIR): it is a writable folder, or can be created.
+void check_can_write_folder(const char* command, const std::string& out);
 
 /// Writes text to a file atomically, or to stdout when path is empty or "-".
 void write_output(const std::string& path, const std::string& text);

@@ -3,6 +3,7 @@
 
 #include <iostream>
 
+#include "cli_common.h"
 #include "commands.h"
 #include "oiad/core/error.h"
 #include "oiad/core/file_util.h"
@@ -47,6 +48,8 @@ void run_fetch(const DataOptions& o) {
 }
 
 void run_split(const DataOptions& o) {
+  check_out_is_not_an_input("data split", o.out, {o.spec});
+  check_can_write("data split", o.out);
   const data::Dataset ds = data::load_dataset(o.spec);
   const int cls = data::resolve_class(ds, o.normal_class);
   const data::OneClassSplit sp = data::make_split(ds, cls, data::parse_protocol(o.protocol), o.seed, o.limit);

@@ -174,6 +174,7 @@ struct EvaluateOptions {
 
 void run_evaluate(const EvaluateOptions& o) {
   OIAD_CHECK_USAGE(!o.decision.rule, "evaluate: reports both rules; set their levels with --alpha and --fpr");
+  check_can_write_folder("evaluate", o.out);
   detect::CalibratedDetector d = detect::load_detector(o.model, true);
   const detect::DecisionRule levels =
       apply_decision_flags(d.calibration.default_decision(), o.decision, "evaluate", /*both_levels=*/true);
@@ -248,9 +249,9 @@ void run_evaluate(const EvaluateOptions& o) {
       j.update(image_metrics[i]);
       lines += j.dump() + "\n";
     }
-    // scores.jsonl first: results.json names it, so a results.json is never without it.
-    write_file_atomic(o.out + "/scores.jsonl", lines);
-    write_file_atomic(o.out + "/results.json", res.dump(2) + "\n");
+    // Written as a pair: both files are on disk before either replaces an older one, so a
+    // full disk leaves the previous pair (or none), never a results.json without its scores.
+    write_files_atomic({{o.out + "/scores.jsonl", lines}, {o.out + "/results.json", res.dump(2) + "\n"}});
     res["out"] = o.out;
   }
   print_json_line(res.dump());
@@ -267,7 +268,7 @@ struct FindOptions {
 
 void run_find(const FindOptions& o) {
   OIAD_CHECK_USAGE(o.top >= 1, "find: --top must be >= 1");
-  check_out_is_not_an_input("find", o.out, {o.model});
+  check_out_is_not_an_input("find", o.out, {o.model, o.data});
   check_can_write("find", o.out);
   detect::CalibratedDetector d = detect::load_detector(o.model, true);
   const detect::DecisionRule decision = apply_decision_flags(d.calibration.default_decision(), o.decision, "find");
@@ -315,6 +316,8 @@ struct InspectOptions {
 
 void run_inspect(const InspectOptions& o) {
   OIAD_CHECK_USAGE(!o.out.empty(), "inspect: --out strip.png is required");
+  check_out_is_not_an_input("inspect", o.out, {o.model, o.image});
+  check_can_write("inspect", o.out);
   detect::CalibratedDetector d = detect::load_detector(o.model, true);
   const detect::Metric metric = detect::parse_metric(o.metric);
   ImageSelection s = read_image_files({o.image});

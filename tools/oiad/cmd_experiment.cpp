@@ -5,6 +5,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "cli_common.h"
 #include "commands.h"
 #include "oiad/core/error.h"
 #include "oiad/data/registry.h"
@@ -46,6 +47,7 @@ void run_experiment_command(ExperimentCliOptions o, const std::string& command) 
   o.exp.metrics = split_list(o.metrics, "--metrics");
   o.exp.command = command;
   experiment::check_options(o.exp);
+  check_can_write_folder(command.c_str(), o.exp.out);
   o.exp.log = [](const std::string& s) {
     char t[16];
     const std::time_t now = std::time(nullptr);

@@ -41,6 +41,7 @@ struct TrainCliOptions {
 
 void run_train(TrainCliOptions o) {
   OIAD_CHECK_USAGE(!o.out.empty(), "train: --out FILE is required");
+  check_out_is_not_an_input("train", o.out, {o.data});
   check_can_write("train", o.out);
   // Every numeric flag finite and in range before any work (NaN passes CLI11's range checks).
   if (o.latent_dim)

@@ -19,6 +19,9 @@ struct IdxArray {
 
 /// Reads an IDX file of unsigned bytes, gzip-compressed or raw.
 IdxArray read_idx(const std::string& path);
+/// Parses an IDX file's bytes (gzip-compressed or raw); `name` is used in errors. A gzip
+/// stream is inflated no further than its IDX header says the file must be.
+IdxArray parse_idx(const std::vector<uint8_t>& file_bytes, const std::string& name);
 
 /// Reads an IDX image file (3 dims) and its label file (1 dim) as one split.
 ImageSet read_idx_split(const std::string& images_path, const std::string& labels_path,
@@ -51,9 +54,14 @@ Dataset read_image_folder(const std::string& root);
 /// Reads a .tar.gz (or .tgz, .tar) holding such a folder tree (a single top-level folder is
 /// skipped), or the CIFAR-10 binary release (cifar-10-binary.tar.gz).
 Dataset read_image_archive(const std::string& path);
+/// The same for an archive in memory; `name` is used in errors. Entries kept in memory
+/// total at most max_input_bytes(); nothing is reserved from sizes the archive claims.
+Dataset parse_image_archive(const std::vector<uint8_t>& bytes, const std::string& name);
 
-/// Decodes one image file in memory to (C, H, W) uint8, C = 1 (grey) or 3 (RGB).
-/// Alpha is dropped; 16-bit images are refused. `name` is used in errors.
+/// Decodes one PNG, JPEG or BMP file in memory to (C, H, W) uint8, C = 1 (grey) or 3 (RGB);
+/// the format is told by the file's first bytes, not its name. Alpha is dropped; 16-bit
+/// images are refused; a truncated or corrupt file is an error (never grey-filled), and
+/// nothing is printed. `name` is used in errors.
 struct DecodedImage {
   int channels = 0, height = 0, width = 0;
   std::vector<uint8_t> chw;
@@ -62,6 +70,9 @@ DecodedImage decode_image(const std::vector<uint8_t>& bytes, const std::string& 
 /// The most pixels (width x height) an image file may have: $OIAD_MAX_IMAGE_PIXELS, default
 /// 2^26 (8192 x 8192). Read from the file's header before anything is decoded.
 int64_t max_image_pixels();
+/// Width x height as an image file's header states it (PNG, JPEG or BMP), without decoding;
+/// -1 when the bytes are not one of these formats or the header is cut.
+int64_t image_header_pixels(const std::vector<uint8_t>& bytes);
 DecodedImage read_image_file(const std::string& path);
 
 /// Writes (C, H, W) uint8 as PNG (atomically).
