@@ -2,7 +2,9 @@
 // imgcodecs. libpng and libjpeg are called directly so that a truncated or corrupt file is
 // an error (OpenCV grey-fills a cut JPEG and lets both libraries print to stderr) and so
 // that the pixel limit is checked before any pixel buffer is allocated.
+#include <algorithm>
 #include <csetjmp>
+#include <cstdint>
 #include <cstddef>
 #include <cstdio>
 #include <cstdlib>
@@ -282,7 +284,8 @@ int64_t image_header_pixels(const std::vector<uint8_t>& b) {
   const size_t n = b.size();
   switch (sniff(b)) {
     case Format::kPng:
-      return n >= 24 ? int64_t(be32(&b[16])) * be32(&b[20]) : -1;
+      // Sides are 32-bit: their product can exceed int64 (2^32 x 2^32); saturate instead.
+      return n >= 24 ? int64_t(std::min<uint64_t>(uint64_t(be32(&b[16])) * be32(&b[20]), uint64_t(INT64_MAX))) : -1;
     case Format::kBmp:
       return bmp_header_pixels(b);
     case Format::kJpeg: {

@@ -16,16 +16,10 @@ CalibratedDetector calibrated_from(const model::LoadedModel& m, const std::strin
   OIAD_CHECK(meta.contains("calibration"), name, ": model has no calibration (run `oiad calibrate --model ", name,
              "`)");
   try {
-    const auto& c = meta["calibration"];
-    d.detector = std::make_unique<Detector>(d.model.net, DetectorOptions::from_json(c.at("detector")));
-    d.calibration = Calibration::from_json(c);
-    // The codes index the network's latent vector: every one must exist.
-    const NormalRange range = NormalRange::from_json(c.at("normal_range"));
-    const int latent = d.model.net->config.latent_dim;
-    OIAD_CHECK(range.low.size() == size_t(latent) && range.high.size() == size_t(latent),
-               "normal range of ", range.low.size(), " codes for a model of ", latent);
-    for (int code : d.calibration.codes)
-      OIAD_CHECK(code >= 0 && code < latent, "code ", code, " outside the model's ", latent, " codes");
+    StoredCalibration s = parse_stored_calibration(meta["calibration"], d.model.net->config.latent_dim);
+    d.detector = std::make_unique<Detector>(d.model.net, s.options);
+    d.calibration = std::move(s.calibration);
+    const NormalRange& range = s.range;
     d.detector->set_normal_range(range, d.calibration.codes);
     d.calibrated = true;
   } catch (...) {

@@ -81,6 +81,11 @@ nlohmann::json ModelConfig::to_json() const {
           {"disc_units", disc_units}};
 }
 
+ModelConfig ModelConfig::from_metadata(const nlohmann::json& meta) {
+  OIAD_CHECK(meta.is_object() && meta.contains("config"), "no model config in the metadata");
+  return from_json(meta["config"]);
+}
+
 ModelConfig ModelConfig::from_json(const nlohmann::json& j) {
   ModelConfig c;
   try {

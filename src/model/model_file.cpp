@@ -76,6 +76,7 @@ ModelFile ModelFile::from_bytes(const std::string& b, const std::string& name) {
   } catch (const nlohmann::json::exception& e) {
     throw Error(name + ": metadata is not JSON: " + e.what());
   }
+  OIAD_CHECK(f.meta.is_object(), name, ": metadata is not a JSON object");
   const uint32_t nb = r.get<uint32_t>("blob count");
   for (uint32_t i = 0; i < nb; ++i) {
     const uint32_t kn = r.get<uint32_t>("blob name length");

@@ -19,8 +19,7 @@ void module_from_blob(torch::nn::Module& m, const std::string& blob, const std::
 LoadedModel model_from_file(ModelFile file, const std::string& name, const std::string& expect_kind) {
   LoadedModel lm;
   try {
-    OIAD_CHECK(file.meta.contains("config"), "no model config in the metadata");
-    const ModelConfig cfg = ModelConfig::from_json(file.meta["config"]);
+    const ModelConfig cfg = ModelConfig::from_metadata(file.meta);
     OIAD_CHECK(expect_kind.empty() || kind_name(cfg.kind) == expect_kind, "model kind is ", kind_name(cfg.kind),
                ", expected ", expect_kind);
     OIAD_CHECK(file.blobs.count("weights"), "no weights");

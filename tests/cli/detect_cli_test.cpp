@@ -452,6 +452,26 @@ TEST_F(DetectCli, BadInputIsOneLineAndLosesNothing) {
                                 " >/dev/full'");
   EXPECT_EQ(full.exit_code, 1) << full.err;
   EXPECT_NE(full.err.find("standard output"), std::string::npos) << full.err;
+  // A JPEG cut at 70% is an error naming it (it used to be grey-filled and scored), on one
+  // line: nothing from libjpeg reaches stderr.
+  cv::Mat noise(32, 32, CV_8UC1);
+  cv::randu(noise, 0, 256);
+  std::vector<uint8_t> jpg;
+  cv::imencode(".jpg", noise, jpg);
+  jpg.resize(jpg.size() * 7 / 10);
+  test::write_bytes(dir_->file("cut.jpg"), jpg);
+  auto cut = run_oiad("score --model " + model_ + " --resize " + dir_->file("cut.jpg"));
+  EXPECT_EQ(cut.exit_code, 1);
+  EXPECT_NE(cut.err.find("cut.jpg: corrupt or truncated JPEG"), std::string::npos) << cut.err;
+  EXPECT_TRUE(one_line(cut)) << cut.err;
+  // --out through a symbolic link writes the link's target and keeps the link.
+  test::write_bytes(dir_->file("scores-target.jsonl"), {'o', 'l', 'd'});
+  std::filesystem::create_symlink("scores-target.jsonl", dir_->file("scores-link.jsonl"));
+  auto linked = run_oiad("score --model " + model_ + " --out " + dir_->file("scores-link.jsonl") + " " + folder_ +
+                         "/a/1.png");
+  EXPECT_EQ(linked.exit_code, 0) << linked.err;
+  EXPECT_TRUE(std::filesystem::is_symlink(dir_->file("scores-link.jsonl")));
+  EXPECT_NE(test::read_text(dir_->file("scores-target.jsonl")).find("\"score\""), std::string::npos);
 }
 
 // compare: MSE and SSIM of two files; identical files give 0 and 1.

@@ -67,6 +67,8 @@ struct ModelConfig {
   static ModelConfig defaults(ModelKind kind, int channels, int input_size);
   nlohmann::json to_json() const;
   static ModelConfig from_json(const nlohmann::json& j);
+  /// The config stored in a model file's metadata (its "config" object); Error when absent.
+  static ModelConfig from_metadata(const nlohmann::json& meta);
   /// Throws Error when a field is out of range.
   void validate() const;
 };

@@ -1,0 +1,102 @@
+#include "oiad/detect/detector_options.h"
+
+#include <algorithm>
+
+#include "oiad/core/error.h"
+#include "oiad/core/json_fields.h"
+#include "oiad/model/config.h"
+
+namespace oiad::detect {
+
+nlohmann::json DetectorOptions::to_json() const {
+  return {{"preset", preset},           {"morphs", morphs},         {"draws_per_round", draws_per_round},
+          {"radius_step", radius_step}, {"max_rounds", max_rounds}, {"range_quantile", range_quantile},
+          {"top_k", top_k},             {"code_selection", code_selection}, {"seed", seed},
+          {"duplicate_tolerance", duplicate_tolerance}};
+}
+
+DetectorOptions DetectorOptions::from_json(const nlohmann::json& j) {
+  DetectorOptions o;
+  try {
+    // Every number bounded before it sizes the morph search (a file can carry any value).
+    const std::string what = "detector options";
+    o.preset = j.at("preset");
+    o.morphs = int(bounded_int(j, "morphs", 1, 10000, what));
+    o.draws_per_round = int(bounded_int(j, "draws_per_round", 0, 10000, what));
+    o.radius_step = bounded_double(j, "radius_step", 1e-3, 10, what);
+    o.max_rounds = int(bounded_int(j, "max_rounds", 1, 10000, what));
+    o.range_quantile = bounded_double(j, "range_quantile", 0, 0.49, what);
+    o.top_k = int(bounded_int(j, "top_k", 0, model::kMaxLatentDim, what));
+    o.code_selection = j.at("code_selection");
+    OIAD_CHECK(std::find(code_selection_names().begin(), code_selection_names().end(), o.code_selection) !=
+                   code_selection_names().end(),
+               what, ": code_selection '", o.code_selection, "' is not all, precision or spread");
+    o.seed = j.at("seed");
+    // Calibrations written before duplicate merging existed have no such field: merging off.
+    o.duplicate_tolerance = j.contains("duplicate_tolerance") ? bounded_double(j, "duplicate_tolerance", 0, 10, what) : 0.0;
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(std::string("detector options: ") + e.what());
+  }
+  return o;
+}
+
+DecisionRule preset_decision(const std::string& name) {
+  preset_options(name);  // refuses an unknown name
+  DecisionRule d;
+  d.rule = name == "paper" ? Rule::kPaper : Rule::kOneSided;
+  return d;
+}
+
+const std::vector<std::string>& code_selection_names() {
+  static const std::vector<std::string> kNames = {"all", "precision", "spread"};
+  return kNames;
+}
+
+const std::vector<std::string>& preset_names() {
+  static const std::vector<std::string> kNames = {"default", "paper"};
+  return kNames;
+}
+
+DetectorOptions preset_options(const std::string& name) {
+  DetectorOptions o;
+  o.preset = name;
+  if (name == "paper") {
+    o.morphs = 100;
+  } else if (name == "default") {
+    o.morphs = 20;
+    o.duplicate_tolerance = 0.05;
+  } else {
+    throw UsageError("unknown preset '" + name + "' (expected paper or default)");
+  }
+  return o;
+}
+
+nlohmann::json NormalRange::to_json() const { return {{"low", low}, {"high", high}}; }
+
+NormalRange NormalRange::from_json(const nlohmann::json& j) {
+  NormalRange r;
+  r.low = j.at("low").get<std::vector<double>>();
+  r.high = j.at("high").get<std::vector<double>>();
+  OIAD_CHECK(r.low.size() == r.high.size(), "normal range: low and high differ in length");
+  return r;
+}
+
+StoredCalibration parse_stored_calibration(const nlohmann::json& c, int latent_dim) {
+  StoredCalibration s;
+  try {
+    OIAD_CHECK(c.is_object(), "not a JSON object");
+    s.options = DetectorOptions::from_json(c.at("detector"));
+    s.calibration = Calibration::from_json(c);
+    // The codes index the network's latent vector: every one must exist.
+    s.range = NormalRange::from_json(c.at("normal_range"));
+    OIAD_CHECK(s.range.low.size() == size_t(latent_dim) && s.range.high.size() == size_t(latent_dim),
+               "normal range of ", s.range.low.size(), " codes for a model of ", latent_dim);
+    for (int code : s.calibration.codes)
+      OIAD_CHECK(code >= 0 && code < latent_dim, "code ", code, " outside the model's ", latent_dim, " codes");
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(std::string("calibration: ") + e.what());
+  }
+  return s;
+}
+
+}  // namespace oiad::detect
