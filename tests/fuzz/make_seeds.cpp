@@ -88,6 +88,16 @@ Bytes tar(const std::vector<std::pair<std::string, Bytes>>& entries, bool gz) {
   return Bytes(buf.begin(), buf.begin() + std::ptrdiff_t(used));
 }
 
+// Machine paths in a model's metadata (where its data set was) become their last component.
+void strip_paths(nlohmann::json& j) {
+  if (j.is_string()) {
+    const std::string v = j.get<std::string>();
+    if (!v.empty() && v[0] == '/') j = fs::path(v).filename().string();
+  } else if (j.is_structured()) {
+    for (auto& x : j) strip_paths(x);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -153,6 +163,7 @@ int main(int argc, char** argv) {
   if (argc > 2) {
     oiad::model::ModelFile f = oiad::model::ModelFile::load(argv[2]);
     f.blobs.clear();
+    strip_paths(f.meta);
     seed("model", "calibrated.json", "\x01" + f.meta.dump());
     seed("model", "calibrated.oiad", std::string(1, '\0') + f.to_bytes());
   }
