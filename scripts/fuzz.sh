@@ -5,6 +5,7 @@
 # Prints one row per target: executions, crashes; a crashing input is saved under
 # build-fuzz/artifacts/<target>/ (add it to tests/fuzz/regressions/<target>/ once fixed).
 # Usage: scripts/fuzz.sh SECONDS [TARGET...]   Exit status 1 when any target crashed.
+# OIAD_FUZZ_JOBS=N runs N targets at a time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:?usage: scripts/fuzz.sh SECONDS [TARGET...]}"
@@ -24,11 +25,10 @@ if [ ! -f build-fuzz/CMakeCache.txt ]; then
 fi
 cmake --build build-fuzz -j "$(nproc)" >/dev/null
 
-status=0
-printf '%-8s %12s %8s %8s\n' target executions seconds crashes
-for t in "${targets[@]}"; do
+# One target: its libFuzzer run, then a result row in build-fuzz/<target>.row.
+run_target() {
+  local t="$1" log="build-fuzz/$1.log" rc runs took crashes=0
   mkdir -p "build-fuzz/corpus/$t" "build-fuzz/artifacts/$t"
-  log="build-fuzz/$t.log"
   # -rss_limit_mb: a parser that holds more than 2 GB for any input is a bug (the inputs'
   # own limits are lowered for fuzzing, tests/fuzz/targets.h).
   set +e
@@ -39,12 +39,26 @@ for t in "${targets[@]}"; do
   set -e
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
   took=$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' "$log" | tail -n 1)
-  crashes=0
-  if [ "$rc" -ne 0 ]; then
-    crashes=1
+  [ "$rc" -eq 0 ] || crashes=1
+  printf '%-8s %12s %8s %8s\n' "$t" "${runs:-?}" "${took:-$seconds}" "$crashes" >"build-fuzz/$t.row"
+}
+
+# OIAD_FUZZ_JOBS targets at a time (default 1: one core each, the rest of the machine free).
+jobs_max="${OIAD_FUZZ_JOBS:-1}"
+for t in "${targets[@]}"; do
+  rm -f "build-fuzz/$t.row"
+  run_target "$t" &
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs_max" ]; do wait -n || true; done
+done
+wait
+
+status=0
+printf '%-8s %12s %8s %8s\n' target executions seconds crashes
+for t in "${targets[@]}"; do
+  cat "build-fuzz/$t.row"
+  if [ "$(awk '{print $4}' "build-fuzz/$t.row")" != 0 ]; then
     status=1
-    echo "fuzz: $t crashed; see $log and build-fuzz/artifacts/$t/" >&2
+    echo "fuzz: $t crashed; see build-fuzz/$t.log and build-fuzz/artifacts/$t/" >&2
   fi
-  printf '%-8s %12s %8s %8s\n' "$t" "${runs:-?}" "${took:-$seconds}" "$crashes"
 done
 exit $status

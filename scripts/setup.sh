@@ -11,6 +11,7 @@ packages=(
   libopencv-core-dev libopencv-imgcodecs-dev libopencv-imgproc-dev
   libcurl4-openssl-dev libssl-dev libarchive-dev zlib1g-dev libpng-dev libjpeg62-turbo-dev
   libgtest-dev
+  clang-14 libclang-rt-14-dev
   libsvm-dev libarmadillo-dev libplplot-dev
   dataset-fashion-mnist
 )

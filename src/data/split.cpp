@@ -8,6 +8,7 @@
 
 #include "oiad/core/error.h"
 #include "oiad/core/file_util.h"
+#include "oiad/core/json_fields.h"
 #include "oiad/core/random.h"
 
 namespace oiad::data {
@@ -137,8 +138,8 @@ void check_data_fingerprint(const Dataset& ds, const OneClassSplit& split, const
     for (const char* part : {"train", "test"}) {
       const std::string key = std::string(part) + "_images";
       const int64_t count = ds.split(part).count;
-      OIAD_CHECK(!stored.contains(key) || stored[key].get<int64_t>() == count, data_name, ": has ", count, " ", part,
-                 " images, the model's split was made when it had ", stored[key].get<int64_t>(),
+      OIAD_CHECK(!stored.contains(key) || json_integer(stored[key], 0, INT64_MAX, "data fingerprint", key) == count,
+                 data_name, ": has ", count, " ", part, " images, the model's split was made when it had ", stored[key].dump(),
                  ": the data set changed", changed);
     }
   }
@@ -161,8 +162,9 @@ nlohmann::json part_json(const SplitPart& p) {
 SplitPart part_from(const nlohmann::json& j) {
   SplitPart p;
   p.source = j.at("source").get<std::string>();
-  p.index = j.at("index").get<std::vector<int64_t>>();
-  p.anomalous = j.at("anomalous").get<std::vector<uint8_t>>();
+  // Indices are bounds-checked against the data set where they are used (gather_pixels).
+  p.index = bounded_int_list(j, "index", 0, INT64_MAX, "split");
+  for (int64_t a : bounded_int_list(j, "anomalous", 0, 1, "split")) p.anomalous.push_back(uint8_t(a));
   OIAD_CHECK(p.index.size() == p.anomalous.size(), "index and anomalous lists differ in length");
   return p;
 }
@@ -183,10 +185,10 @@ OneClassSplit OneClassSplit::from_json(const std::string& text, const std::strin
     OneClassSplit s;
     s.dataset = j.at("dataset").get<std::string>();
     s.protocol = j.at("protocol").get<std::string>();
-    s.seed = j.at("seed").get<uint64_t>();
-    s.normal_class = j.at("normal_class").get<int>();
+    s.seed = json_uint64(j, "seed", "split");
+    s.normal_class = int(bounded_int(j, "normal_class", 0, 1 << 20, "split"));
     s.normal_class_name = j.at("normal_class_name").get<std::string>();
-    s.limit = j.value("limit", int64_t(0));
+    s.limit = j.contains("limit") ? bounded_int(j, "limit", 0, INT64_MAX, "split") : 0;
     s.train = part_from(j.at("train"));
     s.val = part_from(j.at("val"));
     s.test = part_from(j.at("test"));

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "oiad/core/error.h"
+#include "oiad/core/json_fields.h"
 
 namespace oiad::detect {
 
@@ -213,9 +214,9 @@ nlohmann::json Calibration::to_json() const {
 Calibration Calibration::from_json(const nlohmann::json& j) {
   Calibration c;
   try {
-    c.codes = j.at("codes").get<std::vector<int>>();
+    for (int64_t code : bounded_int_list(j, "codes", 0, 1 << 20, "calibration")) c.codes.push_back(int(code));
     c.alpha = j.at("alpha").get<double>();
-    c.n_val = j.at("n_val").get<int64_t>();
+    c.n_val = bounded_int(j, "n_val", 0, int64_t(1) << 40, "calibration");
     c.distributions.assign(kNumMetrics, {});
     for (int m = 0; m < kNumMetrics; ++m) {
       const std::string name = metric_name(Metric(m));

@@ -31,7 +31,7 @@ DetectorOptions DetectorOptions::from_json(const nlohmann::json& j) {
     OIAD_CHECK(std::find(code_selection_names().begin(), code_selection_names().end(), o.code_selection) !=
                    code_selection_names().end(),
                what, ": code_selection '", o.code_selection, "' is not all, precision or spread");
-    o.seed = j.at("seed");
+    o.seed = json_uint64(j, "seed", what);
     // Calibrations written before duplicate merging existed have no such field: merging off.
     o.duplicate_tolerance = j.contains("duplicate_tolerance") ? bounded_double(j, "duplicate_tolerance", 0, 10, what) : 0.0;
   } catch (const nlohmann::json::exception& e) {

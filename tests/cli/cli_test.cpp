@@ -32,6 +32,25 @@ TEST(Cli, DataInfoJson) {
   EXPECT_EQ(j["splits"]["train"]["per_class"], (std::vector<int>{10, 10, 10}));
 }
 
+// An archive whose image entries inflate beyond $OIAD_MAX_INPUT_BYTES is refused on one line
+// as soon as the limit is passed (a 2 MB entry of zeros compresses to a few KB); with a
+// limit above it, the same archive is read.
+TEST(Cli, ArchiveInputLimit) {
+  test::TempDir d;
+  std::filesystem::create_directories(d.file("set/a"));
+  test::write_bytes(d.file("set/a/big.png"), std::vector<uint8_t>(2 << 20, 0));
+  ASSERT_EQ(std::system(("tar -czf " + d.file("bomb.tar.gz") + " -C " + d.path() + " set").c_str()), 0);
+  ASSERT_LT(std::filesystem::file_size(d.file("bomb.tar.gz")), 100000u);
+  auto r = test::run_command("OIAD_MAX_INPUT_BYTES=1000000 " + test::oiad_binary() + " data info " + d.file("bomb.tar.gz"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("image entries inflate to more than 1000000 bytes"), std::string::npos) << r.err;
+  EXPECT_EQ(lines(r.err), 1) << r.err;
+  // Under a larger limit the entry is read, and refused for what it is: not an image.
+  auto ok = test::run_command("OIAD_MAX_INPUT_BYTES=4000000 " + test::oiad_binary() + " data info " + d.file("bomb.tar.gz"));
+  EXPECT_EQ(ok.exit_code, 1);
+  EXPECT_NE(ok.err.find("not a PNG, JPEG or BMP file"), std::string::npos) << ok.err;
+}
+
 // `data split` writes the JSON file of indices and a summary.
 TEST(Cli, DataSplitWritesJson) {
   test::TempDir d;

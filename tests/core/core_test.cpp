@@ -7,6 +7,7 @@
 #include <set>
 
 #include "oiad/core/error.h"
+#include "oiad/core/json_fields.h"
 #include "oiad/core/file_util.h"
 #include "oiad/core/random.h"
 #include "test_util.h"
@@ -137,7 +138,7 @@ TEST(FileUtil, StaleTemporariesRemoved) {
 TEST(FileUtil, ReadRefusesFoldersAndFifos) {
   test::TempDir d;
   ASSERT_EQ(mkfifo(d.file("fifo").c_str(), 0600), 0);
-  for (const std::string p : {d.path(), d.file("fifo")}) {
+  for (const std::string& p : {d.path(), d.file("fifo")}) {
     try {
       read_file_bytes(p);
       FAIL() << p << " was read";
@@ -145,6 +146,31 @@ TEST(FileUtil, ReadRefusesFoldersAndFifos) {
       EXPECT_NE(std::string(e.what()).find("not a regular file"), std::string::npos) << e.what();
     }
   }
+}
+
+// Integers from JSON: in range they are returned exactly; fractions, non-numbers, values out
+// of range and floats beyond int64 (whose cast would be undefined) are errors naming the key.
+TEST(JsonFields, IntegersAreCheckedBeforeTheyAreCast) {
+  const nlohmann::json j = nlohmann::json::parse(
+      R"({"a": 7, "b": 7.0, "c": 7.5, "d": 1e300, "e": -1, "f": 18446744073709551615, "g": "7", "h": [0, 1, 2],
+          "i": 9223372036854775807, "k": 9.3e18})");
+  EXPECT_EQ(bounded_int(j, "a", 0, 10, "t"), 7);
+  EXPECT_EQ(bounded_int(j, "b", 0, 10, "t"), 7);
+  EXPECT_EQ(bounded_int(j, "i", 0, INT64_MAX, "t"), INT64_MAX);
+  for (const char* bad : {"c", "d", "e", "f", "g", "k"}) {
+    try {
+      bounded_int(j, bad, 0, INT64_MAX, "t");
+      ADD_FAILURE() << bad << " accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(std::string("t: ") + bad), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_EQ(bounded_int_list(j, "h", 0, 2, "t"), (std::vector<int64_t>{0, 1, 2}));
+  EXPECT_THROW(bounded_int_list(j, "h", 0, 1, "t"), Error);
+  EXPECT_THROW(bounded_int_list(j, "a", 0, 10, "t"), Error);
+  EXPECT_EQ(json_uint64(j, "f", "t"), UINT64_MAX);
+  EXPECT_THROW(json_uint64(j, "d", "t"), Error);
+  EXPECT_THROW(json_uint64(j, "e", "t"), Error);
 }
 
 // The same seed gives the same stream; uniform_index stays in range and covers it evenly.

@@ -101,6 +101,11 @@ TEST(Split, GatherPixels) {
   ASSERT_EQ(px.size(), 8u);
   EXPECT_EQ(px[0], test::idx_pixel(3, 0, 0, 2));
   EXPECT_EQ(px[7], test::idx_pixel(0, 1, 1, 2));
+  // An index outside the split (a hand-edited or stale split) is an error, never a read.
+  for (int64_t bad : {int64_t(20), int64_t(-1), int64_t(1000000000000)}) {
+    SplitPart q{"train", {0, bad}, {0, 0}};
+    EXPECT_THROW(gather_pixels(ds, q), Error) << bad;
+  }
 }
 
 }  // namespace

@@ -4,7 +4,6 @@
 // metadata, weights dropped, as model seeds.
 #include <archive.h>
 #include <archive_entry.h>
-#include <zlib.h>
 
 #include <filesystem>
 #include <fstream>
@@ -17,6 +16,7 @@
 #include "oiad/model/config.h"
 #include "oiad/model/model_file.h"
 #include "targets.h"
+#include "test_util.h"
 
 namespace fs = std::filesystem;
 using Bytes = std::vector<uint8_t>;
@@ -34,30 +34,15 @@ void seed(const std::string& target, const std::string& name, const std::string&
   seed(target, name, Bytes(s.begin(), s.end()));
 }
 
-Bytes gzip(const Bytes& raw) {
-  z_stream zs{};
-  deflateInit2(&zs, 9, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
-  Bytes out(deflateBound(&zs, raw.size()) + 64);
-  zs.next_in = const_cast<Bytef*>(raw.data());
-  zs.avail_in = uInt(raw.size());
-  zs.next_out = out.data();
-  zs.avail_out = uInt(out.size());
-  deflate(&zs, Z_FINISH);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  return out;
-}
-
+// An IDX array of the given shape with values i * 37 (mod 256).
 Bytes idx(const std::vector<uint32_t>& dims) {
-  Bytes b = {0, 0, 8, uint8_t(dims.size())};
   size_t n = 1;
-  for (uint32_t d : dims) {
-    for (int k = 3; k >= 0; --k) b.push_back(uint8_t(d >> (8 * k)));
-    n *= d;
-  }
-  for (size_t i = 0; i < n; ++i) b.push_back(uint8_t(i * 37));
-  return b;
+  for (uint32_t d : dims) n *= d;
+  Bytes values(n);
+  for (size_t i = 0; i < n; ++i) values[i] = uint8_t(i * 37);
+  return oiad::test::idx_bytes(dims, values);
 }
+Bytes gzip(const Bytes& raw) { return oiad::test::gzip_bytes(raw); }
 
 Bytes encode(const std::string& ext, const cv::Mat& m, const std::vector<int>& params = {}) {
   Bytes b;
