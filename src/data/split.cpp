@@ -10,21 +10,38 @@
 #include "oiad/core/file_util.h"
 #include "oiad/core/json_fields.h"
 #include "oiad/core/random.h"
+#include "oiad/data/defects.h"
 
 namespace oiad::data {
 
 const std::vector<std::string>& protocol_names() {
-  static const std::vector<std::string> kNames = {"paper", "standard"};
+  static const std::vector<std::string> kNames = {"paper", "standard", "defects"};
   return kNames;
 }
 
 Protocol parse_protocol(const std::string& s) {
   if (s == "paper") return Protocol::kPaper;
   if (s == "standard") return Protocol::kStandard;
-  throw UsageError("unknown protocol '" + s + "' (expected paper or standard)");
+  if (s == "defects") return Protocol::kDefects;
+  throw UsageError("unknown protocol '" + s + "' (expected paper, standard or defects)");
 }
 
-std::string protocol_name(Protocol p) { return p == Protocol::kPaper ? "paper" : "standard"; }
+std::string protocol_name(Protocol p) { return protocol_names()[size_t(p)]; }
+
+SplitPart SplitPart::subset(const std::vector<size_t>& positions) const {
+  SplitPart p;
+  p.source = source;
+  for (size_t i : positions) {
+    p.index.push_back(index.at(i));
+    p.anomalous.push_back(anomalous.at(i));
+    if (has_defects()) {
+      p.defect.push_back(defect.at(i));
+      p.defect_seed.push_back(defect_seed.at(i));
+      p.donor.push_back(donor.at(i));
+    }
+  }
+  return p;
+}
 
 namespace {
 std::vector<int64_t> indices_where(const ImageSet& s, bool normal, int cls) {
@@ -45,7 +62,8 @@ void cap(std::vector<int64_t>& v, int64_t limit) {
 }
 }  // namespace
 
-OneClassSplit make_split(const Dataset& ds, int normal_class, Protocol protocol, uint64_t seed, int64_t limit) {
+OneClassSplit make_split(const Dataset& ds, int normal_class, Protocol protocol, uint64_t seed, int64_t limit,
+                         const std::vector<std::string>& families_in) {
   OIAD_CHECK(normal_class >= 0 && normal_class < int(ds.class_names.size()), "split: class ", normal_class,
              " out of range");
   OneClassSplit sp;
@@ -83,7 +101,8 @@ OneClassSplit make_split(const Dataset& ds, int normal_class, Protocol protocol,
     sp.test.index.insert(sp.test.index.end(), ano.begin(), ano.end());
     sp.test.anomalous.insert(sp.test.anomalous.end(), ano.size(), 1);
   } else {
-    OIAD_CHECK(ds.test.count > 0, "split: ", ds.name, " has no test split (the standard protocol needs one)");
+    OIAD_CHECK(ds.test.count > 0, "split: ", ds.name, " has no test split (the ", protocol_name(protocol),
+               " protocol needs one)");
     const size_t n_val = size_t(std::llround(0.1 * double(n)));
     std::vector<int64_t> va(normal.begin(), normal.begin() + ptrdiff_t(n_val));
     std::vector<int64_t> tr(normal.begin() + ptrdiff_t(n_val), normal.end());
@@ -101,20 +120,82 @@ OneClassSplit make_split(const Dataset& ds, int normal_class, Protocol protocol,
     sp.test = make_part("test", te, 0);
     for (size_t i = 0; i < te.size(); ++i) sp.test.anomalous[i] = ds.test.labels[size_t(te[i])] != normal_class;
   }
+  if (protocol == Protocol::kDefects) {
+    // The normal class's test images, in a seeded order: the first half clean, the second
+    // half with a defect, the families taking turns.
+    std::vector<int64_t> te = indices_where(ds.test, true, normal_class);
+    OIAD_CHECK(te.size() >= 2, "split: class ", sp.normal_class_name, " of ", ds.name, " has ", te.size(),
+               " test images (the defects protocol needs at least 2)");
+    OIAD_CHECK(ds.height >= 8 && ds.width >= 8, "split: ", ds.name, " images of ", ds.width, "x", ds.height,
+               " are too small for synthetic defects (at least 8 x 8)");
+    shuffle_in_place(te, rng);
+    cap(te, limit);
+    std::vector<DefectFamily> families;
+    for (const std::string& f : families_in.empty() ? defect_family_names() : families_in)
+      families.push_back(parse_defect_family(f));
+    sp.test = make_part("test", te, 0);
+    const size_t clean = te.size() / 2;
+    for (size_t i = 0; i < te.size(); ++i) {
+      const bool defective = i >= clean;
+      const DefectFamily f = families[(i - clean) % families.size()];
+      sp.test.anomalous[i] = defective;
+      sp.test.defect.push_back(defective ? int8_t(f) : int8_t(-1));
+      sp.test.defect_seed.push_back(defective ? rng.next_u64() : 0);
+      int64_t donor = -1;
+      if (defective && f == DefectFamily::kPaste) {
+        OIAD_CHECK(ds.test.count >= 2, "split: a paste defect needs a second test image");
+        do donor = int64_t(rng.uniform_index(uint64_t(ds.test.count)));
+        while (donor == te[i]);
+      }
+      sp.test.donor.push_back(donor);
+    }
+  }
   return sp;
 }
 
-std::vector<uint8_t> gather_pixels(const Dataset& ds, const SplitPart& part) {
+namespace {
+// Copies the part's images and applies their defects; `masks` (when not null) gets the
+// defects' masks, (n, H, W).
+std::vector<uint8_t> gather(const Dataset& ds, const SplitPart& part, std::vector<uint8_t>* masks) {
   const ImageSet& s = ds.split(part.source);
-  const size_t sz = size_t(ds.image_size());
+  const size_t sz = size_t(ds.image_size()), plane = size_t(ds.height) * ds.width;
+  auto check_index = [&](int64_t k, const char* what) {
+    OIAD_CHECK(k >= 0 && k < s.count, "split: ", what, " ", k, " out of range for ", part.source, " (", s.count,
+               " images)");
+  };
+  const bool defects = part.has_defects();
+  OIAD_CHECK(!defects || (part.defect.size() == part.size() && part.defect_seed.size() == part.size() &&
+                          part.donor.size() == part.size()),
+             "split: defect lists differ in length from the index list");
   std::vector<uint8_t> out(part.size() * sz);
+  if (masks) masks->assign(part.size() * plane, 0);
   for (size_t i = 0; i < part.size(); ++i) {
     const int64_t k = part.index[i];
-    OIAD_CHECK(k >= 0 && k < s.count, "split: index ", k, " out of range for ", part.source, " (", s.count,
-               " images)");
+    check_index(k, "index");
     std::memcpy(&out[i * sz], &s.pixels[size_t(k) * sz], sz);
+    if (!defects || part.defect[i] < 0) continue;
+    OIAD_CHECK(part.defect[i] < int8_t(defect_family_names().size()), "split: defect family ", int(part.defect[i]),
+               " unknown");
+    const DefectFamily f = DefectFamily(part.defect[i]);
+    const uint8_t* donor = nullptr;
+    if (f == DefectFamily::kPaste) {
+      check_index(part.donor[i], "donor");
+      donor = &s.pixels[size_t(part.donor[i]) * sz];
+    }
+    const std::vector<uint8_t> m =
+        apply_defect(&out[i * sz], ds.channels, ds.height, ds.width, f, part.defect_seed[i], donor);
+    if (masks) std::copy(m.begin(), m.end(), masks->begin() + std::ptrdiff_t(i * plane));
   }
   return out;
+}
+}  // namespace
+
+std::vector<uint8_t> gather_pixels(const Dataset& ds, const SplitPart& part) { return gather(ds, part, nullptr); }
+
+std::vector<uint8_t> defect_masks(const Dataset& ds, const SplitPart& part) {
+  std::vector<uint8_t> masks;
+  gather(ds, part, &masks);
+  return masks;
 }
 
 nlohmann::json data_fingerprint(const Dataset& ds, const OneClassSplit& split) {
@@ -155,10 +236,19 @@ void check_data_fingerprint(const Dataset& ds, const OneClassSplit& split, const
                changed);
 }
 
-namespace {
 nlohmann::json part_json(const SplitPart& p) {
-  return {{"source", p.source}, {"count", p.size()}, {"index", p.index}, {"anomalous", p.anomalous}};
+  nlohmann::json j = {{"source", p.source}, {"count", p.size()}, {"index", p.index}, {"anomalous", p.anomalous}};
+  if (p.has_defects()) {
+    nlohmann::json names = nlohmann::json::array();
+    for (int8_t d : p.defect) names.push_back(d < 0 ? nlohmann::json(nullptr) : nlohmann::json(defect_family_name(DefectFamily(d))));
+    j["defect"] = names;
+    j["defect_seed"] = p.defect_seed;
+    j["donor"] = p.donor;
+  }
+  return j;
 }
+
+namespace {
 SplitPart part_from(const nlohmann::json& j) {
   SplitPart p;
   p.source = j.at("source").get<std::string>();
@@ -166,6 +256,25 @@ SplitPart part_from(const nlohmann::json& j) {
   p.index = bounded_int_list(j, "index", 0, INT64_MAX, "split");
   for (int64_t a : bounded_int_list(j, "anomalous", 0, 1, "split")) p.anomalous.push_back(uint8_t(a));
   OIAD_CHECK(p.index.size() == p.anomalous.size(), "index and anomalous lists differ in length");
+  if (j.contains("defect")) {
+    OIAD_CHECK(j["defect"].is_array(), "split: defect is not a list");
+    const auto& names = defect_family_names();
+    for (const auto& d : j["defect"]) {
+      if (d.is_null()) {
+        p.defect.push_back(-1);
+        continue;
+      }
+      const auto it = std::find(names.begin(), names.end(), d.get<std::string>());
+      OIAD_CHECK(it != names.end(), "split: unknown defect family ", d.dump());
+      p.defect.push_back(int8_t(it - names.begin()));
+    }
+    for (int64_t d : bounded_int_list(j, "donor", -1, INT64_MAX, "split")) p.donor.push_back(d);
+    const nlohmann::json& seeds = j.at("defect_seed");
+    OIAD_CHECK(seeds.is_array(), "split: defect_seed is not a list");
+    for (const auto& x : seeds) p.defect_seed.push_back(json_uint64(nlohmann::json{{"seed", x}}, "seed", "split defect"));
+    OIAD_CHECK(p.defect.size() == p.size() && p.donor.size() == p.size() && p.defect_seed.size() == p.size(),
+               "split: defect lists differ in length from the index list");
+  }
   return p;
 }
 }  // namespace

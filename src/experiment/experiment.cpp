@@ -27,17 +27,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-data::SplitPart subset(const data::SplitPart& p, const std::vector<size_t>& pos) {
-  data::SplitPart s;
-  s.source = p.source;
-  for (size_t i : pos) s.index.push_back(p.index[i]), s.anomalous.push_back(p.anomalous[i]);
-  return s;
-}
-
-nlohmann::json part_json(const data::SplitPart& p) {
-  return {{"source", p.source}, {"index", p.index}, {"anomalous", p.anomalous}};
-}
-
 nlohmann::json read_json_file(const std::string& path) {
   try {
     const auto bytes = read_file_bytes(path);
@@ -323,7 +312,7 @@ nlohmann::json run_experiment(const data::Dataset& ds, int normal_class, const E
   const data::OneClassSplit split = data::make_split(ds, normal_class, data::parse_protocol(o.protocol), o.seed, o.limit);
   std::vector<size_t> rest;
   const auto hold = draw_holdout(split.test, o.holdout_fraction, o.holdout_max, o.seed, rest);
-  const data::SplitPart holdout = subset(split.test, hold), test = subset(split.test, rest);
+  const data::SplitPart holdout = split.test.subset(hold), test = split.test.subset(rest);
   size_t n_ano = 0, hold_ano = 0;
   for (auto a : test.anomalous) n_ano += a;
   for (auto a : holdout.anomalous) hold_ano += a;
@@ -333,8 +322,8 @@ nlohmann::json run_experiment(const data::Dataset& ds, int normal_class, const E
   fs::create_directories(o.out + "/methods");
   fs::create_directories(o.out + "/models");
   nlohmann::json split_json = nlohmann::json::parse(split.to_json());
-  split_json["holdout"] = part_json(holdout);
-  split_json["reported_test"] = part_json(test);
+  split_json["holdout"] = data::part_json(holdout);
+  split_json["reported_test"] = data::part_json(test);
   split_json["holdout_rule"] = "seeded sample of " + report::fixed(100 * o.holdout_fraction, 0) +
                                "% of each label of the test part (at most " + std::to_string(o.holdout_max) +
                                " images); used only to choose the baselines' PCA size and kernel width";

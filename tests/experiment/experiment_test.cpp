@@ -111,6 +111,34 @@ TEST(Experiment, RefusesBadOptions) {
   EXPECT_THROW(experiment::check_options(o), UsageError);
 }
 
+// The defects protocol runs every method from one call: the test part is the normal class's
+// test images, half clean and half with a synthetic defect, and split.json keeps each
+// image's defect so the same pixels can be rebuilt.
+TEST(Experiment, EndToEndDefectsProtocol) {
+  test::TempDir dir;
+  const std::string out = dir.file("exp");
+  const data::Dataset ds = synthetic(40, 12);
+  auto o = tiny_options(out);
+  o.protocol = "defects";
+  const nlohmann::json res = experiment::run_experiment(ds, 0, o);
+  EXPECT_EQ(res["protocol"], "defects");
+  EXPECT_EQ(res["n_test"].get<int>() + res["n_holdout"].get<int>(), 12);
+  for (const char* m : {"oiad_mse", "oiad_loss", "oiad_ssim", "vae", "dcae", "kde", "ocsvm", "gmm"}) {
+    ASSERT_TRUE(res["methods"].contains(m)) << m;
+    EXPECT_GE(res["methods"][m]["auc"].get<double>(), 0.0) << m;
+    EXPECT_LE(res["methods"][m]["auc"].get<double>(), 1.0) << m;
+  }
+  const auto split = read_json(out + "/split.json");
+  int defective = 0;
+  for (const auto& d : split["test"]["defect"]) defective += !d.is_null();
+  EXPECT_EQ(defective, 6);
+  for (const char* part : {"holdout", "reported_test"}) {
+    ASSERT_TRUE(split[part].contains("defect")) << part;
+    EXPECT_EQ(split[part]["defect"].size(), split[part]["index"].size()) << part;
+  }
+  for (const auto& i : split["test"]["index"]) EXPECT_EQ(ds.test.labels[i.get<size_t>()], 0);
+}
+
 // Every method runs on one split; results.json has the stable schema; the stored scores
 // give the reported AUCs (brute force) and the α sweep (brute-force count of score > 1-2α);
 // the report and figures are written; a second run resumes without redoing anything, and

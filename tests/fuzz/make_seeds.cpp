@@ -136,10 +136,11 @@ int main(int argc, char** argv) {
   cifar.push_back({"cifar-10-batches-bin/test_batch.bin", record});
   seed("archive", "cifar.tar.gz", tar(cifar, true));
 
-  // Splits of the synthetic data set the split target gathers from, both protocols.
+  // Splits of the synthetic data set the split target gathers from, every protocol.
   const oiad::data::Dataset& ds = oiad::fuzz::synthetic_dataset();
   seed("split", "paper.json", oiad::data::make_split(ds, 1, oiad::data::Protocol::kPaper, 7, 0).to_json());
   seed("split", "standard.json", oiad::data::make_split(ds, 2, oiad::data::Protocol::kStandard, 3, 8).to_json());
+  seed("split", "defects.json", oiad::data::make_split(ds, 3, oiad::data::Protocol::kDefects, 5).to_json());
 
   // Model files: first byte 0 = whole file, 1 = metadata JSON (targets.h).
   nlohmann::json meta = {{"config", oiad::model::ModelConfig::defaults(oiad::model::ModelKind::kDetectorVae, 1, 32).to_json()}};

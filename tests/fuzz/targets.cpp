@@ -93,13 +93,13 @@ const data::Dataset& synthetic_dataset() {
     data::Dataset d;
     d.name = d.source = "synthetic";
     d.channels = 1;
-    d.height = d.width = 4;
+    d.height = d.width = 8;  // the smallest images synthetic defects accept
     d.class_names = {"a", "b", "c", "d"};
     for (auto [set, n] : {std::pair<data::ImageSet*, int>{&d.train, 40}, {&d.test, 20}}) {
       set->count = n;
       for (int i = 0; i < n; ++i) {
         set->labels.push_back(i % 4);
-        for (int p = 0; p < 16; ++p) set->pixels.push_back(uint8_t(i * 16 + p));
+        for (int p = 0; p < 64; ++p) set->pixels.push_back(uint8_t(i * 64 + p * 3));
       }
     }
     return d;
@@ -116,6 +116,8 @@ bool split(const uint8_t* data, size_t size) {
     for (const data::SplitPart* p : {&s.train, &s.val, &s.test}) {
       const std::vector<uint8_t> px = data::gather_pixels(ds, *p);
       if (px.size() != p->size() * size_t(ds.image_size())) throw std::logic_error("gathered the wrong number of pixels");
+      if (data::defect_masks(ds, *p).size() != p->size() * size_t(ds.height * ds.width))
+        throw std::logic_error("defect masks of the wrong size");
     }
   });
 }

@@ -29,7 +29,8 @@ bool archive(const uint8_t* data, size_t size);
 /// read from the metadata as loading a model does.
 bool model(const uint8_t* data, size_t size);
 /// A split JSON file (data::OneClassSplit::from_json), then its images gathered from
-/// synthetic_dataset() and its fingerprint checked, as scoring a model's split does.
+/// synthetic_dataset() (synthetic defects applied) with their defect masks, and its
+/// fingerprint checked, as scoring a model's split does.
 bool split(const uint8_t* data, size_t size);
 
 /// The names of the targets above, in that order, and a target by name (nullptr if unknown).
@@ -37,7 +38,7 @@ const std::vector<std::string>& target_names();
 using Target = bool (*)(const uint8_t*, size_t);
 Target target_by_name(const std::string& name);
 
-/// The small data set split() gathers from: 40 train and 20 test images of 1 x 4 x 4, 4
+/// The small data set split() gathers from: 40 train and 20 test images of 1 x 8 x 8, 4
 /// classes.
 const data::Dataset& synthetic_dataset();
 

@@ -66,19 +66,18 @@ ImageSelection select_images(const model::LoadedModel& m, const std::string& spe
     else if (split == "test" || split == "cle") part = sp.test;
     else throw UsageError("unknown split '" + split + "' (expected train, val, test or cle)");
     if (split == "cle") {
-      data::SplitPart normal{part.source, {}, {}};
+      std::vector<size_t> normal;
       for (size_t i = 0; i < part.size(); ++i)
-        if (!part.anomalous[i]) normal.index.push_back(part.index[i]), normal.anomalous.push_back(0);
-      part = normal;
+        if (!part.anomalous[i]) normal.push_back(i);
+      part = part.subset(normal);
     }
-    data::SplitPart chosen{part.source, {}, {}};
-    for (size_t i : subset(part.size(), limit)) {
-      chosen.index.push_back(part.index[i]);
-      chosen.anomalous.push_back(part.anomalous[i]);
-      s.ids.push_back(ds.image_id(part.source, part.index[i]));
-      s.labels.push_back(part.anomalous[i]);
+    // (A defect's image keeps its id: the id names the data set image it was made from.)
+    const data::SplitPart chosen = part.subset(subset(part.size(), limit));
+    for (size_t i = 0; i < chosen.size(); ++i) {
+      s.ids.push_back(ds.image_id(chosen.source, chosen.index[i]));
+      s.labels.push_back(chosen.anomalous[i]);
     }
-    s.pixels = data::gather_pixels(ds, chosen);  // bounds-checked
+    s.pixels = data::gather_pixels(ds, chosen);  // bounds-checked, defects applied
   } else {
     OIAD_CHECK_USAGE(split == "train" || split == "test", "split '", split, "' of ", spec,
                      ": expected train or test (val and cle exist only for the model's own data set)");

@@ -88,7 +88,7 @@ void add_data_command(CLI::App& app, Runner& run) {
   CLI::App* split = data->add_subcommand("split", "make a seeded one-class split and save its indices as JSON");
   split->add_option("--data", opt->spec, "mnist, fashion-mnist, cifar10, or a path")->required();
   split->add_option("--normal-class", opt->normal_class, "normal class: index or name")->required();
-  split->add_option("--protocol", opt->protocol, "paper (Sec. IV.B) or standard (Ruff et al. 2018)")
+  split->add_option("--protocol", opt->protocol, "paper (Sec. IV.B), standard (Ruff et al. 2018) or defects (synthetic local defects on the normal class)")
       ->check(CLI::IsMember(data::protocol_names()))
       ->capture_default_str();
   split->add_option("--seed", opt->seed, "random seed")->capture_default_str();

@@ -75,7 +75,7 @@ void add_experiment_command(CLI::App& app, Runner& run, const std::string& comma
                                    "writes results.json, report.md, report.html and figures (resumable)");
   c->add_option("--data", o->data, "mnist, fashion-mnist, cifar10, or a path")->required();
   c->add_option("--normal-class", o->normal_class, "normal class: index or name")->required();
-  c->add_option("--protocol", e.protocol, "paper or standard")
+  c->add_option("--protocol", e.protocol, "paper, standard or defects (docs/results.md)")
       ->check(CLI::IsMember(data::protocol_names()))
       ->capture_default_str();
   c->add_option("--methods", o->methods, "comma-separated, of: " + join(experiment::method_names(), ", "))

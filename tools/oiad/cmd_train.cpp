@@ -96,7 +96,7 @@ void add_train_command(CLI::App& app, Runner& run) {
   CLI::App* c = app.add_subcommand("train", "train a Detector-VAE (or a VAE / DCAE baseline) on the normal class");
   c->add_option("--data", o->data, "mnist, fashion-mnist, cifar10, or a path")->required();
   c->add_option("--normal-class", o->normal_class, "normal class: index or name")->required();
-  c->add_option("--protocol", o->protocol, "paper or standard")
+  c->add_option("--protocol", o->protocol, "paper, standard or defects")
       ->check(CLI::IsMember(data::protocol_names()))
       ->capture_default_str();
   auto* kind = c->add_option("--kind", o->kind, "what to train: detector (the Detector-VAE), vae or dcae (baselines)")

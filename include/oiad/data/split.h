@@ -20,6 +20,10 @@ enum class Protocol {
   /// Ruff et al. 2018: train = the normal class's training images less 10% held out as VAL;
   /// test = the whole test split, normal class labelled 0 and all others 1.
   kStandard,
+  /// Local defects: train and VAL as for kStandard; test = the normal class's test images,
+  /// half left clean (label 0) and half given one seeded synthetic defect (label 1, data/
+  /// defects.h), the families taking turns. Paste donors are other images of the test split.
+  kDefects,
 };
 
 Protocol parse_protocol(const std::string& s);  ///< one of protocol_names()
@@ -31,9 +35,22 @@ std::string protocol_name(Protocol p);
 struct SplitPart {
   std::string source;              ///< "train" or "test"
   std::vector<int64_t> index;      ///< indices into that split
-  std::vector<uint8_t> anomalous;  ///< 0 = normal class, 1 = another class
+  std::vector<uint8_t> anomalous;  ///< 0 = normal class, 1 = another class (or a defect)
+  /// Defects protocol only (empty otherwise): per image, the DefectFamily applied (-1: none),
+  /// the seed its defect is drawn from, and for paste the donor's index into the same split
+  /// (-1: none); the images can be rebuilt from these at any time.
+  std::vector<int8_t> defect;
+  std::vector<uint64_t> defect_seed;
+  std::vector<int64_t> donor;
   size_t size() const { return index.size(); }
+  bool has_defects() const { return !defect.empty(); }
+  /// The images at `positions` (into this part), defect information included.
+  SplitPart subset(const std::vector<size_t>& positions) const;
 };
+
+/// A part as the JSON of split files: {"source", "count", "index", "anomalous"} and, with
+/// defects, "defect" (family names, null for none), "defect_seed" and "donor".
+nlohmann::json part_json(const SplitPart& p);
 
 struct OneClassSplit {
   std::string dataset;
@@ -51,11 +68,16 @@ struct OneClassSplit {
 /// Makes a one-class split. `limit` > 0 caps the images drawn for each part (train, VAL,
 /// test; for `paper` CLE and ANO are capped to limit/2 each, so the test part stays balanced).
 /// Throws Error when the normal class has too few images or the test split is missing.
+/// `families` (defects protocol; empty: all of defect_family_names()) take turns over the
+/// defective images.
 OneClassSplit make_split(const Dataset& ds, int normal_class, Protocol protocol, uint64_t seed,
-                         int64_t limit = 0);
+                         int64_t limit = 0, const std::vector<std::string>& families = {});
 
-/// Copies a part's images: (n, C, H, W) uint8.
+/// Copies a part's images: (n, C, H, W) uint8, with the part's defects applied.
 std::vector<uint8_t> gather_pixels(const Dataset& ds, const SplitPart& part);
+/// The defects' masks of a part: (n, H, W) uint8, 1 on the pixels a defect changed (all 0
+/// for a clean image, and for every image of a part without defects).
+std::vector<uint8_t> defect_masks(const Dataset& ds, const SplitPart& part);
 
 /// What a model trained on `split` of `ds` records of its data, to notice later that the data
 /// set changed: {"train_images", "test_images" (the data set's counts), "sha256" (of every
