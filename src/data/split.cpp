@@ -106,19 +106,21 @@ OneClassSplit make_split(const Dataset& ds, int normal_class, Protocol protocol,
     const size_t n_val = size_t(std::llround(0.1 * double(n)));
     std::vector<int64_t> va(normal.begin(), normal.begin() + ptrdiff_t(n_val));
     std::vector<int64_t> tr(normal.begin() + ptrdiff_t(n_val), normal.end());
-    std::vector<int64_t> te(size_t(ds.test.count));
-    for (int64_t i = 0; i < ds.test.count; ++i) te[size_t(i)] = i;
-    if (limit > 0 && ds.test.count > limit) {
-      shuffle_in_place(te, rng);
-      te.resize(size_t(limit));
-      std::sort(te.begin(), te.end());
-    }
     cap(tr, limit);
     cap(va, limit);
     sp.train = make_part("train", tr, 0);
     sp.val = make_part("train", va, 0);
-    sp.test = make_part("test", te, 0);
-    for (size_t i = 0; i < te.size(); ++i) sp.test.anomalous[i] = ds.test.labels[size_t(te[i])] != normal_class;
+    if (protocol == Protocol::kStandard) {  // the defects protocol makes its test part below
+      std::vector<int64_t> te(size_t(ds.test.count));
+      for (int64_t i = 0; i < ds.test.count; ++i) te[size_t(i)] = i;
+      if (limit > 0 && ds.test.count > limit) {
+        shuffle_in_place(te, rng);
+        te.resize(size_t(limit));
+        std::sort(te.begin(), te.end());
+      }
+      sp.test = make_part("test", te, 0);
+      for (size_t i = 0; i < te.size(); ++i) sp.test.anomalous[i] = ds.test.labels[size_t(te[i])] != normal_class;
+    }
   }
   if (protocol == Protocol::kDefects) {
     // The normal class's test images, in a seeded order: the first half clean, the second
