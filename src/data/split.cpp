@@ -66,6 +66,8 @@ OneClassSplit make_split(const Dataset& ds, int normal_class, Protocol protocol,
                          const std::vector<std::string>& families_in) {
   OIAD_CHECK(normal_class >= 0 && normal_class < int(ds.class_names.size()), "split: class ", normal_class,
              " out of range");
+  OIAD_CHECK_USAGE(families_in.empty() || protocol == Protocol::kDefects, "split: defect families are given but the protocol is ",
+                   protocol_name(protocol), " (they apply to the defects protocol only)");
   OneClassSplit sp;
   sp.dataset = ds.name;
   sp.protocol = protocol_name(protocol);

@@ -13,6 +13,7 @@
 #include "oiad/core/progress.h"
 #include "oiad/core/random.h"
 #include "oiad/core/runtime.h"
+#include "oiad/data/defects.h"
 #include "oiad/detect/pipeline.h"
 #include "oiad/eval/roc.h"
 #include "oiad/model/preprocess.h"
@@ -88,6 +89,20 @@ nlohmann::json last_epoch(const workflow::TrainJobResult& r) {
   return r.state.history.empty() ? nlohmann::json() : r.state.history.back().to_json();
 }
 
+// Pixel-level AUROC of per-pixel change maps (n, S, S) on the network input against the
+// defect masks of the reported test part, pooled over all its images (a clean image counts
+// with an all-zero mask, as in MVTec AD's pixel AUROC); null for a part without defects.
+nlohmann::json pixel_auroc(const Context& c, const torch::Tensor& maps) {
+  if (!c.test.has_defects()) return nullptr;
+  const std::vector<uint8_t> masks = data::defect_masks(c.ds, c.test);
+  auto m = model::input_map_to_image(maps, c.ds.height, c.ds.width).to(torch::kDouble).contiguous();
+  OIAD_CHECK(size_t(m.numel()) == masks.size(), "experiment: ", m.numel(), " map pixels for ", masks.size(),
+             " mask pixels");
+  const size_t defect_pixels = size_t(std::count(masks.begin(), masks.end(), uint8_t(1)));
+  if (defect_pixels == 0 || defect_pixels == masks.size()) return nullptr;
+  return eval::roc_auc(std::vector<double>(m.data_ptr<double>(), m.data_ptr<double>() + m.numel()), masks);
+}
+
 // ---- VAE and DCAE: reconstruction loss of the mean code ----
 MethodRun run_autoencoder(const Context& c, const std::string& name) {
   const double t0 = now_seconds();
@@ -99,11 +114,14 @@ MethodRun run_autoencoder(const Context& c, const std::string& name) {
   const torch::Tensor x = part_input(c.ds, c.test, cfg.input_size);
   torch::NoGradGuard ng;
   std::vector<double> scores;
+  std::vector<torch::Tensor> maps;  // per-pixel squared error of the reconstruction (defects protocol)
   for (int64_t a = 0; a < x.size(0); a += 256) {
     auto xb = x.slice(0, a, std::min(x.size(0), a + 256));
     auto mu = net->encoder->forward(xb).first;
-    auto err = model::reconstruction_error(net->decoder->forward(mu), xb, cfg.reconstruction).to(torch::kDouble).contiguous();
+    auto logits = net->decoder->forward(mu);
+    auto err = model::reconstruction_error(logits, xb, cfg.reconstruction).to(torch::kDouble).contiguous();
     scores.insert(scores.end(), err.data_ptr<double>(), err.data_ptr<double>() + err.size(0));
+    if (c.test.has_defects()) maps.push_back((xb - model::output_to_image(logits, cfg.reconstruction)).pow(2).sum(1));
   }
   MethodRun r;
   r.name = name;
@@ -115,6 +133,10 @@ MethodRun run_autoencoder(const Context& c, const std::string& name) {
                {"final_epoch", last_epoch(tr)},
                {"model", "models/" + name + ".oiad"},
                {"wall_seconds", now_seconds() - t0}};
+  if (!maps.empty()) {
+    r.details["pixel_auroc"] = pixel_auroc(c, torch::cat(maps));
+    r.details["pixel_map"] = "per-pixel squared error of the decoded mean code, summed over channels";
+  }
   return r;
 }
 
@@ -279,7 +301,7 @@ MethodRun run_oiad(const Context& c) {
 }
 
 nlohmann::json settings_of(const data::Dataset& ds, const data::OneClassSplit& split, const ExperimentOptions& o) {
-  return {{"dataset", ds.name},
+  nlohmann::json s = {{"dataset", ds.name},
           {"normal_class", split.normal_class_name},
           {"protocol", o.protocol},
           {"seed", o.seed},
@@ -299,6 +321,8 @@ nlohmann::json settings_of(const data::Dataset& ds, const data::OneClassSplit& s
           {"gmm_bic_max_samples", o.gmm_bic_max_samples},
           {"ocsvm_nu", o.ocsvm_nu},
           {"ocsvm_gamma_factors", o.ocsvm_gamma_factors}};
+  if (o.protocol == "defects") s["defects"] = o.defects.empty() ? data::defect_family_names() : o.defects;
+  return s;
 }
 
 }  // namespace
@@ -309,7 +333,7 @@ nlohmann::json run_experiment(const data::Dataset& ds, int normal_class, const E
   auto log = [&](const std::string& s) {
     if (o.log) o.log(s);
   };
-  const data::OneClassSplit split = data::make_split(ds, normal_class, data::parse_protocol(o.protocol), o.seed, o.limit);
+  const data::OneClassSplit split = data::make_split(ds, normal_class, data::parse_protocol(o.protocol), o.seed, o.limit, o.defects);
   std::vector<size_t> rest;
   const auto hold = draw_holdout(split.test, o.holdout_fraction, o.holdout_max, o.seed, rest);
   const data::SplitPart holdout = split.test.subset(hold), test = split.test.subset(rest);

@@ -1,5 +1,6 @@
 // Checks of the experiment's options, and the methods it knows.
 #include "oiad/core/error.h"
+#include "oiad/data/defects.h"
 #include "oiad/detect/consistency.h"
 #include "oiad/experiment/experiment.h"
 
@@ -22,6 +23,13 @@ void check_options(const ExperimentOptions& o) {
     throw UsageError(std::string("experiment: ") + e.what());
   }
   OIAD_CHECK_USAGE(!o.metrics.empty(), "experiment: --metrics is empty");
+  try {
+    for (const auto& f : o.defects) data::parse_defect_family(f);
+  } catch (const UsageError& e) {
+    throw UsageError(std::string("experiment: ") + e.what());
+  }
+  OIAD_CHECK_USAGE(o.defects.empty() || o.protocol == "defects", "experiment: --defects applies to --protocol defects only (the protocol is ",
+                   o.protocol, ")");
   OIAD_CHECK_USAGE(o.alpha > 0 && o.alpha <= 0.5, "experiment: --alpha ", o.alpha, " outside (0, 0.5]");
   OIAD_CHECK_USAGE(o.holdout_fraction > 0 && o.holdout_fraction < 0.5, "experiment: holdout fraction ",
                    o.holdout_fraction, " outside (0, 0.5)");

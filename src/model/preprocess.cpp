@@ -60,6 +60,24 @@ torch::Tensor model_input(const LoadedModel& m, const uint8_t* pixels, int64_t n
   return images_to_input(bytes.data(), n, cfg.channels, want_h, want_w, cfg.input_size);
 }
 
+torch::Tensor input_map_to_image(const torch::Tensor& maps, int height, int width) {
+  OIAD_CHECK(maps.dim() == 3 && maps.size(1) == maps.size(2), "pixel maps must be (n, S, S), got ", maps.sizes());
+  const int s = int(maps.size(1));
+  const std::string how = resize_method(height, width, s);
+  if (how == "none") return maps.contiguous();
+  if (how == "pad") {
+    const int64_t ph = (s - height) / 2, pw = (s - width) / 2;
+    return maps.slice(1, ph, ph + height).slice(2, pw, pw + width).contiguous();
+  }
+  namespace F = torch::nn::functional;
+  return F::interpolate(maps.unsqueeze(1), F::InterpolateFuncOptions()
+                                               .size(std::vector<int64_t>{height, width})
+                                               .mode(torch::kBilinear)
+                                               .align_corners(false))
+      .squeeze(1)
+      .contiguous();
+}
+
 std::vector<uint8_t> input_to_bytes(const torch::Tensor& x) {
   auto b = (x.detach().clamp(0.0, 1.0) * 255.0).round().to(torch::kUInt8).contiguous();
   return std::vector<uint8_t>(b.data_ptr<uint8_t>(), b.data_ptr<uint8_t>() + b.numel());

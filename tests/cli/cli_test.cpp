@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "test_util.h"
 
@@ -63,6 +64,32 @@ TEST(Cli, DataSplitWritesJson) {
   EXPECT_EQ(s["n_test"], 20);
   auto f = nlohmann::json::parse(test::read_text(d.file("s.json")));
   EXPECT_EQ(f["train"]["index"].size(), 35u);
+}
+
+// `--defects` picks the families of the defects protocol: only those appear in the split;
+// with another protocol, or an unknown family, it is a one-line usage error (exit 2).
+TEST(Cli, DataSplitDefectFamilies) {
+  test::TempDir d;
+  test::write_idx_folder(d.path(), 60, 40, 12, 12, 2, false);
+  auto r = run_oiad("data split --data " + d.path() + " --normal-class 1 --protocol defects --defects erase,stain --out " +
+                    d.file("s.json"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto f = nlohmann::json::parse(test::read_text(d.file("s.json")));
+  std::set<std::string> seen;
+  for (const auto& x : f["test"]["defect"])
+    if (!x.is_null()) seen.insert(x.get<std::string>());
+  EXPECT_EQ(seen, (std::set<std::string>{"erase", "stain"}));
+  auto other = run_oiad("data split --data " + d.path() + " --normal-class 1 --protocol standard --defects erase");
+  EXPECT_EQ(other.exit_code, 2);
+  EXPECT_EQ(lines(other.err), 1) << other.err;
+  EXPECT_NE(other.err.find("defects protocol only"), std::string::npos) << other.err;
+  auto unknown = run_oiad("data split --data " + d.path() + " --normal-class 1 --protocol defects --defects erase,dent");
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_NE(unknown.err.find("dent"), std::string::npos) << unknown.err;
+  auto exp = run_oiad("experiment --data " + d.path() + " --normal-class 1 --defects scratch --out " + d.file("e"));
+  EXPECT_EQ(exp.exit_code, 2);
+  EXPECT_NE(exp.err.find("--defects applies to --protocol defects only"), std::string::npos) << exp.err;
+  EXPECT_FALSE(std::filesystem::exists(d.file("e")));
 }
 
 // Data errors exit 1 with one line naming the input; usage errors exit 2.

@@ -137,6 +137,33 @@ TEST(Experiment, EndToEndDefectsProtocol) {
     EXPECT_EQ(split[part]["defect"].size(), split[part]["index"].size()) << part;
   }
   for (const auto& i : split["test"]["index"]) EXPECT_EQ(ds.test.labels[i.get<size_t>()], 0);
+
+  // Change maps: the DCAE's pixel AUROC is that of its per-pixel squared reconstruction
+  // error on the 28x28 image (the input's 2-pixel padding cut off) against the defect masks,
+  // pooled over the reported test images; recomputed here by counting pairs.
+  ASSERT_TRUE(res["methods"]["dcae"].contains("pixel_auroc"));
+  EXPECT_FALSE(res["methods"]["kde"].contains("pixel_auroc"));
+  const data::OneClassSplit sp = data::make_split(ds, 0, data::Protocol::kDefects, o.seed, o.limit);
+  std::vector<size_t> rest;
+  experiment::draw_holdout(sp.test, o.holdout_fraction, o.holdout_max, o.seed, rest);
+  const data::SplitPart reported = sp.test.subset(rest);
+  const auto px = data::gather_pixels(ds, reported);
+  const auto masks = data::defect_masks(ds, reported);
+  const int64_t n = int64_t(reported.size());
+  auto dcae = model::load_model(out + "/models/dcae.oiad");
+  torch::NoGradGuard ng;
+  auto x = model::images_to_input(px.data(), n, 1, 28, 28, 32);
+  auto err = (x - dcae.net->decoder->forward(dcae.net->encoder->forward(x).first)).pow(2).sum(1).contiguous();
+  std::vector<double> pos, neg;
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t y = 0; y < 28; ++y)
+      for (int64_t c = 0; c < 28; ++c)
+        (masks[size_t((i * 28 + y) * 28 + c)] ? pos : neg).push_back(err[i][y + 2][c + 2].item<double>());
+  ASSERT_FALSE(pos.empty());
+  double wins = 0;
+  for (double p : pos)
+    for (double q : neg) wins += p > q ? 1.0 : p == q ? 0.5 : 0.0;
+  EXPECT_NEAR(res["methods"]["dcae"]["pixel_auroc"].get<double>(), wins / (double(pos.size()) * double(neg.size())), 1e-4);
 }
 
 // Every method runs on one split; results.json has the stable schema; the stored scores

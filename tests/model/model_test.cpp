@@ -160,6 +160,28 @@ TEST(Preprocess, PadAndScale) {
   EXPECT_EQ(images_to_input(px.data(), 1, 1, 28, 28, 64).size(3), 64);
 }
 
+// A per-pixel map on the network input comes back on the stored image's pixels: the
+// padding cut off (pixel (y, x) of a 28x28 image is input pixel (y + 2, x + 2)), a same-size
+// map unchanged, a resized map back to the image's size (a constant map stays constant).
+TEST(Preprocess, InputMapToImage) {
+  std::vector<uint8_t> px(3 * 28 * 28);
+  for (size_t i = 0; i < px.size(); ++i) px[i] = uint8_t((i * 37) % 251);
+  auto x = images_to_input(px.data(), 3, 1, 28, 28, 32).squeeze(1);
+  auto back = input_map_to_image(x, 28, 28);
+  ASSERT_EQ(back.sizes(), (std::vector<int64_t>{3, 28, 28}));
+  for (int64_t n = 0; n < 3; ++n)
+    for (int64_t y = 0; y < 28; y += 9)
+      for (int64_t c = 0; c < 28; c += 5)
+        EXPECT_FLOAT_EQ(back[n][y][c].item<float>(), float(px[size_t((n * 28 + y) * 28 + c)]) / 255.0f);
+  auto same = torch::rand({2, 32, 32});
+  EXPECT_TRUE(torch::equal(input_map_to_image(same, 32, 32), same));
+  auto resized = input_map_to_image(torch::full({1, 64, 64}, 0.25f), 28, 28);
+  ASSERT_EQ(resized.sizes(), (std::vector<int64_t>{1, 28, 28}));
+  EXPECT_NEAR(resized.min().item<float>(), 0.25f, 1e-6);
+  EXPECT_NEAR(resized.max().item<float>(), 0.25f, 1e-6);
+  EXPECT_THROW(input_map_to_image(torch::zeros({2, 32, 30}), 28, 28), Error);
+}
+
 // Saving then loading gives bit-identical outputs.
 TEST(ModelFileTest, SaveLoadBitIdentical) {
   torch::manual_seed(4);

@@ -10,19 +10,29 @@
 #include "oiad/core/error.h"
 #include "oiad/core/file_util.h"
 #include "oiad/core/random.h"
+#include "oiad/data/defects.h"
 #include "oiad/data/readers.h"
 #include "oiad/data/registry.h"
 
 namespace oiad::cli {
 
 SplitData load_split_data(const std::string& spec, const std::string& normal_class, const std::string& protocol,
-                          uint64_t seed, int64_t limit) {
+                          uint64_t seed, int64_t limit, const std::vector<std::string>& families) {
   SplitData d;
   const data::Protocol p = data::parse_protocol(protocol);
   d.dataset = data::load_dataset(spec);
   const int cls = data::resolve_class(d.dataset, normal_class);
-  d.split = data::make_split(d.dataset, cls, p, seed, limit);
+  d.split = data::make_split(d.dataset, cls, p, seed, limit, families);
   return d;
+}
+
+void add_defects_option(CLI::App* c, std::vector<std::string>& families) {
+  std::string names;
+  for (const auto& f : data::defect_family_names()) names += (names.empty() ? "" : ", ") + f;
+  c->add_option("--defects", families,
+                "defect families of --protocol defects, comma-separated, of: " + names + " (default: all, taking turns)")
+      ->delimiter(',')
+      ->check(CLI::IsMember(data::defect_family_names()));
 }
 
 data::OneClassSplit model_split(const model::LoadedModel& m) {

@@ -19,9 +19,13 @@ struct SplitData {
   data::OneClassSplit split;
 };
 
-/// Loads SPEC, resolves the class, makes the split (seeded).
+/// Loads SPEC, resolves the class, makes the split (seeded); `families`: the defect
+/// families of the defects protocol (empty: all).
 SplitData load_split_data(const std::string& spec, const std::string& normal_class, const std::string& protocol,
-                          uint64_t seed, int64_t limit);
+                          uint64_t seed, int64_t limit, const std::vector<std::string>& families = {});
+
+/// `--defects FAMILY,...`: the defect families of --protocol defects (data::defect_family_names()).
+void add_defects_option(CLI::App* c, std::vector<std::string>& families);
 
 /// Images chosen for scoring, with ids and labels (1 anomalous, 0 normal, -1 unknown).
 struct ImageSelection {

@@ -20,6 +20,7 @@ struct DataOptions {
   std::string dir;
   std::string normal_class;
   std::string protocol = "paper";
+  std::vector<std::string> defects;
   uint64_t seed = 0;
   int64_t limit = 0;
   std::string out;
@@ -52,7 +53,7 @@ void run_split(const DataOptions& o) {
   check_can_write("data split", o.out);
   const data::Dataset ds = data::load_dataset(o.spec);
   const int cls = data::resolve_class(ds, o.normal_class);
-  const data::OneClassSplit sp = data::make_split(ds, cls, data::parse_protocol(o.protocol), o.seed, o.limit);
+  const data::OneClassSplit sp = data::make_split(ds, cls, data::parse_protocol(o.protocol), o.seed, o.limit, o.defects);
   const std::string text = sp.to_json();
   if (!o.out.empty()) write_file_atomic(o.out, text);
   nlohmann::json summary = {{"dataset", sp.dataset},
@@ -91,6 +92,7 @@ void add_data_command(CLI::App& app, Runner& run) {
   split->add_option("--protocol", opt->protocol, "paper (Sec. IV.B), standard (Ruff et al. 2018) or defects (synthetic local defects on the normal class)")
       ->check(CLI::IsMember(data::protocol_names()))
       ->capture_default_str();
+  add_defects_option(split, opt->defects);
   split->add_option("--seed", opt->seed, "random seed")->capture_default_str();
   split->add_option("--limit", opt->limit, "cap the images of each part (0: no cap)")->check(CLI::NonNegativeNumber);
   split->add_option("--out", opt->out, "write the split (every index) to this JSON file");

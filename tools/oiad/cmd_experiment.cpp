@@ -78,6 +78,7 @@ void add_experiment_command(CLI::App& app, Runner& run, const std::string& comma
   c->add_option("--protocol", e.protocol, "paper, standard or defects (docs/results.md)")
       ->check(CLI::IsMember(data::protocol_names()))
       ->capture_default_str();
+  add_defects_option(c, e.defects);
   c->add_option("--methods", o->methods, "comma-separated, of: " + join(experiment::method_names(), ", "))
       ->capture_default_str();
   c->add_option("--metrics", o->metrics, "OIAD metrics reported, comma-separated, of: " + join(detect::metric_names(), ", "))

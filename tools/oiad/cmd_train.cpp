@@ -25,6 +25,7 @@ namespace {
 
 struct TrainCliOptions {
   std::string data, normal_class, protocol = "paper", kind = "detector", out, recon;
+  std::vector<std::string> defects;
   std::string kind_alias;  // the deprecated spelling `--model KIND`
   bool kind_given = false;
   int64_t limit = 0;
@@ -58,7 +59,7 @@ void run_train(TrainCliOptions o) {
     std::cerr << "oiad: train --model KIND is deprecated and will be removed; use --kind " << o.kind_alias << "\n";
     o.kind = o.kind_alias;
   }
-  SplitData sd = load_split_data(o.data, o.normal_class, o.protocol, o.seed, o.limit);
+  SplitData sd = load_split_data(o.data, o.normal_class, o.protocol, o.seed, o.limit, o.defects);
   workflow::TrainJob job;
   job.dataset = &sd.dataset;
   job.split = sd.split;
@@ -99,6 +100,7 @@ void add_train_command(CLI::App& app, Runner& run) {
   c->add_option("--protocol", o->protocol, "paper, standard or defects")
       ->check(CLI::IsMember(data::protocol_names()))
       ->capture_default_str();
+  add_defects_option(c, o->defects);
   auto* kind = c->add_option("--kind", o->kind, "what to train: detector (the Detector-VAE), vae or dcae (baselines)")
                    ->check(CLI::IsMember(model::kind_names()))
                    ->capture_default_str();

@@ -31,6 +31,8 @@ const std::vector<std::string>& method_names();
 
 struct ExperimentOptions {
   std::string protocol = "paper";
+  /// The defect families of the defects protocol (data::defect_family_names()); empty: all.
+  std::vector<std::string> defects;
   /// Any of method_names().
   std::vector<std::string> methods = {"oiad", "vae", "dcae", "kde", "ocsvm", "gmm"};
   /// OIAD structure-consistency metrics reported (all three are computed in one pass).

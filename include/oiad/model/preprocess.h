@@ -27,6 +27,11 @@ torch::Tensor images_to_input(const uint8_t* pixels, int64_t n, int channels, in
 torch::Tensor model_input(const LoadedModel& m, const uint8_t* pixels, int64_t n, int channels, int height,
                           int width, bool convert, const std::string& what);
 
+/// Per-pixel maps on the network input, (n, S, S), brought back to the stored images' (n, H, W):
+/// the inverse of images_to_input's geometry ("none": as they are, "pad": the padding cut
+/// off, "bilinear": resized back).
+torch::Tensor input_map_to_image(const torch::Tensor& maps, int height, int width);
+
 /// (n, C, S, S) float in [0, 1] -> (n, C, S, S) uint8 (rounded), for writing pictures.
 std::vector<uint8_t> input_to_bytes(const torch::Tensor& x);
 
