@@ -13,6 +13,9 @@
 #include <torch/torch.h>
 
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <cmath>
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -41,8 +44,46 @@ std::vector<double> vec(const torch::Tensor& t) {
 // Per-pixel squared error maps (N, S, S), summed over channels: the reconstruction of the
 // mean code, and the minimum and mean over every morph of every selected code.
 struct Maps {
-  torch::Tensor recon, min, mean;
+  torch::Tensor recon, min, mean, ssim_recon, ssim_min;
+  torch::Tensor intensity, gradient;  // of the reconstruction, (N, S, S)
+  std::vector<torch::Tensor> ssim_min_code;  // per selected code: min over its morphs
 };
+
+// Gradient magnitude (Sobel) of maps (N, S, S), zero-padded.
+torch::Tensor gradient_magnitude(const torch::Tensor& m) {
+  auto kx = torch::tensor({-1.f, 0.f, 1.f, -2.f, 0.f, 2.f, -1.f, 0.f, 1.f}).view({1, 1, 3, 3});
+  auto ky = kx.transpose(2, 3).contiguous();
+  auto x = m.unsqueeze(1);
+  auto gx = torch::conv2d(x, kx, {}, 1, 1), gy = torch::conv2d(x, ky, {}, 1, 1);
+  return (gx.pow(2) + gy.pow(2)).sqrt().squeeze(1);
+}
+
+// Bin index (N, S, S) of every pixel from its reconstruction's intensity and gradient, by
+// the given edges (bins = (edges_i.size() + 1) * (edges_g.size() + 1)).
+torch::Tensor bin_of(const Maps& m, const torch::Tensor& ei, const torch::Tensor& eg) {
+  auto bi = torch::bucketize(m.intensity, ei), bg = torch::bucketize(m.gradient, eg);
+  return bi * (eg.size(0) + 1) + bg;
+}
+
+// 1 - SSIM per window (Gaussian window of side `win`, σ = sigma), summed over channels:
+// (N, S - win + 1, S - win + 1).
+torch::Tensor dissimilarity_map(const torch::Tensor& x, const torch::Tensor& y, int win, double sigma) {
+  std::vector<float> g(static_cast<size_t>(win));
+  double sum = 0;
+  for (int t = 0; t < win; ++t) sum += (g[size_t(t)] = float(std::exp(-double((t - win / 2) * (t - win / 2)) / (2 * sigma * sigma))));
+  for (auto& v : g) v = float(v / sum);
+  auto gk = torch::tensor(g);
+  const int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
+  auto X = x.reshape({n * c, 1, h, w}), Y = y.reshape({n * c, 1, h, w});
+  auto stack = torch::cat({X, Y, X * X, Y * Y, X * Y}, 0);
+  auto f = torch::conv2d(torch::conv2d(stack, gk.view({1, 1, 1, win})), gk.view({1, 1, win, 1}));
+  auto p = f.chunk(5, 0);
+  auto ux = p[0], uy = p[1];
+  auto vx = p[2] - ux * ux, vy = p[3] - uy * uy, vxy = p[4] - ux * uy;
+  const double c1 = 1e-4, c2 = 9e-4;
+  auto s = ((2 * ux * uy + c1) * (2 * vxy + c2)) / ((ux * ux + uy * uy + c1) * (vx + vy + c2));
+  return (1 - s).reshape({n, c, s.size(2), s.size(3)}).sum(1);
+}
 
 Maps pixel_maps(const detect::Detector& det, model::DetectorVae& net, const torch::Tensor& x) {
   torch::NoGradGuard ng;
@@ -50,19 +91,34 @@ Maps pixel_maps(const detect::Detector& det, model::DetectorVae& net, const torc
   auto rec = net->decode(mu);
   Maps m;
   m.recon = (x - rec).pow(2).sum(1);
+  m.intensity = rec.mean(1);
+  m.gradient = gradient_magnitude(m.intensity);
+  const int win = std::getenv("DEV_WIN") ? std::atoi(std::getenv("DEV_WIN")) : 7;
+  const double sigma = win == 11 ? 1.5 : 1.0;
+  m.ssim_recon = dissimilarity_map(x, rec, win, sigma);
+  m.ssim_min = torch::full_like(m.ssim_recon, 1e30f);
   const int64_t n = x.size(0), s = x.size(2);
   m.min = torch::full({n, s, s}, 1e30f);
   m.mean = torch::zeros({n, s, s});
   int count = 0;
+  auto mu_c = mu.contiguous();
+  const float* mp = mu_c.data_ptr<float>();
+  const int64_t d = mu.size(1);
   for (int code : det.codes()) {
-    // morph t of every image at once
+    m.ssim_min_code.push_back(torch::full_like(m.ssim_recon, 1e30f));
     std::vector<std::vector<float>> vals(static_cast<size_t>(n));
-    for (int64_t i = 0; i < n; ++i) vals[size_t(i)] = det.morph_values(code, mu[i][code].item<float>());
+    for (int64_t i = 0; i < n; ++i) vals[size_t(i)] = det.morph_values(code, mp[i * d + code]);
     for (int t = 0; t < det.options().morphs; ++t) {
+      std::vector<float> col(static_cast<size_t>(n));
+      for (int64_t i = 0; i < n; ++i) col[size_t(i)] = vals[size_t(i)][size_t(t)];
       auto z = mu.clone();
-      for (int64_t i = 0; i < n; ++i) z[i][code] = vals[size_t(i)][size_t(t)];
-      auto e = (x - net->decode(z)).pow(2).sum(1);
+      z.select(1, code).copy_(torch::from_blob(col.data(), {n}, torch::kFloat));
+      auto dz = net->decode(z);
+      auto e = (x - dz).pow(2).sum(1);
       m.min = torch::minimum(m.min, e);
+      auto dm = dissimilarity_map(x, dz, win, sigma);
+      m.ssim_min = torch::minimum(m.ssim_min, dm);
+      m.ssim_min_code.back() = torch::minimum(m.ssim_min_code.back(), dm);
       m.mean += e;
       ++count;
     }
@@ -190,7 +246,19 @@ int main(int argc, char** argv) {
     to.seed = seed;
     to.verbose = false;
     train::TrainState st;
-    train::train_model(net, x_train, to, st);
+    // Trained networks are cached by (data, class, epochs, seed, variant) in runs/dev/cache.
+    std::string variant = kind;
+    for (const char* e : {"DEV_KL", "DEV_GAMMA", "DEV_LATENT", "DEV_DENSE", "DEV_LR"})
+      if (kind == "detector")
+      if (const char* v = std::getenv(e)) variant += std::string("_") + e + v;
+    const std::string cache = "runs/dev/cache/" + data_name + "_" + argv[2] + "_" + argv[3] + "_" + argv[4] + "_" + variant + ".pt";
+    if (std::ifstream(cache).good()) {
+      torch::load(net, cache);
+    } else {
+      train::train_model(net, x_train, to, st);
+      std::filesystem::create_directories("runs/dev/cache");
+      torch::save(net, cache);
+    }
     net->eval();
     torch::NoGradGuard ng;
     auto recon_err = [&](const torch::Tensor& x) {
@@ -212,9 +280,58 @@ int main(int argc, char** argv) {
       report("oiad " + detect::metric_name(detect::Metric(mm)) + " one-sided", one_sided(x_test), one_sided(x_nov));
     }
     Maps mv = pixel_maps(det, net, x_val), mt = pixel_maps(det, net, x_test), mn = pixel_maps(det, net, x_nov);
-    const char* map_names[] = {"recon", "min", "mean"};
-    for (int which = 0; which < 3; ++which) {
-      auto pick = [&](Maps& m) { return which == 0 ? m.recon : which == 1 ? m.min : m.mean; };
+    // Per code: each code's min-over-its-morphs SSIM dissimilarity map, z-scored per pixel
+    // on VAL, aggregated; then the one-sided rule's mean over codes of the VAL-standardised
+    // values (and the max over codes).
+    for (const std::string how : {"max", "top5", "top20"}) {
+      std::vector<torch::Tensor> vs, ts, ns;
+      for (size_t k = 0; k < mv.ssim_min_code.size(); ++k) {
+        auto mean = mv.ssim_min_code[k].mean(0), sd = mv.ssim_min_code[k].std(0, false);
+        auto f = [&](const torch::Tensor& m) { return aggregate((m - mean) / (sd + 1e-3), how); };
+        auto v = f(mv.ssim_min_code[k]);
+        const auto vm = v.mean(), vsd = v.std() + 1e-9;
+        vs.push_back((v - vm) / vsd);
+        ts.push_back((f(mt.ssim_min_code[k]) - vm) / vsd);
+        ns.push_back((f(mn.ssim_min_code[k]) - vm) / vsd);
+      }
+      auto T = torch::stack(ts, 1), N = torch::stack(ns, 1);
+      report("percode ssim_min z " + how + " mean-codes", T.mean(1), N.mean(1));
+      report("percode ssim_min z " + how + " max-codes", std::get<0>(T.max(1)), std::get<0>(N.max(1)));
+    }
+    // Conditional standardisation: each pixel's error against VAL pixels whose reconstruction
+    // has a like intensity and gradient (bins at VAL quantiles), instead of VAL pixels at the
+    // same position.
+    for (int nb : {4, 8}) {
+      auto qs = torch::linspace(0, 1, nb + 1).slice(0, 1, nb);
+      auto sample = [&](const torch::Tensor& t) { return t.flatten().slice(0, 0, std::min<int64_t>(t.numel(), 2000000)); };
+      auto ei = torch::quantile(sample(mv.intensity), qs).contiguous(), eg = torch::quantile(sample(mv.gradient), qs).contiguous();
+      const int64_t bins = (nb + 1) * (nb + 1);
+      for (int which = 0; which < 2; ++which) {
+        auto pick = [&](Maps& m) { return which == 0 ? m.recon : m.min; };
+        auto bv = bin_of(mv, ei, eg).flatten(), vv = pick(mv).flatten();
+        auto cnt = torch::zeros({bins}).index_add_(0, bv, torch::ones_like(vv));
+        auto sum = torch::zeros({bins}).index_add_(0, bv, vv), sq = torch::zeros({bins}).index_add_(0, bv, vv * vv);
+        auto mean = sum / cnt.clamp_min(1), sd = (sq / cnt.clamp_min(1) - mean * mean).clamp_min(0).sqrt();
+        for (int k : {1, 3}) {
+          auto zmap = [&](Maps& m) {
+            auto b = bin_of(m, ei, eg);
+            return smooth((pick(m) - mean.index({b})) / (sd.index({b}) + 1e-3), k);
+          };
+          auto zt = zmap(mt), zn = zmap(mn);
+          for (const std::string how : {"max", "top5", "top20", "mean"}) {
+            char name[128];
+            std::snprintf(name, sizeof name, "cond%d %s k%d %s", nb, which == 0 ? "recon" : "min", k, how.c_str());
+            report(name, aggregate(zt, how), aggregate(zn, how));
+          }
+        }
+      }
+    }
+    const char* map_names[] = {"recon", "min", "mean", "ssim_recon", "ssim_min"};
+    for (int which = 0; which < 5; ++which) {
+      if (which == 2) continue;
+      auto pick = [&](Maps& m) {
+        return which == 0 ? m.recon : which == 1 ? m.min : which == 2 ? m.mean : which == 3 ? m.ssim_recon : m.ssim_min;
+      };
       for (int k : {1, 3}) {
         auto sv = smooth(pick(mv), k), st2 = smooth(pick(mt), k), sn = smooth(pick(mn), k);
         auto mean = sv.mean(0), sd = sv.std(0, false);

@@ -2,10 +2,12 @@
 # Regenerates docs/results.md from scratch: runs `oiad experiment` for every cell, then
 # writes the tables (bench/results_table.py reproduce) followed by bench/results_notes.md.
 #
-# Usage: bench/reproduce.sh [table2|standard|all|report] [OUT]     (defaults: all, runs/reproduce)
+# Usage: bench/reproduce.sh [table2|standard|defects|seeds|all|report] [OUT]     (defaults: all, runs/reproduce)
 #   table2    Table II cells (paper protocol): MNIST 1 and 7, CIFAR-10 cat and dog, plus
 #             Fashion-MNIST trouser (the paper's Fig. 3 case)
 #   standard  all 10 classes of MNIST, Fashion-MNIST and CIFAR-10, standard protocol
+#   defects   all 10 classes of MNIST, Fashion-MNIST and CIFAR-10, defects protocol (half of the
+#             class's test images given one synthetic local defect; docs/results.md)
 #   seeds     MNIST 7, paper protocol, again with seeds SEEDS (default "1 2 3"; split, holdout,
 #             initialisation and morph search all change with the seed), into OUT/seeds/
 #   report    only rewrite docs/results.md from what OUT holds
@@ -30,15 +32,20 @@ standard=()
 for d in mnist fashion-mnist cifar10; do
   for c in 0 1 2 3 4 5 6 7 8 9; do standard+=("$d $c standard"); done
 done
+defects=()
+for d in mnist fashion-mnist cifar10; do
+  for c in 0 1 2 3 4 5 6 7 8 9; do defects+=("$d $c defects"); done
+done
 seeds=()
 for s in ${SEEDS:-1 2 3}; do seeds+=("mnist 7 paper $s"); done
 case "$what" in
   table2) cells=("${table2[@]}") ;;
   seeds) cells=("${seeds[@]}") ;;
   standard) cells=("${standard[@]}") ;;
-  all) cells=("${table2[@]}" "${standard[@]}") ;;
+  defects) cells=("${defects[@]}") ;;
+  all) cells=("${table2[@]}" "${standard[@]}" "${defects[@]}") ;;
   report) cells=() ;;
-  *) echo "reproduce.sh: unknown set '$what' (table2, standard, seeds, all, report)" >&2; exit 2 ;;
+  *) echo "reproduce.sh: unknown set '$what' (table2, standard, defects, seeds, all, report)" >&2; exit 2 ;;
 esac
 
 for cell in "${cells[@]+"${cells[@]}"}"; do

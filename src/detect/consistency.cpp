@@ -7,7 +7,7 @@
 namespace oiad::detect {
 
 const std::vector<std::string>& metric_names() {
-  static const std::vector<std::string> kNames = {"mse", "loss", "ssim"};  // Metric's order
+  static const std::vector<std::string> kNames = {"mse", "loss", "ssim", "local"};  // Metric's order
   return kNames;
 }
 
@@ -17,7 +17,7 @@ Metric parse_metric(const std::string& s) {
   const auto& names = metric_names();
   for (size_t i = 0; i < names.size(); ++i)
     if (names[i] == s) return Metric(i);
-  throw UsageError("unknown metric '" + s + "' (expected mse, loss or ssim)");
+  throw UsageError("unknown metric '" + s + "' (expected mse, loss, ssim or local)");
 }
 
 ConsistencyTable::ConsistencyTable(size_t images, size_t codes)

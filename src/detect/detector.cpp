@@ -5,6 +5,9 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <cmath>
+#include <functional>
+#include <limits>
 #include <numeric>
 
 #include "oiad/core/error.h"
@@ -35,6 +38,51 @@ void Detector::set_normal_range(NormalRange r, std::vector<int> codes) {
   for (int c : codes) OIAD_CHECK(c >= 0 && c < d, "selected code ", c, " out of range");
   range_ = std::move(r);
   codes_ = std::move(codes);
+  local_ = LocalStandard{};
+}
+
+void Detector::set_local_standard(LocalStandard s) {
+  if (!s.empty())
+    OIAD_CHECK(s.mean.size() == codes_.size() && s.side == local_map_side(net_->config.input_size),
+               "local standard of ", s.mean.size(), " codes and side ", s.side, " for ", codes_.size(),
+               " selected codes and side ", local_map_side(net_->config.input_size));
+  local_ = std::move(s);
+}
+
+int local_map_side(int input_size) { return input_size - kSsimWindow + 1; }
+
+double local_value(const float* map, const float* mean, const float* sd, size_t cells) {
+  std::vector<double> z(cells);
+  for (size_t i = 0; i < cells; ++i) z[i] = (double(map[i]) - mean[i]) / (double(sd[i]) + kLocalSdFloor);
+  const size_t top = std::min(cells, std::max<size_t>(1, size_t(std::llround(kLocalTopFraction * double(cells)))));
+  std::nth_element(z.begin(), z.begin() + std::ptrdiff_t(top - 1), z.end(), std::greater<double>());
+  double s = 0;
+  for (size_t i = 0; i < top; ++i) s += z[i];
+  return s / double(top);
+}
+
+LocalStandard fit_local_standard(const std::vector<float>& maps, size_t n, size_t codes, int side) {
+  const size_t cells = size_t(side) * size_t(side);
+  OIAD_CHECK(n >= 1 && maps.size() == n * codes * cells, "local standard: ", maps.size(), " map values for ", n,
+             " images x ", codes, " codes x ", cells, " windows");
+  LocalStandard s;
+  s.side = side;
+  for (size_t c = 0; c < codes; ++c) {
+    std::vector<double> sum(cells, 0.0), sq(cells, 0.0);
+    for (size_t i = 0; i < n; ++i) {
+      const float* m = maps.data() + (i * codes + c) * cells;
+      for (size_t j = 0; j < cells; ++j) sum[j] += m[j], sq[j] += double(m[j]) * m[j];
+    }
+    std::vector<float> mean(cells), sd(cells);
+    for (size_t j = 0; j < cells; ++j) {
+      const double mu = sum[j] / double(n);
+      mean[j] = float(mu);
+      sd[j] = float(std::sqrt(std::max(0.0, sq[j] / double(n) - mu * mu)));
+    }
+    s.mean.push_back(std::move(mean));
+    s.sd.push_back(std::move(sd));
+  }
+  return s;
 }
 
 void Detector::fit_normal_range(const torch::Tensor& val_images) {
@@ -93,7 +141,9 @@ std::vector<float> Detector::morph_values(int code, float z) const {
 
 torch::Tensor mse(const torch::Tensor& x, const torch::Tensor& y) { return (x - y).pow(2).flatten(1).mean(1); }
 
-torch::Tensor ssim(const torch::Tensor& x, const torch::Tensor& y) {
+torch::Tensor ssim(const torch::Tensor& x, const torch::Tensor& y) { return ssim_map(x, y).flatten(1).mean(1); }
+
+torch::Tensor ssim_map(const torch::Tensor& x, const torch::Tensor& y) {
   TORCH_CHECK(x.sizes() == y.sizes() && x.dim() == 4, "ssim: expected two (N, C, H, W) tensors of one shape");
   const int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
   constexpr int kWin = 11;
@@ -115,10 +165,10 @@ torch::Tensor ssim(const torch::Tensor& x, const torch::Tensor& y) {
   auto vx = parts[2] - ux * ux, vy = parts[3] - uy * uy, vxy = parts[4] - ux * uy;
   const double c1 = 0.01 * 0.01, c2 = 0.03 * 0.03;
   auto s = ((2 * ux * uy + c1) * (2 * vxy + c2)) / ((ux * ux + uy * uy + c1) * (vx + vy + c2));
-  return s.reshape({n, c, -1}).mean(2).mean(1);
+  return s.reshape({n, c, h - kWin + 1, w - kWin + 1}).mean(1);
 }
 
-ConsistencyTable Detector::structure_consistency(const torch::Tensor& images) const {
+ConsistencyTable Detector::structure_consistency(const torch::Tensor& images, std::vector<float>* local_maps) const {
   OIAD_CHECK(!codes_.empty(), "detector: no codes selected (calibrate first)");
   torch::NoGradGuard ng;
   const auto& cfg = net_->config;
@@ -149,7 +199,24 @@ ConsistencyTable Detector::structure_consistency(const torch::Tensor& images) co
   const bool loss_kl = net_->stochastic();
   auto log_beta = net_->log_precision.detach();
 
-  auto sums = torch::zeros({kNumMetrics, n * k}, torch::kDouble);
+  // The whole-image metrics are means over the morphs of per-row values; the local metric
+  // starts from the window-wise minimum over a code's morphs of the dissimilarity maps.
+  constexpr int kRowMetrics = 3;  // kMse, kLoss, kSsim
+  const int side = local_map_side(int(cfg.input_size));
+  const size_t cells = size_t(side) * size_t(side);
+  std::vector<float> group_min(size_t(n * k) * cells, std::numeric_limits<float>::infinity());
+  // Blocks hold whole (image, code) groups, so no two blocks touch one group's minimum.
+  const int64_t rows_per_block = std::max<int64_t>(1, opt_.decode_batch / m) * m;
+  const int64_t blocks = (total + rows_per_block - 1) / rows_per_block;
+  auto fold_minimum = [&](int64_t a, int64_t b, const float* maps) {
+    for (int64_t r = a; r < b; ++r) {
+      float* g = group_min.data() + size_t(r / m) * cells;
+      const float* row = maps + size_t(r - a) * cells;
+      for (size_t j = 0; j < cells; ++j) g[j] = std::min(g[j], row[j]);
+    }
+  };
+
+  auto sums = torch::zeros({kRowMetrics, n * k}, torch::kDouble);
   const auto images_c = images.to(torch::kFloat).contiguous();
   // One block of morphs: rows [a, b) -> decoded morphs and the per-row loss and MSE.
   auto decode_rows = [&](int64_t a, int64_t b, torch::Tensor& group, torch::Tensor& owner, torch::Tensor& x,
@@ -168,24 +235,27 @@ ConsistencyTable Detector::structure_consistency(const torch::Tensor& images) co
   };
   if (!fast_) {
     // The straightforward path: LibTorch modules and tensor SSIM, block after block.
-    for (int64_t a = 0; a < total; a += opt_.decode_batch) {
-      const int64_t b = std::min<int64_t>(total, a + opt_.decode_batch);
+    for (int64_t blk = 0; blk < blocks; ++blk) {
+      const int64_t a = blk * rows_per_block, b = std::min<int64_t>(total, a + rows_per_block);
       torch::Tensor group, owner, x, morph, loss;
       decode_rows(a, b, group, owner, x, morph, loss);
       sums[int(Metric::kMse)].index_add_(0, group, mse(x, morph).to(torch::kDouble));
       sums[int(Metric::kLoss)].index_add_(0, group, loss);
-      sums[int(Metric::kSsim)].index_add_(0, group, ssim(x, morph));
+      auto smap = ssim_map(x, morph);
+      sums[int(Metric::kSsim)].index_add_(0, group, smap.flatten(1).mean(1));
+      auto dis = (1.0 - smap).to(torch::kFloat).contiguous();
+      fold_minimum(a, b, dis.data_ptr<float>());
     }
   } else {
     // The fast path: whole blocks per thread (decoder, loss, MSE and plain-loop SSIM run
     // serially inside a block), so threads never wait on each other between layers or
     // metrics; per-row values are summed per (image, code) afterwards.
-    std::vector<double> row_val(size_t(kNumMetrics * total));
-    const int64_t blocks = (total + opt_.decode_batch - 1) / opt_.decode_batch;
+    std::vector<double> row_val(size_t(kRowMetrics * total));
     at::parallel_for(0, blocks, 1, [&](int64_t c0, int64_t c1) {
       torch::NoGradGuard guard;
+      std::vector<float> maps;
       for (int64_t blk = c0; blk < c1; ++blk) {
-        const int64_t a = blk * opt_.decode_batch, b = std::min<int64_t>(total, a + opt_.decode_batch);
+        const int64_t a = blk * rows_per_block, b = std::min<int64_t>(total, a + rows_per_block);
         torch::Tensor group, owner, x, morph, loss;
         decode_rows(a, b, group, owner, x, morph, loss);
         auto e = mse(x, morph).to(torch::kDouble).contiguous();
@@ -195,13 +265,15 @@ ConsistencyTable Detector::structure_consistency(const torch::Tensor& images) co
                   row_val.begin() + int(Metric::kLoss) * total + a);
         auto owner_c = owner.contiguous();
         auto morph_c = morph.contiguous();
+        maps.resize(size_t(b - a) * cells);
         ssim_direct(images_c.data_ptr<float>(), owner_c.data_ptr<int64_t>(), morph_c.data_ptr<float>(), b - a,
                     int(cfg.channels), int(cfg.input_size), int(cfg.input_size),
-                    row_val.data() + int(Metric::kSsim) * total + a);
+                    row_val.data() + int(Metric::kSsim) * total + a, maps.data());
+        fold_minimum(a, b, maps.data());
       }
     });
     double* sp = sums.data_ptr<double>();
-    for (int mm = 0; mm < kNumMetrics; ++mm)
+    for (int mm = 0; mm < kRowMetrics; ++mm)
       for (int64_t g = 0; g < n * k; ++g) {
         double acc = 0;
         for (int64_t t = 0; t < m; ++t) acc += row_val[size_t(mm * total + g * m + t)];
@@ -211,9 +283,35 @@ ConsistencyTable Detector::structure_consistency(const torch::Tensor& images) co
   sums = (sums / double(m)).contiguous();
   const double* s = sums.data_ptr<double>();
   ConsistencyTable out{size_t(n), size_t(k)};
-  for (int mm = 0; mm < kNumMetrics; ++mm)
+  for (int mm = 0; mm < kRowMetrics; ++mm)
     for (int64_t g = 0; g < n * k; ++g) out.at(size_t(g / k), Metric(mm), size_t(g % k)) = s[mm * n * k + g];
+  if (!local_.empty())
+    for (int64_t g = 0; g < n * k; ++g) {
+      const size_t c = size_t(g % k);
+      out.at(size_t(g / k), Metric::kLocal, c) =
+          local_value(group_min.data() + size_t(g) * cells, local_.mean[c].data(), local_.sd[c].data(), cells);
+    }
+  if (local_maps) *local_maps = std::move(group_min);
   return out;
+}
+
+torch::Tensor Detector::change_maps(const torch::Tensor& images) const {
+  OIAD_CHECK(!local_.empty(), "detector: no local standard (calibrate again to get change maps)");
+  std::vector<float> maps;
+  structure_consistency(images, &maps);
+  const int64_t n = images.size(0), k = int64_t(codes_.size()), side = local_.side;
+  const size_t cells = size_t(side) * size_t(side);
+  auto z = torch::zeros({n, side, side}, torch::kFloat);
+  float* zp = z.data_ptr<float>();
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t c = 0; c < k; ++c) {
+      const float* mp = maps.data() + size_t(i * k + c) * cells;
+      for (size_t j = 0; j < cells; ++j)
+        zp[size_t(i) * cells + j] += float((double(mp[j]) - local_.mean[size_t(c)][j]) /
+                                           (double(local_.sd[size_t(c)][j]) + kLocalSdFloor) / double(k));
+    }
+  const int64_t pad = kSsimWindow / 2;
+  return torch::replication_pad2d(z.unsqueeze(1), {pad, pad, pad, pad}).squeeze(1).contiguous();
 }
 
 torch::Tensor Detector::pr_morphs(const torch::Tensor& image, int code) const {
@@ -228,19 +326,34 @@ torch::Tensor Detector::pr_morphs(const torch::Tensor& image, int code) const {
 Calibration Detector::calibrate(const torch::Tensor& val_images, double alpha, ConsistencyTable* val_values) {
   check_alpha(alpha);
   fit_normal_range(val_images);
-  ConsistencyTable sc = structure_consistency(val_images);
+  std::vector<float> maps;
+  ConsistencyTable sc = structure_consistency(val_images, &maps);
+  // The local metric's standard comes from the VAL maps themselves; their values follow.
+  const size_t n = size_t(val_images.size(0)), k = codes_.size();
+  const int side = local_map_side(int(net_->config.input_size));
+  const size_t cells = size_t(side) * size_t(side);
+  local_ = fit_local_standard(maps, n, k, side);
+  for (size_t i = 0; i < n; ++i)
+    for (size_t c = 0; c < k; ++c)
+      sc.at(i, Metric::kLocal, c) =
+          local_value(maps.data() + (i * k + c) * cells, local_.mean[c].data(), local_.sd[c].data(), cells);
   merged_.clear();
   if (opt_.duplicate_tolerance > 0) {
     std::vector<std::vector<size_t>> groups;
     const std::vector<size_t> kept = distinct_codes(sc, opt_.duplicate_tolerance, &groups);
     std::vector<int> codes;
+    LocalStandard local;
+    local.side = local_.side;
     for (size_t j = 0; j < kept.size(); ++j) {
       codes.push_back(codes_[kept[j]]);
+      local.mean.push_back(local_.mean[kept[j]]);
+      local.sd.push_back(local_.sd[kept[j]]);
       merged_.emplace_back();
       for (size_t g : groups[j]) merged_.back().push_back(codes_[g]);
     }
     sc = sc.with_codes(kept);
     codes_ = std::move(codes);
+    local_ = std::move(local);
   }
   Calibration c = make_calibration(codes_, sc, alpha);
   if (val_values) *val_values = std::move(sc);

@@ -1,6 +1,8 @@
 #include "oiad/detect/detector_options.h"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 
 #include "oiad/core/error.h"
 #include "oiad/core/json_fields.h"
@@ -81,6 +83,32 @@ NormalRange NormalRange::from_json(const nlohmann::json& j) {
   return r;
 }
 
+nlohmann::json LocalStandard::to_json() const { return {{"side", side}, {"mean", mean}, {"sd", sd}}; }
+
+LocalStandard LocalStandard::from_json(const nlohmann::json& j, size_t codes) {
+  LocalStandard s;
+  OIAD_CHECK(j.is_object(), "local standard: not a JSON object");
+  s.side = int(bounded_int(j, "side", 1, 4096, "local standard"));
+  // Read as double and checked before narrowing (a double beyond float's range does not convert).
+  const auto mean = j.at("mean").get<std::vector<std::vector<double>>>();
+  const auto sd = j.at("sd").get<std::vector<std::vector<double>>>();
+  OIAD_CHECK(mean.size() == codes && sd.size() == codes, "local standard: ", mean.size(), " and ", sd.size(),
+             " codes, expected ", codes);
+  const size_t cells = size_t(s.side) * size_t(s.side);
+  const double lim = double(std::numeric_limits<float>::max());
+  for (size_t k = 0; k < codes; ++k) {
+    OIAD_CHECK(mean[k].size() == cells && sd[k].size() == cells, "local standard: code ", k, " has ", mean[k].size(),
+               " and ", sd[k].size(), " values, expected ", cells);
+    for (size_t i = 0; i < cells; ++i)
+      OIAD_CHECK(std::isfinite(mean[k][i]) && std::abs(mean[k][i]) <= lim && std::isfinite(sd[k][i]) && sd[k][i] >= 0 &&
+                     sd[k][i] <= lim,
+                 "local standard: code ", k, " has a value outside float range (or a negative sd)");
+    s.mean.emplace_back(mean[k].begin(), mean[k].end());
+    s.sd.emplace_back(sd[k].begin(), sd[k].end());
+  }
+  return s;
+}
+
 StoredCalibration parse_stored_calibration(const nlohmann::json& c, int latent_dim) {
   StoredCalibration s;
   try {
@@ -93,6 +121,7 @@ StoredCalibration parse_stored_calibration(const nlohmann::json& c, int latent_d
                "normal range of ", s.range.low.size(), " codes for a model of ", latent_dim);
     for (int code : s.calibration.codes)
       OIAD_CHECK(code >= 0 && code < latent_dim, "code ", code, " outside the model's ", latent_dim, " codes");
+    if (c.contains("local_standard")) s.local = LocalStandard::from_json(c["local_standard"], s.calibration.codes.size());
   } catch (const nlohmann::json::exception& e) {
     throw Error(std::string("calibration: ") + e.what());
   }

@@ -21,6 +21,7 @@ CalibratedDetector calibrated_from(const model::LoadedModel& m, const std::strin
     d.calibration = std::move(s.calibration);
     const NormalRange& range = s.range;
     d.detector->set_normal_range(range, d.calibration.codes);
+    d.detector->set_local_standard(std::move(s.local));
     d.calibrated = true;
   } catch (...) {
     rethrow_with_context(name + ": reading calibration");
@@ -34,6 +35,7 @@ void set_fast_decoder(CalibratedDetector& d, bool on) {
   o.fast_decoder = on;
   auto det = std::make_unique<Detector>(d.model.net, o);
   det->set_normal_range(d.detector->normal_range(), d.detector->codes());
+  det->set_local_standard(d.detector->local_standard());
   d.detector = std::move(det);
 }
 
@@ -57,6 +59,7 @@ void calibrate_into(model::LoadedModel& m, const DetectorOptions& options, const
   nlohmann::json j = c.to_json();
   j["detector"] = options.to_json();
   j["normal_range"] = det.normal_range().to_json();
+  j["local_standard"] = det.local_standard().to_json();
   if (options.duplicate_tolerance > 0) {
     // For the record: which codes each scored code stands for (not read back).
     nlohmann::json merged = nlohmann::json::object();

@@ -1,5 +1,6 @@
 #include "oiad/detect/ssim_direct.h"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -7,7 +8,7 @@ namespace oiad::detect {
 
 namespace {
 
-constexpr int kWin = 11;
+constexpr int kWin = kSsimWindow;
 
 struct Window {
   double g[kWin];
@@ -62,12 +63,14 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void blur_x_stats(c
 }
 
 // Mean SSIM of one channel pair over the windows wholly inside the image, given x's blurred
-// maps ux, uxx (hv·wv). `tmp` holds 3·h·wv + 3·wv doubles. Compiled for AVX-512, AVX2 and
-// baseline x86-64; the loader picks the best the CPU has.
+// maps ux, uxx (hv·wv). `tmp` holds 3·h·wv + 3·wv doubles. With `map` (hv·wv), adds
+// weight · (1 - SSIM) of every window to it. Compiled for AVX-512, AVX2 and baseline x86-64;
+// the loader picks the best the CPU has.
 __attribute__((target_clones("avx512f", "avx2", "default"))) double ssim_channel(const float* a, const float* b, int h,
                                                                               int w, const double* g,
                                                                               const double* ux_map,
-                                                                              const double* uxx_map, double* tmp) {
+                                                                              const double* uxx_map, double* tmp,
+                                                                              float* map, double weight) {
   const int wv = w - kWin + 1, hv = h - kWin + 1;
   double* hy = tmp;
   double* hyy = hy + h * wv;
@@ -107,9 +110,12 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) double ssim_channel
     }
     const double* ux = ux_map + i * wv;
     const double* xx = uxx_map + i * wv;
+    float* mrow = map ? map + i * wv : nullptr;
     for (int j = 0; j < wv; ++j) {
       const double vx = xx[j] - ux[j] * ux[j], vy = yy[j] - uy[j] * uy[j], vxy = xy[j] - ux[j] * uy[j];
-      total += ((2 * ux[j] * uy[j] + c1) * (2 * vxy + c2)) / ((ux[j] * ux[j] + uy[j] * uy[j] + c1) * (vx + vy + c2));
+      const double s = ((2 * ux[j] * uy[j] + c1) * (2 * vxy + c2)) / ((ux[j] * ux[j] + uy[j] * uy[j] + c1) * (vx + vy + c2));
+      total += s;
+      if (mrow) mrow[j] += float(weight * (1.0 - s));
     }
   }
   return total / double(hv * wv);
@@ -117,7 +123,8 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) double ssim_channel
 
 }  // namespace
 
-void ssim_direct(const float* x, const int64_t* x_of, const float* y, int64_t n, int c, int h, int w, double* out) {
+void ssim_direct(const float* x, const int64_t* x_of, const float* y, int64_t n, int c, int h, int w, double* out,
+                 float* maps) {
   static const Window win;
   const int64_t plane = int64_t(h) * w, image = plane * c;
   const int wv = w - kWin + 1, hv = h - kWin + 1;
@@ -140,9 +147,11 @@ void ssim_direct(const float* x, const int64_t* x_of, const float* y, int64_t n,
         cached = xi;
       }
       double s = 0;
+      float* map = maps ? maps + size_t(i) * stats : nullptr;
+      if (map) std::fill(map, map + stats, 0.0f);
       for (int ch = 0; ch < c; ++ch) {
         const double* ux = xstats.data() + 2 * stats * size_t(ch);
-        s += ssim_channel(xi + ch * plane, yi + ch * plane, h, w, win.g, ux, ux + stats, tmp.data());
+        s += ssim_channel(xi + ch * plane, yi + ch * plane, h, w, win.g, ux, ux + stats, tmp.data(), map, 1.0 / c);
       }
       out[i] = s / c;
     }

@@ -435,3 +435,126 @@ TEST(SsimDirect, EqualsTensorSsim) {
 
 }  // namespace
 }  // namespace oiad::detect
+
+namespace oiad::detect {
+namespace {
+
+// The dissimilarity maps of the hot path are 1 - the tensor SSIM map, window by window.
+TEST(SsimDirect, MapsEqualOneMinusTensorMaps) {
+  for (int c : {1, 3}) {
+    torch::manual_seed(40 + c);
+    auto x = torch::rand({2, c, 32, 32});
+    auto y = torch::rand({3, c, 32, 32}) * 0.3 + x.index_select(0, torch::tensor({0, 1, 1})) * 0.7;
+    std::vector<int64_t> x_of = {0, 1, 1};
+    std::vector<double> mean(3);
+    std::vector<float> maps(3 * 22 * 22);
+    ssim_direct(x.data_ptr<float>(), x_of.data(), y.data_ptr<float>(), 3, c, 32, 32, mean.data(), maps.data());
+    auto want = 1.0 - ssim_map(x.index_select(0, torch::tensor(x_of)), y);
+    ASSERT_EQ(want.sizes(), (std::vector<int64_t>{3, 22, 22}));
+    for (int i = 0; i < 3; ++i)
+      for (int r = 0; r < 22; r += 3)
+        for (int q = 0; q < 22; q += 4)
+          EXPECT_NEAR(maps[size_t((i * 22 + r) * 22 + q)], want[i][r][q].item<double>(), 1e-6);
+  }
+}
+
+// The local metric of a map, and the standard, by brute force: sort the standardised values,
+// average the largest 3% (3 of 100 cells); per-window mean and population sd over images.
+TEST(LocalMetric, ValueAndStandardByBruteForce) {
+  Rng rng(4);
+  const size_t cells = 100;
+  std::vector<float> map(cells), mean(cells), sd(cells);
+  for (size_t i = 0; i < cells; ++i)
+    map[i] = float(rng.uniform01()), mean[i] = float(rng.uniform(0, 0.5)), sd[i] = float(rng.uniform(0, 0.2));
+  std::vector<double> z;
+  for (size_t i = 0; i < cells; ++i) z.push_back((double(map[i]) - mean[i]) / (double(sd[i]) + 1e-3));
+  std::sort(z.rbegin(), z.rend());
+  EXPECT_NEAR(local_value(map.data(), mean.data(), sd.data(), cells), (z[0] + z[1] + z[2]) / 3, 1e-12);
+  // One cell: the top share is that cell.
+  EXPECT_NEAR(local_value(map.data(), mean.data(), sd.data(), 1), (double(map[0]) - mean[0]) / (double(sd[0]) + 1e-3), 1e-12);
+
+  // 3 images x 2 codes x 4 windows (side 2).
+  std::vector<float> maps(3 * 2 * 4);
+  for (auto& v : maps) v = float(rng.uniform01());
+  const LocalStandard s = fit_local_standard(maps, 3, 2, 2);
+  ASSERT_EQ(s.mean.size(), 2u);
+  for (size_t c = 0; c < 2; ++c)
+    for (size_t j = 0; j < 4; ++j) {
+      const double a = maps[(0 * 2 + c) * 4 + j], b = maps[(1 * 2 + c) * 4 + j], d = maps[(2 * 2 + c) * 4 + j];
+      const double mu = (a + b + d) / 3;
+      EXPECT_NEAR(s.mean[c][j], mu, 1e-6);
+      EXPECT_NEAR(s.sd[c][j], std::sqrt(((a - mu) * (a - mu) + (b - mu) * (b - mu) + (d - mu) * (d - mu)) / 3), 1e-6);
+    }
+  EXPECT_THROW(fit_local_standard(maps, 3, 2, 3), Error);
+}
+
+// The local map of (image, code) is the window-wise minimum, over the code's morphs, of
+// 1 - SSIM map between the image and the morph: recomputed by decoding each morph alone;
+// the fast and the reference paths agree; after calibration the local metric of a VAL image
+// is local_value of its map under the fitted standard, and it survives the model file's JSON.
+TEST(LocalMetric, MinimumOverMorphsOnBothPathsAndCalibration) {
+  DetectorOptions fast_opt = small_options(5), ref_opt = small_options(5);
+  ref_opt.fast_decoder = false;
+  Detector fast(tiny_model(), fast_opt), ref(tiny_model(), ref_opt);
+  torch::manual_seed(21);
+  auto val = torch::rand({8, 1, 32, 32});
+  fast.fit_normal_range(val);
+  ref.fit_normal_range(val);
+  auto x = torch::rand({2, 1, 32, 32});
+  std::vector<float> a, b;
+  fast.structure_consistency(x, &a);
+  ref.structure_consistency(x, &b);
+  const size_t cells = 22 * 22, k = 4;
+  ASSERT_EQ(a.size(), 2 * k * cells);
+  ASSERT_EQ(b.size(), a.size());
+  for (size_t j = 0; j < a.size(); j += 7) EXPECT_NEAR(a[j], b[j], 1e-5);
+  torch::NoGradGuard ng;
+  model::DetectorVae net = tiny_model();
+  auto mu = fast.encode(x);
+  for (int64_t i = 0; i < 2; ++i)
+    for (int code : {1, 3}) {
+      auto vals = fast.morph_values(code, mu[i][code].item<float>());
+      torch::Tensor best;
+      for (float v : vals) {
+        auto z = mu.slice(0, i, i + 1).clone();
+        z[0][code] = v;
+        auto d = 1.0 - ssim_map(x.slice(0, i, i + 1), net->decode(z));
+        best = best.defined() ? torch::minimum(best, d) : d;
+      }
+      for (size_t j = 0; j < cells; j += 5)
+        EXPECT_NEAR(a[(size_t(i) * k + size_t(code)) * cells + j], best.flatten()[int64_t(j)].item<double>(), 1e-5);
+    }
+
+  ConsistencyTable vc;
+  Calibration cal = fast.calibrate(val, 0.4, &vc);
+  const LocalStandard& st = fast.local_standard();
+  ASSERT_EQ(st.mean.size(), cal.codes.size());
+  std::vector<float> vm;
+  ConsistencyTable again = fast.structure_consistency(val, &vm);
+  for (size_t i = 0; i < 8; ++i)
+    for (size_t c = 0; c < cal.codes.size(); ++c) {
+      const double want = local_value(vm.data() + (i * cal.codes.size() + c) * cells, st.mean[c].data(), st.sd[c].data(), cells);
+      EXPECT_NEAR(again.at(i, Metric::kLocal, c), want, 1e-9);
+      EXPECT_NEAR(vc.at(i, Metric::kLocal, c), want, 1e-9);
+    }
+  // Saved and read back as a model file's calibration.
+  model::LoadedModel m;
+  m.net = tiny_model();
+  calibrate_into(m, fast_opt, val, DecisionRule{}, nullptr);
+  const CalibratedDetector back = calibrated_from(m, "tiny");
+  const ConsistencyTable t = back.detector->structure_consistency(x);
+  const ConsistencyTable u = fast.structure_consistency(x);
+  for (size_t i = 0; i < 2; ++i)
+    for (size_t c = 0; c < cal.codes.size(); ++c) EXPECT_NEAR(t.at(i, Metric::kLocal, c), u.at(i, Metric::kLocal, c), 1e-5);
+  // Change maps: (N, S, S), the window means placed at the windows' centres.
+  auto maps = fast.change_maps(x);
+  ASSERT_EQ(maps.sizes(), (std::vector<int64_t>{2, 32, 32}));
+  double want = 0;
+  for (size_t c = 0; c < cal.codes.size(); ++c)
+    want += (double(a[(1 * k + size_t(cal.codes[c])) * cells + 0]) - st.mean[c][0]) / (double(st.sd[c][0]) + kLocalSdFloor);
+  EXPECT_NEAR(maps[1][5][5].item<double>(), want / double(cal.codes.size()), 1e-4);
+  EXPECT_EQ(maps[1][0][0].item<float>(), maps[1][5][5].item<float>());
+}
+
+}  // namespace
+}  // namespace oiad::detect

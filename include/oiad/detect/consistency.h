@@ -9,12 +9,17 @@
 
 namespace oiad::detect {
 
-/// How an image is compared with its PR-morphs.
-enum class Metric { kMse = 0, kLoss = 1, kSsim = 2 };
-constexpr int kNumMetrics = 3;
+/// How an image is compared with its PR-morphs. kMse, kLoss and kSsim are the paper's whole-
+/// image metrics (Sec. III.D.2). kLocal is a variant beside them for local defects: per
+/// code, the SSIM dissimilarity map (1 - SSIM of each window) of the image against the
+/// closest of the code's morphs at each window (the minimum over the morphs), standardised
+/// per window position against VAL, and summarised by the mean of its largest values
+/// (detector.h, local_consistency). Larger = less consistent.
+enum class Metric { kMse = 0, kLoss = 1, kSsim = 2, kLocal = 3 };
+constexpr int kNumMetrics = 4;
 std::string metric_name(Metric m);
 Metric parse_metric(const std::string& s);  ///< one of metric_names()
-/// "mse", "loss", "ssim": the allowed values of every --metric option.
+/// "mse", "loss", "ssim", "local": the allowed values of every --metric option.
 const std::vector<std::string>& metric_names();
 
 /// The structure consistency SC of `images()` images under every metric and `codes()`

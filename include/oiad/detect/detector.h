@@ -21,7 +21,12 @@ class Detector {
 
   /// Sets each code's normal range from VAL images (N, C, S, S) and selects the codes.
   void fit_normal_range(const torch::Tensor& val_images);
+  /// Sets the normal range and the selected codes (and clears the local standard, which
+  /// belongs to the codes).
   void set_normal_range(NormalRange r, std::vector<int> codes);
+  /// The local metric's VAL standard, one entry per selected code (calibrate() fits it).
+  void set_local_standard(LocalStandard s);
+  const LocalStandard& local_standard() const { return local_; }
   const NormalRange& normal_range() const { return range_; }
   const std::vector<int>& codes() const { return codes_; }
   /// After calibrate() with duplicate_tolerance > 0: the codes each kept code stands for
@@ -37,8 +42,16 @@ class Detector {
   torch::Tensor encode(const torch::Tensor& images) const;
 
   /// SC for every selected code and every metric, decoding the morphs of all the images
-  /// in batched calls (`decode_batch` morphs at a time).
-  ConsistencyTable structure_consistency(const torch::Tensor& images) const;
+  /// in batched calls (about `decode_batch` morphs at a time, whole codes per call). The
+  /// local metric is 0 without a local standard. With `local_maps`, also returns every
+  /// (image, code)'s local map: n · codes · side² floats, entry (i · codes + c) first, side =
+  /// S - 10 (detect::local_map_side).
+  ConsistencyTable structure_consistency(const torch::Tensor& images, std::vector<float>* local_maps = nullptr) const;
+
+  /// Change maps of the local metric, (N, S, S) on the network input: per window, the mean
+  /// over the selected codes of the standardised local map, placed at the window's centre
+  /// (the 5-pixel border repeats the nearest window). Needs a local standard.
+  torch::Tensor change_maps(const torch::Tensor& images) const;
 
   /// The morphs of one image along one code: (N, C, S, S) in [0, 1] (for pictures).
   torch::Tensor pr_morphs(const torch::Tensor& image, int code) const;
@@ -54,7 +67,22 @@ class Detector {
   NormalRange range_;
   std::vector<int> codes_;
   std::vector<std::vector<int>> merged_;
+  LocalStandard local_;
 };
+
+/// The local metric (consistency.h, Metric::kLocal): side of the map of an S x S input (its
+/// SSIM windows, S - 10), the share of its largest standardised values averaged, and the
+/// constant added to each window's VAL sd. Chosen on a development split of training images
+/// (bench/local_score_dev.cpp, docs/results.md).
+int local_map_side(int input_size);
+constexpr double kLocalTopFraction = 0.03;
+constexpr double kLocalSdFloor = 1e-3;
+/// The local metric of one map: the mean of the largest max(1, round(kLocalTopFraction ·
+/// cells)) of (map - mean) / (sd + kLocalSdFloor).
+double local_value(const float* map, const float* mean, const float* sd, size_t cells);
+/// The standard of maps (n · codes · cells floats, laid out as structure_consistency
+/// returns them): per code, the mean and population sd of every window over the n images.
+LocalStandard fit_local_standard(const std::vector<float>& maps, size_t n, size_t codes, int side);
 
 /// SSIM (Wang et al. 2004) of each pair (x[i], y[i]), (N, C, H, W) in [0, 1]: Gaussian window
 /// 11x11 with σ = 1.5, K1 = 0.01, K2 = 0.03, data range 1, population (co)variances, mean over
@@ -62,6 +90,10 @@ class Detector {
 /// numbers as scikit-image's structural_similarity(gaussian_weights=True, sigma=1.5,
 /// use_sample_covariance=False, data_range=1).
 torch::Tensor ssim(const torch::Tensor& x, const torch::Tensor& y);
+
+/// The SSIM of every window of each pair (the map whose mean is ssim()), averaged over the
+/// channels: (N, H - 10, W - 10) float64.
+torch::Tensor ssim_map(const torch::Tensor& x, const torch::Tensor& y);
 
 /// Mean squared error per pair, (N,).
 torch::Tensor mse(const torch::Tensor& x, const torch::Tensor& y);

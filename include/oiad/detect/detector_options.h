@@ -78,6 +78,19 @@ struct NormalRange {
   static NormalRange from_json(const nlohmann::json& j);
 };
 
+/// The local metric's standard, fitted on VAL: for each selected code (parallel to
+/// Calibration::codes), the mean and population sd over the VAL images of the code's local
+/// map (side x side window positions, row-major). Empty in calibrations written before the
+/// local metric existed: such a model scores the local metric as 0 (calibrate again).
+struct LocalStandard {
+  int side = 0;
+  std::vector<std::vector<float>> mean, sd;
+  bool empty() const { return mean.empty(); }
+  nlohmann::json to_json() const;
+  /// Checks `codes` entries of side x side finite values (sd >= 0).
+  static LocalStandard from_json(const nlohmann::json& j, size_t codes);
+};
+
 /// A model file's "calibration" object, read and checked against a network of `latent_dim`
 /// codes: the options, the normal range of every code and the calibration (selected codes,
 /// intervals, VAL scores). Throws Error naming the field that is missing or out of range.
@@ -85,6 +98,7 @@ struct StoredCalibration {
   DetectorOptions options;
   NormalRange range;
   Calibration calibration;
+  LocalStandard local;  ///< empty when the calibration has no "local_standard"
 };
 StoredCalibration parse_stored_calibration(const nlohmann::json& calibration, int latent_dim);
 
