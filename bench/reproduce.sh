@@ -61,6 +61,8 @@ for cell in "${cells[@]+"${cells[@]}"}"; do
 import json, sys
 r = json.load(open(sys.argv[1]))
 need = {"oiad_mse", "oiad_loss", "oiad_ssim", "vae", "dcae", "kde", "ocsvm", "gmm"}
+if r["protocol"] == "defects":
+    need.add("oiad_local")
 sys.exit(0 if need <= set(r["methods"]) else 1)
 PY
   then

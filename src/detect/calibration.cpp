@@ -92,7 +92,7 @@ bool Calibration::has_metric(Metric m) const {
 
 namespace {
 const std::vector<CodeDistribution>& dists(const Calibration& c, Metric m, size_t n_values) {
-  OIAD_CHECK(c.has_metric(m), "calibration has no ", metric_name(m), " distributions (calibrate with that metric)");
+  OIAD_CHECK(c.has_metric(m), "calibration has no ", metric_name(m), " distributions (it predates that metric: run `oiad calibrate` again)");
   const auto& d = c.distributions[size_t(m)];
   OIAD_CHECK(n_values == d.size(), "expected ", d.size(), " consistency values (one per selected code), got ",
              n_values);

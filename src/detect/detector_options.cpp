@@ -122,6 +122,8 @@ StoredCalibration parse_stored_calibration(const nlohmann::json& c, int latent_d
     for (int code : s.calibration.codes)
       OIAD_CHECK(code >= 0 && code < latent_dim, "code ", code, " outside the model's ", latent_dim, " codes");
     if (c.contains("local_standard")) s.local = LocalStandard::from_json(c["local_standard"], s.calibration.codes.size());
+    OIAD_CHECK(s.local.empty() == !s.calibration.has_metric(Metric::kLocal),
+               "the local metric's VAL distributions and its standard (local_standard) come together");
   } catch (const nlohmann::json::exception& e) {
     throw Error(std::string("calibration: ") + e.what());
   }

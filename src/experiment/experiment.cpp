@@ -233,7 +233,14 @@ MethodRun run_oiad(const Context& c) {
                      {"at_alpha", {{"alpha", o.alpha}, {"tp", at.tp}, {"tn", at.tn}, {"acc", at.acc}}},
                      {"sweep", sweep},
                      {"val_size", by_size},
-                     {"scores", sc}};
+                     {"scores", sc},
+                     {"scores_one_sided", one}};
+    if (m == detect::Metric::kLocal && c.test.has_defects()) {
+      // The local metric's change maps against the defect masks.
+      std::vector<torch::Tensor> maps;
+      for (int64_t a = 0; a < x.size(0); a += 64) maps.push_back(d.detector->change_maps(x.slice(0, a, std::min(x.size(0), a + 64))));
+      metrics[name]["pixel_auroc"] = pixel_auroc(c, torch::cat(maps));
+    }
     if (cal.has_one_sided(m)) {
       const double threshold = cal.one_sided_threshold(m, o.one_sided_fpr);
       const auto p = eval::threshold_point(o.one_sided_fpr, one, threshold, c.labels);
@@ -444,6 +451,7 @@ nlohmann::json run_experiment(const data::Dataset& ds, int normal_class, const E
                             {"acc", m.at("at_alpha").at("acc")},
                             {"preset", r.details.at("preset")},
                             {"codes_scored", r.details.at("codes").size()}};
+        if (m.contains("pixel_auroc")) e["pixel_auroc"] = m.at("pixel_auroc");
         const double p = paper_auc(ds.name, split.normal_class_name, "oiad");
         if (!std::isnan(p)) e["paper_auc"] = p;
         methods["oiad_" + metric] = e;

@@ -96,7 +96,7 @@ TEST_F(DetectCli, TrainCalibratesAndModelInfo) {
   std::sort(all.begin(), all.end());
   EXPECT_EQ(all, (std::vector<int>{0, 1, 2, 3}));
   // A fresh calibration stores the VAL one-sided scores of every metric.
-  EXPECT_EQ(cal["one_sided_metrics"], (nlohmann::json{"loss", "mse", "ssim"}));
+  EXPECT_EQ(cal["one_sided_metrics"], (nlohmann::json{"local", "loss", "mse", "ssim"}));
 }
 
 size_t scored_codes(const std::string& model) {
@@ -221,7 +221,7 @@ TEST_F(DetectCli, Evaluate) {
   std::vector<int> labels;
   for (const auto& l : lines) labels.push_back(l["label"].get<int>());
   const double alpha = j["alpha"];
-  for (const char* m : {"mse", "loss", "ssim"}) {
+  for (const char* m : {"mse", "loss", "ssim", "local"}) {
     std::vector<double> s;
     double tp = 0, tn = 0, np = 0, nn = 0;
     for (size_t i = 0; i < lines.size(); ++i) {

@@ -123,7 +123,7 @@ TEST(Experiment, EndToEndDefectsProtocol) {
   const nlohmann::json res = experiment::run_experiment(ds, 0, o);
   EXPECT_EQ(res["protocol"], "defects");
   EXPECT_EQ(res["n_test"].get<int>() + res["n_holdout"].get<int>(), 12);
-  for (const char* m : {"oiad_mse", "oiad_loss", "oiad_ssim", "vae", "dcae", "kde", "ocsvm", "gmm"}) {
+  for (const char* m : {"oiad_mse", "oiad_loss", "oiad_ssim", "oiad_local", "vae", "dcae", "kde", "ocsvm", "gmm"}) {
     ASSERT_TRUE(res["methods"].contains(m)) << m;
     EXPECT_GE(res["methods"][m]["auc"].get<double>(), 0.0) << m;
     EXPECT_LE(res["methods"][m]["auc"].get<double>(), 1.0) << m;
@@ -143,6 +143,10 @@ TEST(Experiment, EndToEndDefectsProtocol) {
   // pooled over the reported test images; recomputed here by counting pairs.
   ASSERT_TRUE(res["methods"]["dcae"].contains("pixel_auroc"));
   EXPECT_FALSE(res["methods"]["kde"].contains("pixel_auroc"));
+  ASSERT_TRUE(res["methods"].contains("oiad_local"));
+  const double local_pixel = res["methods"]["oiad_local"]["pixel_auroc"];
+  EXPECT_GE(local_pixel, 0.0);
+  EXPECT_LE(local_pixel, 1.0);
   const data::OneClassSplit sp = data::make_split(ds, 0, data::Protocol::kDefects, o.seed, o.limit);
   std::vector<size_t> rest;
   experiment::draw_holdout(sp.test, o.holdout_fraction, o.holdout_max, o.seed, rest);
@@ -225,7 +229,7 @@ TEST(Experiment, EndToEndOnTinySyntheticData) {
   const auto px = data::gather_pixels(ds, reported);
   const detect::CalibratedDetector det = detect::load_detector(out + "/models/oiad.oiad", true);
   const torch::Tensor x = model::images_to_input(px.data(), int64_t(reported.size()), 1, 28, 28, 32);
-  for (const char* metric : {"mse", "loss", "ssim"}) {
+  for (const char* metric : {"mse", "loss", "ssim", "local"}) {
     const auto& mm = oj["details"]["metrics"][metric];
     const auto s = mm["scores"].get<std::vector<double>>();
     EXPECT_NEAR(test::brute_auc(s, labels), res["methods"][std::string("oiad_") + metric]["auc"].get<double>(), 1e-12);

@@ -203,11 +203,13 @@ void run_evaluate(const EvaluateOptions& o) {
   if (!std::isnan(paper)) res["paper_auc"] = paper;
   // Per metric: the paper rule's AUC and decisions at α, the one-sided rule's AUC and
   // decisions at F (calibrations that predate the one-sided rule report none), and under
-  // "decision" the default rule's.
+  // "decision" the default rule's. A metric the calibration lacks (the local metric of a
+  // calibration written before it existed) is left out.
   std::vector<nlohmann::json> image_metrics(scores.size(), nlohmann::json::object());
   for (int mi = 0; mi < detect::kNumMetrics; ++mi) {
     const auto metric = detect::Metric(mi);
     const auto& cal = d.calibration;
+    if (!cal.has_metric(metric)) continue;
     const bool one = cal.has_one_sided(metric);
     std::vector<double> sc, one_sided;
     std::vector<uint8_t> flagged;

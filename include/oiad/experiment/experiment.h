@@ -35,8 +35,8 @@ struct ExperimentOptions {
   std::vector<std::string> defects;
   /// Any of method_names().
   std::vector<std::string> methods = {"oiad", "vae", "dcae", "kde", "ocsvm", "gmm"};
-  /// OIAD structure-consistency metrics reported (all three are computed in one pass).
-  std::vector<std::string> metrics = {"mse", "loss", "ssim"};
+  /// OIAD structure-consistency metrics reported (all are computed in one pass).
+  std::vector<std::string> metrics = {"mse", "loss", "ssim", "local"};
   std::string preset = "default";
   uint64_t seed = 0;
   /// Caps the images drawn for each part of the split (0: none).
