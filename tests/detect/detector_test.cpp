@@ -558,3 +558,36 @@ TEST(LocalMetric, MinimumOverMorphsOnBothPathsAndCalibration) {
 
 }  // namespace
 }  // namespace oiad::detect
+
+namespace oiad::detect {
+namespace {
+
+// A model file's local standard is checked before it is used: sizes against the codes and
+// the side, values within float range, sd not negative; it comes with the local metric's
+// VAL distributions or not at all.
+TEST(LocalStandardJson, RefusesInconsistentFiles) {
+  LocalStandard s;
+  s.side = 2;
+  s.mean = {{0.1f, 0.2f, 0.3f, 0.4f}};
+  s.sd = {{0.0f, 0.1f, 0.1f, 0.2f}};
+  const nlohmann::json good = s.to_json();
+  const LocalStandard back = LocalStandard::from_json(good, 1);
+  EXPECT_EQ(back.mean, s.mean);
+  EXPECT_EQ(back.sd, s.sd);
+  EXPECT_THROW(LocalStandard::from_json(good, 2), Error);  // one code stored, two selected
+  auto wrong_side = good;
+  wrong_side["side"] = 3;
+  EXPECT_THROW(LocalStandard::from_json(wrong_side, 1), Error);
+  auto huge = good;
+  huge["mean"][0][1] = 1e300;
+  EXPECT_THROW(LocalStandard::from_json(huge, 1), Error);
+  auto negative = good;
+  negative["sd"][0][2] = -0.5;
+  EXPECT_THROW(LocalStandard::from_json(negative, 1), Error);
+  auto zero_side = good;
+  zero_side["side"] = 0;
+  EXPECT_THROW(LocalStandard::from_json(zero_side, 1), Error);
+}
+
+}  // namespace
+}  // namespace oiad::detect
