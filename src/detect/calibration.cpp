@@ -282,6 +282,9 @@ std::vector<size_t> distinct_codes(const ConsistencyTable& values, double tolera
   OIAD_CHECK(tolerance >= 0, "distinct codes: tolerance ", tolerance, " < 0");
   OIAD_CHECK(!values.empty(), "distinct codes: no VAL values");
   const size_t n = values.images(), nk = values.codes();
+  // The paper's metrics decide (the local metric, added later, does not change which codes
+  // the presets keep).
+  constexpr int kDuplicateMetrics = int(Metric::kLocal);
   // sd[m][k] over the VAL images.
   std::vector<std::vector<double>> sd(kNumMetrics, std::vector<double>(nk, 0.0));
   for (int m = 0; m < kNumMetrics; ++m)
@@ -299,7 +302,7 @@ std::vector<size_t> distinct_codes(const ConsistencyTable& values, double tolera
     for (size_t j = 0; j < kept.size() && !dup; ++j) {
       const size_t c = kept[j];
       bool same = true;
-      for (int m = 0; m < kNumMetrics && same; ++m) {
+      for (int m = 0; m < kDuplicateMetrics && same; ++m) {
         const double limit = tolerance * sd[size_t(m)][c];
         for (size_t i = 0; i < n; ++i)
           if (std::abs(values.at(i, Metric(m), k) - values.at(i, Metric(m), c)) > limit) {

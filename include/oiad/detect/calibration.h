@@ -131,7 +131,8 @@ struct Calibration {
 double monte_carlo_ratio(const std::vector<double>& a, const std::vector<double>& b);
 
 /// Codes whose consistencies duplicate another code's on VAL (label-free: VAL is normal
-/// images only). Code k duplicates an earlier kept code i when, for every metric,
+/// images only). Code k duplicates an earlier kept code i when, for each of the paper's
+/// metrics (mse, loss, ssim; not local),
 /// max over VAL images |SC_k - SC_i| <= tolerance · sd(SC_i), sd over the VAL images (a
 /// code whose posterior has collapsed is ignored by the decoder, so every such code's
 /// morphs are the reconstruction and their SCs are equal). Duplicates add nothing to the
