@@ -43,6 +43,23 @@ DetectorOptions small_options(int morphs = 7) {
   return o;
 }
 
+// tiny_model on the fast path and on the reference path (LibTorch's decoder), with one normal
+// range fitted on `n_val` random VAL images drawn after torch::manual_seed(seed).
+struct TwoPaths {
+  Detector fast, ref;
+  torch::Tensor val;
+};
+TwoPaths fast_and_reference(int morphs, int seed, int64_t n_val) {
+  DetectorOptions fast_opt = small_options(morphs), ref_opt = small_options(morphs);
+  ref_opt.fast_decoder = false;
+  TwoPaths p{Detector(tiny_model(), fast_opt), Detector(tiny_model(), ref_opt), {}};
+  torch::manual_seed(seed);
+  p.val = torch::rand({n_val, 1, 32, 32});
+  p.fast.fit_normal_range(p.val);
+  p.ref.fit_normal_range(p.val);
+  return p;
+}
+
 // Kept morphs lie inside the normal range and there are exactly N, wherever the code is:
 // inside the range, just outside it, or so far outside that the fallback is used.
 TEST(Morphs, InsideRangeAndExactlyN) {
@@ -397,13 +414,8 @@ TEST(FastDecoder, EqualsTheModuleDecoder) {
 
 // The scores of the optimised path equal the straightforward path (LibTorch's decoder).
 TEST(FastDecoder, SameConsistencyAsReferencePath) {
-  DetectorOptions fast_opt = small_options(6), ref_opt = small_options(6);
-  ref_opt.fast_decoder = false;
-  Detector fast(tiny_model(), fast_opt), ref(tiny_model(), ref_opt);
-  torch::manual_seed(12);
-  auto val = torch::rand({10, 1, 32, 32});
-  fast.fit_normal_range(val);
-  ref.fit_normal_range(val);
+  TwoPaths p = fast_and_reference(6, 12, 10);
+  Detector &fast = p.fast, &ref = p.ref;
   auto x = torch::rand({5, 1, 32, 32});
   ConsistencyTable a = fast.structure_consistency(x), b = ref.structure_consistency(x);
   for (size_t i = 0; i < 5; ++i)
@@ -493,13 +505,10 @@ TEST(LocalMetric, ValueAndStandardByBruteForce) {
 // the fast and the reference paths agree; after calibration the local metric of a VAL image
 // is local_value of its map under the fitted standard, and it survives the model file's JSON.
 TEST(LocalMetric, MinimumOverMorphsOnBothPathsAndCalibration) {
-  DetectorOptions fast_opt = small_options(5), ref_opt = small_options(5);
-  ref_opt.fast_decoder = false;
-  Detector fast(tiny_model(), fast_opt), ref(tiny_model(), ref_opt);
-  torch::manual_seed(21);
-  auto val = torch::rand({8, 1, 32, 32});
-  fast.fit_normal_range(val);
-  ref.fit_normal_range(val);
+  TwoPaths p = fast_and_reference(5, 21, 8);
+  Detector &fast = p.fast, &ref = p.ref;
+  const torch::Tensor val = p.val;
+  const DetectorOptions fast_opt = fast.options();
   auto x = torch::rand({2, 1, 32, 32});
   std::vector<float> a, b;
   fast.structure_consistency(x, &a);
