@@ -63,7 +63,7 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void blur_x_stats(c
 }
 
 // Mean SSIM of one channel pair over the windows wholly inside the image, given x's blurred
-// maps ux, uxx (hv·wv). `tmp` holds 3·h·wv + 3·wv doubles. With `map` (hv·wv), adds
+// maps ux, uxx (hv·wv). `tmp` holds 3·h·wv + 4·wv doubles. With `map` (hv·wv), adds
 // weight · (1 - SSIM) of every window to it. Compiled for AVX-512, AVX2 and baseline x86-64;
 // the loader picks the best the CPU has.
 __attribute__((target_clones("avx512f", "avx2", "default"))) double ssim_channel(const float* a, const float* b, int h,
@@ -95,8 +95,8 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) double ssim_channel
   // Vertical pass and the SSIM map, summed.
   const double c1 = 0.01 * 0.01, c2 = 0.03 * 0.03;
   double total = 0;
-  double* acc = hxy + h * wv;  // 3 rows of wv
-  double *uy = acc, *yy = acc + wv, *xy = acc + 2 * wv;
+  double* acc = hxy + h * wv;  // 4 rows of wv
+  double *uy = acc, *yy = acc + wv, *xy = acc + 2 * wv, *srow = acc + 3 * wv;
   for (int i = 0; i < hv; ++i) {
     for (int j = 0; j < wv; ++j) uy[j] = yy[j] = xy[j] = 0;
     for (int t = 0; t < kWin; ++t) {
@@ -110,12 +110,16 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) double ssim_channel
     }
     const double* ux = ux_map + i * wv;
     const double* xx = uxx_map + i * wv;
-    float* mrow = map ? map + i * wv : nullptr;
+    // The row's SSIM values first (a loop without stores to the map vectorises), then their
+    // sum and, when asked, the map.
     for (int j = 0; j < wv; ++j) {
       const double vx = xx[j] - ux[j] * ux[j], vy = yy[j] - uy[j] * uy[j], vxy = xy[j] - ux[j] * uy[j];
-      const double s = ((2 * ux[j] * uy[j] + c1) * (2 * vxy + c2)) / ((ux[j] * ux[j] + uy[j] * uy[j] + c1) * (vx + vy + c2));
-      total += s;
-      if (mrow) mrow[j] += float(weight * (1.0 - s));
+      srow[j] = ((2 * ux[j] * uy[j] + c1) * (2 * vxy + c2)) / ((ux[j] * ux[j] + uy[j] * uy[j] + c1) * (vx + vy + c2));
+    }
+    for (int j = 0; j < wv; ++j) total += srow[j];
+    if (map) {
+      float* mrow = map + i * wv;
+      for (int j = 0; j < wv; ++j) mrow[j] += float(weight * (1.0 - srow[j]));
     }
   }
   return total / double(hv * wv);
@@ -131,7 +135,7 @@ void ssim_direct(const float* x, const int64_t* x_of, const float* y, int64_t n,
   const size_t stats = size_t(hv) * wv;
 #pragma omp parallel
   {
-    std::vector<double> tmp(size_t(3 * (h + 1) * wv));
+    std::vector<double> tmp(size_t((3 * h + 4) * wv));
     // x's blurred maps (ux, uxx per channel) for the last x image seen by this thread:
     // consecutive pairs usually share it (the morphs of one image).
     std::vector<double> xstats(2 * stats * size_t(c));
