@@ -53,7 +53,7 @@ int local_map_side(int input_size) { return input_size - kSsimWindow + 1; }
 
 double local_value(const float* map, const float* mean, const float* sd, size_t cells) {
   std::vector<double> z(cells);
-  for (size_t i = 0; i < cells; ++i) z[i] = (double(map[i]) - mean[i]) / (double(sd[i]) + kLocalSdFloor);
+  for (size_t i = 0; i < cells; ++i) z[i] = local_z(map[i], mean[i], sd[i]);
   const size_t top = std::min(cells, std::max<size_t>(1, size_t(std::llround(kLocalTopFraction * double(cells)))));
   std::nth_element(z.begin(), z.begin() + std::ptrdiff_t(top - 1), z.end(), std::greater<double>());
   double s = 0;
@@ -299,16 +299,23 @@ torch::Tensor Detector::change_maps(const torch::Tensor& images) const {
   OIAD_CHECK(!local_.empty(), "detector: no local standard (calibrate again to get change maps)");
   std::vector<float> maps;
   structure_consistency(images, &maps);
-  const int64_t n = images.size(0), k = int64_t(codes_.size()), side = local_.side;
+  return change_maps(maps, images.size(0));
+}
+
+torch::Tensor Detector::change_maps(const std::vector<float>& local_maps, int64_t n) const {
+  OIAD_CHECK(!local_.empty(), "detector: no local standard (calibrate again to get change maps)");
+  const int64_t k = int64_t(codes_.size()), side = local_.side;
   const size_t cells = size_t(side) * size_t(side);
+  OIAD_CHECK(local_maps.size() == size_t(n * k) * cells, "change maps: ", local_maps.size(), " map values for ", n,
+             " images x ", k, " codes x ", cells, " windows");
   auto z = torch::zeros({n, side, side}, torch::kFloat);
   float* zp = z.data_ptr<float>();
   for (int64_t i = 0; i < n; ++i)
     for (int64_t c = 0; c < k; ++c) {
-      const float* mp = maps.data() + size_t(i * k + c) * cells;
-      for (size_t j = 0; j < cells; ++j)
-        zp[size_t(i) * cells + j] += float((double(mp[j]) - local_.mean[size_t(c)][j]) /
-                                           (double(local_.sd[size_t(c)][j]) + kLocalSdFloor) / double(k));
+      const float* mp = local_maps.data() + size_t(i * k + c) * cells;
+      const float* mean = local_.mean[size_t(c)].data();
+      const float* sd = local_.sd[size_t(c)].data();
+      for (size_t j = 0; j < cells; ++j) zp[size_t(i) * cells + j] += float(local_z(mp[j], mean[j], sd[j]) / double(k));
     }
   const int64_t pad = kSsimWindow / 2;
   return torch::replication_pad2d(z.unsqueeze(1), {pad, pad, pad, pad}).squeeze(1).contiguous();

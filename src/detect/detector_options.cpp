@@ -49,6 +49,11 @@ DecisionRule preset_decision(const std::string& name) {
   return d;
 }
 
+double preset_gamma(const std::string& name) {
+  preset_options(name);  // refuses an unknown name
+  return name == "paper" ? 40.0 : 5.0;
+}
+
 const std::vector<std::string>& code_selection_names() {
   static const std::vector<std::string> kNames = {"all", "precision", "spread"};
   return kNames;

@@ -144,7 +144,8 @@ MorphsChoice choose_morphs(const model::LoadedModel& m, DetectorOptions options,
 
 std::vector<ImageScore> score_images(const CalibratedDetector& d, const torch::Tensor& images, Metric metric,
                                      double level, int64_t block,
-                                     const std::function<void(int64_t, int64_t)>& progress, Rule rule) {
+                                     const std::function<void(int64_t, int64_t)>& progress, Rule rule,
+                                     torch::Tensor* change_maps) {
   OIAD_CHECK(d.calibrated, "scoring needs a calibrated model");
   OIAD_CHECK(d.calibration.has_metric(metric), "the calibration has no ", metric_name(metric), " values");
   const bool one_sided = rule == Rule::kOneSided;
@@ -155,11 +156,16 @@ std::vector<ImageScore> score_images(const CalibratedDetector& d, const torch::T
   const double threshold = one_sided ? d.calibration.one_sided_threshold(metric, level) : 0.0;
   const OneSidedScorer one_sided_score = one_sided ? d.calibration.one_sided_scorer(metric) : OneSidedScorer{};
   const int64_t n = images.size(0);
+  if (change_maps)
+    OIAD_CHECK(d.calibration.has_metric(Metric::kLocal), "change maps need a calibration with local values");
   std::vector<ImageScore> out;
   out.reserve(size_t(n));
+  std::vector<torch::Tensor> maps;
+  std::vector<float> local;
   for (int64_t a = 0; a < n; a += block) {
     const int64_t b = std::min(n, a + block);
-    const ConsistencyTable sc = d.detector->structure_consistency(images.slice(0, a, b));
+    const ConsistencyTable sc = d.detector->structure_consistency(images.slice(0, a, b), change_maps ? &local : nullptr);
+    if (change_maps) maps.push_back(d.detector->change_maps(local, b - a));
     for (size_t i = 0; i < sc.images(); ++i) {
       ImageScore s;
       for (int m = 0; m < kNumMetrics; ++m) s.consistency[size_t(m)] = sc.of(i, Metric(m));
@@ -175,6 +181,10 @@ std::vector<ImageScore> score_images(const CalibratedDetector& d, const torch::T
       out.push_back(std::move(s));
     }
     if (progress) progress(b, n);
+  }
+  if (change_maps) {
+    const int64_t S = images.size(-1);
+    *change_maps = maps.empty() ? torch::zeros({0, S, S}) : torch::cat(maps);
   }
   return out;
 }

@@ -46,6 +46,9 @@ torch::Tensor part_input(const data::Dataset& ds, const data::SplitPart& p, int 
   return to_input(ds, data::gather_pixels(ds, p), input_size);
 }
 
+// The Detector-VAE's TC weight: --gamma, or the preset's.
+double detector_gamma(const ExperimentOptions& o) { return o.gamma ? *o.gamma : detect::preset_gamma(o.preset); }
+
 struct Context {
   const data::Dataset& ds;
   const data::OneClassSplit& split;
@@ -76,6 +79,7 @@ workflow::TrainJobResult train_or_load(const Context& c, const std::string& name
   job.dataset = &c.ds;
   job.split = c.split;
   job.config = model::ModelConfig::defaults(kind, c.ds.channels, c.o.input_size);
+  if (kind == model::ModelKind::kDetectorVae) job.config.gamma = detector_gamma(c.o);
   job.train = c.o.train;
   job.train.seed = c.o.seed;
   job.out = path;
@@ -181,7 +185,12 @@ MethodRun run_oiad(const Context& c) {
   const detect::Metric primary = detect::parse_metric(
       std::find(o.metrics.begin(), o.metrics.end(), "ssim") != o.metrics.end() ? "ssim" : o.metrics.front());
   ProgressPrinter progress("oiad: scoring", 30.0, [&](const std::string& line) { c.log(line); }, bool(o.log));
-  auto scored = detect::score_images(d, x, primary, o.alpha, 64, progress.counter("test images"));
+  // On the defects protocol the local metric's change maps come from the same pass.
+  const bool want_maps = c.test.has_defects() && cal.has_metric(detect::Metric::kLocal) &&
+                         std::find(o.metrics.begin(), o.metrics.end(), "local") != o.metrics.end();
+  torch::Tensor change_maps;
+  auto scored = detect::score_images(d, x, primary, o.alpha, 64, progress.counter("test images"), detect::Rule::kPaper,
+                                     want_maps ? &change_maps : nullptr);
   const double score_seconds = now_seconds() - s0;
 
   MethodRun r;
@@ -235,11 +244,9 @@ MethodRun run_oiad(const Context& c) {
                      {"val_size", by_size},
                      {"scores", sc},
                      {"scores_one_sided", one}};
-    if (m == detect::Metric::kLocal && c.test.has_defects()) {
+    if (m == detect::Metric::kLocal && want_maps) {
       // The local metric's change maps against the defect masks.
-      std::vector<torch::Tensor> maps;
-      for (int64_t a = 0; a < x.size(0); a += 64) maps.push_back(d.detector->change_maps(x.slice(0, a, std::min(x.size(0), a + 64))));
-      metrics[name]["pixel_auroc"] = pixel_auroc(c, torch::cat(maps));
+      metrics[name]["pixel_auroc"] = pixel_auroc(c, change_maps);
     }
     if (cal.has_one_sided(m)) {
       const double threshold = cal.one_sided_threshold(m, o.one_sided_fpr);
@@ -314,6 +321,7 @@ nlohmann::json settings_of(const data::Dataset& ds, const data::OneClassSplit& s
           {"seed", o.seed},
           {"limit", o.limit},
           {"preset", o.preset},
+          {"gamma", detector_gamma(o)},
           {"alpha", o.alpha},
           {"input_size", o.input_size},
           {"epochs", o.train.epochs},

@@ -1,4 +1,6 @@
 // Checks of the experiment's options, and the methods it knows.
+#include <cmath>
+
 #include "oiad/core/error.h"
 #include "oiad/data/defects.h"
 #include "oiad/detect/consistency.h"
@@ -30,6 +32,9 @@ void check_options(const ExperimentOptions& o) {
   }
   OIAD_CHECK_USAGE(o.defects.empty() || o.protocol == "defects", "experiment: --defects applies to --protocol defects only (the protocol is ",
                    o.protocol, ")");
+  if (o.gamma)
+    OIAD_CHECK_USAGE(std::isfinite(*o.gamma) && *o.gamma >= 0 && *o.gamma <= 1e6, "experiment: --gamma ", *o.gamma,
+                     " outside [0, 1e6]");
   OIAD_CHECK_USAGE(o.alpha > 0 && o.alpha <= 0.5, "experiment: --alpha ", o.alpha, " outside (0, 0.5]");
   OIAD_CHECK_USAGE(o.holdout_fraction > 0 && o.holdout_fraction < 0.5, "experiment: holdout fraction ",
                    o.holdout_fraction, " outside (0, 0.5)");

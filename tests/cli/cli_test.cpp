@@ -141,6 +141,9 @@ TEST(Cli, ExperimentBadOptions) {
   auto bad_alpha = test::run_oiad("experiment --data " + d.path() + " --normal-class 1 --alpha 0.9 --out " + d.file("e"));
   EXPECT_EQ(bad_alpha.exit_code, 2);
   EXPECT_NE(bad_alpha.err.find("alpha"), std::string::npos) << bad_alpha.err;
+  auto bad_gamma = test::run_oiad("experiment --data " + d.path() + " --normal-class 1 --gamma nan --out " + d.file("e"));
+  EXPECT_EQ(bad_gamma.exit_code, 2);
+  EXPECT_NE(bad_gamma.err.find("--gamma nan outside [0, 1e6]"), std::string::npos) << bad_gamma.err;
   auto no_data = test::run_oiad("experiment --data " + d.file("none") + " --normal-class 1 --out " + d.file("e"));
   EXPECT_EQ(no_data.exit_code, 1);
   EXPECT_NE(no_data.err.find(d.file("none")), std::string::npos) << no_data.err;

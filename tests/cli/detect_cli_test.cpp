@@ -84,6 +84,8 @@ TEST_F(DetectCli, TrainCalibratesAndModelInfo) {
   EXPECT_EQ(j["calibrated"], true);
   EXPECT_EQ(j["epochs"], 2);
   EXPECT_TRUE(j["final"].contains("kl"));
+  // The default preset trains with TC weight γ = 5 (the paper's 40 is the paper preset's).
+  EXPECT_EQ(j["config"]["gamma"], 5.0);
   // The default preset scores each group of duplicate codes once: the scored codes and the
   // codes they stand for are the 4 codes, each once.
   const auto& cal = j["calibration"];
@@ -97,6 +99,21 @@ TEST_F(DetectCli, TrainCalibratesAndModelInfo) {
   EXPECT_EQ(all, (std::vector<int>{0, 1, 2, 3}));
   // A fresh calibration stores the VAL one-sided scores of every metric.
   EXPECT_EQ(cal["one_sided_metrics"], (nlohmann::json{"local", "loss", "mse", "ssim"}));
+}
+
+// The preset sets the Detector-VAE's TC weight unless --gamma is given; baselines keep theirs.
+TEST_F(DetectCli, PresetSetsTheTcWeight) {
+  for (const auto& [flags, want] : std::vector<std::pair<std::string, double>>{
+           {"--preset paper", 40.0}, {"--preset paper --gamma 3", 3.0}, {"--gamma 0", 0.0}, {"--kind dcae", 0.0}}) {
+    const std::string out = dir_->file("g.oiad");
+    std::filesystem::remove(out);
+    auto r = run_oiad("--threads 1 train --data " + folder_ + " --normal-class a --epochs 1 --batch-size 16 --latent-dim 4 " +
+                      flags + " --no-calibrate --out " + out);
+    ASSERT_EQ(r.exit_code, 0) << flags << ": " << r.err;
+    auto info = run_oiad("model info " + out);
+    ASSERT_EQ(info.exit_code, 0) << info.err;
+    EXPECT_EQ(nlohmann::json::parse(info.out)["config"]["gamma"], want) << flags;
+  }
 }
 
 size_t scored_codes(const std::string& model) {

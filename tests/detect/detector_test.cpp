@@ -563,6 +563,10 @@ TEST(LocalMetric, MinimumOverMorphsOnBothPathsAndCalibration) {
     want += (double(a[(1 * k + size_t(cal.codes[c])) * cells + 0]) - st.mean[c][0]) / (double(st.sd[c][0]) + kLocalSdFloor);
   EXPECT_NEAR(maps[1][5][5].item<double>(), want / double(cal.codes.size()), 1e-4);
   EXPECT_EQ(maps[1][0][0].item<float>(), maps[1][5][5].item<float>());
+  // Scoring returns the same maps from its own pass, block after block.
+  torch::Tensor scored_maps;
+  score_images(back, x, Metric::kLocal, 0.4, 1, {}, Rule::kPaper, &scored_maps);
+  EXPECT_TRUE(torch::allclose(scored_maps, back.detector->change_maps(x), 1e-5, 1e-5));
 }
 
 }  // namespace

@@ -86,6 +86,7 @@ void add_experiment_command(CLI::App& app, Runner& run, const std::string& comma
   c->add_option("--preset", e.preset, "OIAD detector preset: default or paper")
       ->check(CLI::IsMember(detect::preset_names()))
       ->capture_default_str();
+  c->add_option("--gamma", e.gamma, "TC weight γ of the Detector-VAE (default: the preset's, 5 default, 40 paper)");
   c->add_option("--alpha", e.alpha, "α of the decisions, in (0, 0.5]")->capture_default_str();
   c->add_option("--seed", e.seed, "seed of the split, holdout, weights and morph search")->capture_default_str();
   c->add_option("--limit", e.limit, "cap the images drawn for each part of the split (0: no cap)")

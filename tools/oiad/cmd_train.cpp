@@ -66,7 +66,8 @@ void run_train(TrainCliOptions o) {
   model::ModelConfig& cfg = job.config;
   cfg = model::ModelConfig::defaults(model::parse_kind(o.kind), sd.dataset.channels, o.input_size);
   if (o.latent_dim) cfg.latent_dim = *o.latent_dim;
-  if (o.gamma) cfg.gamma = *o.gamma;
+  if (cfg.kind == model::ModelKind::kDetectorVae) cfg.gamma = o.gamma ? *o.gamma : detect::preset_gamma(o.preset);
+  else if (o.gamma) cfg.gamma = *o.gamma;
   if (o.eta) cfg.eta = *o.eta;
   if (o.kl_weight) cfg.kl_weight = *o.kl_weight;
   if (!o.recon.empty()) cfg.reconstruction = model::parse_reconstruction(o.recon);
@@ -126,14 +127,14 @@ void add_train_command(CLI::App& app, Runner& run) {
       ->check(CLI::IsMember(model::input_sizes()))
       ->capture_default_str();
   c->add_option("--latent-dim", o->latent_dim, "latent codes (default 20; 40 for colour images)");
-  c->add_option("--gamma", o->gamma, "TC weight γ (default 40 for detector)");
+  c->add_option("--gamma", o->gamma, "TC weight γ (detector: the preset's, 5 default, 40 paper)");
   c->add_option("--eta", o->eta, "precision regulariser weight η (default 0.1)");
   c->add_option("--kl-weight", o->kl_weight, "KL weight, the paper's λ_kd (default 0.1 for detector, 1 for vae)");
   c->add_option("--recon", o->recon, "reconstruction loss: l2 (paper) or bernoulli")
       ->check(CLI::IsMember(model::reconstruction_names()));
   c->add_flag("--resume", o->resume, "continue from FILE.ckpt written by an interrupted run");
   c->add_option("--preset", o->preset,
-                "detector preset used to calibrate: default (N = 20; one-sided rule at F = 0.05) or paper (N = 100; "
+                "detector preset: default (γ = 5; N = 20; one-sided rule at F = 0.05) or paper (γ = 40; N = 100; "
                 "the paper's rule at α = 0.4)")
       ->check(CLI::IsMember(detect::preset_names()))
       ->capture_default_str();

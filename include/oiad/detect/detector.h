@@ -52,6 +52,8 @@ class Detector {
   /// over the selected codes of the standardised local map, placed at the window's centre
   /// (the 5-pixel border repeats the nearest window). Needs a local standard.
   torch::Tensor change_maps(const torch::Tensor& images) const;
+  /// The same from local maps structure_consistency() has already returned for n images.
+  torch::Tensor change_maps(const std::vector<float>& local_maps, int64_t n) const;
 
   /// The morphs of one image along one code: (N, C, S, S) in [0, 1] (for pictures).
   torch::Tensor pr_morphs(const torch::Tensor& image, int code) const;
@@ -77,6 +79,8 @@ class Detector {
 int local_map_side(int input_size);
 constexpr double kLocalTopFraction = 0.03;
 constexpr double kLocalSdFloor = 1e-3;
+/// One window's standardised value, (value - mean) / (sd + kLocalSdFloor).
+inline double local_z(float value, float mean, float sd) { return (double(value) - mean) / (double(sd) + kLocalSdFloor); }
 /// The local metric of one map: the mean of the largest max(1, round(kLocalTopFraction ·
 /// cells)) of (map - mean) / (sd + kLocalSdFloor).
 double local_value(const float* map, const float* mean, const float* sd, size_t cells);

@@ -65,6 +65,11 @@ DetectorOptions preset_options(const std::string& name);
 /// A preset's default decision: "paper" is the paper's two-sided rule at α = 0.4 (Sec. IV.B);
 /// "default" is the one-sided rule at a VAL false-positive rate of 0.05.
 DecisionRule preset_decision(const std::string& name);
+/// The TC weight γ of eq. 9 a preset trains the Detector-VAE with (`oiad train`, `oiad
+/// experiment`, unless --gamma is given): "paper" 40 (Sec. IV.B); "default" 5, chosen on
+/// development splits of training images for the local metric (docs/results.md, "The
+/// local metric: how it was chosen").
+double preset_gamma(const std::string& name);
 
 /// "all", "precision", "spread": the allowed values of DetectorOptions::code_selection.
 const std::vector<std::string>& code_selection_names();

@@ -74,10 +74,12 @@ struct ImageScore {
 /// Scores images (N, C, S, S) in blocks of `block` images; `progress(done, total)` after each.
 /// With Rule::kPaper the score is Calibration::score and `level` is α; with Rule::kOneSided
 /// the score is Calibration::one_sided_score and `level` is the VAL false-positive rate f.
+/// With `change_maps`, also returns the local metric's change maps (N, S, S) from the same
+/// pass (Detector::change_maps; the calibration needs the local metric).
 std::vector<ImageScore> score_images(const CalibratedDetector& d, const torch::Tensor& images, Metric metric,
                                      double level, int64_t block = 64,
                                      const std::function<void(int64_t, int64_t)>& progress = {},
-                                     Rule rule = Rule::kPaper);
+                                     Rule rule = Rule::kPaper, torch::Tensor* change_maps = nullptr);
 
 /// The same with the calibration's default decision (its rule and level): what `oiad score`
 /// does without --rule, --alpha or --fpr.

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,8 @@ struct ExperimentOptions {
   /// OIAD structure-consistency metrics reported (all are computed in one pass).
   std::vector<std::string> metrics = {"mse", "loss", "ssim", "local"};
   std::string preset = "default";
+  /// The Detector-VAE's TC weight γ; unset: the preset's (detect::preset_gamma).
+  std::optional<double> gamma;
   uint64_t seed = 0;
   /// Caps the images drawn for each part of the split (0: none).
   int64_t limit = 0;
