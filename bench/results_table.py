@@ -116,20 +116,22 @@ def cell(outdir, data, cls, protocol):
     return load(path) if os.path.exists(path) else None
 
 
-def gamma(r):
-    """The Detector-VAE's TC weight of a cell: recorded since the presets set it; every cell
-    run before trained with the paper's 40."""
-    return r.get("gamma", 40.0)
+def gamma(outdir, data, cls, protocol):
+    """The Detector-VAE's TC weight of a cell (its experiment.json): recorded since the presets
+    set it; every cell run before trained with the paper's 40."""
+    path = os.path.join(outdir, f"{data}_{cls}_{protocol}", "experiment.json")
+    return load(path).get("gamma", 40.0) if os.path.exists(path) else 40.0
 
 
 def oiad_setting(outdir, data, cls, protocol, r):
     """The OIAD preset of a cell with its γ, N and number of scored codes (methods/oiad.json)."""
     path = os.path.join(outdir, f"{data}_{cls}_{protocol}", "methods", "oiad.json")
     if not os.path.exists(path):
-        return f"{r['preset']}, γ {gamma(r):g}"
+        return f"{r['preset']}, γ {gamma(outdir, data, cls, protocol):g}"
     d = load(path).get("details", {})
     det = d.get("detector", {})
-    return f"{r['preset']}, γ {gamma(r):g} (N = {det.get('morphs', '?')}, {len(d.get('codes', []))} codes)"
+    return (f"{r['preset']}, γ {gamma(outdir, data, cls, protocol):g} (N = {det.get('morphs', '?')}, "
+            f"{len(d.get('codes', []))} codes)")
 
 
 def seconds(r):
@@ -232,7 +234,7 @@ def reproduce(outdir):
             cells = [fmt(r["methods"][k]["auc"]) if k in r["methods"] else "–" for k, _ in METHODS]
             cells.append(fmt(one_sided(r)))
             cells.append(fmt(one_sided(r, "local")))
-            print(f"| {name} | " + " | ".join(cells) + pub + f" | {seconds(r)} | {gamma(r):g} |")
+            print(f"| {name} | " + " | ".join(cells) + pub + f" | {seconds(r)} | {gamma(outdir, data, i, 'standard'):g} |")
             done.append((i, r))
         if done:
             # Means over the classes run so far; published means over the same classes.
@@ -336,7 +338,8 @@ def defects_tables(outdir):
                 continue
             cells = [fmt(method_auc(r, k)) for k, _ in DEFECT_METHODS]
             cells += [fmt(r["methods"].get(k, {}).get("pixel_auroc")) for k, _ in PIXEL_METHODS]
-            print(f"| {name} | " + " | ".join(cells) + f" | {r['n_test']} | {seconds(r)} | {gamma(r):g} |")
+            print(f"| {name} | " + " | ".join(cells) + f" | {r['n_test']} | {seconds(r)} | "
+                  f"{gamma(outdir, data, i, 'defects'):g} |")
             done.append((i, r))
         if done:
             def mean(xs):
