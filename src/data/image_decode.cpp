@@ -69,6 +69,24 @@ void check_pixels(int64_t pixels, const std::string& name) {
              " (set OIAD_MAX_IMAGE_PIXELS to change it)");
 }
 
+// Planar (CHW) copy of the first `channels` of each pixel of interleaved rows: `height` rows
+// of `width` pixels of `src_channels` bytes, `row_stride` bytes apart.
+DecodedImage from_interleaved(const uint8_t* px, int height, int width, size_t row_stride, int src_channels,
+                              int channels) {
+  DecodedImage d;
+  d.channels = channels;
+  d.height = height;
+  d.width = width;
+  const size_t plane = size_t(height) * size_t(width);
+  d.chw.resize(size_t(channels) * plane);
+  for (int y = 0; y < height; ++y) {
+    const uint8_t* row = px + size_t(y) * row_stride;
+    for (int x = 0; x < width; ++x)
+      for (int k = 0; k < channels; ++k) d.chw[size_t(k) * plane + size_t(y) * width + x] = row[x * src_channels + k];
+  }
+  return d;
+}
+
 // ---- PNG --------------------------------------------------------------------------------
 
 // Everything the libpng callbacks touch. The functions that call setjmp hold no C++ objects
@@ -143,15 +161,8 @@ DecodedImage decode_png(const std::vector<uint8_t>& bytes, const std::string& na
   std::vector<png_bytep> rows(c.height);
   for (png_uint_32 y = 0; y < c.height; ++y) rows[y] = packed.data() + y * c.row_bytes;
   OIAD_CHECK(png_read_pixels(&c, rows.data()), name, ": corrupt or truncated PNG (", c.message, ")");
-  DecodedImage d;
-  d.channels = c.channels <= 2 ? 1 : 3;  // alpha dropped
-  d.height = int(c.height);
-  d.width = int(c.width);
-  const size_t plane = size_t(d.height) * d.width;
-  d.chw.resize(size_t(d.channels) * plane);
-  for (size_t i = 0; i < plane; ++i)
-    for (int k = 0; k < d.channels; ++k) d.chw[k * plane + i] = packed[i * c.channels + k];
-  return d;
+  return from_interleaved(packed.data(), int(c.height), int(c.width), c.row_bytes, int(c.channels),
+                          c.channels <= 2 ? 1 : 3);  // alpha dropped
 }
 
 // ---- JPEG -------------------------------------------------------------------------------
@@ -226,15 +237,8 @@ DecodedImage decode_jpeg(const std::vector<uint8_t>& bytes, const std::string& n
   std::vector<uint8_t> packed(row_bytes * c.info.output_height);
   OIAD_CHECK(jpeg_read_pixels(&c, packed.data(), row_bytes), name, ": corrupt JPEG (", c.message, ")");
   OIAD_CHECK(c.warning[0] == 0, name, ": corrupt or truncated JPEG (", c.warning, ")");
-  DecodedImage d;
-  d.channels = channels;
-  d.height = int(c.info.output_height);
-  d.width = int(c.info.output_width);
-  const size_t plane = size_t(d.height) * d.width;
-  d.chw.resize(size_t(channels) * plane);
-  for (size_t i = 0; i < plane; ++i)
-    for (int k = 0; k < channels; ++k) d.chw[k * plane + i] = packed[i * channels + k];
-  return d;
+  return from_interleaved(packed.data(), int(c.info.output_height), int(c.info.output_width), row_bytes, channels,
+                          channels);
 }
 
 // ---- BMP --------------------------------------------------------------------------------
@@ -265,17 +269,7 @@ DecodedImage decode_bmp(const std::vector<uint8_t>& bytes, const std::string& na
   } else {
     throw Error(detail::concat(name, ": unsupported channel count ", c));
   }
-  DecodedImage d;
-  d.channels = c;
-  d.height = rgb.rows;
-  d.width = rgb.cols;
-  d.chw.resize(size_t(c) * d.height * d.width);
-  for (int y = 0; y < d.height; ++y) {
-    const uint8_t* row = rgb.ptr<uint8_t>(y);
-    for (int x = 0; x < d.width; ++x)
-      for (int k = 0; k < c; ++k) d.chw[(size_t(k) * d.height + y) * d.width + x] = row[x * c + k];
-  }
-  return d;
+  return from_interleaved(rgb.ptr<uint8_t>(0), rgb.rows, rgb.cols, rgb.step[0], c, c);
 }
 
 }  // namespace
