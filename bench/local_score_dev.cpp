@@ -10,6 +10,11 @@
 //
 //   cmake --build build --target oiad_local_score_dev
 //   build/oiad_local_score_dev mnist 3 30 1 > runs/dev/mnist3.txt
+//
+// Environment: DEV_GAMMA (the Detector-VAE's TC weight; unset: the `default` preset's),
+// DEV_KL, DEV_LATENT, DEV_DENSE, DEV_LR (other training variants), DEV_SKIP_DCAE (no DCAE),
+// DEV_WIN (SSIM window of the candidate maps, 7). The library's "oiad ... one-sided" lines
+// come first; the candidates after them take much longer.
 #include <torch/torch.h>
 
 #include <cstdio>
@@ -230,7 +235,8 @@ int main(int argc, char** argv) {
     auto cfg = model::ModelConfig::defaults(kind == "dcae" ? model::ModelKind::kDcae : model::ModelKind::kDetectorVae,
                                             ds.channels, 32);
     if (kind == "detector") {
-      // Training variants under study, from the environment (unset: the defaults).
+      // Training variants under study, from the environment (unset: the `default` preset's).
+      cfg.gamma = detect::preset_gamma("default");
       if (const char* v = std::getenv("DEV_KL")) cfg.kl_weight = std::atof(v);
       if (const char* v = std::getenv("DEV_GAMMA")) cfg.gamma = std::atof(v);
       if (const char* v = std::getenv("DEV_LATENT")) cfg.latent_dim = std::atoi(v);
@@ -248,9 +254,11 @@ int main(int argc, char** argv) {
     train::TrainState st;
     // Trained networks are cached by (data, class, epochs, seed, variant) in runs/dev/cache.
     std::string variant = kind;
-    for (const char* e : {"DEV_KL", "DEV_GAMMA", "DEV_LATENT", "DEV_DENSE", "DEV_LR"})
-      if (kind == "detector")
-      if (const char* v = std::getenv(e)) variant += std::string("_") + e + v;
+    if (kind == "detector") {
+      variant += "_gamma" + std::to_string(cfg.gamma);
+      for (const char* e : {"DEV_KL", "DEV_LATENT", "DEV_DENSE", "DEV_LR"})
+        if (const char* v = std::getenv(e)) variant += std::string("_") + e + v;
+    }
     const std::string cache = "runs/dev/cache/" + data_name + "_" + argv[2] + "_" + argv[3] + "_" + argv[4] + "_" + variant + ".pt";
     if (std::ifstream(cache).good()) {
       torch::load(net, cache);
