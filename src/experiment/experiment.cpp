@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <cmath>
 
 #include "internal.h"
 #include "oiad/core/error.h"
@@ -17,6 +18,7 @@
 #include "oiad/detect/pipeline.h"
 #include "oiad/eval/roc.h"
 #include "oiad/model/preprocess.h"
+#include "oiad/peers/deep_svdd.h"
 #include "oiad/report/document.h"
 #include "oiad/report/picture.h"
 #include "oiad/workflow/train_job.h"
@@ -141,6 +143,68 @@ MethodRun run_autoencoder(const Context& c, const std::string& name) {
     r.details["pixel_auroc"] = pixel_auroc(c, torch::cat(maps));
     r.details["pixel_map"] = "per-pixel squared error of the decoded mean code, summed over channels";
   }
+  return r;
+}
+
+// ---- Deep SVDD (a same-run peer) ----
+peers::DeepSvddOptions deepsvdd_options(const ExperimentOptions& o, int channels) {
+  peers::DeepSvddOptions p = peers::DeepSvddOptions::published(channels);
+  p.seed = o.seed;
+  if (!o.deepsvdd_epochs.empty()) {
+    auto scaled = [](int milestone, int published, int epochs) {
+      return int(std::lround(double(milestone) * epochs / std::max(1, published)));
+    };
+    p.ae_lr_milestone = scaled(p.ae_lr_milestone, p.ae_epochs, o.deepsvdd_epochs[0]);
+    p.lr_milestone = scaled(p.lr_milestone, p.epochs, o.deepsvdd_epochs[1]);
+    p.ae_epochs = o.deepsvdd_epochs[0];
+    p.epochs = o.deepsvdd_epochs[1];
+  }
+  return p;
+}
+
+MethodRun run_deepsvdd(const Context& c) {
+  const double t0 = now_seconds();
+  const ExperimentOptions& o = c.o;
+  const peers::DeepSvddOptions p = deepsvdd_options(o, c.ds.channels);
+  peers::DeepSvdd m(c.ds.channels, o.input_size, p);
+  const std::string path = o.out + "/models/deepsvdd.pt";
+  peers::DeepSvddHistory h;
+  if (fs::exists(path)) {
+    m.load(path);
+    c.log("deepsvdd: reusing " + path);
+  } else {
+    const torch::Tensor x = part_input(c.ds, c.split.train, o.input_size);
+    c.log("deepsvdd: " + std::to_string(x.size(0)) + " training images, autoencoder " + std::to_string(p.ae_epochs) +
+          " epochs, Deep SVDD " + std::to_string(p.epochs) + " epochs");
+    ProgressPrinter progress("deepsvdd", 30.0, [&](const std::string& line) { c.log(line); }, bool(o.log));
+    const int64_t total = int64_t(p.ae_epochs) + p.epochs;
+    h = m.fit(x, [&](const std::string& phase, int e, int n, double loss) {
+      const int64_t done = phase == "autoencoder" ? e : int64_t(p.ae_epochs) + e;
+      progress.update(done, total, phase + " epoch " + std::to_string(e) + "/" + std::to_string(n) + ", loss " +
+                                       report::fixed(loss, 4));
+    });
+    fs::create_directories(o.out + "/models");
+    m.save(path);
+  }
+  const double s0 = now_seconds();
+  const torch::Tensor s = m.score(part_input(c.ds, c.test, o.input_size)).contiguous();
+  MethodRun r;
+  r.name = "deepsvdd";
+  r.scores.assign(s.data_ptr<double>(), s.data_ptr<double>() + s.numel());
+  r.score_seconds = now_seconds() - s0;
+  r.fit_seconds = h.ae_seconds + h.svdd_seconds;
+  r.auc = eval::roc_auc(r.scores, c.labels);
+  r.details = {{"score", "squared distance of the network output to the centre, ‖φ(x) − c‖²"},
+               {"ae_epochs", p.ae_epochs},
+               {"ae_lr_milestone", p.ae_lr_milestone},
+               {"epochs", p.epochs},
+               {"lr_milestone", p.lr_milestone},
+               {"ae_seconds", h.ae_seconds},
+               {"svdd_seconds", h.svdd_seconds},
+               {"ae_final_loss", h.ae_loss.empty() ? nlohmann::json() : nlohmann::json(h.ae_loss.back())},
+               {"svdd_final_loss", h.svdd_loss.empty() ? nlohmann::json() : nlohmann::json(h.svdd_loss.back())},
+               {"model", "models/deepsvdd.pt"},
+               {"wall_seconds", now_seconds() - t0}};
   return r;
 }
 
@@ -337,6 +401,9 @@ nlohmann::json settings_of(const data::Dataset& ds, const data::OneClassSplit& s
           {"ocsvm_nu", o.ocsvm_nu},
           {"ocsvm_gamma_factors", o.ocsvm_gamma_factors}};
   if (o.protocol == "defects") s["defects"] = o.defects.empty() ? data::defect_family_names() : o.defects;
+  // Recorded only when not the authors' schedule, so that Deep SVDD can join a folder made
+  // before it existed.
+  if (!o.deepsvdd_epochs.empty()) s["deepsvdd_epochs"] = o.deepsvdd_epochs;
   return s;
 }
 
@@ -408,8 +475,10 @@ nlohmann::json run_experiment(const data::Dataset& ds, int normal_class, const E
     }
     log(m + ": starting");
     const double t0 = now_seconds();
-    MethodRun r = m == "oiad" ? run_oiad(c) : (m == "vae" || m == "dcae") ? run_autoencoder(c, m)
-                                                                           : detail::run_baseline(m, features, o);
+    MethodRun r = m == "oiad"                    ? run_oiad(c)
+                  : (m == "vae" || m == "dcae") ? run_autoencoder(c, m)
+                  : m == "deepsvdd"             ? run_deepsvdd(c)
+                                                : detail::run_baseline(m, features, o);
     if (!r.details.contains("wall_seconds")) r.details["wall_seconds"] = now_seconds() - t0;
     if (r.details.contains("pca_seconds") && !pca_charged) {
       // The shared PCA ran once, before the first baseline: charge its time to that one.
@@ -436,6 +505,7 @@ nlohmann::json run_experiment(const data::Dataset& ds, int normal_class, const E
                         {"n_holdout", holdout.size()},
                         {"n_holdout_anomalous", hold_ano},
                         {"preset", o.preset},
+                        {"gamma", detector_gamma(o)},
                         {"alpha", o.alpha},
                         {"epochs", o.train.epochs},
                         {"input_size", o.input_size},

@@ -1,4 +1,5 @@
 // Checks of the experiment's options, and the methods it knows.
+#include <algorithm>
 #include <cmath>
 
 #include "oiad/core/error.h"
@@ -9,7 +10,7 @@
 namespace oiad::experiment {
 
 const std::vector<std::string>& method_names() {
-  static const std::vector<std::string> kNames = {"oiad", "vae", "dcae", "kde", "ocsvm", "gmm"};
+  static const std::vector<std::string> kNames = {"oiad", "vae", "dcae", "kde", "ocsvm", "gmm", "deepsvdd"};
   return kNames;
 }
 
@@ -18,7 +19,7 @@ void check_options(const ExperimentOptions& o) {
   OIAD_CHECK_USAGE(!o.methods.empty(), "experiment: --methods is empty");
   for (const auto& m : o.methods)
     OIAD_CHECK_USAGE(std::find(method_names().begin(), method_names().end(), m) != method_names().end(),
-                     "experiment: unknown method '", m, "' (expected oiad, vae, dcae, kde, ocsvm, gmm)");
+                     "experiment: unknown method '", m, "' (expected oiad, vae, dcae, kde, ocsvm, gmm, deepsvdd)");
   try {
     for (const auto& m : o.metrics) detect::parse_metric(m);
   } catch (const UsageError& e) {
@@ -35,6 +36,12 @@ void check_options(const ExperimentOptions& o) {
   if (o.gamma)
     OIAD_CHECK_USAGE(std::isfinite(*o.gamma) && *o.gamma >= 0 && *o.gamma <= 1e6, "experiment: --gamma ", *o.gamma,
                      " outside [0, 1e6]");
+  if (std::find(o.methods.begin(), o.methods.end(), "deepsvdd") != o.methods.end())
+    OIAD_CHECK_USAGE(o.input_size == 32, "experiment: deepsvdd takes 32x32 network input (--input-size is ", o.input_size,
+                     ")");
+  OIAD_CHECK_USAGE(o.deepsvdd_epochs.empty() || (o.deepsvdd_epochs.size() == 2 && o.deepsvdd_epochs[0] >= 0 &&
+                                                 o.deepsvdd_epochs[1] >= 1),
+                   "experiment: --deepsvdd-epochs takes AE,SVDD epochs (AE >= 0, SVDD >= 1)");
   OIAD_CHECK_USAGE(o.alpha > 0 && o.alpha <= 0.5, "experiment: --alpha ", o.alpha, " outside (0, 0.5]");
   OIAD_CHECK_USAGE(o.holdout_fraction > 0 && o.holdout_fraction < 0.5, "experiment: holdout fraction ",
                    o.holdout_fraction, " outside (0, 0.5)");

@@ -14,6 +14,7 @@
 #include "oiad/detect/pipeline.h"
 #include "oiad/experiment/experiment.h"
 #include "oiad/model/preprocess.h"
+#include "oiad/peers/deep_svdd.h"
 #include "test_util.h"
 
 namespace oiad {
@@ -107,8 +108,58 @@ TEST(Experiment, RefusesBadOptions) {
   o = tiny_options("never-created");
   o.alpha = 0.7;
   EXPECT_THROW(experiment::check_options(o), UsageError);
+  o = tiny_options("never-created");
+  o.methods = {"deepsvdd"};
+  o.input_size = 64;
+  EXPECT_THROW(experiment::check_options(o), UsageError);
+  o = tiny_options("never-created");
+  o.deepsvdd_epochs = {3};
+  EXPECT_THROW(experiment::check_options(o), UsageError);
+  o.deepsvdd_epochs = {3, 0};
+  EXPECT_THROW(experiment::check_options(o), UsageError);
+  o.deepsvdd_epochs = {0, 1};
+  EXPECT_NO_THROW(experiment::check_options(o));
   o = tiny_options("");
   EXPECT_THROW(experiment::check_options(o), UsageError);
+}
+
+// Deep SVDD runs as a method of the experiment: its stored scores are those of the stored
+// model on the reported test images (loaded and scored again here), its AUC their brute-force
+// AUC; a shortened schedule keeps the learning-rate drops at their share and is recorded;
+// it joins a folder whose other methods ran first, and a second run reuses it.
+TEST(Experiment, EndToEndDeepSvdd) {
+  test::TempDir dir;
+  const std::string out = dir.file("exp");
+  const data::Dataset ds = synthetic(40, 12);
+  auto o = tiny_options(out);
+  o.deepsvdd_epochs = {3, 6};
+  o.methods = {"kde"};
+  experiment::run_experiment(ds, 0, o);
+  o.methods = {"kde", "deepsvdd"};
+  const nlohmann::json res = experiment::run_experiment(ds, 0, o);
+  ASSERT_TRUE(res["methods"].contains("deepsvdd"));
+  EXPECT_EQ(read_json(out + "/experiment.json")["deepsvdd_epochs"], (nlohmann::json{3, 6}));
+  const auto mj = read_json(out + "/methods/deepsvdd.json");
+  EXPECT_EQ(mj["details"]["ae_epochs"], 3);
+  EXPECT_EQ(mj["details"]["epochs"], 6);
+  EXPECT_EQ(mj["details"]["ae_lr_milestone"], 1);  // 50 of 150 epochs -> 1 of 3
+  EXPECT_EQ(mj["details"]["lr_milestone"], 2);     // 50 of 150 -> 2 of 6
+  const auto split = read_json(out + "/split.json");
+  data::SplitPart reported;
+  reported.source = split["reported_test"]["source"];
+  reported.index = split["reported_test"]["index"].get<std::vector<int64_t>>();
+  reported.anomalous = split["reported_test"]["anomalous"].get<std::vector<uint8_t>>();
+  const auto s = mj["scores"].get<std::vector<double>>();
+  ASSERT_EQ(s.size(), reported.size());
+  std::vector<int> labels(reported.anomalous.begin(), reported.anomalous.end());
+  EXPECT_NEAR(test::brute_auc(s, labels), res["methods"]["deepsvdd"]["auc"].get<double>(), 1e-12);
+  peers::DeepSvdd m(1, 32, peers::DeepSvddOptions{});
+  m.load(out + "/models/deepsvdd.pt");
+  const auto px = data::gather_pixels(ds, reported);
+  const auto again = m.score(model::images_to_input(px.data(), int64_t(reported.size()), 1, 28, 28, 32));
+  for (size_t i = 0; i < s.size(); ++i) EXPECT_NEAR(again[int64_t(i)].item<double>(), s[i], 1e-9 * (1 + s[i])) << i;
+  const nlohmann::json res2 = experiment::run_experiment(ds, 0, o);
+  EXPECT_EQ(res2["methods"]["deepsvdd"]["auc"], res["methods"]["deepsvdd"]["auc"]);
 }
 
 // The defects protocol runs every method from one call: the test part is the normal class's

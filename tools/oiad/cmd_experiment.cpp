@@ -103,6 +103,11 @@ void add_experiment_command(CLI::App& app, Runner& run, const std::string& comma
   c->add_option("--input-size", e.input_size, "network input side: 32 or 64")
       ->check(CLI::IsMember(model::input_sizes()))
       ->capture_default_str();
+  c->add_option("--deepsvdd-epochs", e.deepsvdd_epochs,
+                "deepsvdd: autoencoder and Deep SVDD epochs, AE,SVDD (default: the authors' schedule, 150,150 grey, "
+                "350,150 colour; learning-rate drops keep their share)")
+      ->delimiter(',')
+      ->expected(2);
   c->add_option("--holdout", e.holdout_fraction, "share of each label of the test part held out for the baselines")
       ->capture_default_str();
   c->add_option("--holdout-max", e.holdout_max, "at most this many holdout images")->capture_default_str();

@@ -27,7 +27,7 @@
 
 namespace oiad::experiment {
 
-/// "oiad", "vae", "dcae", "kde", "ocsvm", "gmm": the allowed values of --methods.
+/// "oiad", "vae", "dcae", "kde", "ocsvm", "gmm", "deepsvdd": the allowed values of --methods.
 const std::vector<std::string>& method_names();
 
 struct ExperimentOptions {
@@ -61,6 +61,10 @@ struct ExperimentOptions {
   /// (seeded), the chosen size is then fitted on all: full-covariance EM in Armadillo took
   /// 47 s for k = 2..20 on 400 images of 100 features (docs/results.md). 0: all images.
   int64_t gmm_bic_max_samples = 1000;
+  /// Deep SVDD's autoencoder and Deep SVDD epochs; empty: the authors' schedule
+  /// (peers::DeepSvddOptions::published). A shorter schedule moves each learning-rate drop
+  /// to the same share of its phase.
+  std::vector<int> deepsvdd_epochs;
   double ocsvm_nu = 0.1;
   /// OC-SVM kernel widths tried: these multiples of 1 / (d · Var(x)) (scikit-learn's "scale").
   std::vector<double> ocsvm_gamma_factors = {0.25, 0.5, 1.0, 2.0, 4.0};
