@@ -412,4 +412,5 @@ def seed_spread(outdir):
 
 
 if __name__ == "__main__":
-    {"detector": detector, "variants": variants, "training": training, "reproduce": reproduce}[sys.argv[1]](*sys.argv[2:])
+    {"detector": detector, "variants": variants, "training": training, "reproduce": reproduce,
+     "defects": defects_tables}[sys.argv[1]](*sys.argv[2:])
