@@ -76,9 +76,8 @@ LeNetEncoderImpl::LeNetEncoderImpl(int channels, int input_size) {
     if (channels == 3) glorot_leaky(conv.back()->weight);
     in = widths[i];
   }
-  last_channels = int(in);
-  last_side = input_size >> widths.size();
-  fc = register_module("fc", torch::nn::Linear(torch::nn::LinearOptions(in * last_side * last_side, rep_dim).bias(false)));
+  const int64_t side = input_size >> widths.size();  // after one 2x2 pooling per convolution
+  fc = register_module("fc", torch::nn::Linear(torch::nn::LinearOptions(in * side * side, rep_dim).bias(false)));
 }
 
 torch::Tensor LeNetEncoderImpl::forward(torch::Tensor x) {
@@ -136,17 +135,21 @@ torch::Tensor DeepSvdd::preprocess(const torch::Tensor& x) const {
   return (global_contrast_l1(x) - scale_min_) / (scale_max_ - scale_min_);
 }
 
+void DeepSvdd::check_images(const torch::Tensor& x, const char* what) const {
+  OIAD_CHECK(x.dim() == 4 && x.size(1) == channels_ && x.size(2) == input_size_ && x.size(3) == input_size_,
+             "deep svdd: ", what, " of shape ", x.sizes(), ", expected (N, ", channels_, ", ", input_size_, ", ",
+             input_size_, ")");
+}
+
 DeepSvddHistory DeepSvdd::fit(const torch::Tensor& x,
                               const std::function<void(const std::string&, int, int, double)>& progress) {
-  OIAD_CHECK(x.dim() == 4 && x.size(1) == channels_ && x.size(2) == input_size_ && x.size(3) == input_size_,
-             "deep svdd: training images of shape ", x.sizes(), ", expected (N, ", channels_, ", ", input_size_, ", ",
-             input_size_, ")");
+  check_images(x, "training images");
   OIAD_CHECK(x.size(0) >= 2, "deep svdd: need at least 2 training images, got ", x.size(0));
-  auto g = global_contrast_l1(x);
+  const auto g = global_contrast_l1(x);
   scale_min_ = g.min().item<double>();
   scale_max_ = g.max().item<double>();
   OIAD_CHECK(scale_max_ > scale_min_, "deep svdd: the training images have no contrast");
-  const auto xp = preprocess(x);
+  const auto xp = (g - scale_min_) / (scale_max_ - scale_min_);  // preprocess(x), GCN computed once
   const int64_t n = xp.size(0);
   DeepSvddHistory h;
   torch::manual_seed(opt_.seed);
@@ -206,9 +209,7 @@ DeepSvddHistory DeepSvdd::fit(const torch::Tensor& x,
 
 torch::Tensor DeepSvdd::score(const torch::Tensor& x) const {
   OIAD_CHECK(center_.defined(), "deep svdd: not fitted");
-  OIAD_CHECK(x.dim() == 4 && x.size(1) == channels_ && x.size(2) == input_size_ && x.size(3) == input_size_,
-             "deep svdd: images of shape ", x.sizes(), ", expected (N, ", channels_, ", ", input_size_, ", ", input_size_,
-             ")");
+  check_images(x, "images");
   torch::NoGradGuard ng;
   phi_->eval();
   const auto xp = preprocess(x);

@@ -57,7 +57,7 @@ struct DeepSvddOptions {
 struct LeNetEncoderImpl : torch::nn::Module {
   LeNetEncoderImpl(int channels, int input_size);
   torch::Tensor forward(torch::Tensor x);  ///< (N, C, S, S) -> (N, rep_dim)
-  int rep_dim = 0, last_channels = 0, last_side = 0;
+  int rep_dim = 0;
   std::vector<torch::nn::Conv2d> conv;
   std::vector<torch::nn::BatchNorm2d> bn;
   torch::nn::Linear fc{nullptr};
@@ -104,6 +104,8 @@ class DeepSvdd {
   void load(const std::string& path);
 
  private:
+  /// Error unless x is (N, channels, input_size, input_size).
+  void check_images(const torch::Tensor& x, const char* what) const;
   int channels_, input_size_;
   DeepSvddOptions opt_;
   mutable LeNetEncoder phi_{nullptr};
