@@ -11,7 +11,9 @@
 #   seeds     MNIST 7, paper protocol, again with seeds SEEDS (default "1 2 3"; split, holdout,
 #             initialisation and morph search all change with the seed), into OUT/seeds/
 #   report    only rewrite docs/results.md from what OUT holds
-# Environment: SEED (0), SEEDS ("1 2 3"), PRESET (default), EPOCHS (30), LIMIT (0 = no cap), THREADS (all).
+# Environment: SEED (0), SEEDS ("1 2 3"), PRESET (default), EPOCHS (30), LIMIT (0 = no cap), THREADS (all),
+# PEERS (deepsvdd,transforms: the same-run peers added to the standard cells; each adds about
+# 10-15 minutes per cell).
 #
 # Resumable at two levels: a cell whose results.json is complete is skipped, and an
 # interrupted cell resumes inside `oiad experiment` (finished methods and training
@@ -22,7 +24,7 @@ what=${1:-all}
 root="$(cd "$(dirname "$0")/.." && pwd)"
 out=${2:-$root/runs/reproduce}
 bin="$root/build/oiad"
-seed=${SEED:-0}; preset=${PRESET:-default}; epochs=${EPOCHS:-30}; limit=${LIMIT:-0}
+seed=${SEED:-0}; preset=${PRESET:-default}; epochs=${EPOCHS:-30}; limit=${LIMIT:-0}; peers=${PEERS:-deepsvdd,transforms}
 threads=()
 [ -n "${THREADS:-}" ] && threads=(--threads "$THREADS")
 mkdir -p "$out"
@@ -57,12 +59,14 @@ for cell in "${cells[@]+"${cells[@]}"}"; do
     cell_seed=$seed
     dir="$out/${data}_${cls}_${protocol}"
   fi
-  if [ -s "$dir/results.json" ] && python3 - "$dir/results.json" <<'PY'
+  if [ -s "$dir/results.json" ] && python3 - "$dir/results.json" "$peers" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
 need = {"oiad_mse", "oiad_loss", "oiad_ssim", "vae", "dcae", "kde", "ocsvm", "gmm"}
 if r["protocol"] == "defects":
     need.add("oiad_local")
+if r["protocol"] == "standard":
+    need |= set(sys.argv[2].split(","))
 sys.exit(0 if need <= set(r["methods"]) else 1)
 PY
   then
@@ -70,8 +74,10 @@ PY
     continue
   fi
   echo "reproduce: $data $cls $protocol seed $cell_seed -> $dir ($(date +%H:%M:%S))" >&2
+  methods=()
+  [ "$protocol" = standard ] && methods=(--methods "oiad,vae,dcae,kde,ocsvm,gmm,$peers")
   "$bin" "${threads[@]+"${threads[@]}"}" experiment --data "$data" --normal-class "$cls" --protocol "$protocol" \
-    --preset "$preset" --seed "$cell_seed" --epochs "$epochs" --limit "$limit" --out "$dir" \
+    --preset "$preset" --seed "$cell_seed" --epochs "$epochs" --limit "$limit" --out "$dir" "${methods[@]+"${methods[@]}"}" \
     > "$dir.summary.json" 2> "$dir.log"
 done
 

@@ -61,6 +61,8 @@ def training(*paths):
 
 METHODS = [("kde", "KDE"), ("ocsvm", "OC-SVM"), ("gmm", "GMM"), ("vae", "VAE"), ("dcae", "DCAE"),
            ("oiad_mse", "OIAD mse"), ("oiad_loss", "OIAD loss"), ("oiad_ssim", "OIAD ssim")]
+# Same-run peers (oiad experiment --methods deepsvdd,transforms): columns beside the published numbers.
+PEERS = [("deepsvdd", "Deep SVDD here"), ("transforms", "GEOM-type here")]
 TABLE2 = [("mnist", "1"), ("mnist", "7"), ("cifar10", "cat"), ("cifar10", "dog"), ("fashion-mnist", "trouser")]
 CLASS_NAMES = {"mnist": [str(i) for i in range(10)],
                "fashion-mnist": ["t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker",
@@ -217,7 +219,8 @@ def reproduce(outdir):
     for data in ("mnist", "fashion-mnist", "cifar10"):
         print(f"### {data}\n")
         head = ("| class | " + " | ".join(n for _, n in METHODS) +
-                " | OIAD ssim one-sided* | OIAD local† | Deep SVDD | GEOM | seconds (threads) | OIAD γ |")
+                " | OIAD ssim one-sided* | OIAD local† | " + " | ".join(n for _, n in PEERS) +
+                " | Deep SVDD | GEOM | seconds (threads) | OIAD γ |")
         print(head)
         print("|" + "---|" * (head.count("|") - 1))
         done = []
@@ -229,11 +232,13 @@ def reproduce(outdir):
             pub += f" | {geom[i]:.1f}" if geom else " | –"
             name = f"{i} {CLASS_NAMES[data][i]}" if data != "mnist" else str(i)
             if r is None:
-                print(f"| {name} | " + " | ".join("not run yet" for _ in range(len(METHODS) + 2)) + pub + " | | |")
+                print(f"| {name} | " + " | ".join("not run yet" for _ in range(len(METHODS) + 2 + len(PEERS))) + pub +
+                      " | | |")
                 continue
             cells = [fmt(r["methods"][k]["auc"]) if k in r["methods"] else "–" for k, _ in METHODS]
             cells.append(fmt(one_sided(r)))
             cells.append(fmt(one_sided(r, "local")))
+            cells += [fmt(r["methods"][k]["auc"]) if k in r["methods"] else "–" for k, _ in PEERS]
             print(f"| {name} | " + " | ".join(cells) + pub + f" | {seconds(r)} | {gamma(outdir, data, i, 'standard'):g} |")
             done.append((i, r))
         if done:
@@ -245,6 +250,7 @@ def reproduce(outdir):
                      for k, _ in METHODS]
             cells.append(fmt(mean([one_sided(r) for _, r in done])))
             cells.append(fmt(mean([one_sided(r, "local") for _, r in done])))
+            cells += [fmt(mean([r["methods"][k]["auc"] if k in r["methods"] else None for _, r in done])) for k, _ in PEERS]
             pub = f" | {mean([svdd[i] for i, _ in done]):.1f}" if svdd else " | –"
             pub += f" | {mean([geom[i] for i, _ in done]):.1f}" if geom else " | –"
             print(f"| mean of {len(done)} | " + " | ".join(cells) + pub +
@@ -283,7 +289,7 @@ def auc(pos, neg):
     return (rank_sum - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg))
 
 
-DEFECT_METHODS = METHODS + [("oiad_ssim_one_sided", "OIAD ssim one-sided*"), ("oiad_local_one_sided", "OIAD local†")]
+DEFECT_METHODS = METHODS + [("oiad_ssim_one_sided", "OIAD ssim one-sided*"), ("oiad_local_one_sided", "OIAD local†")] + PEERS
 PIXEL_METHODS = [("vae", "VAE"), ("dcae", "DCAE"), ("oiad_local", "OIAD local†")]
 
 

@@ -19,6 +19,7 @@
 #include "oiad/eval/roc.h"
 #include "oiad/model/preprocess.h"
 #include "oiad/peers/deep_svdd.h"
+#include "oiad/peers/transform_prediction.h"
 #include "oiad/report/document.h"
 #include "oiad/report/picture.h"
 #include "oiad/workflow/train_job.h"
@@ -146,18 +147,40 @@ MethodRun run_autoencoder(const Context& c, const std::string& name) {
   return r;
 }
 
-// ---- Deep SVDD (a same-run peer) ----
+// ---- Same-run peers ----
+// A peer's run on the reported test part: its scores (higher = more anomalous), the seconds
+// they took and their AUC.
+MethodRun peer_scores(const Context& c, const std::string& name, const std::function<torch::Tensor(const torch::Tensor&)>& score) {
+  const double s0 = now_seconds();
+  const torch::Tensor s = score(part_input(c.ds, c.test, c.o.input_size)).to(torch::kDouble).contiguous();
+  MethodRun r;
+  r.name = name;
+  r.scores.assign(s.data_ptr<double>(), s.data_ptr<double>() + s.numel());
+  r.score_seconds = now_seconds() - s0;
+  r.auc = eval::roc_auc(r.scores, c.labels);
+  return r;
+}
+
+// ---- Deep SVDD ----
+// The authors' colour schedule (autoencoder 350 epochs, Deep SVDD 150) takes about 2 hours
+// per CIFAR-10 class on 2 cores (docs/results.md, "Peers"); the experiment's default for
+// colour images is this shortened one, about 14 minutes. Grey images keep the authors' 150 + 150.
+const std::vector<int> kColourDeepSvddEpochs = {30, 50};
+
 peers::DeepSvddOptions deepsvdd_options(const ExperimentOptions& o, int channels) {
   peers::DeepSvddOptions p = peers::DeepSvddOptions::published(channels);
   p.seed = o.seed;
-  if (!o.deepsvdd_epochs.empty()) {
+  const std::vector<int> epochs = !o.deepsvdd_epochs.empty() ? o.deepsvdd_epochs
+                                  : channels == 3            ? kColourDeepSvddEpochs
+                                                             : std::vector<int>{};
+  if (!epochs.empty()) {
     auto scaled = [](int milestone, int published, int epochs) {
       return int(std::lround(double(milestone) * epochs / std::max(1, published)));
     };
-    p.ae_lr_milestone = scaled(p.ae_lr_milestone, p.ae_epochs, o.deepsvdd_epochs[0]);
-    p.lr_milestone = scaled(p.lr_milestone, p.epochs, o.deepsvdd_epochs[1]);
-    p.ae_epochs = o.deepsvdd_epochs[0];
-    p.epochs = o.deepsvdd_epochs[1];
+    p.ae_lr_milestone = scaled(p.ae_lr_milestone, p.ae_epochs, epochs[0]);
+    p.lr_milestone = scaled(p.lr_milestone, p.epochs, epochs[1]);
+    p.ae_epochs = epochs[0];
+    p.epochs = epochs[1];
   }
   return p;
 }
@@ -186,14 +209,8 @@ MethodRun run_deepsvdd(const Context& c) {
     fs::create_directories(o.out + "/models");
     m.save(path);
   }
-  const double s0 = now_seconds();
-  const torch::Tensor s = m.score(part_input(c.ds, c.test, o.input_size)).contiguous();
-  MethodRun r;
-  r.name = "deepsvdd";
-  r.scores.assign(s.data_ptr<double>(), s.data_ptr<double>() + s.numel());
-  r.score_seconds = now_seconds() - s0;
+  MethodRun r = peer_scores(c, "deepsvdd", [&](const torch::Tensor& x) { return m.score(x); });
   r.fit_seconds = h.ae_seconds + h.svdd_seconds;
-  r.auc = eval::roc_auc(r.scores, c.labels);
   r.details = {{"score", "squared distance of the network output to the centre, ‖φ(x) − c‖²"},
                {"ae_epochs", p.ae_epochs},
                {"ae_lr_milestone", p.ae_lr_milestone},
@@ -204,6 +221,49 @@ MethodRun run_deepsvdd(const Context& c) {
                {"ae_final_loss", h.ae_loss.empty() ? nlohmann::json() : nlohmann::json(h.ae_loss.back())},
                {"svdd_final_loss", h.svdd_loss.empty() ? nlohmann::json() : nlohmann::json(h.svdd_loss.back())},
                {"model", "models/deepsvdd.pt"},
+               {"wall_seconds", now_seconds() - t0}};
+  return r;
+}
+
+// ---- Transformation prediction ----
+MethodRun run_transforms(const Context& c) {
+  const double t0 = now_seconds();
+  const ExperimentOptions& o = c.o;
+  peers::TransformPredictionOptions p = o.transforms;
+  p.seed = o.seed;
+  peers::TransformPrediction m(c.ds.channels, o.input_size, p);
+  const std::string path = o.out + "/models/transforms.pt";
+  peers::TransformPredictionHistory h;
+  if (fs::exists(path)) {
+    m.load(path);
+    c.log("transforms: reusing " + path);
+  } else {
+    const torch::Tensor x = part_input(c.ds, c.split.train, o.input_size);
+    const int epochs = p.epochs(m.transforms());
+    c.log("transforms: " + std::to_string(x.size(0)) + " training images, " + std::to_string(m.transforms()) +
+          " transformations (" + peers::transform_set_name(p.transforms) + "), WRN-" + std::to_string(p.depth) + "-" +
+          std::to_string(p.widen) + ", " + std::to_string(epochs) + " epochs");
+    ProgressPrinter progress("transforms", 30.0, [&](const std::string& line) { c.log(line); }, bool(o.log));
+    h = m.fit(x, [&](int e, int n, double loss) {
+      progress.update(e, n, "epoch " + std::to_string(e) + "/" + std::to_string(n) + ", loss " + report::fixed(loss, 4));
+    });
+    fs::create_directories(o.out + "/models");
+    m.save(path);
+  }
+  MethodRun r = peer_scores(c, "transforms", [&](const torch::Tensor& x) { return m.score(x); });
+  r.fit_seconds = h.train_seconds + h.dirichlet_seconds;
+  r.details = {{"score", p.score == "dirichlet" ? "GEOM's Dirichlet normality score, negated"
+                                                : "minus the summed log-probability of the right transformation"},
+               {"set", peers::transform_set_name(p.transforms)},
+               {"transformations", m.transforms()},
+               {"network", "WRN-" + std::to_string(p.depth) + "-" + std::to_string(p.widen)},
+               {"epochs", p.epochs(m.transforms())},
+               {"passes", p.passes},
+               {"train_seconds", h.train_seconds},
+               {"dirichlet_seconds", h.dirichlet_seconds},
+               {"final_loss", h.loss.empty() ? nlohmann::json() : nlohmann::json(h.loss.back())},
+               {"final_accuracy", h.accuracy.empty() ? nlohmann::json() : nlohmann::json(h.accuracy.back())},
+               {"model", "models/transforms.pt"},
                {"wall_seconds", now_seconds() - t0}};
   return r;
 }
@@ -378,6 +438,34 @@ MethodRun run_oiad(const Context& c) {
   return r;
 }
 
+bool uses(const ExperimentOptions& o, const std::string& method) {
+  return std::find(o.methods.begin(), o.methods.end(), method) != o.methods.end();
+}
+
+// The settings key that belongs to one method alone, and that method: a folder whose
+// experiment.json lacks the key may take it on as long as the method has not run there.
+const std::vector<std::pair<std::string, std::string>> kMethodSettings = {{"deepsvdd_epochs", "deepsvdd"},
+                                                                          {"transforms", "transforms"}};
+
+// Checks that `settings` are those of the experiment in o.out (when there is one); writes them
+// otherwise, or adds the keys of methods that join the folder.
+void join_settings(const nlohmann::json& settings, const ExperimentOptions& o, const std::string& path) {
+  if (!fs::exists(path)) {
+    write_file_atomic(path, settings.dump(2) + "\n");
+    return;
+  }
+  nlohmann::json old = read_json_file(path);
+  bool added = false;
+  for (const auto& [k, v] : settings.items()) {
+    if (!old.contains(k))
+      for (const auto& [key, method] : kMethodSettings)
+        if (key == k && !fs::exists(o.out + "/methods/" + method + ".json")) old[k] = v, added = true;
+    OIAD_CHECK(old.contains(k) && old[k] == v, o.out, ": holds an experiment with ", k, " = ",
+               old.contains(k) ? old[k].dump() : "(none)", ", not ", v.dump(), " (use another --out to start anew)");
+  }
+  if (added) write_file_atomic(path, old.dump(2) + "\n");
+}
+
 nlohmann::json settings_of(const data::Dataset& ds, const data::OneClassSplit& split, const ExperimentOptions& o) {
   nlohmann::json s = {{"dataset", ds.name},
           {"normal_class", split.normal_class_name},
@@ -401,9 +489,18 @@ nlohmann::json settings_of(const data::Dataset& ds, const data::OneClassSplit& s
           {"ocsvm_nu", o.ocsvm_nu},
           {"ocsvm_gamma_factors", o.ocsvm_gamma_factors}};
   if (o.protocol == "defects") s["defects"] = o.defects.empty() ? data::defect_family_names() : o.defects;
-  // Recorded only when not the authors' schedule, so that Deep SVDD can join a folder made
-  // before it existed.
-  if (!o.deepsvdd_epochs.empty()) s["deepsvdd_epochs"] = o.deepsvdd_epochs;
+  // A peer's settings are recorded when it runs; a folder made before may take them on
+  // (join_settings).
+  if (uses(o, "deepsvdd")) {
+    const auto p = deepsvdd_options(o, ds.channels);
+    s["deepsvdd_epochs"] = {p.ae_epochs, p.epochs};
+  }
+  if (uses(o, "transforms"))
+    s["transforms"] = {{"set", peers::transform_set_name(o.transforms.transforms)},
+                       {"depth", o.transforms.depth},
+                       {"widen", o.transforms.widen},
+                       {"passes", o.transforms.passes},
+                       {"score", o.transforms.score}};
   return s;
 }
 
@@ -436,16 +533,13 @@ nlohmann::json run_experiment(const data::Dataset& ds, int normal_class, const E
   const nlohmann::json settings = settings_of(ds, split, o);
   const std::string settings_path = o.out + "/experiment.json", split_path = o.out + "/split.json";
   if (fs::exists(settings_path)) {
-    const nlohmann::json old = read_json_file(settings_path);
-    for (const auto& [k, v] : settings.items())
-      OIAD_CHECK(old.contains(k) && old[k] == v, o.out, ": holds an experiment with ", k, " = ",
-                 old.contains(k) ? old[k].dump() : "(none)", ", not ", v.dump(), " (use another --out to start anew)");
+    join_settings(settings, o, settings_path);
     OIAD_CHECK(fs::exists(split_path) && read_json_file(split_path) == split_json, split_path,
                ": differs from the split these settings make (data changed?); use another --out");
     log("experiment: resuming in " + o.out);
   } else {
     write_file_atomic(split_path, split_json.dump(1) + "\n");
-    write_file_atomic(settings_path, settings.dump(2) + "\n");
+    join_settings(settings, o, settings_path);
   }
 
   Context c{ds, split, test, o, std::vector<uint8_t>(test.anomalous.begin(), test.anomalous.end())};
@@ -478,6 +572,7 @@ nlohmann::json run_experiment(const data::Dataset& ds, int normal_class, const E
     MethodRun r = m == "oiad"                    ? run_oiad(c)
                   : (m == "vae" || m == "dcae") ? run_autoencoder(c, m)
                   : m == "deepsvdd"             ? run_deepsvdd(c)
+                  : m == "transforms"           ? run_transforms(c)
                                                 : detail::run_baseline(m, features, o);
     if (!r.details.contains("wall_seconds")) r.details["wall_seconds"] = now_seconds() - t0;
     if (r.details.contains("pca_seconds") && !pca_charged) {

@@ -10,16 +10,24 @@
 namespace oiad::experiment {
 
 const std::vector<std::string>& method_names() {
-  static const std::vector<std::string> kNames = {"oiad", "vae", "dcae", "kde", "ocsvm", "gmm", "deepsvdd"};
+  static const std::vector<std::string> kNames = {"oiad", "vae", "dcae", "kde", "ocsvm", "gmm", "deepsvdd", "transforms"};
   return kNames;
 }
+
+namespace {
+std::string join_names(const std::vector<std::string>& v) {
+  std::string r;
+  for (size_t i = 0; i < v.size(); ++i) r += (i ? ", " : "") + v[i];
+  return r;
+}
+}  // namespace
 
 void check_options(const ExperimentOptions& o) {
   OIAD_CHECK_USAGE(!o.out.empty(), "experiment: --out DIR is required");
   OIAD_CHECK_USAGE(!o.methods.empty(), "experiment: --methods is empty");
   for (const auto& m : o.methods)
     OIAD_CHECK_USAGE(std::find(method_names().begin(), method_names().end(), m) != method_names().end(),
-                     "experiment: unknown method '", m, "' (expected oiad, vae, dcae, kde, ocsvm, gmm, deepsvdd)");
+                     "experiment: unknown method '", m, "' (expected ", join_names(method_names()), ")");
   try {
     for (const auto& m : o.metrics) detect::parse_metric(m);
   } catch (const UsageError& e) {
@@ -42,6 +50,21 @@ void check_options(const ExperimentOptions& o) {
   OIAD_CHECK_USAGE(o.deepsvdd_epochs.empty() || (o.deepsvdd_epochs.size() == 2 && o.deepsvdd_epochs[0] >= 0 &&
                                                  o.deepsvdd_epochs[1] >= 1),
                    "experiment: --deepsvdd-epochs takes AE,SVDD epochs (AE >= 0, SVDD >= 1)");
+  {
+    const auto& t = o.transforms;
+    OIAD_CHECK_USAGE(t.transforms.flips || t.transforms.translations || t.transforms.rotations,
+                     "experiment: --transforms-set is empty (expected some of flip, translate, rotate)");
+    OIAD_CHECK_USAGE(t.depth >= 10 && (t.depth - 4) % 6 == 0 && t.widen >= 1 && t.widen <= 16,
+                     "experiment: --transforms-net ", t.depth, ",", t.widen,
+                     " is not a WRN depth,widen (depth 6n + 4 with n >= 1, widen 1..16)");
+    OIAD_CHECK_USAGE(t.passes >= 1 && t.passes <= 100000, "experiment: --transforms-passes ", t.passes,
+                     " outside [1, 100000]");
+    OIAD_CHECK_USAGE(t.score == "dirichlet" || t.score == "logprob", "experiment: --transforms-score '", t.score,
+                     "' (expected dirichlet or logprob)");
+    if (std::find(o.methods.begin(), o.methods.end(), "transforms") != o.methods.end())
+      OIAD_CHECK_USAGE(o.input_size % 4 == 0, "experiment: transforms needs a network input divisible by 4 (--input-size is ",
+                       o.input_size, ")");
+  }
   OIAD_CHECK_USAGE(o.alpha > 0 && o.alpha <= 0.5, "experiment: --alpha ", o.alpha, " outside (0, 0.5]");
   OIAD_CHECK_USAGE(o.holdout_fraction > 0 && o.holdout_fraction < 0.5, "experiment: holdout fraction ",
                    o.holdout_fraction, " outside (0, 0.5)");

@@ -144,6 +144,14 @@ TEST(Cli, ExperimentBadOptions) {
   auto bad_gamma = test::run_oiad("experiment --data " + d.path() + " --normal-class 1 --gamma nan --out " + d.file("e"));
   EXPECT_EQ(bad_gamma.exit_code, 2);
   EXPECT_NE(bad_gamma.err.find("--gamma nan outside [0, 1e6]"), std::string::npos) << bad_gamma.err;
+  auto bad_set = test::run_oiad("experiment --data " + d.path() + " --normal-class 1 --transforms-set flip,shear --out " +
+                                d.file("e"));
+  EXPECT_EQ(bad_set.exit_code, 2);
+  EXPECT_NE(bad_set.err.find("--transforms-set: transforms: unknown factor 'shear'"), std::string::npos) << bad_set.err;
+  auto bad_net = test::run_oiad("experiment --data " + d.path() + " --normal-class 1 --transforms-net 12,2 --out " +
+                                d.file("e"));
+  EXPECT_EQ(bad_net.exit_code, 2);
+  EXPECT_NE(bad_net.err.find("--transforms-net 12,2 is not a WRN"), std::string::npos) << bad_net.err;
   auto no_data = test::run_oiad("experiment --data " + d.file("none") + " --normal-class 1 --out " + d.file("e"));
   EXPECT_EQ(no_data.exit_code, 1);
   EXPECT_NE(no_data.err.find(d.file("none")), std::string::npos) << no_data.err;

@@ -15,6 +15,7 @@
 #include "oiad/experiment/experiment.h"
 #include "oiad/model/preprocess.h"
 #include "oiad/peers/deep_svdd.h"
+#include "oiad/peers/transform_prediction.h"
 #include "test_util.h"
 
 namespace oiad {
@@ -70,6 +71,16 @@ experiment::ExperimentOptions tiny_options(const std::string& out) {
   return o;
 }
 
+// The reported test part an experiment folder's split.json lists.
+data::SplitPart reported_test(const std::string& out) {
+  const auto split = read_json(out + "/split.json");
+  data::SplitPart reported;
+  reported.source = split["reported_test"]["source"];
+  reported.index = split["reported_test"]["index"].get<std::vector<int64_t>>();
+  reported.anomalous = split["reported_test"]["anomalous"].get<std::vector<uint8_t>>();
+  return reported;
+}
+
 // The holdout is stratified, seeded, disjoint from the reported test part, and their union
 // is the whole test part.
 TEST(Experiment, HoldoutIsStratifiedAndDisjoint) {
@@ -119,6 +130,18 @@ TEST(Experiment, RefusesBadOptions) {
   EXPECT_THROW(experiment::check_options(o), UsageError);
   o.deepsvdd_epochs = {0, 1};
   EXPECT_NO_THROW(experiment::check_options(o));
+  o = tiny_options("never-created");
+  o.transforms.depth = 12;
+  EXPECT_THROW(experiment::check_options(o), UsageError);
+  o = tiny_options("never-created");
+  o.transforms.passes = 0;
+  EXPECT_THROW(experiment::check_options(o), UsageError);
+  o = tiny_options("never-created");
+  o.transforms.score = "entropy";
+  EXPECT_THROW(experiment::check_options(o), UsageError);
+  o = tiny_options("never-created");
+  o.transforms.transforms = {false, false, false};
+  EXPECT_THROW(experiment::check_options(o), UsageError);
   o = tiny_options("");
   EXPECT_THROW(experiment::check_options(o), UsageError);
 }
@@ -144,11 +167,7 @@ TEST(Experiment, EndToEndDeepSvdd) {
   EXPECT_EQ(mj["details"]["epochs"], 6);
   EXPECT_EQ(mj["details"]["ae_lr_milestone"], 1);  // 50 of 150 epochs -> 1 of 3
   EXPECT_EQ(mj["details"]["lr_milestone"], 2);     // 50 of 150 -> 2 of 6
-  const auto split = read_json(out + "/split.json");
-  data::SplitPart reported;
-  reported.source = split["reported_test"]["source"];
-  reported.index = split["reported_test"]["index"].get<std::vector<int64_t>>();
-  reported.anomalous = split["reported_test"]["anomalous"].get<std::vector<uint8_t>>();
+  const data::SplitPart reported = reported_test(out);
   const auto s = mj["scores"].get<std::vector<double>>();
   ASSERT_EQ(s.size(), reported.size());
   std::vector<int> labels(reported.anomalous.begin(), reported.anomalous.end());
@@ -160,6 +179,46 @@ TEST(Experiment, EndToEndDeepSvdd) {
   for (size_t i = 0; i < s.size(); ++i) EXPECT_NEAR(again[int64_t(i)].item<double>(), s[i], 1e-9 * (1 + s[i])) << i;
   const nlohmann::json res2 = experiment::run_experiment(ds, 0, o);
   EXPECT_EQ(res2["methods"]["deepsvdd"]["auc"], res["methods"]["deepsvdd"]["auc"]);
+}
+
+// The transformation-prediction peer runs as a method of the experiment: it joins a folder
+// whose other methods ran first and records its settings there; its stored scores are those
+// of the stored model on the reported test images, its AUC their brute-force AUC; a second
+// run reuses it, and a run with another classifier refuses the folder.
+TEST(Experiment, EndToEndTransforms) {
+  test::TempDir dir;
+  const std::string out = dir.file("exp");
+  const data::Dataset ds = synthetic(40, 12);
+  auto o = tiny_options(out);
+  o.methods = {"kde"};
+  experiment::run_experiment(ds, 0, o);
+  o.methods = {"kde", "transforms"};
+  o.transforms.transforms = {true, false, true};
+  o.transforms.depth = 10;
+  o.transforms.widen = 1;
+  o.transforms.passes = 16;
+  const nlohmann::json res = experiment::run_experiment(ds, 0, o);
+  ASSERT_TRUE(res["methods"].contains("transforms"));
+  EXPECT_EQ(read_json(out + "/experiment.json")["transforms"],
+            (nlohmann::json{{"set", "flip,rotate"}, {"depth", 10}, {"widen", 1}, {"passes", 16}, {"score", "dirichlet"}}));
+  const auto mj = read_json(out + "/methods/transforms.json");
+  EXPECT_EQ(mj["details"]["transformations"], 8);
+  EXPECT_EQ(mj["details"]["epochs"], 2);  // ⌈16 / 8⌉
+  const data::SplitPart reported = reported_test(out);
+  const auto s = mj["scores"].get<std::vector<double>>();
+  ASSERT_EQ(s.size(), reported.size());
+  std::vector<int> labels(reported.anomalous.begin(), reported.anomalous.end());
+  EXPECT_NEAR(test::brute_auc(s, labels), res["methods"]["transforms"]["auc"].get<double>(), 1e-12);
+  peers::TransformPrediction m(1, 32, o.transforms);
+  m.load(out + "/models/transforms.pt");
+  const auto px = data::gather_pixels(ds, reported);
+  const auto again = m.score(model::images_to_input(px.data(), int64_t(reported.size()), 1, 28, 28, 32));
+  for (size_t i = 0; i < s.size(); ++i)
+    EXPECT_NEAR(again[int64_t(i)].item<double>(), s[i], 1e-6 * (1 + std::abs(s[i]))) << i;
+  const nlohmann::json res2 = experiment::run_experiment(ds, 0, o);
+  EXPECT_EQ(res2["methods"]["transforms"]["auc"], res["methods"]["transforms"]["auc"]);
+  o.transforms.widen = 2;
+  EXPECT_THROW(experiment::run_experiment(ds, 0, o), Error);
 }
 
 // The defects protocol runs every method from one call: the test part is the normal class's

@@ -20,6 +20,8 @@ namespace {
 
 struct ExperimentCliOptions {
   std::string data, normal_class, methods, metrics;  // comma-separated
+  std::string transforms_set;                        // empty: the default set
+  std::vector<int> transforms_net;                   // depth, widen; empty: the default
   experiment::ExperimentOptions exp;
 };
 
@@ -46,6 +48,12 @@ void run_experiment_command(ExperimentCliOptions o, const std::string& command) 
   o.exp.methods = split_list(o.methods, "--methods");
   o.exp.metrics = split_list(o.metrics, "--metrics");
   o.exp.command = command;
+  try {
+    if (!o.transforms_set.empty()) o.exp.transforms.transforms = peers::parse_transform_set(o.transforms_set);
+  } catch (const UsageError& e) {
+    throw UsageError(std::string("experiment: --transforms-set: ") + e.what());
+  }
+  if (!o.transforms_net.empty()) o.exp.transforms.depth = o.transforms_net[0], o.exp.transforms.widen = o.transforms_net[1];
   experiment::check_options(o.exp);
   check_can_write_folder(command.c_str(), o.exp.out);
   o.exp.log = [](const std::string& s) {
@@ -104,10 +112,27 @@ void add_experiment_command(CLI::App& app, Runner& run, const std::string& comma
       ->check(CLI::IsMember(model::input_sizes()))
       ->capture_default_str();
   c->add_option("--deepsvdd-epochs", e.deepsvdd_epochs,
-                "deepsvdd: autoencoder and Deep SVDD epochs, AE,SVDD (default: the authors' schedule, 150,150 grey, "
-                "350,150 colour; learning-rate drops keep their share)")
+                "deepsvdd: autoencoder and Deep SVDD epochs, AE,SVDD (default: 150,150 for grey images, the authors' "
+                "schedule; 30,50 for colour, shortened from their 350,150; learning-rate drops keep their share)")
       ->delimiter(',')
       ->expected(2);
+  const auto& tp = e.transforms;
+  c->add_option("--transforms-set", o->transforms_set,
+                "transforms: factors of the transformation set, some of flip,translate,rotate (GEOM: all three, 72 "
+                "transformations; default: " +
+                    peers::transform_set_name(tp.transforms) + ")");
+  c->add_option("--transforms-net", o->transforms_net,
+                "transforms: the classifier WRN-depth-widen as DEPTH,WIDEN (GEOM: 16,8; default: " +
+                    std::to_string(tp.depth) + "," + std::to_string(tp.widen) + ")")
+      ->delimiter(',')
+      ->expected(2);
+  c->add_option("--transforms-passes", e.transforms.passes,
+                "transforms: times each training image is seen, ceil(passes / T) epochs over all (image, "
+                "transformation) pairs (GEOM: 200)")
+      ->capture_default_str();
+  c->add_option("--transforms-score", e.transforms.score, "transforms: dirichlet (GEOM) or logprob")
+      ->check(CLI::IsMember({"dirichlet", "logprob"}))
+      ->capture_default_str();
   c->add_option("--holdout", e.holdout_fraction, "share of each label of the test part held out for the baselines")
       ->capture_default_str();
   c->add_option("--holdout-max", e.holdout_max, "at most this many holdout images")->capture_default_str();

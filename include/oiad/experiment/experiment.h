@@ -23,11 +23,13 @@
 
 #include "oiad/data/dataset.h"
 #include "oiad/data/split.h"
+#include "oiad/peers/transform_prediction.h"
 #include "oiad/train/trainer.h"
 
 namespace oiad::experiment {
 
-/// "oiad", "vae", "dcae", "kde", "ocsvm", "gmm", "deepsvdd": the allowed values of --methods.
+/// "oiad", "vae", "dcae", "kde", "ocsvm", "gmm", "deepsvdd", "transforms": the allowed values
+/// of --methods.
 const std::vector<std::string>& method_names();
 
 struct ExperimentOptions {
@@ -62,9 +64,12 @@ struct ExperimentOptions {
   /// 47 s for k = 2..20 on 400 images of 100 features (docs/results.md). 0: all images.
   int64_t gmm_bic_max_samples = 1000;
   /// Deep SVDD's autoencoder and Deep SVDD epochs; empty: the authors' schedule
-  /// (peers::DeepSvddOptions::published). A shorter schedule moves each learning-rate drop
-  /// to the same share of its phase.
+  /// (peers::DeepSvddOptions::published) for grey images, 30,50 for colour images (the
+  /// authors' 350,150 takes about 2 hours per CIFAR-10 class on 2 cores). A shorter schedule
+  /// moves each learning-rate drop to the same share of its phase.
   std::vector<int> deepsvdd_epochs;
+  /// The transformation-prediction peer: its set, classifier, training length and score.
+  peers::TransformPredictionOptions transforms;
   double ocsvm_nu = 0.1;
   /// OC-SVM kernel widths tried: these multiples of 1 / (d · Var(x)) (scikit-learn's "scale").
   std::vector<double> ocsvm_gamma_factors = {0.25, 0.5, 1.0, 2.0, 4.0};
