@@ -197,10 +197,11 @@ TEST(Experiment, EndToEndTransforms) {
   o.transforms.depth = 10;
   o.transforms.widen = 1;
   o.transforms.passes = 16;
+  o.transforms.score = "logprob";
   const nlohmann::json res = experiment::run_experiment(ds, 0, o);
   ASSERT_TRUE(res["methods"].contains("transforms"));
   EXPECT_EQ(read_json(out + "/experiment.json")["transforms"],
-            (nlohmann::json{{"set", "flip,rotate"}, {"depth", 10}, {"widen", 1}, {"passes", 16}, {"score", "dirichlet"}}));
+            (nlohmann::json{{"set", "flip,rotate"}, {"depth", 10}, {"widen", 1}, {"passes", 16}, {"score", "logprob"}}));
   const auto mj = read_json(out + "/methods/transforms.json");
   EXPECT_EQ(mj["details"]["transformations"], 8);
   EXPECT_EQ(mj["details"]["epochs"], 2);  // ⌈16 / 8⌉
@@ -215,6 +216,11 @@ TEST(Experiment, EndToEndTransforms) {
   const auto again = m.score(model::images_to_input(px.data(), int64_t(reported.size()), 1, 28, 28, 32));
   for (size_t i = 0; i < s.size(); ++i)
     EXPECT_NEAR(again[int64_t(i)].item<double>(), s[i], 1e-6 * (1 + std::abs(s[i]))) << i;
+  // The logprob score: minus the summed log-probability of the right transformation.
+  const auto lp = m.log_probabilities(model::images_to_input(px.data(), 1, 1, 28, 28, 32))[0];
+  double sum = 0;
+  for (int64_t t = 0; t < 8; ++t) sum += lp[t][t].item<double>();
+  EXPECT_NEAR(s[0], -sum, 1e-5 * (1 + std::abs(sum)));
   const nlohmann::json res2 = experiment::run_experiment(ds, 0, o);
   EXPECT_EQ(res2["methods"]["transforms"]["auc"], res["methods"]["transforms"]["auc"]);
   o.transforms.widen = 2;
