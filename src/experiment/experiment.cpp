@@ -438,10 +438,6 @@ MethodRun run_oiad(const Context& c) {
   return r;
 }
 
-bool uses(const ExperimentOptions& o, const std::string& method) {
-  return std::find(o.methods.begin(), o.methods.end(), method) != o.methods.end();
-}
-
 // The settings key that belongs to one method alone, and that method: a folder whose
 // experiment.json lacks the key may take it on as long as the method has not run there.
 const std::vector<std::pair<std::string, std::string>> kMethodSettings = {{"deepsvdd_epochs", "deepsvdd"},
@@ -491,11 +487,11 @@ nlohmann::json settings_of(const data::Dataset& ds, const data::OneClassSplit& s
   if (o.protocol == "defects") s["defects"] = o.defects.empty() ? data::defect_family_names() : o.defects;
   // A peer's settings are recorded when it runs; a folder made before may take them on
   // (join_settings).
-  if (uses(o, "deepsvdd")) {
+  if (uses_method(o, "deepsvdd")) {
     const auto p = deepsvdd_options(o, ds.channels);
     s["deepsvdd_epochs"] = {p.ae_epochs, p.epochs};
   }
-  if (uses(o, "transforms"))
+  if (uses_method(o, "transforms"))
     s["transforms"] = {{"set", peers::transform_set_name(o.transforms.transforms)},
                        {"depth", o.transforms.depth},
                        {"widen", o.transforms.widen},

@@ -22,6 +22,22 @@ std::string join_names(const std::vector<std::string>& v) {
 }
 }  // namespace
 
+bool uses_method(const ExperimentOptions& o, const std::string& method) {
+  return std::find(o.methods.begin(), o.methods.end(), method) != o.methods.end();
+}
+
+void make_quick(ExperimentOptions& o) {
+  o.limit = 600;
+  o.train.epochs = 10;
+  o.pca_dims = {20, 40};
+  o.gmm_min_components = 2;
+  o.gmm_max_components = 5;
+  o.deepsvdd_epochs = {50, 50};
+  o.transforms.transforms = peers::TransformSetOptions{};
+  o.transforms.transforms.translations = false;
+  o.transforms.passes = 40;
+}
+
 void check_options(const ExperimentOptions& o) {
   OIAD_CHECK_USAGE(!o.out.empty(), "experiment: --out DIR is required");
   OIAD_CHECK_USAGE(!o.methods.empty(), "experiment: --methods is empty");
@@ -44,7 +60,7 @@ void check_options(const ExperimentOptions& o) {
   if (o.gamma)
     OIAD_CHECK_USAGE(std::isfinite(*o.gamma) && *o.gamma >= 0 && *o.gamma <= 1e6, "experiment: --gamma ", *o.gamma,
                      " outside [0, 1e6]");
-  if (std::find(o.methods.begin(), o.methods.end(), "deepsvdd") != o.methods.end())
+  if (uses_method(o, "deepsvdd"))
     OIAD_CHECK_USAGE(o.input_size == 32, "experiment: deepsvdd takes 32x32 network input (--input-size is ", o.input_size,
                      ")");
   OIAD_CHECK_USAGE(o.deepsvdd_epochs.empty() || (o.deepsvdd_epochs.size() == 2 && o.deepsvdd_epochs[0] >= 0 &&
@@ -61,7 +77,7 @@ void check_options(const ExperimentOptions& o) {
                      " outside [1, 100000]");
     OIAD_CHECK_USAGE(t.score == "dirichlet" || t.score == "logprob", "experiment: --transforms-score '", t.score,
                      "' (expected dirichlet or logprob)");
-    if (std::find(o.methods.begin(), o.methods.end(), "transforms") != o.methods.end())
+    if (uses_method(o, "transforms"))
       OIAD_CHECK_USAGE(o.input_size % 4 == 0, "experiment: transforms needs a network input divisible by 4 (--input-size is ",
                        o.input_size, ")");
   }

@@ -158,5 +158,26 @@ TEST(Cli, ExperimentBadOptions) {
   EXPECT_FALSE(std::filesystem::exists(d.file("e")));
 }
 
+// --quick sets the short settings of experiment::make_quick; a flag given explicitly wins.
+TEST(Cli, ExperimentQuickMode) {
+  test::TempDir d;
+  test::write_idx_folder(d.path(), 60, 30, 28, 28, 3, false);
+  auto r = test::run_oiad("experiment --quick --epochs 1 --methods dcae --no-figures --data " + d.path() +
+                          " --normal-class 1 --out " + d.file("e"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto s = nlohmann::json::parse(test::read_text(d.file("e/experiment.json")));
+  EXPECT_EQ(s["limit"], 600);
+  EXPECT_EQ(s["epochs"], 1);
+  EXPECT_EQ(s["pca_dims"], nlohmann::json::array({20, 40}));
+  EXPECT_EQ(s["gmm_components"], nlohmann::json::array({2, 5}));
+  EXPECT_FALSE(s.contains("deepsvdd_epochs"));  // recorded only when deepsvdd runs
+  auto plain = test::run_oiad("experiment --epochs 1 --methods dcae --no-figures --data " + d.path() +
+                              " --normal-class 1 --out " + d.file("p"));
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  const auto p = nlohmann::json::parse(test::read_text(d.file("p/experiment.json")));
+  EXPECT_EQ(p["limit"], 0);
+  EXPECT_EQ(p["pca_dims"], nlohmann::json::array({20, 40, 60, 80, 100}));
+}
+
 }  // namespace
 }  // namespace oiad

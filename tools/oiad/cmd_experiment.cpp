@@ -22,6 +22,7 @@ struct ExperimentCliOptions {
   std::string data, normal_class, methods, metrics;  // comma-separated
   std::string transforms_set;                        // empty: the default set
   std::vector<int> transforms_net;                   // depth, widen; empty: the default
+  bool quick = false;
   experiment::ExperimentOptions exp;
 };
 
@@ -136,9 +137,26 @@ void add_experiment_command(CLI::App& app, Runner& run, const std::string& comma
   c->add_option("--holdout", e.holdout_fraction, "share of each label of the test part held out for the baselines")
       ->capture_default_str();
   c->add_option("--holdout-max", e.holdout_max, "at most this many holdout images")->capture_default_str();
+  c->add_flag("--quick", o->quick,
+              "a first look in a minute or two: at most 600 images per part, 10 epochs, shorter baseline searches and "
+              "peer training (experiment.h, make_quick); flags given explicitly win");
   c->add_flag("!--no-figures", e.figures, "skip the PNG pictures (strips and grids); plots and report are written");
   c->add_option("--out", e.out, "folder for split.json, results.json, report.md/html, figures, models")->required();
-  c->callback([&run, o, command_line] { run = [o, command_line] { run_experiment_command(*o, command_line); return 0; }; });
+  c->callback([&run, o, command_line, c] {
+    if (o->quick) {
+      // Everything make_quick sets, then back what a flag gave explicitly.
+      auto& e = o->exp;
+      const experiment::ExperimentOptions given_values = e;
+      experiment::make_quick(e);
+      const auto given = [c](const char* flag) { return c->count(flag) > 0; };
+      if (given("--limit")) e.limit = given_values.limit;
+      if (given("--epochs")) e.train.epochs = given_values.train.epochs;
+      if (given("--deepsvdd-epochs")) e.deepsvdd_epochs = given_values.deepsvdd_epochs;
+      if (given("--transforms-passes")) e.transforms.passes = given_values.transforms.passes;
+      // --transforms-set and --transforms-net are applied after this, in run_experiment_command.
+    }
+    run = [o, command_line] { run_experiment_command(*o, command_line); return 0; };
+  });
 }
 
 }  // namespace oiad::cli
