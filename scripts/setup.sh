@@ -13,6 +13,7 @@ packages=(
   libgtest-dev
   clang-14 libclang-rt-14-dev
   libsvm-dev libarmadillo-dev libplplot-dev
+  pybind11-dev python3-dev python3-numpy python3-pytest
   dataset-fashion-mnist
 )
 # npm may come from elsewhere (e.g. NodeSource's nodejs ships it): ask apt only when it is absent.

@@ -102,7 +102,6 @@ double brute_auc(const std::vector<double>& s, const std::vector<int>& y) {
 
 std::string fixture_dir() { return OIAD_TEST_FIXTURES; }
 
-std::string example_score_images_binary() { return OIAD_EXAMPLE_SCORE_IMAGES; }
 std::string oiad_binary() { return OIAD_BINARY; }
 
 CommandResult run_oiad(const std::string& args) { return run_command(std::string(OIAD_BINARY) + " " + args); }

@@ -58,7 +58,5 @@ CommandResult run_oiad(const std::string& args);
 CommandResult run_command(const std::string& command_line);
 /// The built `oiad` executable.
 std::string oiad_binary();
-/// The built C++ example examples/cpp/score_images.cpp.
-std::string example_score_images_binary();
 
 }  // namespace oiad::test

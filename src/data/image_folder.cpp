@@ -1,7 +1,4 @@
-// Image folders and archives of them (.tar.gz); decoding is in image_decode.cpp.
-#include <archive.h>
-#include <archive_entry.h>
-
+// Image folders (archives of them: image_archive.cpp); decoding is in image_decode.cpp.
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
@@ -13,6 +10,7 @@
 #include "oiad/core/error.h"
 #include "oiad/core/file_util.h"
 #include "oiad/data/readers.h"
+#include "image_entries.h"
 
 namespace fs = std::filesystem;
 
@@ -40,13 +38,7 @@ void write_png(const std::string& path, const uint8_t* chw, int channels, int he
   write_file_atomic(path, buf.data(), buf.size());
 }
 
-namespace {
-
-struct Entry {
-  std::vector<std::string> parts;  // relative path components
-  std::string id;                  // relative path joined with '/'
-  std::vector<uint8_t> bytes;
-};
+namespace detail {
 
 std::vector<std::string> split_path(const std::string& rel) {
   std::vector<std::string> parts;
@@ -64,12 +56,12 @@ bool hidden(const std::vector<std::string>& parts) {
 }
 
 // Builds a Dataset from image entries laid out as <split>/<class>/file, <class>/file or file.
-Dataset assemble(std::vector<Entry> entries, const std::string& source) {
+Dataset assemble_images(std::vector<ImageEntry> entries, const std::string& source) {
   OIAD_CHECK(!entries.empty(), source, ": no images (.png, .jpg, .jpeg, .bmp) found");
-  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.id < b.id; });
+  std::sort(entries.begin(), entries.end(), [](const ImageEntry& a, const ImageEntry& b) { return a.id < b.id; });
   auto is_split = [](const std::string& s) { return s == "train" || s == "test"; };
   bool any_split = false, all_flat = true;
-  for (const Entry& e : entries) {
+  for (const ImageEntry& e : entries) {
     any_split |= (e.parts.size() >= 3 && is_split(e.parts[0]));
     all_flat &= (e.parts.size() == 1);
   }
@@ -103,7 +95,7 @@ Dataset assemble(std::vector<Entry> entries, const std::string& source) {
   {
     const int64_t first = image_header_pixels(entries[0].bytes);
     uint64_t total = 0;
-    for (const Entry& e : entries) {
+    for (const ImageEntry& e : entries) {
       const int64_t px = image_header_pixels(e.bytes);
       if (px < 0) continue;  // not an image by its bytes: decode_image names the entry below
       OIAD_CHECK(first < 0 || px == first, source, ": mixed image sizes: ", e.id, " has ", px, " pixels but ",
@@ -151,122 +143,26 @@ Dataset assemble(std::vector<Entry> entries, const std::string& source) {
   return ds;
 }
 
-}  // namespace
+}  // namespace detail
 
 Dataset read_image_folder(const std::string& root) {
   std::error_code ec;
   OIAD_CHECK(fs::is_directory(root, ec), root, ": not a folder");
-  std::vector<Entry> entries;
+  std::vector<detail::ImageEntry> entries;
   for (auto it = fs::recursive_directory_iterator(root, fs::directory_options::follow_directory_symlink, ec);
        it != fs::recursive_directory_iterator(); it.increment(ec)) {
     OIAD_CHECK(!ec, root, ": cannot list: ", ec.message());
     if (!it->is_regular_file() || !has_image_extension(it->path().string())) continue;
-    Entry e;
+    detail::ImageEntry e;
     const std::string rel = fs::relative(it->path(), root).generic_string();
-    e.parts = split_path(rel);
-    if (hidden(e.parts)) continue;
+    e.parts = detail::split_path(rel);
+    if (detail::hidden(e.parts)) continue;
     e.id = rel;
     e.bytes = read_file_bytes(it->path().string());
     entries.push_back(std::move(e));
   }
   OIAD_CHECK(!ec, root, ": cannot list: ", ec.message());
-  return assemble(std::move(entries), root);
-}
-
-namespace {
-// Reads the entries of an opened archive; `path` names it in errors.
-Dataset read_archive_entries(archive* a, const std::string& path) {
-  std::vector<Entry> entries;
-  std::map<std::string, std::vector<uint8_t>> cifar_batches;  // binary release inside the archive
-  archive_entry* ent = nullptr;
-  uint64_t kept = 0;
-  int r;
-  while ((r = archive_read_next_header(a, &ent)) == ARCHIVE_OK) {
-    if (archive_entry_filetype(ent) != AE_IFREG) continue;
-    const std::string name = archive_entry_pathname(ent);
-    const std::string base = fs::path(name).filename().string();
-    const bool cifar = (base.rfind("data_batch_", 0) == 0 || base == "test_batch.bin") &&
-                       fs::path(base).extension() == ".bin";
-    if (!cifar && !has_image_extension(name)) continue;
-    Entry e;
-    e.parts = split_path(name);
-    if (hidden(e.parts)) continue;
-    e.id = name;
-    // The size an entry's header claims is never trusted to reserve memory; what is kept is
-    // bounded by max_input_bytes() in total.
-    char buf[1 << 16];
-    la_ssize_t got;
-    while ((got = archive_read_data(a, buf, sizeof(buf))) > 0) {
-      kept += uint64_t(got);
-      OIAD_CHECK(kept <= max_input_bytes(), path, ": image entries inflate to more than ", max_input_bytes(),
-                 " bytes (set OIAD_MAX_INPUT_BYTES to change the limit)");
-      e.bytes.insert(e.bytes.end(), buf, buf + got);
-    }
-    OIAD_CHECK(got == 0, path, ": entry ", name, ": ", archive_error_string(a));
-    if (cifar)
-      cifar_batches[base] = std::move(e.bytes);
-    else
-      entries.push_back(std::move(e));
-  }
-  OIAD_CHECK(r == ARCHIVE_EOF, path, ": corrupt or truncated archive",
-             (entries.empty() ? std::string() : " after entry " + entries.back().id), ": ",
-             archive_error_string(a));
-  if (!cifar_batches.empty()) {
-    Dataset ds;
-    ds.source = path;
-    ds.name = path;
-    ds.channels = 3;
-    ds.height = ds.width = 32;
-    ds.class_names = cifar10_class_names();
-    for (int b = 1; b <= 5; ++b) {
-      const std::string n = "data_batch_" + std::to_string(b) + ".bin";
-      OIAD_CHECK(cifar_batches.count(n), path, ": CIFAR-10 archive has no ", n);
-      parse_cifar_batch(cifar_batches[n], path + ": " + n, ds.train);
-    }
-    OIAD_CHECK(cifar_batches.count("test_batch.bin"), path, ": CIFAR-10 archive has no test_batch.bin");
-    parse_cifar_batch(cifar_batches["test_batch.bin"], path + ": test_batch.bin", ds.test);
-    return ds;
-  }
-  // Skip one top-level folder shared by every entry (e.g. "cifar10/train/cat/1.jpg").
-  if (!entries.empty() && entries[0].parts.size() > 1) {
-    const std::string top = entries[0].parts[0];
-    const bool shared = top != "train" && top != "test" &&
-                        std::all_of(entries.begin(), entries.end(), [&](const Entry& e) {
-                          return e.parts.size() > 2 && e.parts[0] == top;
-                        });
-    if (shared)
-      for (Entry& e : entries) e.parts.erase(e.parts.begin());
-  }
-  return assemble(std::move(entries), path);
-}
-
-using ArchivePtr = std::unique_ptr<archive, int (*)(archive*)>;
-
-ArchivePtr new_archive_reader() {
-  ArchivePtr a(archive_read_new(), archive_read_free);
-  OIAD_CHECK(a != nullptr, "cannot start the archive reader");
-  archive_read_support_filter_all(a.get());
-  archive_read_support_format_tar(a.get());
-  archive_read_support_format_gnutar(a.get());
-  return a;
-}
-}  // namespace
-
-Dataset read_image_archive(const std::string& path) {
-  // Opened by name (not read whole) so that a large archive streams; a folder or FIFO is
-  // refused first, as for every input file.
-  OIAD_CHECK(is_regular_file(path), path, ": cannot open: not a regular file (or missing)");
-  ArchivePtr a = new_archive_reader();
-  OIAD_CHECK(archive_read_open_filename(a.get(), path.c_str(), 1 << 16) == ARCHIVE_OK, path,
-             ": cannot open archive: ", archive_error_string(a.get()));
-  return read_archive_entries(a.get(), path);
-}
-
-Dataset parse_image_archive(const std::vector<uint8_t>& bytes, const std::string& name) {
-  ArchivePtr a = new_archive_reader();
-  OIAD_CHECK(archive_read_open_memory(a.get(), bytes.data(), bytes.size()) == ARCHIVE_OK, name,
-             ": cannot open archive: ", archive_error_string(a.get()));
-  return read_archive_entries(a.get(), name);
+  return detail::assemble_images(std::move(entries), root);
 }
 
 }  // namespace oiad::data

@@ -194,6 +194,29 @@ std::vector<uint8_t> gather(const Dataset& ds, const SplitPart& part, std::vecto
 }
 }  // namespace
 
+OneClassSplit make_normal_split(const Dataset& ds, int normal_class, double val_fraction, uint64_t seed) {
+  OIAD_CHECK(normal_class >= 0 && normal_class < int(ds.class_names.size()), "split: class ", normal_class,
+             " out of range");
+  OIAD_CHECK_USAGE(val_fraction > 0 && val_fraction < 1, "split: VAL fraction ", val_fraction, " outside (0, 1)");
+  OneClassSplit sp;
+  sp.dataset = ds.name;
+  sp.protocol = "normal";
+  sp.seed = seed;
+  sp.normal_class = normal_class;
+  sp.normal_class_name = ds.class_names[size_t(normal_class)];
+  std::vector<int64_t> normal = indices_where(ds.train, true, normal_class);
+  const size_t n = normal.size();
+  const size_t n_val = size_t(std::llround(val_fraction * double(n)));
+  OIAD_CHECK(n >= 10 && n_val >= 1 && n_val < n, "split: ", n, " normal images with a VAL fraction of ", val_fraction,
+             " leave ", n_val, " for VAL and ", n - std::min(n, n_val), " for training (need at least 10 images, and 1 in each)");
+  Rng rng(seed);
+  shuffle_in_place(normal, rng);
+  sp.val = make_part("train", std::vector<int64_t>(normal.begin(), normal.begin() + ptrdiff_t(n_val)), 0);
+  sp.train = make_part("train", std::vector<int64_t>(normal.begin() + ptrdiff_t(n_val), normal.end()), 0);
+  sp.test = make_part("test", {}, 0);
+  return sp;
+}
+
 std::vector<uint8_t> gather_pixels(const Dataset& ds, const SplitPart& part) { return gather(ds, part, nullptr); }
 
 std::vector<uint8_t> defect_masks(const Dataset& ds, const SplitPart& part) {

@@ -31,6 +31,27 @@ void check_alpha(double alpha) {
   OIAD_CHECK_USAGE(alpha > 0.0 && alpha <= 0.5, "alpha ", alpha, " outside (0, 0.5]");
 }
 
+DecisionRule apply_overrides(DecisionRule d, const DecisionOverrides& o, const std::string& what,
+                             const std::string& prefix, bool both_levels) {
+  const std::string a = prefix + "alpha", f = prefix + "fpr", r = prefix + "rule";
+  if (o.rule) d.rule = parse_rule(*o.rule);
+  if (!both_levels) {
+    OIAD_CHECK_USAGE(!(o.alpha && o.fpr), what, ": ", a, " belongs to the paper rule and ", f,
+                     " to the one-sided rule; give one");
+    if (!o.rule && o.alpha) d.rule = Rule::kPaper;
+    if (!o.rule && o.fpr) d.rule = Rule::kOneSided;
+    OIAD_CHECK_USAGE(!(d.rule == Rule::kPaper && o.fpr), what, ": ", f, " belongs to ", r,
+                     " one-sided; the paper rule takes ", a);
+    OIAD_CHECK_USAGE(!(d.rule == Rule::kOneSided && o.alpha), what, ": ", a,
+                     " belongs to the paper rule; the one-sided rule takes ", f);
+  }
+  if (o.alpha) d.alpha = *o.alpha;
+  if (o.fpr) d.fpr = *o.fpr;
+  check_alpha(d.alpha);
+  check_fpr(d.fpr);
+  return d;
+}
+
 double quantile_sorted(const std::vector<double>& v, double p) {
   OIAD_CHECK(!v.empty(), "quantile of an empty distribution");
   const double h = p * double(v.size() - 1);

@@ -40,7 +40,8 @@ torch::Tensor model_input(const LoadedModel& m, const uint8_t* pixels, int64_t n
     return pre.contains(key) ? int(bounded_int(pre, key, 1, 16384, "model preprocessing")) : cfg.input_size;
   };
   const int want_h = side("image_height"), want_w = side("image_width");
-  if (!convert) {
+  // Images that already have the model's size and channels are used as they are.
+  if (!convert || (channels == cfg.channels && height == want_h && width == want_w)) {
     OIAD_CHECK(channels == cfg.channels, what, ": ", channels, " channel(s), the model expects ", cfg.channels,
                " (use --resize to convert)");
     OIAD_CHECK(height == want_h && width == want_w, what, ": images are ", width, "x", height,

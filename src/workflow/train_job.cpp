@@ -86,6 +86,7 @@ TrainJobResult run_train_job(const TrainJob& job) {
     ck.blobs["optim_vae"] = s.optim_vae;
     ck.blobs["optim_disc"] = s.optim_disc;
     model::save_model(ckpt, net, ck);
+    if (job.on_epoch) job.on_epoch(s);
   });
   file.meta["training"] = training_json(state);
   file.blobs.erase("optim_vae");

@@ -153,26 +153,6 @@ TEST_F(DetectCli, ScoreJsonLines) {
   EXPECT_NEAR(nlohmann::json::parse(single.out)["score"].get<double>(), first["score"].get<double>(), 1e-6);
 }
 
-// The README's C++ example (examples/cpp/score_images.cpp) gives each image file the CLI's
-// score and decision: the library is one scoring path whichever way it is called.
-TEST_F(DetectCli, CppExampleScoresLikeTheCli) {
-  const std::string files = folder_ + "/a/1.png " + folder_ + "/b/2.png " + folder_ + "/a/7.png";
-  auto cli = run_oiad("--threads 1 score --model " + model_ + " " + files);
-  auto ex = test::run_command(test::example_score_images_binary() + " " + model_ + " " + files);
-  ASSERT_EQ(cli.exit_code, 0) << cli.err;
-  ASSERT_EQ(ex.exit_code, 0) << ex.err;
-  const auto a = json_lines(cli.out), b = json_lines(ex.out);
-  ASSERT_EQ(a.size(), 3u);
-  ASSERT_EQ(b.size(), 3u);
-  for (size_t i = 0; i < 3; ++i) {
-    EXPECT_EQ(a[i]["id"], b[i]["id"]);
-    EXPECT_NEAR(a[i]["score"].get<double>(), b[i]["score"].get<double>(), 1e-9) << i;
-    EXPECT_EQ(a[i]["anomalous"], b[i]["anomalous"]) << i;
-  }
-  auto usage = test::run_command(test::example_score_images_binary());
-  EXPECT_EQ(usage.exit_code, 2);
-}
-
 // The fast scoring path gives the straightforward path's consistencies (to 1e-5) under each
 // OpenBLAS kernel set this CPU can run: the baseline 'Prescott' kernels, AVX2 'Haswell' and
 // AVX-512 'SkylakeX' (the variable also stops oiad's own re-exec).

@@ -130,22 +130,7 @@ ImageSelection read_image_files(const std::vector<std::string>& paths) {
 
 detect::DecisionRule apply_decision_flags(detect::DecisionRule d, const DecisionFlags& f, const char* command,
                                           bool both_levels) {
-  if (f.rule) d.rule = detect::parse_rule(*f.rule);
-  if (!both_levels) {
-    OIAD_CHECK_USAGE(!(f.alpha && f.fpr), command,
-                     ": --alpha belongs to the paper rule and --fpr to the one-sided rule; give one");
-    if (!f.rule && f.alpha) d.rule = detect::Rule::kPaper;
-    if (!f.rule && f.fpr) d.rule = detect::Rule::kOneSided;
-    OIAD_CHECK_USAGE(!(d.rule == detect::Rule::kPaper && f.fpr), command,
-                     ": --fpr belongs to --rule one-sided; the paper rule takes --alpha");
-    OIAD_CHECK_USAGE(!(d.rule == detect::Rule::kOneSided && f.alpha), command,
-                     ": --alpha belongs to the paper rule; the one-sided rule takes --fpr");
-  }
-  if (f.alpha) d.alpha = *f.alpha;
-  if (f.fpr) d.fpr = *f.fpr;
-  detect::check_alpha(d.alpha);
-  detect::check_fpr(d.fpr);
-  return d;
+  return detect::apply_overrides(d, f, command, "--", both_levels);
 }
 
 void add_decision_flags(CLI::App* c, DecisionFlags& flags, const std::string& what) {

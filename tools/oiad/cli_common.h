@@ -51,10 +51,7 @@ ImageSelection read_image_files(const std::vector<std::string>& paths);
 data::OneClassSplit model_split(const model::LoadedModel& m);
 
 /// The decision flags of a command: --rule, --alpha, --fpr (each optional).
-struct DecisionFlags {
-  std::optional<std::string> rule;
-  std::optional<double> alpha, fpr;
-};
+using DecisionFlags = detect::DecisionOverrides;
 
 /// The decision a command applies: `base` (a calibration's default, or a preset's) with the
 /// flags given on top. --alpha alone selects the paper rule and --fpr alone the one-sided

@@ -73,6 +73,11 @@ struct OneClassSplit {
 OneClassSplit make_split(const Dataset& ds, int normal_class, Protocol protocol, uint64_t seed,
                          int64_t limit = 0, const std::vector<std::string>& families = {});
 
+/// Every training image of `normal_class` as normal data, for training without a test part
+/// (the Python module's oiad.train): a seeded `val_fraction` of them as VAL, the rest train;
+/// protocol "normal", test part empty. Throws Error for fewer than 10 images or an empty part.
+OneClassSplit make_normal_split(const Dataset& ds, int normal_class, double val_fraction, uint64_t seed);
+
 /// Copies a part's images: (n, C, H, W) uint8, with the part's defects applied.
 std::vector<uint8_t> gather_pixels(const Dataset& ds, const SplitPart& part);
 /// The defects' masks of a part: (n, H, W) uint8, 1 on the pixels a defect changed (all 0

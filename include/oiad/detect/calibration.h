@@ -26,6 +26,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -152,5 +153,21 @@ Calibration make_calibration(const std::vector<int>& codes, const ConsistencyTab
 void check_alpha(double alpha);
 /// Throws UsageError unless 0 < fpr < 1.
 void check_fpr(double fpr);
+
+/// A decision asked for on top of a default one (the CLI's --rule, --alpha, --fpr; the Python
+/// module's rule=, alpha=, fpr=): each unset part keeps the default's.
+struct DecisionOverrides {
+  std::optional<std::string> rule;
+  std::optional<double> alpha, fpr;
+};
+
+/// The decision applied: `base` (a calibration's default, or a preset's) with `o` on top.
+/// alpha alone selects the paper rule and fpr alone the one-sided rule; alpha with the
+/// one-sided rule, or fpr with the paper rule, is a UsageError, and so is a level outside its
+/// range (α in (0, 0.5], F in (0, 1), NaN included). With `both_levels`, both levels may be
+/// given (they are stored, e.g. by `train`) and neither selects the rule. Errors start with
+/// `what` and name the parameters as `prefix` + "alpha" / "fpr" / "rule" ("--" for the CLI).
+DecisionRule apply_overrides(DecisionRule base, const DecisionOverrides& o, const std::string& what,
+                             const std::string& prefix, bool both_levels = false);
 
 }  // namespace oiad::detect

@@ -21,6 +21,13 @@ struct CalibratedDetector {
   bool calibrated = false;
 };
 
+/// What `oiad model info` prints (and the Python module's Model.info): {"model": path,
+/// "format_version", "kind", "config", "dataset", "normal_class", "normal_class_name",
+/// "protocol", "seed", "preprocessing" (those stored), "precision", "epochs", "final" (the last
+/// epoch's losses), "calibrated", and for a calibrated model "calibration": the scored codes,
+/// the settings that chose them, the default decision and the metrics with one-sided scores}.
+nlohmann::json model_info(const model::LoadedModel& lm, const std::string& path);
+
 /// Rebuilds the detector with or without FastDecoder (same normal range and codes).
 void set_fast_decoder(CalibratedDetector& d, bool on);
 

@@ -3,6 +3,7 @@
 // resume, the model file's metadata, and the calibration on VAL at the end (detect).
 #pragma once
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -35,6 +36,8 @@ struct TrainJob {
   detect::DecisionRule decision;
   /// Seed recorded in the file and used for the weights and the morph search.
   uint64_t seed = 0;
+  /// Called after each epoch (once its checkpoint is written); may throw to stop training.
+  std::function<void(const TrainState&)> on_epoch;
 };
 
 struct TrainJobResult {

@@ -1,0 +1,389 @@
+"""oiad: image anomaly detection with disentanglement learning (OIAD), from Python.
+
+    import oiad
+    model = oiad.train(normal_images)      # (N, H, W), (N, C, H, W) or (N, H, W, C); uint8, or float in [0, 1]
+    s = model.score(test_images)           # s.score, s.anomalous, s.p_value, s.consistency, s.most_extreme_code
+    model.save("m.oiad")                   # the CLI reads it: oiad score --model m.oiad IMAGE...
+
+The scores are the CLI's and the C++ library's: one scoring path, tested equal. oiad.OIAD is a
+scikit-learn / PyOD-style estimator (fit, decision_function, predict). Errors: ValueError for
+bad arrays or arguments, OSError for files, oiad.Error for bad models or data, each with the
+CLI's one-line message.
+"""
+import errno
+import os
+import sys
+import tempfile
+import warnings
+
+
+def _preferred_blas_core():
+    """The OpenBLAS kernels this CPU should use (as the CLI chooses them): SkylakeX with
+    AVX-512, Haswell with AVX2 and FMA, else None."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    if "avx512f" in flags:
+                        return "SkylakeX"
+                    if "avx2" in flags and "fma" in flags:
+                        return "Haswell"
+                    return None
+    except OSError:
+        pass
+    return None
+
+
+# Debian's OpenBLAS does not recognise recent CPUs and falls back to slow generic kernels; it
+# reads OPENBLAS_CORETYPE once, when it loads. The CLI re-executes itself with it set; a module
+# cannot, so it sets it before numpy or LibTorch load OpenBLAS (a no-op if numpy came first).
+if "OPENBLAS_CORETYPE" not in os.environ and not os.environ.get("OIAD_NO_REEXEC"):
+    _core = _preferred_blas_core()
+    if _core:
+        os.environ["OPENBLAS_CORETYPE"] = _core
+
+import numpy as np  # noqa: E402
+
+from . import _oiad  # noqa: E402
+
+Error = _oiad.Error
+__version__ = _oiad.__version__
+metric_names = _oiad.metric_names
+rule_names = _oiad.rule_names
+preset_names = _oiad.preset_names
+
+
+def blas_core():
+    """The OpenBLAS kernel family in use ("SkylakeX", "Haswell", "Prescott", ...)."""
+    return _oiad.blas_core()
+
+
+def set_threads(n):
+    """Sets the threads LibTorch and OpenBLAS use from now on (n <= 0: every core)."""
+    _oiad.set_threads(int(n))
+
+
+def threads():
+    """The threads LibTorch and OpenBLAS use."""
+    return _oiad.threads()
+
+
+if _oiad.blas_core() == "Prescott" and _oiad.preferred_blas_core():
+    warnings.warn(
+        "oiad: OpenBLAS runs its slow generic kernels (it was loaded before oiad, e.g. by numpy); "
+        "start Python with OPENBLAS_CORETYPE=%s for about 3x faster training" % _oiad.preferred_blas_core(),
+        RuntimeWarning,
+        stacklevel=2,
+    )
+
+
+def _threads_arg(threads):
+    if threads is None:
+        return 0
+    if int(threads) < 1:
+        raise ValueError("threads: %r (expected a positive number, or None for the current setting)" % (threads,))
+    return int(threads)
+
+
+def _as_nchw(images, what):
+    """images as a C-contiguous (N, C, H, W) uint8 array. Accepts (N, H, W), (N, C, H, W) and
+    (N, H, W, C) with C = 1 or 3 (a 4-D array whose axis 1 is 1 or 3 is read as channels
+    first); uint8, or float in [0, 1] (rounded to uint8 as an image file would store it)."""
+    a = np.asarray(images)
+    if a.dtype == np.uint8:
+        pass
+    elif a.dtype.kind == "f":
+        if a.size and not np.all(np.isfinite(a)):
+            raise ValueError("%s: NaN or infinite values" % what)
+        if a.size and (a.min() < 0 or a.max() > 1):
+            raise ValueError("%s: float values must lie in [0, 1] (found %g to %g)" % (what, a.min(), a.max()))
+        a = np.rint(a * 255.0).astype(np.uint8)
+    else:
+        raise ValueError("%s: dtype %s (expected uint8, or float in [0, 1])" % (what, a.dtype))
+    if a.ndim == 3:
+        a = a[:, None, :, :]
+    elif a.ndim == 4:
+        if a.shape[1] in (1, 3):
+            pass
+        elif a.shape[3] in (1, 3):
+            a = a.transpose(0, 3, 1, 2)
+        else:
+            raise ValueError("%s: shape %s has no axis of 1 or 3 channels (expected (N, C, H, W) or (N, H, W, C))"
+                             % (what, a.shape))
+    else:
+        raise ValueError("%s: shape %s (expected (N, H, W), (N, C, H, W) or (N, H, W, C))" % (what, a.shape))
+    if a.shape[0] == 0:
+        raise ValueError("%s: no images" % what)
+    return np.ascontiguousarray(a)
+
+
+def _is_path(x):
+    return isinstance(x, (str, bytes, os.PathLike))
+
+
+def _check_file(path):
+    path = os.fsdecode(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(errno.ENOENT, "no such file", path)
+    if not os.access(path, os.R_OK):
+        raise PermissionError(errno.EACCES, "cannot read", path)
+    return path
+
+
+class Scores:
+    """What Model.score returns, one entry per image (numpy arrays):
+    score (larger = more anomalous), anomalous (bool: the decision), p_value (conformal, against
+    the VAL images' scores), most_extreme_code, consistency (n x codes: the structure
+    consistency of each scored code, for the metric); and the decision applied: metric, rule,
+    alpha, fpr, threshold (anomalous <=> score > threshold), codes (the scored codes)."""
+
+    def __init__(self, d):
+        self.score = d["score"]
+        self.anomalous = d["anomalous"]
+        self.p_value = d["p_value"]
+        self.most_extreme_code = d["most_extreme_code"]
+        self.consistency = d["consistency"]
+        self.codes = list(d["codes"])
+        self.metric = d["metric"]
+        self.rule = d["rule"]
+        self.alpha = d["alpha"]
+        self.fpr = d["fpr"]
+        self.threshold = d["threshold"]
+
+    def __len__(self):
+        return len(self.score)
+
+    def __repr__(self):
+        level = "alpha=%g" % self.alpha if self.rule == "paper" else "fpr=%g" % self.fpr
+        return "<oiad.Scores: %d images, %d anomalous (metric %s, rule %s, %s)>" % (
+            len(self), int(self.anomalous.sum()), self.metric, self.rule, level)
+
+
+class Model:
+    """A trained (and usually calibrated) oiad model: oiad.load(path) or oiad.train(images)."""
+
+    def __init__(self, native):
+        self._m = native
+
+    @property
+    def info(self):
+        """What `oiad model info` prints: kind, config, data set, class, training, calibration."""
+        import json
+        return json.loads(self._m.info_json())
+
+    @property
+    def calibrated(self):
+        return self._m.calibrated
+
+    @property
+    def codes(self):
+        """The latent codes scored (chosen by the calibration)."""
+        return list(self._m.codes)
+
+    @property
+    def image_shape(self):
+        """(channels, height, width) of the images the model was trained on."""
+        return tuple(self._m.image_shape)
+
+    def save(self, path):
+        """Writes the model file (weights, split, calibration) atomically; the CLI reads it."""
+        path = os.fsdecode(path)
+        folder = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(folder):
+            raise FileNotFoundError(errno.ENOENT, "no such folder", folder)
+        self._m.save(path)
+
+    def score(self, images, metric="ssim", rule=None, fpr=None, alpha=None, resize=True, threads=None, progress=False):
+        """Scores images: an array ((N, H, W), (N, C, H, W) or (N, H, W, C); uint8, or float in
+        [0, 1]) or a list of image file paths (PNG, JPEG, BMP). Images of another size or
+        channel count than the model's are resized as `oiad score --resize` does (resize=False
+        refuses them). The decision is the model's stored one (`rule`, and its level `fpr` or
+        `alpha`) unless given: fpr alone selects the one-sided rule, alpha alone the paper's."""
+        args = (metric, rule, alpha, fpr, bool(resize), _threads_arg(threads), bool(progress))
+        if isinstance(images, (list, tuple)) and images and all(_is_path(p) for p in images):
+            return Scores(self._m.score_files([_check_file(p) for p in images], *args))
+        if _is_path(images):
+            raise ValueError("images: give a list of file paths, not one path")
+        return Scores(self._m.score(_as_nchw(images, "images"), *args))
+
+    def decision(self, metric="ssim", rule=None, fpr=None, alpha=None):
+        """The decision score() applies with these arguments: {rule, alpha, fpr, threshold}."""
+        return dict(self._m.decision(metric, rule, alpha, fpr))
+
+    def calibrate(self, val_images, preset="default", rule=None, fpr=None, alpha=None, morphs=None, seed=0,
+                  resize=True, threads=None):
+        """Calibrates on normal images (VAL; none of them used for training), as `oiad calibrate`:
+        the preset's detector (N morphs, code selection), its default decision unless rule /
+        fpr / alpha are given. Returns the model (calibrated in memory; save() writes it)."""
+        self._m.calibrate(_as_nchw(val_images, "val_images"), preset, rule, alpha, fpr, morphs, int(seed), bool(resize),
+                          _threads_arg(threads))
+        return self
+
+    def __repr__(self):
+        i = self.info
+        return "<oiad.Model %s: %s on %s class %s, %s>" % (
+            i.get("model"), i.get("kind"), i.get("dataset"), i.get("normal_class_name"),
+            "calibrated" if i.get("calibrated") else "not calibrated")
+
+
+def load(path):
+    """Reads a model file written by the CLI, the C++ library or Model.save."""
+    return Model(_oiad.Model.load(_check_file(path)))
+
+
+def train(images, epochs=30, latent_dim=None, seed=0, val_fraction=0.1, preset="default", gamma=None, batch_size=64,
+          lr=None, kl_warmup_epochs=5, input_size=32, rule=None, fpr=None, alpha=None, kind="detector", out=None,
+          threads=None, progress=True, name="arrays"):
+    """Trains a Detector-VAE on normal images and calibrates it, as `oiad train` does: a seeded
+    `val_fraction` of the images is held out as VAL for the calibration, the rest trains.
+    `progress`: True prints the CLI's progress on stderr, False nothing, a callable gets a dict
+    per epoch (epoch, epochs, losses, seconds). `out` also writes the model file there (and a
+    checkpoint beside it during training). `kind` "vae" or "dcae" trains a baseline instead
+    (not calibrated). Returns a Model."""
+    a = _oiad.TrainArgs()
+    a.epochs = int(epochs)
+    a.latent_dim = None if latent_dim is None else int(latent_dim)
+    a.seed = int(seed)
+    a.val_fraction = float(val_fraction)
+    a.preset = preset
+    a.gamma = None if gamma is None else float(gamma)
+    a.batch_size = int(batch_size)
+    a.lr = None if lr is None else float(lr)
+    a.kl_warmup_epochs = int(kl_warmup_epochs)
+    a.input_size = int(input_size)
+    a.rule = rule
+    a.fpr = None if fpr is None else float(fpr)
+    a.alpha = None if alpha is None else float(alpha)
+    a.kind = kind
+    a.threads = _threads_arg(threads)
+    a.name = name
+    callback = progress if callable(progress) else None
+    a.verbose = bool(progress) and callback is None
+    x = _as_nchw(images, "images")
+    if out is not None:
+        out = os.fsdecode(out)
+        folder = os.path.dirname(os.path.abspath(out))
+        if not os.path.isdir(folder):
+            raise FileNotFoundError(errno.ENOENT, "no such folder", folder)
+        a.out = out
+        return Model(_oiad.train(x, a, callback))
+    with tempfile.TemporaryDirectory(prefix="oiad-") as tmp:
+        a.out = os.path.join(tmp, "model.oiad")
+        a.model_name = "(trained in Python, not saved)"
+        return Model(_oiad.train(x, a, callback))
+
+
+class Dataset:
+    """A data set as numpy arrays: train_images / test_images (N, C, H, W) uint8, train_labels /
+    test_labels (N,) int32 class indices into class_names; train_ids / test_ids: each image's
+    file (image folders; empty for IDX and CIFAR-10 files)."""
+
+    def __init__(self, d):
+        self.name = d["name"]
+        self.source = d["source"]
+        self.class_names = list(d["class_names"])
+        self.train_images = d["train_images"]
+        self.train_labels = d["train_labels"]
+        self.test_images = d["test_images"]
+        self.test_labels = d["test_labels"]
+        self.train_ids = list(d["train_ids"])
+        self.test_ids = list(d["test_ids"])
+
+    def __repr__(self):
+        return "<oiad.Dataset %s: %d train, %d test images of %s, %d classes>" % (
+            self.name, len(self.train_labels), len(self.test_labels), "x".join(map(str, self.train_images.shape[1:])),
+            len(self.class_names))
+
+
+def load_dataset(spec):
+    """A data set by name (mnist, fashion-mnist, cifar10: found or fetched as `oiad data` does)
+    or path (an IDX folder, an image folder, a .tar.gz of one)."""
+    return Dataset(_oiad.load_dataset(os.fsdecode(spec)))
+
+
+def roc_auc(scores, labels):
+    """ROC AUC of scores (larger = more anomalous) against labels (1 = anomalous, 0 = normal),
+    ties counted as 1/2: the figure every oiad report gives."""
+    s = np.asarray(scores, dtype=np.float64).ravel()
+    y = np.asarray(labels).ravel()
+    return _oiad.roc_auc(s.tolist(), [int(v) for v in y])
+
+
+class OIAD:
+    """A scikit-learn / PyOD-style detector. fit(X) trains and calibrates on normal images X
+    (a `val_fraction` of them held out for the calibration) and scores X; then
+    decision_function(X) (larger = more anomalous), score_samples(X) (its negative, scikit-
+    learn's convention), predict(X) (1 = anomaly, 0 = normal, as PyOD). After fit:
+    decision_scores_ and labels_ (of the training images), threshold_ (anomalous <=> score >
+    threshold_), model_ (an oiad.Model)."""
+
+    _params = ("epochs", "latent_dim", "metric", "rule", "fpr", "alpha", "preset", "gamma", "val_fraction", "batch_size",
+               "seed", "threads", "progress")
+
+    def __init__(self, epochs=30, latent_dim=None, metric="ssim", rule="one-sided", fpr=0.05, alpha=0.4,
+                 preset="default", gamma=None, val_fraction=0.1, batch_size=64, seed=0, threads=None, progress=False):
+        self.epochs = epochs
+        self.latent_dim = latent_dim
+        self.metric = metric
+        self.rule = rule
+        self.fpr = fpr
+        self.alpha = alpha
+        self.preset = preset
+        self.gamma = gamma
+        self.val_fraction = val_fraction
+        self.batch_size = batch_size
+        self.seed = seed
+        self.threads = threads
+        self.progress = progress
+
+    def get_params(self, deep=True):
+        return {k: getattr(self, k) for k in self._params}
+
+    def set_params(self, **params):
+        for k, v in params.items():
+            if k not in self._params:
+                raise ValueError("OIAD: unknown parameter %r (expected one of %s)" % (k, ", ".join(self._params)))
+            setattr(self, k, v)
+        return self
+
+    def _levels(self):
+        if self.rule == "paper":
+            return {"rule": "paper", "alpha": self.alpha}
+        if self.rule == "one-sided":
+            return {"rule": "one-sided", "fpr": self.fpr}
+        raise ValueError("OIAD: rule %r (expected one-sided or paper)" % (self.rule,))
+
+    def fit(self, X, y=None):
+        self.model_ = train(X, epochs=self.epochs, latent_dim=self.latent_dim, seed=self.seed,
+                            val_fraction=self.val_fraction, preset=self.preset, gamma=self.gamma,
+                            batch_size=self.batch_size, threads=self.threads, progress=self.progress, **self._levels())
+        s = self._score(X)
+        self.decision_scores_ = s.score
+        self.labels_ = s.anomalous.astype(np.int64)
+        self.threshold_ = s.threshold
+        return self
+
+    def _score(self, X):
+        if not hasattr(self, "model_"):
+            raise ValueError("OIAD: call fit(X) first")
+        return self.model_.score(X, metric=self.metric, threads=self.threads, **self._levels())
+
+    def decision_function(self, X):
+        return self._score(X).score
+
+    def score_samples(self, X):
+        return -self.decision_function(X)
+
+    def predict(self, X):
+        return self._score(X).anomalous.astype(np.int64)
+
+    def fit_predict(self, X, y=None):
+        return self.fit(X).labels_
+
+    def __repr__(self):
+        return "OIAD(%s)" % ", ".join("%s=%r" % (k, getattr(self, k)) for k in self._params)
+
+
+__all__ = ["Error", "Model", "Scores", "Dataset", "OIAD", "load", "train", "load_dataset", "roc_auc", "blas_core",
+           "set_threads", "threads", "metric_names", "rule_names", "preset_names", "__version__"]

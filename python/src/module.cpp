@@ -1,0 +1,423 @@
+// The Python module's native part, oiad._oiad: load, train, calibrate and score through the
+// library on numpy arrays, with the GIL released while computing. The package python/oiad/
+// wraps it (array layouts, argument checks, files, the PyOD-style estimator); errors keep the
+// CLI's one-line messages: oiad::UsageError becomes ValueError, oiad::Error oiad.Error.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cmath>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "oiad/core/error.h"
+#include "oiad/core/progress.h"
+#include "oiad/core/runtime.h"
+#include "oiad/data/readers.h"
+#include "oiad/data/registry.h"
+#include "oiad/data/split.h"
+#include "oiad/detect/detector_options.h"
+#include "oiad/detect/pipeline.h"
+#include "oiad/eval/roc.h"
+#include "oiad/model/config.h"
+#include "oiad/model/preprocess.h"
+#include "oiad/version.h"
+#include "oiad/workflow/train_job.h"
+
+namespace py = pybind11;
+
+namespace oiad::python {
+namespace {
+
+using U8Array = py::array_t<uint8_t, py::array::c_style | py::array::forcecast>;
+
+// Sets the threads for one call and restores the previous count afterwards (threads <= 0:
+// leave them as they are).
+class ThreadScope {
+ public:
+  explicit ThreadScope(int threads) : previous_(num_threads()), changed_(threads > 0) {
+    if (changed_) set_num_threads(threads);
+  }
+  ~ThreadScope() {
+    if (changed_) set_num_threads(previous_);
+  }
+  ThreadScope(const ThreadScope&) = delete;
+  ThreadScope& operator=(const ThreadScope&) = delete;
+
+ private:
+  int previous_;
+  bool changed_;
+};
+
+// (N, C, H, W) uint8 of a C-contiguous 4-D array; the package brings other layouts to it.
+struct Images {
+  const uint8_t* data = nullptr;
+  int64_t n = 0;
+  int channels = 0, height = 0, width = 0;
+};
+Images images_of(const U8Array& a, const char* what) {
+  OIAD_CHECK_USAGE(a.ndim() == 4, what, ": expected a 4-dimensional (N, C, H, W) uint8 array, got ", a.ndim(),
+                   " dimensions");
+  Images im;
+  im.data = a.data();
+  im.n = a.shape(0);
+  im.channels = int(a.shape(1));
+  im.height = int(a.shape(2));
+  im.width = int(a.shape(3));
+  OIAD_CHECK_USAGE(im.n >= 1, what, ": no images");
+  OIAD_CHECK_USAGE(im.channels == 1 || im.channels == 3, what, ": ", im.channels, " channels (expected 1 or 3)");
+  OIAD_CHECK_USAGE(im.height >= 1 && im.width >= 1, what, ": empty images");
+  return im;
+}
+
+// Raises KeyboardInterrupt (and any other pending signal's exception) in the middle of a long
+// computation: called with the GIL released.
+void check_signals() {
+  py::gil_scoped_acquire gil;
+  if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+}
+
+// A model file in memory: network, metadata and (when calibrated) the detector.
+class Model {
+ public:
+  explicit Model(detect::CalibratedDetector d, std::string name) : d_(std::move(d)), name_(std::move(name)) {}
+
+  static Model load(const std::string& path) {
+    py::gil_scoped_release nogil;
+    return Model(detect::load_detector(path, /*require_calibration=*/false), path);
+  }
+
+  std::string info_json() const { return detect::model_info(d_.model, name_).dump(); }
+  bool calibrated() const { return d_.calibrated; }
+  std::vector<int> codes() const { return d_.calibrated ? d_.calibration.codes : std::vector<int>{}; }
+  /// (channels, height, width) of the images the model was trained on, and its input side.
+  py::tuple image_shape() const {
+    const auto& p = d_.model.file.meta.at("preprocessing");
+    return py::make_tuple(p.at("image_channels").get<int>(), p.at("image_height").get<int>(),
+                          p.at("image_width").get<int>());
+  }
+
+  void save(const std::string& path) const {
+    py::gil_scoped_release nogil;
+    d_.model.file.save(path);
+  }
+
+  /// The decision `score` applies with these overrides: {"rule", "alpha", "fpr", "threshold"}
+  /// (threshold: the score above which an image is anomalous under the rule).
+  py::dict decision(const std::string& metric, std::optional<std::string> rule, std::optional<double> alpha,
+                    std::optional<double> fpr) const {
+    require_calibration("decision");
+    const detect::DecisionRule r = decide(rule, alpha, fpr);
+    const detect::Metric m = detect::parse_metric(metric);
+    py::dict out;
+    add_decision(out, m, r);
+    return out;
+  }
+
+  py::dict score(const U8Array& images, const std::string& metric, std::optional<std::string> rule,
+                 std::optional<double> alpha, std::optional<double> fpr, bool resize, int threads, bool progress) const {
+    const Images im = images_of(images, "images");
+    return score_input(metric, rule, alpha, fpr, threads, progress, [&] {
+      return model::model_input(d_.model, im.data, im.n, im.channels, im.height, im.width, resize, "images");
+    });
+  }
+
+  py::dict score_files(const std::vector<std::string>& paths, const std::string& metric, std::optional<std::string> rule,
+                       std::optional<double> alpha, std::optional<double> fpr, bool resize, int threads,
+                       bool progress) const {
+    OIAD_CHECK_USAGE(!paths.empty(), "images: no image files");
+    return score_input(metric, rule, alpha, fpr, threads, progress, [&] {
+      std::vector<torch::Tensor> xs;
+      for (const auto& p : paths) {
+        const data::DecodedImage img = data::read_image_file(p);
+        xs.push_back(model::model_input(d_.model, img.chw.data(), 1, img.channels, img.height, img.width, resize, p));
+      }
+      return torch::cat(xs);
+    });
+  }
+
+  void calibrate(const U8Array& images, const std::string& preset, std::optional<std::string> rule,
+                 std::optional<double> alpha, std::optional<double> fpr, std::optional<int> morphs, uint64_t seed,
+                 bool resize, int threads) {
+    const Images im = images_of(images, "val_images");
+    detect::DetectorOptions opt = detect::preset_options(preset);
+    const detect::DecisionRule decision =
+        detect::apply_overrides(detect::preset_decision(preset), {rule, alpha, fpr}, "calibrate", "", true);
+    if (morphs) {
+      OIAD_CHECK_USAGE(*morphs >= 1 && *morphs <= 10000, "calibrate: morphs ", *morphs, " outside [1, 10000]");
+      if (*morphs != opt.morphs) opt.morphs = *morphs, opt.preset = "custom";
+    }
+    opt.seed = seed;
+    py::gil_scoped_release nogil;
+    ThreadScope ts(threads);
+    model::LoadedModel m = d_.model;
+    const torch::Tensor x =
+        model::model_input(m, im.data, im.n, im.channels, im.height, im.width, resize, "val_images");
+    detect::calibrate_into(m, opt, x, decision);
+    d_ = detect::calibrated_from(m, name_);
+  }
+
+ private:
+  void require_calibration(const char* what) const {
+    OIAD_CHECK(d_.calibrated, what, ": ", name_, " has no calibration: call Model.calibrate(val_images) first");
+  }
+  // The decision's fields: rule, alpha, fpr, and the threshold of the score under the rule.
+  void add_decision(py::dict& out, detect::Metric m, const detect::DecisionRule& r) const {
+    out["rule"] = detect::rule_name(r.rule);
+    out["alpha"] = r.alpha;
+    out["fpr"] = r.fpr;
+    out["threshold"] =
+        r.rule == detect::Rule::kPaper ? 1.0 - 2.0 * r.alpha : d_.calibration.one_sided_threshold(m, r.fpr);
+  }
+  detect::DecisionRule decide(std::optional<std::string> rule, std::optional<double> alpha,
+                              std::optional<double> fpr) const {
+    return detect::apply_overrides(d_.calibration.default_decision(), {rule, alpha, fpr}, "score", "");
+  }
+
+  py::dict score_input(const std::string& metric, std::optional<std::string> rule, std::optional<double> alpha,
+                       std::optional<double> fpr, int threads, bool progress,
+                       const std::function<torch::Tensor()>& make_input) const {
+    require_calibration("score");
+    const detect::Metric m = detect::parse_metric(metric);
+    const detect::DecisionRule r = decide(rule, alpha, fpr);
+    const double level = r.rule == detect::Rule::kPaper ? r.alpha : r.fpr;
+    std::vector<detect::ImageScore> scores;
+    {
+      py::gil_scoped_release nogil;
+      ThreadScope ts(threads);
+      const torch::Tensor x = make_input();
+      ProgressPrinter printer("score", 10.0, {}, progress);
+      const auto count = printer.counter();
+      // Scored in blocks so that Ctrl-C stops between them; a score does not depend on the
+      // block it is scored in.
+      const int64_t n = x.size(0), block = 256;
+      for (int64_t a = 0; a < n; a += block) {
+        check_signals();
+        auto part = detect::score_images(d_, x.slice(0, a, std::min(n, a + block)), m, level, 64, {}, r.rule);
+        scores.insert(scores.end(), std::make_move_iterator(part.begin()), std::make_move_iterator(part.end()));
+        count(int64_t(scores.size()), n);
+      }
+    }
+    const auto n = py::ssize_t(scores.size());
+    const auto k = py::ssize_t(d_.calibration.codes.size());
+    py::array_t<double> score(n), p_value(n);
+    py::array_t<bool> anomalous(n);
+    py::array_t<int> extreme(n);
+    py::array_t<double> consistency({n, k});
+    auto sc = score.mutable_unchecked<1>();
+    auto pv = p_value.mutable_unchecked<1>();
+    auto an = anomalous.mutable_unchecked<1>();
+    auto ex = extreme.mutable_unchecked<1>();
+    auto co = consistency.mutable_unchecked<2>();
+    for (py::ssize_t i = 0; i < n; ++i) {
+      const auto& s = scores[size_t(i)];
+      sc(i) = s.score;
+      pv(i) = d_.calibration.p_value(m, r.rule, s.score);
+      an(i) = s.anomalous;
+      ex(i) = s.most_extreme_code;
+      const auto& c = s.of(m);
+      for (py::ssize_t j = 0; j < k; ++j) co(i, j) = c[size_t(j)];
+    }
+    py::dict out;
+    out["score"] = score;
+    out["anomalous"] = anomalous;
+    out["p_value"] = p_value;
+    out["most_extreme_code"] = extreme;
+    out["consistency"] = consistency;
+    out["codes"] = d_.calibration.codes;
+    out["metric"] = metric;
+    add_decision(out, m, r);
+    return out;
+  }
+
+  detect::CalibratedDetector d_;
+  std::string name_;
+};
+
+struct TrainArgs {
+  /// model_name: what Model.info calls the model (default: out).
+  std::string out, model_name, kind = "detector", preset = "default", name = "arrays";
+  int epochs = 30, batch_size = 64, kl_warmup_epochs = 5, input_size = 32, threads = 0;
+  std::optional<int> latent_dim;
+  std::optional<double> gamma, lr;
+  std::optional<std::string> rule;
+  std::optional<double> alpha, fpr;
+  double val_fraction = 0.1;
+  uint64_t seed = 0;
+  bool verbose = true;
+};
+
+Model train(const U8Array& images, const TrainArgs& a, const py::object& progress) {
+  const Images im = images_of(images, "images");
+  OIAD_CHECK_USAGE(a.epochs >= 1 && a.epochs <= 1000000, "train: epochs ", a.epochs, " outside [1, 1000000]");
+  OIAD_CHECK_USAGE(a.batch_size >= 2 && a.batch_size <= (1 << 16), "train: batch_size ", a.batch_size,
+                   " outside [2, 65536]");
+  OIAD_CHECK_USAGE(a.kl_warmup_epochs >= 0, "train: kl_warmup_epochs ", a.kl_warmup_epochs, " < 0");
+  if (a.latent_dim)
+    OIAD_CHECK_USAGE(*a.latent_dim >= 1 && *a.latent_dim <= 1024, "train: latent_dim ", *a.latent_dim,
+                     " outside [1, 1024]");
+  if (a.gamma)
+    OIAD_CHECK_USAGE(std::isfinite(*a.gamma) && *a.gamma >= 0 && *a.gamma <= 1e6, "train: gamma ", *a.gamma,
+                     " outside [0, 1e6]");
+  if (a.lr) OIAD_CHECK_USAGE(std::isfinite(*a.lr) && *a.lr > 0 && *a.lr <= 1, "train: lr ", *a.lr, " outside (0, 1]");
+  data::Dataset ds;
+  ds.name = a.name;
+  ds.source = "python";
+  ds.channels = im.channels;
+  ds.height = im.height;
+  ds.width = im.width;
+  ds.class_names = {"normal"};
+  ds.train.count = im.n;
+  ds.train.pixels.assign(im.data, im.data + size_t(im.n) * im.channels * im.height * im.width);
+  ds.train.labels.assign(size_t(im.n), 0);
+
+  workflow::TrainJob job;
+  job.dataset = &ds;
+  job.split = data::make_normal_split(ds, 0, a.val_fraction, a.seed);
+  model::ModelConfig& cfg = job.config;
+  cfg = model::ModelConfig::defaults(model::parse_kind(a.kind), ds.channels, a.input_size);
+  if (a.latent_dim) cfg.latent_dim = *a.latent_dim;
+  if (cfg.kind == model::ModelKind::kDetectorVae)
+    cfg.gamma = a.gamma ? *a.gamma : detect::preset_gamma(a.preset);
+  else if (a.gamma)
+    cfg.gamma = *a.gamma;
+  cfg.validate();
+  job.train.epochs = a.epochs;
+  job.train.batch_size = a.batch_size;
+  job.train.kl_warmup_epochs = a.kl_warmup_epochs;
+  if (a.lr) job.train.lr = *a.lr;
+  job.train.seed = a.seed;
+  job.train.verbose = a.verbose;
+  job.out = a.out;
+  job.calibrate = cfg.kind == model::ModelKind::kDetectorVae;
+  job.preset = a.preset;
+  job.decision = detect::apply_overrides(detect::preset_decision(a.preset), {a.rule, a.alpha, a.fpr}, "train", "", true);
+  job.seed = a.seed;
+  job.on_epoch = [&](const train::TrainState& s) {
+    py::gil_scoped_acquire gil;
+    if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+    if (!progress.is_none()) {
+      py::dict e = py::module_::import("json").attr("loads")(s.history.back().to_json().dump());
+      e["epochs"] = a.epochs;
+      progress(e);
+    }
+  };
+  py::gil_scoped_release nogil;
+  ThreadScope ts(a.threads);
+  workflow::TrainJobResult r = workflow::run_train_job(job);
+  const std::string name = a.model_name.empty() ? a.out : a.model_name;
+  if (job.calibrate) return Model(detect::calibrated_from(r.model, name), name);
+  detect::CalibratedDetector d;  // a VAE or DCAE baseline: no detector to calibrate
+  d.model = r.model;
+  return Model(std::move(d), name);
+}
+
+py::dict load_dataset(const std::string& spec) {
+  data::Dataset ds;
+  {
+    py::gil_scoped_release nogil;
+    ds = data::load_dataset(spec);
+  }
+  auto images = [&](const data::ImageSet& s) {
+    py::array_t<uint8_t> a({py::ssize_t(s.count), py::ssize_t(ds.channels), py::ssize_t(ds.height), py::ssize_t(ds.width)});
+    std::copy(s.pixels.begin(), s.pixels.end(), a.mutable_data());
+    return a;
+  };
+  auto labels = [](const data::ImageSet& s) {
+    py::array_t<int32_t> a(py::ssize_t(s.labels.size()));
+    std::copy(s.labels.begin(), s.labels.end(), a.mutable_data());
+    return a;
+  };
+  py::dict out;
+  out["name"] = ds.name;
+  out["source"] = ds.source;
+  out["class_names"] = ds.class_names;
+  out["train_images"] = images(ds.train);
+  out["train_labels"] = labels(ds.train);
+  out["test_images"] = images(ds.test);
+  out["test_labels"] = labels(ds.test);
+  out["train_ids"] = ds.train.ids;
+  out["test_ids"] = ds.test.ids;
+  return out;
+}
+
+double roc_auc(const std::vector<double>& scores, const std::vector<int>& labels) {
+  OIAD_CHECK_USAGE(scores.size() == labels.size(), "roc_auc: ", scores.size(), " scores for ", labels.size(), " labels");
+  std::vector<uint8_t> y;
+  for (int l : labels) {
+    OIAD_CHECK_USAGE(l == 0 || l == 1, "roc_auc: label ", l, " (expected 0 = normal, 1 = anomalous)");
+    y.push_back(uint8_t(l));
+  }
+  for (double s : scores) OIAD_CHECK_USAGE(!std::isnan(s), "roc_auc: a score is NaN");
+  return eval::roc_auc(scores, y);
+}
+
+}  // namespace
+}  // namespace oiad::python
+
+PYBIND11_MODULE(_oiad, m) {
+  using namespace oiad::python;
+  m.doc() = "oiad's native part; use the package oiad (python/oiad/__init__.py)";
+  m.attr("__version__") = OIAD_VERSION;
+  static py::exception<oiad::Error> error(m, "Error");
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const oiad::UsageError& e) {
+      PyErr_SetString(PyExc_ValueError, e.what());
+    } catch (const oiad::Error& e) {
+      error(e.what());
+    } catch (const c10::Error& e) {
+      error(e.what_without_backtrace());
+    }
+  });
+
+  py::class_<Model>(m, "Model")
+      .def_static("load", &Model::load, py::arg("path"))
+      .def("info_json", &Model::info_json)
+      .def_property_readonly("calibrated", &Model::calibrated)
+      .def_property_readonly("codes", &Model::codes)
+      .def_property_readonly("image_shape", &Model::image_shape)
+      .def("save", &Model::save, py::arg("path"))
+      .def("decision", &Model::decision, py::arg("metric"), py::arg("rule"), py::arg("alpha"), py::arg("fpr"))
+      .def("score", &Model::score, py::arg("images"), py::arg("metric"), py::arg("rule"), py::arg("alpha"),
+           py::arg("fpr"), py::arg("resize"), py::arg("threads"), py::arg("progress"))
+      .def("score_files", &Model::score_files, py::arg("paths"), py::arg("metric"), py::arg("rule"), py::arg("alpha"),
+           py::arg("fpr"), py::arg("resize"), py::arg("threads"), py::arg("progress"))
+      .def("calibrate", &Model::calibrate, py::arg("images"), py::arg("preset"), py::arg("rule"), py::arg("alpha"),
+           py::arg("fpr"), py::arg("morphs"), py::arg("seed"), py::arg("resize"), py::arg("threads"));
+
+  py::class_<TrainArgs>(m, "TrainArgs")
+      .def(py::init<>())
+      .def_readwrite("out", &TrainArgs::out)
+      .def_readwrite("model_name", &TrainArgs::model_name)
+      .def_readwrite("kind", &TrainArgs::kind)
+      .def_readwrite("preset", &TrainArgs::preset)
+      .def_readwrite("name", &TrainArgs::name)
+      .def_readwrite("epochs", &TrainArgs::epochs)
+      .def_readwrite("batch_size", &TrainArgs::batch_size)
+      .def_readwrite("kl_warmup_epochs", &TrainArgs::kl_warmup_epochs)
+      .def_readwrite("input_size", &TrainArgs::input_size)
+      .def_readwrite("threads", &TrainArgs::threads)
+      .def_readwrite("latent_dim", &TrainArgs::latent_dim)
+      .def_readwrite("gamma", &TrainArgs::gamma)
+      .def_readwrite("lr", &TrainArgs::lr)
+      .def_readwrite("rule", &TrainArgs::rule)
+      .def_readwrite("alpha", &TrainArgs::alpha)
+      .def_readwrite("fpr", &TrainArgs::fpr)
+      .def_readwrite("val_fraction", &TrainArgs::val_fraction)
+      .def_readwrite("seed", &TrainArgs::seed)
+      .def_readwrite("verbose", &TrainArgs::verbose);
+  m.def("train", &train, py::arg("images"), py::arg("args"), py::arg("progress"));
+  m.def("load_dataset", &load_dataset, py::arg("spec"));
+  m.def("roc_auc", &roc_auc, py::arg("scores"), py::arg("labels"));
+  m.def("set_threads", &oiad::set_num_threads, py::arg("n"));
+  m.def("threads", &oiad::num_threads);
+  m.def("blas_core", &oiad::blas_core_name);
+  m.def("preferred_blas_core", &oiad::preferred_blas_core);
+  m.def("metric_names", &oiad::detect::metric_names);
+  m.def("rule_names", &oiad::detect::rule_names);
+  m.def("preset_names", &oiad::detect::preset_names);
+}

@@ -1,0 +1,183 @@
+"""The Python module against the CLI and the library: the same model scores the same images
+alike through oiad.Model and `oiad score`; models travel both ways; bad input raises the
+documented exceptions. Run by ctest (Python.pytest) with PYTHONPATH=build/python, OIAD_CLI (the
+built CLI) and OIAD_TEST_FIXTURES (the model DetectCliFixture.TrainModel leaves there: 2 epochs
+on 60 discs of 28x28, class a of the folder set/)."""
+import json
+import os
+import subprocess
+
+import numpy as np
+import pytest
+
+import oiad
+
+FIXTURE = os.path.join(os.environ.get("OIAD_TEST_FIXTURES", "."), "detect_cli")
+MODEL = os.path.join(FIXTURE, "m.oiad")
+FOLDER = os.path.join(FIXTURE, "set")
+CLI = os.environ.get("OIAD_CLI", "oiad")
+FILES = [os.path.join(FOLDER, "a", "1.png"), os.path.join(FOLDER, "b", "2.png"), os.path.join(FOLDER, "a", "7.png")]
+
+
+@pytest.fixture(scope="module")
+def model():
+    assert os.path.exists(MODEL), MODEL + " missing: ctest runs DetectCliFixture.TrainModel first"
+    return oiad.load(MODEL)
+
+
+@pytest.fixture(scope="module")
+def folder():
+    return oiad.load_dataset(FOLDER)
+
+
+def cli(*args):
+    r = subprocess.run([CLI, "--threads", "1", *args], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
+
+
+def discs_and_bars(n, kind, seed):
+    """28x28 uint8 images like the fixture's: discs (kind "a") or vertical bars ("b")."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:28, 0:28]
+    out = np.zeros((n, 28, 28), np.uint8)
+    for i in range(n):
+        if kind == "a":
+            cx, cy, r = 10 + rng.integers(0, 8), 12 + rng.integers(0, 5), 5 + rng.integers(0, 3)
+            out[i][(xx - cx) ** 2 + (yy - cy) ** 2 <= r * r] = 255
+        else:
+            x0 = 4 + rng.integers(0, 6)
+            out[i, 2:26, x0:x0 + 5] = 200
+    return out
+
+
+def assert_same_as_cli(scores, lines):
+    assert len(scores) == len(lines)
+    for i, j in enumerate(lines):
+        assert scores.score[i] == pytest.approx(j["score"], abs=1e-9)
+        assert bool(scores.anomalous[i]) == j["anomalous"]
+        assert scores.p_value[i] == pytest.approx(j["p_value"], abs=1e-12)
+        assert int(scores.most_extreme_code[i]) == j["most_extreme_code"]
+        assert scores.consistency[i] == pytest.approx(j["consistency"], abs=1e-9)
+        assert scores.rule == j["rule"]
+
+
+def test_files_score_as_the_cli(model):
+    assert_same_as_cli(model.score(FILES), cli("score", "--model", MODEL, *FILES))
+    # Another decision, another metric: still the CLI's.
+    assert_same_as_cli(model.score(FILES, metric="mse", alpha=0.3),
+                       cli("score", "--model", MODEL, "--metric", "mse", "--alpha", "0.3", *FILES))
+
+
+def test_arrays_score_as_files(model, folder):
+    ids = [os.path.join(FOLDER, i) for i in folder.train_ids]
+    pick = [ids.index(f) for f in FILES]
+    x = folder.train_images[pick]  # (3, 1, 28, 28) uint8
+    by_file = model.score(FILES)
+    for layout in (x, x[:, 0], x.transpose(0, 2, 3, 1), x.astype(np.float32) / 255, x.astype(np.float64) / 255):
+        s = model.score(layout)
+        np.testing.assert_array_equal(s.score, by_file.score)
+        np.testing.assert_array_equal(s.consistency, by_file.consistency)
+
+
+def test_decisions(model, folder):
+    x = folder.train_images[:40]
+    one = model.score(x, fpr=0.2)
+    assert (one.rule, one.fpr) == ("one-sided", 0.2)
+    np.testing.assert_array_equal(one.anomalous, one.score > one.threshold)
+    paper = model.score(x, alpha=0.3)
+    assert paper.rule == "paper" and paper.threshold == pytest.approx(1 - 2 * 0.3)
+    np.testing.assert_array_equal(paper.anomalous, paper.score > 1 - 2 * 0.3)
+    assert ((0 < paper.p_value) & (paper.p_value <= 1)).all()
+    assert model.decision(fpr=0.2)["threshold"] == one.threshold
+    with pytest.raises(ValueError, match="fpr belongs to rule one-sided"):
+        model.score(x, rule="paper", fpr=0.1)
+    with pytest.raises(ValueError, match="alpha"):
+        model.score(x, alpha=0.7)
+
+
+def test_bad_input(model, tmp_path):
+    good = np.zeros((2, 28, 28), np.uint8)
+    with pytest.raises(ValueError, match="dtype int64"):
+        model.score(good.astype(np.int64))
+    with pytest.raises(ValueError, match=r"in \[0, 1\]"):
+        model.score(good.astype(np.float32) + 1.5)
+    with pytest.raises(ValueError, match="NaN"):
+        model.score(np.full((2, 28, 28), np.nan, np.float32))
+    with pytest.raises(ValueError, match="no axis of 1 or 3 channels"):
+        model.score(np.zeros((2, 5, 28, 28), np.uint8))
+    with pytest.raises(ValueError, match="no images"):
+        model.score(np.zeros((0, 28, 28), np.uint8))
+    with pytest.raises(ValueError, match="metric"):
+        model.score(good, metric="psnr")
+    with pytest.raises(ValueError, match="threads"):
+        model.score(good, threads=0)
+    with pytest.raises(oiad.Error, match="images"):
+        model.score(np.zeros((2, 32, 32), np.uint8), resize=False)
+    assert len(model.score(np.zeros((2, 32, 32), np.uint8))) == 2  # resized, as `oiad score --resize`
+    with pytest.raises(FileNotFoundError):
+        oiad.load(str(tmp_path / "none.oiad"))
+    with pytest.raises(FileNotFoundError):
+        model.score([str(tmp_path / "none.png")])
+    junk = tmp_path / "junk.oiad"
+    junk.write_bytes(b"not a model at all")
+    with pytest.raises(oiad.Error, match="junk.oiad"):
+        oiad.load(str(junk))
+    with pytest.raises(FileNotFoundError):
+        model.save(str(tmp_path / "no" / "such" / "m.oiad"))
+
+
+def test_trained_in_python_read_by_the_cli(tmp_path):
+    epochs = []
+    m = oiad.train(discs_and_bars(80, "a", 0), epochs=2, latent_dim=4, batch_size=16, seed=0, progress=epochs.append)
+    assert [e["epoch"] for e in epochs] == [1, 2] and all(e["epochs"] == 2 for e in epochs)
+    info = m.info
+    assert info["protocol"] == "normal" and info["calibrated"] and info["calibration"]["n_val"] == 8
+    path = str(tmp_path / "py.oiad")
+    m.save(path)
+    cli_info = cli("model", "info", path)[0]
+    for key in ("config", "calibration", "epochs", "preprocessing"):
+        assert cli_info[key] == info[key], key
+    assert_same_as_cli(m.score(FILES), cli("score", "--model", path, *FILES))
+    again = oiad.load(path).score(FILES)
+    np.testing.assert_array_equal(again.score, m.score(FILES).score)
+
+
+def test_calibrated_in_python(tmp_path, folder):
+    m = oiad.load(MODEL)
+    m.calibrate(folder.train_images[:20], fpr=0.1, seed=3)
+    cal = m.info["calibration"]
+    assert cal["n_val"] == 20 and cal["fpr"] == 0.1 and cal["rule"] == "one-sided"
+    path = str(tmp_path / "recal.oiad")
+    m.save(path)
+    assert_same_as_cli(m.score(FILES), cli("score", "--model", path, *FILES))
+
+
+def test_estimator():
+    normal = discs_and_bars(80, "a", 1)
+    det = oiad.OIAD(epochs=2, latent_dim=4, batch_size=16, fpr=0.1)
+    assert det.fit(normal) is det
+    assert det.decision_scores_.shape == (80,) and set(np.unique(det.labels_)) <= {0, 1}
+    np.testing.assert_array_equal(det.predict(normal), det.labels_)
+    x = np.concatenate([discs_and_bars(20, "a", 2), discs_and_bars(20, "b", 3)])
+    d = det.decision_function(x)
+    np.testing.assert_array_equal(det.predict(x), (d > det.threshold_).astype(int))
+    np.testing.assert_array_equal(det.score_samples(x), -d)
+    assert oiad.roc_auc(d, [0] * 20 + [1] * 20) > 0.9  # bars are nothing like discs
+    assert oiad.OIAD(**det.get_params()).get_params() == det.get_params()
+    assert det.set_params(metric="mse").metric == "mse"
+    with pytest.raises(ValueError, match="unknown parameter"):
+        det.set_params(nu=0.1)
+    with pytest.raises(ValueError, match="fit"):
+        oiad.OIAD().predict(x)
+
+
+def test_roc_auc_against_pair_counting():
+    rng = np.random.default_rng(5)
+    s = rng.integers(0, 6, 50).astype(float)  # many ties
+    y = rng.integers(0, 2, 50)
+    pos, neg = s[y == 1], s[y == 0]
+    pairs = sum(1.0 if a > b else 0.5 if a == b else 0.0 for a in pos for b in neg)
+    assert oiad.roc_auc(s, y) == pytest.approx(pairs / (len(pos) * len(neg)), abs=1e-12)
+    with pytest.raises(ValueError, match="label 2"):
+        oiad.roc_auc([0.1, 0.2], [0, 2])
