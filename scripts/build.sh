@@ -4,7 +4,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 generator=()
 command -v ninja >/dev/null 2>&1 && generator=(-G Ninja)
+# The Python module is built for Debian's python3, for which scripts/setup.sh installs numpy and
+# pytest (another python3 first on PATH, e.g. from pyenv, may lack them).
+python=()
+[ -x /usr/bin/python3 ] && python=(-DPython3_EXECUTABLE=/usr/bin/python3)
 if [ ! -f build/CMakeCache.txt ]; then
-  cmake -S . -B build "${generator[@]}" -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake -S . -B build "${generator[@]}" -DCMAKE_BUILD_TYPE=Release "${python[@]}" >/dev/null
 fi
 cmake --build build -j "$(nproc)"
