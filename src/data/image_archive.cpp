@@ -27,13 +27,14 @@ Dataset read_archive_entries(archive* a, const std::string& path) {
   int r;
   while ((r = archive_read_next_header(a, &ent)) == ARCHIVE_OK) {
     if (archive_entry_filetype(ent) != AE_IFREG) continue;
-    const std::string name = archive_entry_pathname(ent);
-    const std::string base = fs::path(name).filename().string();
+    const char* raw_name = archive_entry_pathname(ent);
+    const std::string raw = raw_name ? raw_name : "", name = printable(raw);  // name: for ids and messages
+    const std::string base = fs::path(raw).filename().string();
     const bool cifar = (base.rfind("data_batch_", 0) == 0 || base == "test_batch.bin") &&
                        fs::path(base).extension() == ".bin";
-    if (!cifar && !has_image_extension(name)) continue;
+    if (!cifar && !has_image_extension(raw)) continue;
     detail::ImageEntry e;
-    e.parts = detail::split_path(name);
+    e.parts = detail::split_path(raw);
     if (detail::hidden(e.parts)) continue;
     e.id = name;
     // The size an entry's header claims is never trusted to reserve memory; what is kept is

@@ -157,7 +157,7 @@ Dataset read_image_folder(const std::string& root) {
     const std::string rel = fs::relative(it->path(), root).generic_string();
     e.parts = detail::split_path(rel);
     if (detail::hidden(e.parts)) continue;
-    e.id = rel;
+    e.id = printable(rel);
     e.bytes = read_file_bytes(it->path().string());
     entries.push_back(std::move(e));
   }

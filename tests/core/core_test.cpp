@@ -15,6 +15,14 @@
 namespace oiad {
 namespace {
 
+// Names from input keep messages on one line: control characters become \xNN, the rest
+// (UTF-8 included) stays as it is.
+TEST(Error, PrintableNames) {
+  EXPECT_EQ(printable("train/cat/1.png"), "train/cat/1.png");
+  EXPECT_EQ(printable(std::string("a\nb\tc\x7f\x01") + '\0' + "d"), "a\\x0ab\\x09c\\x7f\\x01\\x00d");
+  EXPECT_EQ(printable("caf\xc3\xa9"), "caf\xc3\xa9");
+}
+
 // SHA-256 matches the FIPS 180-2 published test vectors.
 TEST(Sha256, MatchesFipsVectors) {
   EXPECT_EQ(sha256_hex("abc", 3), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");

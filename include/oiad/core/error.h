@@ -22,6 +22,10 @@ class UsageError : public Error {
   explicit UsageError(const std::string& msg) : Error(msg) {}
 };
 
+/// A name taken from input (an archive entry, a file name) as it may appear in a one-line
+/// message: every control character (bytes below 0x20, and 0x7f) written as \xNN.
+std::string printable(const std::string& name);
+
 /// Returns "context: original message" as a new exception of the same kind.
 [[noreturn]] void rethrow_with_context(const std::string& context);
 
