@@ -45,6 +45,7 @@ nlohmann::json model_info(const model::LoadedModel& lm, const std::string& path)
     s["one_sided_metrics"] = one;
     j["calibration"] = s;
   }
+  if (meta.contains("evaluation")) j["evaluation"] = meta["evaluation"];
   return j;
 }
 
@@ -107,6 +108,8 @@ void calibrate_into(model::LoadedModel& m, const DetectorOptions& options, const
     j["merged_codes"] = merged;
   }
   m.file.meta["calibration"] = j;
+  // An evaluation recorded by `oiad evaluate --record` was of the previous calibration.
+  m.file.meta.erase("evaluation");
 }
 
 nlohmann::json MorphsChoice::to_json() const {

@@ -402,7 +402,15 @@ MethodRun run_oiad(const Context& c) {
         std::snprintf(cap, sizeof(cap), "%s test image (%s index %lld): score %.3f, %s at α = %.2f; %s SC per code shown", l ? "anomalous" : "normal",
                       c.test.source.c_str(), (long long)c.test.index[i], info["score"].get<double>(),
                       info["anomalous"].get<bool>() ? "flagged" : "passed", o.alpha, pm.c_str());
-        pictures["strips"].push_back({{"file", file}, {"caption", cap}, {"test_position", i}, {"codes", info["codes"]}});
+        nlohmann::json entry = {{"file", file}, {"caption", cap}, {"test_position", i}, {"codes", info["codes"]}};
+        // Beside the strip, the image's change map (where it resists its morphs).
+        if (d.calibration.has_metric(detect::Metric::kLocal)) {
+          const std::string map_file = std::string("figures/map_") + (l ? "anomalous_" : "normal_") + std::to_string(t + 1) + ".png";
+          const torch::Tensor cm = d.detector->change_maps(x.slice(0, int64_t(i), int64_t(i) + 1))[0].contiguous();
+          report::write_change_map(o.out + "/" + map_file, strip.input.data(), strip.channels, strip.size, cm.data_ptr<float>());
+          entry["map"] = map_file;
+        }
+        pictures["strips"].push_back(entry);
       }
     }
     std::vector<int> lab(c.labels.begin(), c.labels.end());

@@ -148,8 +148,13 @@ void write_report(const std::string& dir, const nlohmann::json& res, const std::
   }
   if (pictures.contains("strips") && !pictures["strips"].empty()) {
     doc.heading("PR-morphs (Fig. 2)");
-    for (const auto& s : pictures["strips"])
+    for (const auto& s : pictures["strips"]) {
       doc.image(s.at("file").get<std::string>(), s.at("caption").get<std::string>());
+      if (s.contains("map"))
+        doc.image(s.at("map").get<std::string>(),
+                  "its change map: where it resists its morphs (local metric, VAL standard deviations; blue 0 to red 4 "
+                  "and above)");
+    }
   }
   if (pictures.contains("grids")) {
     doc.heading("Most anomalous images (Figs. 5-7)");

@@ -1,6 +1,7 @@
 #include "oiad/report/picture.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -10,8 +11,8 @@
 
 namespace oiad::report {
 
-void write_grid(const std::string& path, const std::vector<Tile>& tiles, int channels, int height, int width,
-                int cols, int scale, const std::vector<std::string>& row_labels) {
+std::vector<uint8_t> grid_png(const std::string& path, const std::vector<Tile>& tiles, int channels, int height,
+                              int width, int cols, int scale, const std::vector<std::string>& row_labels) {
   OIAD_CHECK(!tiles.empty(), path, ": nothing to draw");
   OIAD_CHECK(channels == 1 || channels == 3, path, ": cannot draw ", channels, "-channel images");
   cols = std::max(1, std::min<int>(cols, int(tiles.size())));
@@ -50,7 +51,13 @@ void write_grid(const std::string& path, const std::vector<Tile>& tiles, int cha
                 cv::FONT_HERSHEY_PLAIN, 0.9, cv::Scalar(0, 0, 0), 1, cv::LINE_AA);
   std::vector<uint8_t> buf;
   OIAD_CHECK(cv::imencode(".png", canvas, buf), path, ": PNG encoding failed");
-  write_file_atomic(path, buf.data(), buf.size());
+  return buf;
+}
+
+void write_grid(const std::string& path, const std::vector<Tile>& tiles, int channels, int height, int width,
+                int cols, int scale, const std::vector<std::string>& row_labels) {
+  const std::vector<uint8_t> png = grid_png(path, tiles, channels, height, width, cols, scale, row_labels);
+  write_file_atomic(path, png.data(), png.size());
 }
 
 std::vector<size_t> rank_descending(const std::vector<double>& scores, size_t top) {
@@ -81,7 +88,7 @@ void write_ranked_grid(const std::string& path, const std::vector<uint8_t>& pixe
   write_grid(path, tiles, channels, height, width, std::min(8, int(tiles.size())), 3);
 }
 
-void write_morph_strip(const std::string& path, const detect::MorphStrip& strip) {
+std::vector<uint8_t> morph_strip_png(const detect::MorphStrip& strip, const std::string& path) {
   OIAD_CHECK(!strip.rows.empty(), path, ": a morph strip without codes");
   std::vector<Tile> tiles;
   std::vector<std::string> labels;
@@ -100,7 +107,51 @@ void write_morph_strip(const std::string& path, const detect::MorphStrip& strip)
     std::snprintf(lab, sizeof(lab), "code %d SC %.3g", row.code, row.consistency);
     labels.push_back(lab);
   }
-  write_grid(path, tiles, strip.channels, strip.size, strip.size, int(cols), 3, labels);
+  return grid_png(path, tiles, strip.channels, strip.size, strip.size, int(cols), 3, labels);
+}
+
+void write_morph_strip(const std::string& path, const detect::MorphStrip& strip) {
+  const std::vector<uint8_t> png = morph_strip_png(strip, path);
+  write_file_atomic(path, png.data(), png.size());
+}
+
+std::vector<uint8_t> change_map_png(const uint8_t* chw, int channels, int size, const float* map, int scale) {
+  OIAD_CHECK(channels == 1 || channels == 3, "change map: cannot draw ", channels, "-channel images");
+  OIAD_CHECK(size > 0 && scale >= 1 && scale <= 64, "change map: size ", size, " or scale ", scale, " out of range");
+  cv::Mat img(size, size, CV_8UC3), level(size, size, CV_8UC1);
+  cv::Mat weight(size, size, CV_32FC1);
+  for (int y = 0; y < size; ++y)
+    for (int x = 0; x < size; ++x) {
+      for (int k = 0; k < 3; ++k)
+        img.at<cv::Vec3b>(y, x)[2 - k] = chw[(size_t(channels == 1 ? 0 : k) * size + y) * size + x];  // RGB -> BGR
+      // z = 0 (as normal as VAL) shows the image alone; z >= kChangeMapFullScale shows the
+      // colour map's top at full weight. NaN (never produced) counts as 0.
+      const float z = map[size_t(y) * size + x];
+      const float t = std::isfinite(z) ? std::clamp(z / float(kChangeMapFullScale), 0.0f, 1.0f) : 0.0f;
+      level.at<uint8_t>(y, x) = uint8_t(std::lround(t * 255.0f));
+      weight.at<float>(y, x) = float(kChangeMapOpacity) * t;
+    }
+  cv::Mat heat;
+  cv::applyColorMap(level, heat, cv::COLORMAP_JET);
+  cv::Mat out(size, size, CV_8UC3);
+  for (int y = 0; y < size; ++y)
+    for (int x = 0; x < size; ++x) {
+      const float w = weight.at<float>(y, x);
+      for (int k = 0; k < 3; ++k)
+        out.at<cv::Vec3b>(y, x)[k] =
+            cv::saturate_cast<uint8_t>((1.0f - w) * float(img.at<cv::Vec3b>(y, x)[k]) + w * float(heat.at<cv::Vec3b>(y, x)[k]));
+    }
+  cv::Mat big;
+  cv::resize(out, big, cv::Size(size * scale, size * scale), 0, 0, cv::INTER_NEAREST);
+  std::vector<uint8_t> buf;
+  OIAD_CHECK(cv::imencode(".png", big, buf), "change map: PNG encoding failed");
+  return buf;
+}
+
+void write_change_map(const std::string& path, const uint8_t* chw, int channels, int size, const float* map,
+                      int scale) {
+  const std::vector<uint8_t> png = change_map_png(chw, channels, size, map, scale);
+  write_file_atomic(path, png.data(), png.size());
 }
 
 }  // namespace oiad::report

@@ -15,7 +15,7 @@ namespace fs = std::filesystem;
 
 // The modules in layer order, as docs/architecture.md lists them.
 const std::vector<std::string> kLayers = {"core",      "data",   "model",     "train",    "detect",
-                                          "eval",      "baselines", "peers",  "report",   "workflow", "experiment"};
+                                          "eval",      "baselines", "peers",  "report",   "workflow", "experiment", "serve"};
 
 TEST(Architecture, LayersPointOneWay) {
   std::map<std::string, size_t> rank;

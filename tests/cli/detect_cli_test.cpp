@@ -206,6 +206,30 @@ std::vector<nlohmann::json> json_lines(const std::string& text) {
 // equivalent form, calibration.h) per label, and the one-sided decisions equal those of
 // `oiad score --rule one-sided` on the same images. (This model, 2 epochs on 48 images, is no
 // detector: detection quality is Quality.* on MNIST.)
+// evaluate --record stores the AUCs in the model file; a new calibration drops them.
+TEST_F(DetectCli, EvaluateRecordsAucsUntilRecalibrated) {
+  const std::string m = dir_->file("recorded.oiad");
+  std::filesystem::copy_file(model_, m);
+  EXPECT_FALSE(nlohmann::json::parse(run_oiad("model info " + m).out).contains("evaluation"));
+  auto r = run_oiad("--threads 1 evaluate --model " + m + " --record");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["recorded"], true);
+  const auto info = nlohmann::json::parse(run_oiad("model info " + m).out);
+  ASSERT_TRUE(info.contains("evaluation")) << info.dump();
+  const auto& e = info["evaluation"];
+  EXPECT_EQ(e["auc"], j["metrics"]["ssim"]["auc"]);
+  for (const char* metric : {"mse", "loss", "ssim", "local"}) EXPECT_EQ(e["aucs"][metric], j["metrics"][metric]["auc"]);
+  EXPECT_EQ(e["n_test"], j["n_test"]);
+  // Scoring is unchanged by the record.
+  EXPECT_EQ(run_oiad("--threads 1 score --model " + m + " --split test").out,
+            run_oiad("--threads 1 score --model " + model_ + " --split test").out);
+  auto c = run_oiad("--threads 1 calibrate --model " + m);
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_FALSE(nlohmann::json::parse(run_oiad("model info " + m).out).contains("evaluation"))
+      << "a recalibrated model kept its evaluation";
+}
+
 TEST_F(DetectCli, Evaluate) {
   auto r = run_oiad("--threads 1 evaluate --model " + model_ + " --fpr 0.1 --out " + dir_->file("eval"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -261,6 +285,22 @@ TEST_F(DetectCli, FindAndInspect) {
   ASSERT_EQ(i.exit_code, 0) << i.err;
   EXPECT_EQ(nlohmann::json::parse(i.out)["codes"].size(), std::min<size_t>(3, scored_codes(model_)));
   EXPECT_FALSE(cv::imread(dir_->file("s.png")).empty());
+  // --map: the change map over the image, the network input's 32 x 32 scaled 4 times; its
+  // largest value is reported, and the pixels are the image's where the map is <= 0.
+  auto m = run_oiad("--threads 1 inspect --model " + model_ + " " + folder_ + "/b/3.png --map " + dir_->file("m.png"));
+  ASSERT_EQ(m.exit_code, 0) << m.err;
+  const auto mj = nlohmann::json::parse(m.out);
+  EXPECT_EQ(mj["map"], dir_->file("m.png"));
+  EXPECT_TRUE(mj["map_max"].is_number());
+  EXPECT_FALSE(mj.contains("strip"));
+  const cv::Mat map = cv::imread(dir_->file("m.png"));
+  EXPECT_EQ(map.cols, 128);
+  EXPECT_EQ(map.rows, 128);
+  auto same = run_oiad("--threads 1 inspect --model " + model_ + " " + folder_ + "/b/3.png --map " + dir_->file("x.png") +
+                       " --out " + dir_->file("x.png"));
+  EXPECT_EQ(same.exit_code, 2) << same.err;
+  auto none = run_oiad("--threads 1 inspect --model " + model_ + " " + folder_ + "/b/3.png");
+  EXPECT_EQ(none.exit_code, 2) << none.err;
 }
 
 // The one-sided rule through score and find (evaluate: DetectCli.Evaluate): each decision is

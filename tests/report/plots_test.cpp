@@ -7,7 +7,10 @@
 #include <vector>
 
 #include "oiad/core/error.h"
+#include <opencv2/imgcodecs.hpp>
+
 #include "oiad/report/document.h"
+#include "oiad/report/picture.h"
 #include "oiad/report/plots.h"
 #include "test_util.h"
 
@@ -70,6 +73,31 @@ TEST(Document, MarkdownAndHtml) {
   EXPECT_NE(h.find("<tr><th>x</th><th>y|z</th></tr>"), std::string::npos);
   EXPECT_NE(h.find("<img src=\"f.svg\" alt=\"cap\">"), std::string::npos);
   EXPECT_EQ(report::fixed(0.12345, 3), "0.123");
+}
+
+// The change map overlay, against its definition: where z <= 0 the image's own pixels; where
+// z >= 4 (full scale) 0.3 x image + 0.7 x the top of the JET colour map, dark red (R 128 in
+// the standard jet: red ramps 0.5 -> 1 -> 0.5 over the last eighth); every pixel scaled 4x.
+TEST(Picture, ChangeMapOverlayFollowsItsDefinition) {
+  const int S = 8;
+  std::vector<uint8_t> grey(S * S, 100);
+  std::vector<float> map(S * S, 0.0f);
+  for (int y = 0; y < S; ++y)
+    for (int x = S / 2; x < S; ++x) map[size_t(y * S + x)] = x == S - 1 ? 9.0f : -1.0f;
+  const std::vector<uint8_t> png = report::change_map_png(grey.data(), 1, S, map.data(), 4);
+  const cv::Mat m = cv::imdecode(png, cv::IMREAD_COLOR);  // BGR
+  ASSERT_EQ(m.cols, 4 * S);
+  ASSERT_EQ(m.rows, 4 * S);
+  for (int y = 0; y < 4 * S; ++y) {
+    // z = 0 and z = -1: the image.
+    EXPECT_EQ(m.at<cv::Vec3b>(y, 0), cv::Vec3b(100, 100, 100));
+    EXPECT_EQ(m.at<cv::Vec3b>(y, 4 * (S - 2)), cv::Vec3b(100, 100, 100));
+    // z = 9 (above full scale): 0.3 * 100 + 0.7 * (B 0, G 0, R 128) = (30, 30, 119.6).
+    const cv::Vec3b top = m.at<cv::Vec3b>(y, 4 * S - 1);
+    EXPECT_EQ(top[0], 30);
+    EXPECT_EQ(top[1], 30);
+    EXPECT_NEAR(top[2], 119.6, 1.0);
+  }
 }
 
 }  // namespace

@@ -169,6 +169,7 @@ int run_score(const ScoreOptions& o) {
 struct EvaluateOptions {
   std::string model, out;
   int64_t limit = 0;
+  bool record = false;
   DecisionFlags decision;  // the one-sided F and the paper α reported (default: the calibration's)
 };
 
@@ -243,6 +244,19 @@ void run_evaluate(const EvaluateOptions& o) {
       mj["decision"] = {{"rule", "one-sided"}, {"fpr", levels.fpr}, {"tp", mj["one_sided"]["tp"]},
                         {"tn", mj["one_sided"]["tn"]}, {"acc", mj["one_sided"]["acc"]}};
   }
+  if (o.record) {
+    // The AUCs go into the model file (the service's model card shows them).
+    nlohmann::json aucs = nlohmann::json::object();
+    for (const auto& [name, mj] : res["metrics"].items()) aucs[name] = mj["auc"];
+    model::ModelFile file = d.model.file;
+    file.meta["evaluation"] = {{"auc", aucs.value("ssim", nlohmann::json(nullptr))},
+                               {"metric", "ssim"},
+                               {"aucs", aucs},
+                               {"n_test", s.n},
+                               {"limit", o.limit}};
+    file.save(o.model);
+    res["recorded"] = true;
+  }
   if (!o.out.empty()) {
     std::filesystem::create_directories(o.out);
     std::string lines;
@@ -310,25 +324,43 @@ void run_find(const FindOptions& o) {
 
 // ---- inspect ----
 struct InspectOptions {
-  std::string model, image, metric = "ssim", out;
+  std::string model, image, metric = "ssim", out, map;
   int codes = 3;
   int morphs_shown = 8;
   bool resize = false;
 };
 
 void run_inspect(const InspectOptions& o) {
-  OIAD_CHECK_USAGE(!o.out.empty(), "inspect: --out strip.png is required");
-  check_out_is_not_an_input("inspect", o.out, {o.model, o.image});
-  check_can_write("inspect", o.out);
+  OIAD_CHECK_USAGE(!o.out.empty() || !o.map.empty(), "inspect: give --out strip.png, --map map.png or both");
+  OIAD_CHECK_USAGE(o.out.empty() || o.map.empty() ||
+                       std::filesystem::weakly_canonical(o.out) != std::filesystem::weakly_canonical(o.map),
+                   "inspect: --out and --map name the same file");
+  for (const std::string* f : {&o.out, &o.map})
+    if (!f->empty()) {
+      check_out_is_not_an_input("inspect", *f, {o.model, o.image});
+      check_can_write("inspect", *f);
+    }
   detect::CalibratedDetector d = detect::load_detector(o.model, true);
   const detect::Metric metric = detect::parse_metric(o.metric);
   ImageSelection s = read_image_files({o.image});
   auto x = selection_input(d.model, s, o.resize, o.image);
   const detect::MorphStrip strip = detect::morph_strip(d, x, metric, d.calibration.alpha, o.codes, o.morphs_shown);
-  report::write_morph_strip(o.out, strip);
   nlohmann::json r = strip.to_json();
   r["image"] = o.image;
-  r["strip"] = o.out;
+  if (!o.map.empty()) {
+    OIAD_CHECK(d.calibration.has_metric(detect::Metric::kLocal), o.model,
+               ": the calibration has no local values, so no change map (calibrate again)");
+    torch::Tensor maps;
+    detect::score_images(d, x, detect::Metric::kLocal, d.calibration.alpha, 64, {}, detect::Rule::kPaper, &maps);
+    const torch::Tensor m = maps[0].contiguous();
+    report::write_change_map(o.map, strip.input.data(), strip.channels, strip.size, m.data_ptr<float>());
+    r["map"] = o.map;
+    r["map_max"] = m.max().item<double>();
+  }
+  if (!o.out.empty()) {
+    report::write_morph_strip(o.out, strip);
+    r["strip"] = o.out;
+  }
   print_json_line(r.dump());
 }
 
@@ -404,6 +436,8 @@ void add_detect_commands(CLI::App& app, Runner& run) {
     c->add_option("--model", o->model, "calibrated model file")->required();
     c->add_option("--limit", o->limit, "score a seeded random subset of the test images")->check(CLI::NonNegativeNumber);
     c->add_option("--out", o->out, "folder for results.json and scores.jsonl");
+    c->add_flag("--record", o->record,
+                "store the AUCs in the model file (\"evaluation\"; `oiad serve` shows them on the model card)");
     c->add_option("--fpr", o->decision.fpr, "F of the one-sided rule's decisions, in (0, 1) (default: the calibration's)");
     c->add_option("--alpha", o->decision.alpha, "α of the paper rule's decisions, in (0, 0.5] (default: the calibration's)");
     c->callback([&run, o] { run = [o] { run_evaluate(*o); return 0; }; });
@@ -424,13 +458,16 @@ void add_detect_commands(CLI::App& app, Runner& run) {
   }
   {
     auto o = std::make_shared<InspectOptions>();
-    CLI::App* c = app.add_subcommand("inspect", "Fig. 2 for one image: its PR-morphs along the most telling codes");
+    CLI::App* c = app.add_subcommand("inspect", "Fig. 2 for one image: its PR-morphs along the most telling codes, and its change map");
     c->add_option("--model", o->model, "calibrated model file")->required();
     c->add_option("image", o->image, "image file")->required();
     c->add_option("--codes", o->codes, "how many codes to show")->capture_default_str();
     c->add_option("--metric", o->metric, "ssim, mse or loss")->check(CLI::IsMember(detect::metric_names()))->capture_default_str();
     c->add_flag("--resize", o->resize, "resize an image of another size to the model's");
-    c->add_option("--out", o->out, "PNG strip to write")->required();
+    c->add_option("--out", o->out, "PNG strip to write");
+    c->add_option("--map", o->map,
+                  "PNG to write: the image with its change map (where it resists its morphs, in VAL standard "
+                  "deviations of the local metric) overlaid in colour");
     c->callback([&run, o] { run = [o] { run_inspect(*o); return 0; }; });
   }
   {

@@ -20,6 +20,7 @@ void add_train_command(CLI::App& app, Runner& run);
 void add_model_command(CLI::App& app, Runner& run);
 void add_detect_commands(CLI::App& app, Runner& run);
 void add_bench_command(CLI::App& app, Runner& run);
+void add_serve_command(CLI::App& app, Runner& run);
 /// `command_line` is the invocation, recorded in the experiment's report.
 void add_experiment_command(CLI::App& app, Runner& run, const std::string& command_line);
 

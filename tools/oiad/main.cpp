@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
   oiad::cli::add_model_command(app, run);
   oiad::cli::add_detect_commands(app, run);
   oiad::cli::add_bench_command(app, run);
+  oiad::cli::add_serve_command(app, run);
   std::string command_line = "oiad";
   for (int i = 1; i < argc; ++i) command_line += std::string(" ") + argv[i];
   oiad::cli::add_experiment_command(app, run, command_line);

@@ -25,7 +25,8 @@ struct CalibratedDetector {
 /// "format_version", "kind", "config", "dataset", "normal_class", "normal_class_name",
 /// "protocol", "seed", "preprocessing" (those stored), "precision", "epochs", "final" (the last
 /// epoch's losses), "calibrated", and for a calibrated model "calibration": the scored codes,
-/// the settings that chose them, the default decision and the metrics with one-sided scores}.
+/// the settings that chose them, the default decision and the metrics with one-sided scores,
+/// and "evaluation" when `oiad evaluate --record` stored one}.
 nlohmann::json model_info(const model::LoadedModel& lm, const std::string& path);
 
 /// Rebuilds the detector with or without FastDecoder (same normal range and codes).
@@ -37,7 +38,8 @@ CalibratedDetector load_detector(const std::string& path, bool require_calibrati
 
 /// Calibrates on VAL images (N, C, S, S) and stores options, normal range, VAL
 /// distributions and the default decision in the model file's metadata (the caller saves
-/// the file). With `val_values`, also returns each VAL image's consistencies.
+/// the file); an evaluation recorded there (`oiad evaluate --record`) is dropped, being of
+/// the previous calibration. With `val_values`, also returns each VAL image's consistencies.
 void calibrate_into(model::LoadedModel& m, const DetectorOptions& options, const torch::Tensor& val_images,
                     const DecisionRule& decision, ConsistencyTable* val_values = nullptr);
 

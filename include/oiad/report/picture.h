@@ -20,6 +20,10 @@ struct Tile {
 void write_grid(const std::string& path, const std::vector<Tile>& tiles, int channels, int height, int width,
                 int cols, int scale = 3, const std::vector<std::string>& row_labels = {});
 
+/// The same grid as PNG bytes (`path` only names it in errors).
+std::vector<uint8_t> grid_png(const std::string& path, const std::vector<Tile>& tiles, int channels, int height,
+                              int width, int cols, int scale = 3, const std::vector<std::string>& row_labels = {});
+
 /// Indices of the `top` highest scores, highest first (ties keep their order).
 std::vector<size_t> rank_descending(const std::vector<double>& scores, size_t top);
 
@@ -32,5 +36,19 @@ void write_ranked_grid(const std::string& path, const std::vector<uint8_t>& pixe
 /// Fig. 2: one row per code of the strip, the image first, then its morphs captioned with
 /// the code's perturbed value; each row labelled with the code and the image's SC under it.
 void write_morph_strip(const std::string& path, const detect::MorphStrip& strip);
+/// The same strip as PNG bytes (`path` only names it in errors).
+std::vector<uint8_t> morph_strip_png(const detect::MorphStrip& strip, const std::string& path = "morph strip");
+
+/// A change map drawn over its image: the map's values (VAL standard deviations, see
+/// Detector::change_maps) from 0 to kChangeMapFullScale go through OpenCV's JET colour map
+/// (blue to red) and are blended over the image with weight kChangeMapOpacity x z / full
+/// scale (values <= 0 leave the image as it is; values above the full scale count as it).
+constexpr double kChangeMapFullScale = 4.0;
+constexpr double kChangeMapOpacity = 0.7;
+/// `chw`: (channels, size, size) uint8, the image as the network sees it; `map`: (size, size)
+/// floats. The picture is scaled up `scale` times (nearest neighbour). PNG bytes.
+std::vector<uint8_t> change_map_png(const uint8_t* chw, int channels, int size, const float* map, int scale = 4);
+void write_change_map(const std::string& path, const uint8_t* chw, int channels, int size, const float* map,
+                      int scale = 4);
 
 }  // namespace oiad::report
