@@ -14,7 +14,7 @@ packages=(
   clang-14 libclang-rt-14-dev
   libsvm-dev libarmadillo-dev libplplot-dev
   pybind11-dev python3-dev python3-numpy python3-pytest
-  libcpp-httplib-dev chromium chromium-driver python3-selenium wrk
+  libcpp-httplib-dev chromium chromium-driver fonts-liberation python3-selenium hey
   dataset-fashion-mnist
 )
 # npm may come from elsewhere (e.g. NodeSource's nodejs ships it): ask apt only when it is absent.

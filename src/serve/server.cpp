@@ -259,15 +259,26 @@ struct Server::Impl {
         }
       }
       run_batch(batch);
-      std::lock_guard<std::mutex> lk(mu);
-      depth -= int(batch.size());
     }
+  }
+
+  // A request leaves the queue's count before its connection thread sees the result, so that
+  // a client's next request does not find its previous one still counted.
+  void finish(Job& j, JobResult r) {
+    {
+      std::lock_guard<std::mutex> lk(mu);
+      --depth;
+    }
+    j.done.set_value(std::move(r));
   }
 
   void run_batch(std::vector<std::shared_ptr<Job>>& batch) {
     std::vector<std::shared_ptr<Job>> live;
     for (auto& j : batch)
-      if (!j->abandoned) live.push_back(j);
+      if (j->abandoned)
+        finish(*j, JobResult{});  // its connection thread has answered 503 already
+      else
+        live.push_back(j);
     if (live.empty()) return;
     const Job& first = *live[0];
     const detect::CalibratedDetector& d = first.model->d;
@@ -295,22 +306,31 @@ struct Server::Impl {
           }
         }
         at += n;
-        j->done.set_value(std::move(r));
+        finish(*j, std::move(r));
+        j.reset();  // finished: the failure path below skips it
       }
       std::lock_guard<std::mutex> lk(metrics.mu);
       metrics.images_scored += uint64_t(x.size(0));
       ++metrics.batches;
     } catch (const std::exception& e) {
       for (auto& j : live) {
+        if (!j) continue;  // its result was given before the failure
         JobResult r;
         r.error = first_line(e.what());
-        try {
-          j->done.set_value(std::move(r));
-        } catch (const std::future_error&) {
-          // this job's result was set before the failure
-        }
+        finish(*j, std::move(r));
       }
     }
+  }
+
+  // The answer to a score request that finds the queue full (call with `mu` held).
+  Refusal busy(httplib::Response& res) {
+    {
+      std::lock_guard<std::mutex> lm(metrics.mu);
+      ++metrics.rejected_busy;
+    }
+    res.set_header("Retry-After", "1");
+    return Refusal{503, "busy: " + std::to_string(depth) + " score requests are waiting or running (the queue holds " +
+                            std::to_string(opt.queue) + ")"};
   }
 
   // ---- handlers ----
@@ -321,6 +341,11 @@ struct Server::Impl {
       std::string names;
       for (const auto& x : models) names += (names.empty() ? "" : ", ") + x->name;
       throw Refusal{404, "no model '" + printable(name) + "' (this service has: " + names + ")"};
+    }
+    // A full queue is answered before any decoding: overload costs as little as possible.
+    {
+      std::lock_guard<std::mutex> lk(mu);
+      if (depth >= opt.queue) throw busy(res);
     }
     // Options: a multipart part "options" (a JSON object), then the query on top.
     json opts = json::object();
@@ -408,13 +433,7 @@ struct Server::Impl {
     {
       std::lock_guard<std::mutex> lk(mu);
       if (stopping) throw Refusal{503, "the service is shutting down"};
-      if (depth >= opt.queue) {
-        std::lock_guard<std::mutex> lm(metrics.mu);
-        ++metrics.rejected_busy;
-        res.set_header("Retry-After", "1");
-        throw Refusal{503, "busy: " + std::to_string(depth) + " score requests are waiting or running (the queue "
-                               "holds " + std::to_string(opt.queue) + ")"};
-      }
+      if (depth >= opt.queue) throw busy(res);
       ++depth;
       jobs.push_back(job);
     }
@@ -508,6 +527,9 @@ struct Server::Impl {
         (this->*h)(req, res);
       } catch (const Refusal& r) {
         set_error(res, r.status, r.message);
+        // An overloaded service closes the connection after a 503: its thread then serves
+        // a connection that is waiting for one, instead of the same client again.
+        if (r.status == 503) res.set_header("Connection", "close");
       } catch (const std::exception& e) {
         set_error(res, 500, first_line(e.what()));
       }
@@ -529,6 +551,7 @@ struct Server::Impl {
     http.set_read_timeout(10, 0);
     http.set_write_timeout(10, 0);
     http.set_keep_alive_timeout(2);
+    http.set_keep_alive_max_count(1000);
     http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
       started = Clock::now();
       routed = true;
@@ -554,7 +577,10 @@ struct Server::Impl {
       }
       set_error(res, 500, what);
     });
-    http.set_logger([this](const httplib::Request&, const httplib::Response& res) {
+    // Counted just before the answer is written (httplib calls the post-routing handler for
+    // every answer, refusals before routing included), so that a request is in /metrics by
+    // the time its client has the answer.
+    http.set_post_routing_handler([this](const httplib::Request&, httplib::Response& res) {
       const double secs = routed ? std::chrono::duration<double>(Clock::now() - started).count() : -1.0;
       routed = false;
       metrics.observe(res.status, secs);

@@ -23,7 +23,7 @@ namespace oiad::serve {
 struct ServerOptions {
   std::string host = "127.0.0.1";
   int port = 8080;                        ///< 0: any free port (Server::port() tells which)
-  int http_threads = 8;                   ///< connections served at once
+  int http_threads = 64;                  ///< connections served at once (more wait for a thread)
   int queue = 32;                         ///< score requests waiting or running; more get 503
   int batch_images = 64;                  ///< most images scored in one batch
   int max_images = 64;                    ///< most images in one request

@@ -198,6 +198,13 @@ TEST_F(Serve, RefusalsAreJsonErrors) {
   auto r = c.Post("/v1/models/m/score", good, "image/png");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
+  // Every answer above is counted, the body refused before routing (413) included.
+  auto met = c.Get("/metrics");
+  ASSERT_TRUE(met);
+  for (const char* line : {"oiad_requests_total{code=\"200\"} 1\n", "oiad_requests_total{code=\"400\"} 7\n",
+                           "oiad_requests_total{code=\"404\"} 2\n", "oiad_requests_total{code=\"413\"} 3\n",
+                           "oiad_requests_total{code=\"415\"} 1\n"})
+    EXPECT_NE(met->body.find(line), std::string::npos) << line << met->body;
 }
 
 TEST_F(Serve, TokenGuardsTheApi) {
