@@ -3,6 +3,7 @@
 #
 #   bench/serve_load.sh MODEL IMAGE [OUT_DIR]     (default OUT_DIR: runs/serve_load)
 #
+# 0. The reference: `oiad score --model MODEL --limit 2000` (the model's own data), images/s.
 # 1. Starts `oiad serve --model m=MODEL --port 0` (every core) and warms it up.
 # 2. Rated load: hey posts IMAGE for SWEEP_SECONDS (15) with 1, 2, 4, 8, 16 and 32 concurrent
 #    clients; the rated load is the highest images/s among the levels whose p99 latency is
@@ -28,6 +29,14 @@ for f in "$model" "$image"; do [ -r "$f" ] || { echo "serve_load: $f: cannot rea
 mkdir -p "$out"
 head -c 4096 /dev/urandom > "$out/garbage.bin"
 head -c $(( $(stat -c %s "$image") / 2 )) "$image" > "$out/truncated.png"
+
+# The reference, in the same run: `oiad score` on 2,000 images of the model's own data set
+# (one process, every core, batches of 64), images/s from its wall time.
+t0=$(date +%s.%N)
+"$oiad" score --model "$model" --limit 2000 --out "$out/cli_scores.jsonl" 2> /dev/null
+t1=$(date +%s.%N)
+cli_rate=$(python3 -c "print(round(2000 / ($t1 - $t0), 1))")
+echo "serve_load: oiad score: $cli_rate images/s" >&2
 
 "$oiad" serve --model "m=$model" --port 0 > "$out/serve.out" 2> "$out/serve.err" &
 pid=$!
@@ -78,9 +87,9 @@ status=0
 wait $pid || status=$?
 trap - EXIT
 
-python3 - "$out" "$rated_c" "$rated_rate" "$rss_start" "$rss_end" "$status" "$sweep_s" "$overload_s" <<'EOF' | tee "$out/summary.json"
+python3 - "$out" "$rated_c" "$rated_rate" "$rss_start" "$rss_end" "$status" "$sweep_s" "$overload_s" "$cli_rate" <<'EOF' | tee "$out/summary.json"
 import json, re, sys
-out, rated_c, rated_rate, rss0, rss1, status, sweep_s, overload_s = sys.argv[1:]
+out, rated_c, rated_rate, rss0, rss1, status, sweep_s, overload_s, cli_rate = sys.argv[1:]
 
 def parse(path):
     t = open(path).read()
@@ -100,7 +109,9 @@ good = over["good"]["status"]
 summary = {
     "sweep_seconds": int(sweep_s), "overload_seconds": int(overload_s),
     "sweep": {str(c): v for c, v in sweep.items()},
-    "rated": {"clients": int(rated_c), "images_per_s": float(rated_rate)},
+    "cli_score_images_per_s": float(cli_rate),
+    "rated": {"clients": int(rated_c), "images_per_s": float(rated_rate),
+              "ratio_to_cli_score": round(float(rated_rate) / float(cli_rate), 3)},
     "overload": over,
     "rss_kib": {"start": int(rss0), "end": int(rss1), "growth": round(int(rss1) / int(rss0) - 1, 4)},
     "exit_status_after_sigterm": int(status),
