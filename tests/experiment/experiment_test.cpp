@@ -300,8 +300,13 @@ TEST(Experiment, EndToEndOnTinySyntheticData) {
   for (const char* f : {"split.json", "experiment.json", "results.json", "report.md", "report.html",
                         "figures/roc.svg", "figures/sweep.svg", "figures/metrics_val_size.svg",
                         "figures/morphs_normal_1.png", "figures/morphs_anomalous_1.png", "figures/top_test.png",
-                        "figures/top_val.png", "models/oiad.oiad", "models/vae.oiad", "models/dcae.oiad"})
+                        "figures/top_val.png", "models/oiad.oiad", "models/vae.oiad", "models/dcae.oiad",
+                        "figures/map_normal_1.png", "figures/map_anomalous_1.png"})
     EXPECT_TRUE(fs::exists(out + "/" + f)) << f;
+  // The report shows each strip's change map beside it.
+  const std::string html = test::read_text(out + "/report.html");
+  EXPECT_LT(html.find("figures/morphs_normal_1.png"), html.find("figures/map_normal_1.png"));
+  EXPECT_NE(html.find("figures/map_anomalous_1.png"), std::string::npos);
   EXPECT_EQ(res, read_json(out + "/results.json"));
   for (const char* k : {"dataset", "normal_class", "protocol", "seed", "n_train", "n_val", "n_test", "methods", "oiad"})
     EXPECT_TRUE(res.contains(k)) << k;
