@@ -289,6 +289,12 @@ struct Server::Impl {
       torch::Tensor maps;
       const auto scores = detect::score_images(d, x, first.metric, first.level(), 64, {}, first.decision.rule,
                                                first.want_map ? &maps : nullptr);
+      {
+        // Counted before any answer goes out.
+        std::lock_guard<std::mutex> lk(metrics.mu);
+        metrics.images_scored += uint64_t(x.size(0));
+        ++metrics.batches;
+      }
       int64_t at = 0;
       for (auto& j : live) {
         JobResult r;
@@ -309,9 +315,6 @@ struct Server::Impl {
         finish(*j, std::move(r));
         j.reset();  // finished: the failure path below skips it
       }
-      std::lock_guard<std::mutex> lk(metrics.mu);
-      metrics.images_scored += uint64_t(x.size(0));
-      ++metrics.batches;
     } catch (const std::exception& e) {
       for (auto& j : live) {
         if (!j) continue;  // its result was given before the failure
