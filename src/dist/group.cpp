@@ -1,0 +1,166 @@
+#include "oiad/dist/group.h"
+
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "oiad/core/error.h"
+
+namespace oiad::dist {
+
+namespace {
+
+// A whole decimal number, or a UsageError naming where it came from.
+int parse_int(const std::string& text, const std::string& what) {
+  size_t used = 0;
+  long v = 0;
+  try {
+    v = std::stol(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  OIAD_CHECK_USAGE(!text.empty() && used == text.size() && v >= -(1L << 30) && v <= (1L << 30), what, " '",
+                   printable(text), "' is not a whole number");
+  return int(v);
+}
+
+std::chrono::milliseconds to_ms(double seconds) { return std::chrono::milliseconds(int64_t(seconds * 1000.0)); }
+
+}  // namespace
+
+Launch resolve_launch(const LaunchFlags& flags, const std::function<const char*(const char*)>& env) {
+  Launch l;
+  auto get = [&](const char* k) -> std::optional<std::string> {
+    const char* v = env(k);
+    if (!v) return std::nullopt;
+    return std::string(v);
+  };
+  if (get("WORLD_SIZE")) {
+    l.source = "torchrun";
+    l.world_size = parse_int(*get("WORLD_SIZE"), "WORLD_SIZE");
+    l.rank = get("RANK") ? parse_int(*get("RANK"), "RANK") : 0;
+    l.local_rank = get("LOCAL_RANK") ? parse_int(*get("LOCAL_RANK"), "LOCAL_RANK") : l.rank;
+  } else if (get("SLURM_NTASKS")) {
+    l.source = "slurm";
+    l.world_size = parse_int(*get("SLURM_NTASKS"), "SLURM_NTASKS");
+    l.rank = get("SLURM_PROCID") ? parse_int(*get("SLURM_PROCID"), "SLURM_PROCID") : 0;
+    l.local_rank = get("SLURM_LOCALID") ? parse_int(*get("SLURM_LOCALID"), "SLURM_LOCALID") : 0;
+    if (!get("MASTER_ADDR") && get("SLURM_LAUNCH_NODE_IPADDR")) l.master_addr = *get("SLURM_LAUNCH_NODE_IPADDR");
+  }
+  if (l.source != "single") {
+    if (get("MASTER_ADDR")) l.master_addr = *get("MASTER_ADDR");
+    if (get("MASTER_PORT")) l.master_port = parse_int(*get("MASTER_PORT"), "MASTER_PORT");
+  }
+  if (flags.rank || flags.world_size || flags.master) l.source = "flags";
+  if (flags.rank) l.rank = *flags.rank;
+  if (flags.world_size) l.world_size = *flags.world_size;
+  if (flags.master) {
+    const std::string& m = *flags.master;
+    const size_t colon = m.rfind(':');
+    if (colon == std::string::npos) {
+      l.master_addr = m;
+    } else {
+      l.master_addr = m.substr(0, colon);
+      l.master_port = parse_int(m.substr(colon + 1), "--master port");
+    }
+    OIAD_CHECK_USAGE(!l.master_addr.empty(), "--master '", printable(m), "' names no host");
+  }
+  if (flags.timeout_s) l.timeout_s = *flags.timeout_s;
+  OIAD_CHECK_USAGE(l.world_size >= 1 && l.world_size <= 65536, "world size ", l.world_size, " (", l.source,
+                   ") outside [1, 65536]");
+  OIAD_CHECK_USAGE(l.rank >= 0 && l.rank < l.world_size, "rank ", l.rank, " (", l.source, ") outside [0, ",
+                   l.world_size, ")");
+  OIAD_CHECK_USAGE(l.master_port >= 1 && l.master_port <= 65535, "master port ", l.master_port,
+                   " outside [1, 65535]");
+  OIAD_CHECK_USAGE(std::isfinite(l.timeout_s) && l.timeout_s > 0 && l.timeout_s <= 86400, "--dist-timeout ",
+                   l.timeout_s, " outside (0, 86400] seconds");
+  return l;
+}
+
+std::pair<int64_t, int64_t> shard(int64_t n, int rank, int world_size, int64_t block) {
+  OIAD_CHECK(world_size >= 1 && rank >= 0 && rank < world_size && n >= 0 && block >= 1, "shard: rank ", rank, " of ",
+             world_size, ", ", n, " items in blocks of ", block);
+  const int64_t blocks = (n + block - 1) / block;
+  const int64_t base = blocks / world_size, extra = blocks % world_size;
+  const int64_t first = rank * base + std::min<int64_t>(rank, extra);
+  const int64_t count = base + (rank < extra ? 1 : 0);
+  return {std::min(n, first * block), std::min(n, (first + count) * block)};
+}
+
+struct Group::Impl {
+  Launch launch;
+  c10::intrusive_ptr<c10d::Store> store;
+  c10::intrusive_ptr<c10d::ProcessGroupGloo> pg;
+
+  void wait(const c10::intrusive_ptr<c10d::Work>& w, const char* what) {
+    try {
+      w->wait(to_ms(launch.timeout_s));
+    } catch (const std::exception& e) {
+      const std::string m = e.what();
+      throw Error(detail::concat("rank ", launch.rank, " of ", launch.world_size, ": ", what, " failed (a rank died, or waited more than ",
+                launch.timeout_s, " s): ", m.substr(0, m.find('\n'))));
+    }
+  }
+};
+
+Group::Group(const Launch& launch) : impl_(std::make_unique<Impl>()) {
+  Impl& s = *impl_;
+  s.launch = launch;
+  c10d::TCPStoreOptions o;
+  o.port = uint16_t(launch.master_port);
+  o.isServer = launch.rank == 0;
+  o.numWorkers = size_t(launch.world_size);
+  o.waitWorkers = true;
+  o.timeout = to_ms(launch.timeout_s);
+  try {
+    s.store = c10::make_intrusive<c10d::TCPStore>(launch.master_addr, o);
+    auto options = c10d::ProcessGroupGloo::Options::create(to_ms(launch.timeout_s));
+    const char* iface = std::getenv("GLOO_SOCKET_IFNAME");
+    options->devices.push_back(iface ? c10d::ProcessGroupGloo::createDeviceForInterface(iface)
+                                     : c10d::ProcessGroupGloo::createDefaultDevice());
+    options->threads = 1;
+    s.pg = c10::make_intrusive<c10d::ProcessGroupGloo>(s.store, launch.rank, launch.world_size, options);
+  } catch (const std::exception& e) {
+    const std::string m = e.what();
+    throw Error(detail::concat("rank ", launch.rank, " of ", launch.world_size, ": no rendezvous with the master ", launch.master_addr,
+              ":", launch.master_port, " within ", launch.timeout_s, " s: ", m.substr(0, m.find('\n'))));
+  }
+}
+
+Group::~Group() = default;
+
+int Group::rank() const { return impl_->launch.rank; }
+int Group::size() const { return impl_->launch.world_size; }
+
+std::vector<std::vector<double>> Group::all_gather(const std::vector<double>& mine) {
+  Impl& s = *impl_;
+  const int w = s.launch.world_size;
+  // Lengths first, then every rank's values padded to the longest.
+  std::vector<at::Tensor> len_in = {torch::tensor({int64_t(mine.size())}, torch::kLong)};
+  std::vector<std::vector<at::Tensor>> len_out(1);
+  for (int r = 0; r < w; ++r) len_out[0].push_back(torch::zeros({1}, torch::kLong));
+  s.wait(s.pg->allgather(len_out, len_in), "gathering lengths");
+  int64_t longest = 0;
+  std::vector<int64_t> lengths;
+  for (const auto& t : len_out[0]) lengths.push_back(t.item<int64_t>()), longest = std::max(longest, lengths.back());
+  auto padded = torch::zeros({std::max<int64_t>(longest, 1)}, torch::kDouble);
+  if (!mine.empty()) std::copy(mine.begin(), mine.end(), padded.data_ptr<double>());
+  std::vector<at::Tensor> in = {padded};
+  std::vector<std::vector<at::Tensor>> out(1);
+  for (int r = 0; r < w; ++r) out[0].push_back(torch::zeros({std::max<int64_t>(longest, 1)}, torch::kDouble));
+  s.wait(s.pg->allgather(out, in), "gathering results");
+  std::vector<std::vector<double>> all;
+  for (int r = 0; r < w; ++r) {
+    const double* p = out[0][size_t(r)].data_ptr<double>();
+    all.emplace_back(p, p + lengths[size_t(r)]);
+  }
+  return all;
+}
+
+void Group::barrier() { impl_->wait(impl_->pg->barrier(), "barrier"); }
+
+}  // namespace oiad::dist
