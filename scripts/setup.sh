@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config
-  libtorch-dev libopenblas0-openmp
+  libtorch-dev libgloo-dev libopenblas0-openmp
   nlohmann-json3-dev libcli11-dev
   libopencv-core-dev libopencv-imgcodecs-dev libopencv-imgproc-dev
   libcurl4-openssl-dev libssl-dev libarchive-dev zlib1g-dev libpng-dev libjpeg62-turbo-dev

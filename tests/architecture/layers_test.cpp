@@ -14,7 +14,7 @@ namespace {
 namespace fs = std::filesystem;
 
 // The modules in layer order, as docs/architecture.md lists them.
-const std::vector<std::string> kLayers = {"core",      "data",   "model",     "train",    "detect",
+const std::vector<std::string> kLayers = {"core",      "dist",      "data",   "model",     "train",    "detect",
                                           "eval",      "baselines", "peers",  "report",   "workflow", "experiment", "serve"};
 
 TEST(Architecture, LayersPointOneWay) {

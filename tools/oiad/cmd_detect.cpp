@@ -17,6 +17,7 @@
 #include "oiad/core/progress.h"
 #include "oiad/data/readers.h"
 #include "oiad/detect/pipeline.h"
+#include "oiad/dist/group.h"
 #include "oiad/eval/roc.h"
 #include "oiad/experiment/experiment.h"
 #include "oiad/model/preprocess.h"
@@ -146,7 +147,39 @@ int run_score(const ScoreOptions& o) {
   auto x = selection_input(d.model, s, o.resize, o.images.empty() ? (o.data.empty() ? "data" : o.data) : s.ids[0]);
   ProgressPrinter progress("score");
   const double level = decision.rule == detect::Rule::kPaper ? decision.alpha : decision.fpr;
-  auto scores = detect::score_images(d, x, metric, level, 64, progress.counter(), decision.rule);
+  std::vector<detect::ImageScore> scores;
+  if (!launch().distributed()) {
+    scores = detect::score_images(d, x, metric, level, 64, progress.counter(), decision.rule);
+  } else {
+    // Each rank scores its contiguous share of the images, in whole blocks of the 64 that
+    // one process scores together; rank 0 gathers them in input order and writes what one
+    // process with the same thread count writes.
+    dist::Group group(launch());
+    const auto [begin, end] = dist::shard(x.size(0), group.rank(), group.size(), 64);
+    const auto part = detect::score_images(d, x.slice(0, begin, end), metric, level, 64, progress.counter(),
+                                           decision.rule);
+    std::vector<double> mine;
+    for (const auto& sc : part) {
+      const auto& c = sc.of(metric);
+      mine.insert(mine.end(), {sc.score, double(sc.anomalous), double(sc.most_extreme_code), double(c.size())});
+      mine.insert(mine.end(), c.begin(), c.end());
+    }
+    const auto all = group.all_gather(mine);
+    if (group.rank() != 0) return 0;
+    for (const auto& values : all)
+      for (size_t at = 0; at < values.size();) {
+        detect::ImageScore sc;
+        sc.score = values[at];
+        sc.anomalous = values[at + 1] != 0;
+        sc.most_extreme_code = int(values[at + 2]);
+        const size_t k = size_t(values[at + 3]);
+        sc.consistency[size_t(metric)].assign(values.begin() + ptrdiff_t(at + 4), values.begin() + ptrdiff_t(at + 4 + k));
+        at += 4 + k;
+        scores.push_back(std::move(sc));
+      }
+    OIAD_CHECK(int64_t(scores.size()) == x.size(0), "score: gathered ", scores.size(), " results for ", x.size(0),
+               " images");
+  }
   std::string out;
   bool any = false;
   for (size_t i = 0; i < scores.size(); ++i) {

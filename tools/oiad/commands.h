@@ -6,6 +6,8 @@
 #include <CLI/CLI.hpp>
 #include <functional>
 
+#include "oiad/dist/group.h"
+
 namespace oiad::cli {
 
 /// Set by the subcommand that was selected; main() calls it after parsing and exits with
@@ -23,6 +25,10 @@ void add_bench_command(CLI::App& app, Runner& run);
 void add_serve_command(CLI::App& app, Runner& run);
 /// `command_line` is the invocation, recorded in the experiment's report.
 void add_experiment_command(CLI::App& app, Runner& run, const std::string& command_line);
+
+/// This process's place in a distributed run (one rank unless launched as several: --rank,
+/// --world-size, --master, or torchrun's / Slurm's environment); set by main().
+const dist::Launch& launch();
 
 /// Prints one JSON value on stdout followed by a newline.
 void print_json_line(const std::string& json_text);

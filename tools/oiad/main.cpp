@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <iostream>
 #include <thread>
 
@@ -13,6 +14,10 @@
 
 namespace oiad::cli {
 void print_json_line(const std::string& json_text) { std::cout << json_text << std::endl; }
+namespace {
+dist::Launch the_launch;
+}
+const dist::Launch& launch() { return the_launch; }
 }  // namespace oiad::cli
 
 namespace {
@@ -34,8 +39,17 @@ int main(int argc, char** argv) {
   app.fallthrough();
   app.set_version_flag("--version", std::string("oiad ") + OIAD_VERSION);
   int threads = 0;
-  app.add_option("--threads", threads, "threads for LibTorch and OpenBLAS (default: every core)")
+  app.add_option("--threads", threads,
+                 "threads for LibTorch and OpenBLAS (default: $OMP_NUM_THREADS if set, else every core)")
       ->check(CLI::NonNegativeNumber);
+  oiad::dist::LaunchFlags dist_flags;
+  app.add_option("--rank", dist_flags.rank, "this process's rank in a distributed run (default: $RANK or $SLURM_PROCID)");
+  app.add_option("--world-size", dist_flags.world_size,
+                 "processes in a distributed run (default: $WORLD_SIZE or $SLURM_NTASKS, else 1)");
+  app.add_option("--master", dist_flags.master,
+                 "HOST[:PORT] of rank 0's rendezvous store (default: $MASTER_ADDR:$MASTER_PORT, 127.0.0.1:29500)");
+  app.add_option("--dist-timeout", dist_flags.timeout_s,
+                 "seconds a rank waits for the others (rendezvous and each exchange; default 300)");
   oiad::cli::Runner run;
   oiad::cli::add_data_command(app, run);
   oiad::cli::add_train_command(app, run);
@@ -59,7 +73,16 @@ int main(int argc, char** argv) {
     const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
     OIAD_CHECK_USAGE(threads <= 8 * cores, "--threads ", threads, ": at most ", 8 * cores, " (8 x ", cores,
                      " cores)");
-    oiad::set_num_threads(threads);
+    // Launchers that start several processes on one machine (torchrun,
+    // scripts/launch_local.sh) share the cores out through OMP_NUM_THREADS.
+    if (threads == 0)
+      if (const char* omp = std::getenv("OMP_NUM_THREADS")) threads = std::max(0, std::atoi(omp));
+    oiad::set_num_threads(std::min(threads, 8 * cores));
+    oiad::cli::the_launch = oiad::dist::resolve_launch(dist_flags);
+    const std::string command = app.get_subcommands().empty() ? "" : app.get_subcommands()[0]->get_name();
+    OIAD_CHECK_USAGE(!oiad::cli::the_launch.distributed() || command == "score", "oiad ", command,
+                     " runs as one process; of the commands, `score` runs distributed (world size ",
+                     oiad::cli::the_launch.world_size, " from ", oiad::cli::the_launch.source, ")");
     const int status = run ? run() : 0;
     // Results go to stdout: a write that failed (a full disk, a closed pipe) is an error.
     std::cout.flush();
