@@ -95,6 +95,7 @@ struct Group::Impl {
   Launch launch;
   c10::intrusive_ptr<c10d::Store> store;
   c10::intrusive_ptr<c10d::ProcessGroupGloo> pg;
+  Group::Traffic traffic;
 
   void wait(const c10::intrusive_ptr<c10d::Work>& w, const char* what) {
     try {
@@ -160,6 +161,53 @@ std::vector<std::vector<double>> Group::all_gather(const std::vector<double>& mi
   }
   return all;
 }
+
+at::Tensor Group::all_gather_rows(const at::Tensor& rows) {
+  Impl& s = *impl_;
+  auto in = rows.contiguous();
+  std::vector<at::Tensor> ins = {in};
+  std::vector<std::vector<at::Tensor>> out(1);
+  for (int r = 0; r < s.launch.world_size; ++r) out[0].push_back(torch::empty_like(in));
+  s.wait(s.pg->allgather(out, ins), "gathering rows");
+  return torch::cat(out[0], 0);
+}
+
+void Group::all_reduce_mean(const std::vector<at::Tensor>& tensors) {
+  all_reduce_sum(tensors);
+  for (const auto& t : tensors) t.detach().div_(double(impl_->launch.world_size));
+}
+
+void Group::all_reduce_sum(const std::vector<at::Tensor>& tensors) {
+  Impl& s = *impl_;
+  if (tensors.empty()) return;
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<at::Tensor> flat;
+  for (const auto& t : tensors) flat.push_back(t.detach().reshape({-1}));
+  std::vector<at::Tensor> bucket = {torch::cat(flat)};
+  s.wait(s.pg->allreduce(bucket), "all-reduce");
+  int64_t at = 0;
+  for (const auto& t : tensors) {
+    const int64_t n = t.numel();
+    t.detach().copy_(bucket[0].slice(0, at, at + n).view(t.sizes()));
+    at += n;
+  }
+  s.traffic.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  s.traffic.calls += 1;
+  s.traffic.bytes += bucket[0].numel() * int64_t(bucket[0].element_size());
+}
+
+void Group::broadcast(const std::vector<at::Tensor>& tensors, int root) {
+  Impl& s = *impl_;
+  for (const auto& t : tensors) {
+    std::vector<at::Tensor> one = {t.detach().contiguous()};
+    c10d::BroadcastOptions o;
+    o.rootRank = root;
+    s.wait(s.pg->broadcast(one, o), "broadcast");
+    if (!t.is_contiguous()) t.detach().copy_(one[0]);
+  }
+}
+
+const Group::Traffic& Group::traffic() const { return impl_->traffic; }
 
 void Group::barrier() { impl_->wait(impl_->pg->barrier(), "barrier"); }
 

@@ -101,24 +101,34 @@ torch::Tensor tc_estimate(TcDiscriminator& d, const torch::Tensor& z) {
   return (logits.select(1, 0) - logits.select(1, 1)).mean();
 }
 
-torch::Tensor discriminator_loss(TcDiscriminator& d, const torch::Tensor& z, const torch::Tensor& z_permuted) {
-  const int64_t n = z.size(0), m = z_permuted.size(0);
+torch::Tensor discriminator_loss(TcDiscriminator& d, const torch::Tensor& z, const torch::Tensor& z_permuted,
+                                 std::pair<int64_t, int64_t> rows) {
+  auto s = standardize_codes(z), sp = standardize_codes(z_permuted);
+  if (rows.second >= 0) {
+    TORCH_CHECK(z.size(0) == z_permuted.size(0) && rows.first >= 0 && rows.first < rows.second &&
+                    rows.second <= z.size(0),
+                "discriminator_loss: rows outside the batch");
+    s = s.slice(0, rows.first, rows.second);
+    sp = sp.slice(0, rows.first, rows.second);
+  }
+  const int64_t n = s.size(0), m = sp.size(0);
   auto zeros = torch::zeros({n}, torch::kLong), ones = torch::ones({m}, torch::kLong);
-  return 0.5 * (torch::nn::functional::cross_entropy(d->forward(standardize_codes(z)), zeros) +
-                torch::nn::functional::cross_entropy(d->forward(standardize_codes(z_permuted)), ones));
+  return 0.5 * (torch::nn::functional::cross_entropy(d->forward(s), zeros) +
+                torch::nn::functional::cross_entropy(d->forward(sp), ones));
 }
 
 torch::Tensor precision_regulariser(const torch::Tensor& log_precision) {
   return (torch::exp(-log_precision) - 1.0).pow(2).sum();
 }
 
-LossTerms vae_losses(DetectorVae& m, const torch::Tensor& x, double warmup) {
+LossTerms vae_losses(DetectorVae& m, const torch::Tensor& x, double warmup, const BatchShard* shard) {
   const ModelConfig& c = m->config;
   LossTerms t;
   auto [mu, logvar] = m->encoder->forward(x);
   torch::Tensor z = mu;
-  if (m->stochastic()) z = mu + torch::randn_like(mu) * torch::exp(0.5 * logvar);
-  t.z = z;
+  if (m->stochastic()) z = mu + (shard ? shard->noise : torch::randn_like(mu)) * torch::exp(0.5 * logvar);
+  t.z = shard ? shard->whole_batch(z) : z;
+  torch::Tensor tc_grad;
   t.mu = mu;
   t.recon = reconstruction_error(m->decoder->forward(z), x, c.reconstruction).mean();
   t.kl = m->stochastic() ? kl_to_scaled_prior(mu, logvar, m->log_precision).mean() : torch::zeros({});
@@ -126,12 +136,31 @@ LossTerms vae_losses(DetectorVae& m, const torch::Tensor& x, double warmup) {
   if (m->has_discriminator()) {
     // Freeze the discriminator so the VAE loss leaves no gradient on it (Sec. III.C).
     for (auto& p : m->discriminator->parameters()) p.set_requires_grad(false);
-    t.tc = tc_estimate(m->discriminator, z);
+    if (!shard) {
+      t.tc = tc_estimate(m->discriminator, z);
+    } else {
+      // This rank's share of the TC estimate, with the whole batch's statistics as leaves.
+      const double rows = double(t.z.size(0));
+      auto mean = t.z.mean(0), sd = t.z.std(0, /*unbiased=*/false) + 1e-6;
+      auto mean_leaf = mean.detach().requires_grad_(), sd_leaf = sd.detach().requires_grad_();
+      auto logits = m->discriminator->forward((z - mean_leaf) / sd_leaf);
+      auto part = (logits.select(1, 0) - logits.select(1, 1)).sum() / rows;
+      auto g = torch::autograd::grad({part}, {mean_leaf, sd_leaf}, {}, /*retain_graph=*/true);
+      auto summed = shard->sum_over_ranks(torch::cat({g[0], g[1], part.detach().view({1})}));
+      const int64_t d = z.size(1);
+      t.tc = summed[2 * d];
+      // Its gradient: this rank's rows directly, plus every rank's rows through the statistics.
+      tc_grad = part + (summed.slice(0, 0, d) * mean).sum() + (summed.slice(0, d, 2 * d) * sd).sum();
+    }
     for (auto& p : m->discriminator->parameters()) p.set_requires_grad(true);
   } else {
     t.tc = torch::zeros({});
   }
   t.total = t.recon + (c.kl_weight * warmup) * t.kl + (c.gamma * warmup) * t.tc + c.eta * t.prec_reg;
+  t.objective = shard ? t.recon + (c.kl_weight * warmup) * t.kl +
+                            (c.gamma * warmup * shard->world_size) * (tc_grad.defined() ? tc_grad : t.tc) +
+                            c.eta * t.prec_reg
+                      : t.total;
   return t;
 }
 

@@ -7,6 +7,7 @@
 #include "oiad/core/error.h"
 #include "oiad/core/progress.h"
 #include "oiad/core/random.h"
+#include "oiad/dist/group.h"
 #include "oiad/model/model_io.h"
 
 namespace oiad::train {
@@ -14,7 +15,8 @@ namespace oiad::train {
 nlohmann::json EpochRecord::to_json() const {
   return {{"epoch", epoch},       {"iterations", iterations}, {"recon", recon},     {"kl", kl},
           {"tc", tc},             {"prec_reg", prec_reg},     {"disc_loss", disc_loss}, {"total", total},
-          {"active_codes", active_codes}, {"seconds", seconds}, {"images_per_s", images_per_s}};
+          {"active_codes", active_codes}, {"seconds", seconds}, {"images_per_s", images_per_s},
+          {"allreduce_seconds", allreduce_seconds}, {"allreduce_bytes", allreduce_bytes}};
 }
 
 EpochRecord EpochRecord::from_json(const nlohmann::json& j) {
@@ -30,12 +32,26 @@ EpochRecord EpochRecord::from_json(const nlohmann::json& j) {
   r.active_codes = j.at("active_codes");
   r.seconds = j.at("seconds");
   r.images_per_s = j.at("images_per_s");
+  r.allreduce_seconds = j.value("allreduce_seconds", 0.0);  // both absent in files written before 2026-11-30
+  r.allreduce_bytes = j.value("allreduce_bytes", int64_t(0));
   return r;
 }
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// The gradients of an optimiser's parameters (zeros where a parameter got none, so that every
+// rank all-reduces the same list).
+std::vector<torch::Tensor> grads_of(torch::optim::Optimizer& opt) {
+  std::vector<torch::Tensor> g;
+  for (auto& group : opt.param_groups())
+    for (auto& p : group.params()) {
+      if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+      g.push_back(p.grad());
+    }
+  return g;
+}
 
 }  // namespace
 
@@ -50,6 +66,33 @@ void train_model(model::DetectorVae& net, const torch::Tensor& images, const Tra
   OIAD_CHECK(o.batch_size >= 2, "train: batch size must be at least 2");
   const int64_t bs = std::min<int64_t>(o.batch_size, n);
   const int64_t iters = n / bs;  // drop the last partial batch: permute_dims needs full batches
+  dist::Group* group = o.group && o.group->size() > 1 ? o.group : nullptr;
+  const int world = group ? group->size() : 1, rank = group ? group->rank() : 0;
+  OIAD_CHECK_USAGE(bs % world == 0, "train: the batch of ", bs, " images does not split evenly over ", world,
+                   " ranks (choose --batch-size as a multiple of the world size)");
+  const int64_t per = bs / world, first = int64_t(rank) * per;  // this rank's rows of every batch
+  if (group) {
+    // Every rank starts from rank 0's weights (the same seed gives the same ones; this makes
+    // sure), and every rank resumes from the same epoch.
+    group->broadcast(net->parameters(), 0);
+    for (const auto& e : group->all_gather({double(state.epochs_done)}))
+      OIAD_CHECK(int(e[0]) == state.epochs_done, "train: rank ", rank, " resumes after epoch ", state.epochs_done,
+                 ", another rank after epoch ", int(e[0]), " (every rank needs the same checkpoint)");
+  }
+  model::BatchShard shard;
+  shard.world_size = world;
+  if (group) {
+    shard.whole_batch = [&](const torch::Tensor& mine) {
+      // The whole batch's codes: the other ranks' as constants, this rank's rows with their graph.
+      auto all = group->all_gather_rows(mine.detach());
+      return torch::cat({all.slice(0, 0, first), mine, all.slice(0, first + per)}, 0);
+    };
+    shard.sum_over_ranks = [&](const torch::Tensor& v) {
+      auto s = v.detach().clone();
+      group->all_reduce_sum({s});
+      return s;
+    };
+  }
 
   torch::optim::Adam opt_vae(net->vae_parameters(), torch::optim::AdamOptions(o.lr));
   std::unique_ptr<torch::optim::Adam> opt_disc;
@@ -79,11 +122,21 @@ void train_model(model::DetectorVae& net, const torch::Tensor& images, const Tra
     EpochRecord rec;
     rec.epoch = epoch;
     const auto t0 = Clock::now();
+    const int64_t d = net->config.latent_dim;
+    const dist::Group::Traffic traffic0 = group ? group->traffic() : dist::Group::Traffic{};
     for (int64_t it = 0; it < iters; ++it) {
-      auto x = images.index_select(0, order_t.slice(0, it * bs, (it + 1) * bs));
-      model::LossTerms t = model::vae_losses(net, x, warmup);
+      const int64_t b0 = it * bs + (group ? first : 0), b1 = group ? b0 + per : b0 + bs;
+      auto x = images.index_select(0, order_t.slice(0, b0, b1));
+      model::LossTerms t;
+      if (group) {
+        if (net->stochastic()) shard.noise = torch::randn({bs, d}).slice(0, first, first + per);
+        t = model::vae_losses(net, x, warmup, &shard);
+      } else {
+        t = model::vae_losses(net, x, warmup);
+      }
       opt_vae.zero_grad();
-      t.total.backward();
+      t.objective.backward();
+      if (group) group->all_reduce_mean(grads_of(opt_vae));
       opt_vae.step();
       double disc = 0;
       if (opt_disc) {
@@ -92,12 +145,18 @@ void train_model(model::DetectorVae& net, const torch::Tensor& images, const Tra
         torch::Tensor z2;
         {
           torch::NoGradGuard ng;
-          auto [mu2, logvar2] = net->encoder->forward(images.index_select(0, idx2));
-          z2 = mu2 + torch::randn_like(mu2) * torch::exp(0.5 * logvar2);
+          auto rows2 = group ? idx2.slice(0, first, first + per) : idx2;
+          auto [mu2, logvar2] = net->encoder->forward(images.index_select(0, rows2));
+          auto eps = group ? torch::randn({bs, d}).slice(0, first, first + per) : torch::randn_like(mu2);
+          z2 = mu2 + eps * torch::exp(0.5 * logvar2);
+          if (group) z2 = group->all_gather_rows(z2);
         }
-        auto dl = model::discriminator_loss(net->discriminator, t.z.detach(), model::permute_dims(z2));
+        auto dl = group ? model::discriminator_loss(net->discriminator, t.z.detach(), model::permute_dims(z2),
+                                                    {first, first + per})
+                        : model::discriminator_loss(net->discriminator, t.z.detach(), model::permute_dims(z2));
         opt_disc->zero_grad();
         dl.backward();
+        if (group) group->all_reduce_mean(grads_of(*opt_disc));
         opt_disc->step();
         disc = dl.item<double>();
       }
@@ -117,6 +176,17 @@ void train_model(model::DetectorVae& net, const torch::Tensor& images, const Tra
                     rec.prec_reg / r, rec.disc_loss / r, double((it + 1) * bs) / std::max(secs, 1e-9));
       progress.update(done_iters, total_iters, line);
     }
+    if (group) {
+      // The epoch's terms over the whole batches: recon, kl and the discriminator loss were
+      // this rank's rows' (tc and prec_reg are the same on every rank).
+      auto terms = torch::tensor({rec.recon, rec.kl, rec.disc_loss}, torch::kDouble);
+      group->all_reduce_mean({terms});
+      rec.recon = terms[0].item<double>();
+      rec.kl = terms[1].item<double>();
+      rec.disc_loss = terms[2].item<double>();
+      const double w = net->config.kl_weight * warmup, g = net->config.gamma * warmup;
+      rec.total = rec.recon + w * rec.kl + g * rec.tc + net->config.eta * rec.prec_reg;
+    }
     const double k = double(std::max<int64_t>(1, rec.iterations));
     rec.recon /= k;
     rec.kl /= k;
@@ -126,6 +196,10 @@ void train_model(model::DetectorVae& net, const torch::Tensor& images, const Tra
     rec.total /= k;
     rec.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     rec.images_per_s = double(rec.iterations * bs) / std::max(rec.seconds, 1e-9);
+    if (group) {
+      rec.allreduce_seconds = group->traffic().seconds - traffic0.seconds;
+      rec.allreduce_bytes = group->traffic().bytes - traffic0.bytes;
+    }
     {
       // Active codes from the end-of-epoch encoder (means accumulated during the epoch would
       // also count the drift of the weights).

@@ -7,6 +7,7 @@
 #include "oiad/core/error.h"
 #include "oiad/core/runtime.h"
 #include "oiad/detect/pipeline.h"
+#include "oiad/dist/group.h"
 #include "oiad/model/preprocess.h"
 
 namespace oiad::workflow {
@@ -23,6 +24,10 @@ TrainJobResult run_train_job(const TrainJob& job) {
   const torch::Tensor images =
       model::images_to_input(px.data(), int64_t(split.train.size()), ds.channels, ds.height, ds.width, cfg.input_size);
   const std::string ckpt = job.out + ".ckpt";
+  // Data-parallel: every rank trains; rank 0 alone writes checkpoints, calibrates and writes
+  // the model file, and the others wait for it at the end.
+  dist::Group* group = t.group && t.group->size() > 1 ? t.group : nullptr;
+  const bool writer = !group || group->rank() == 0;
   TrainJobResult r;
   model::DetectorVae net(nullptr);
   model::ModelFile file;
@@ -72,6 +77,7 @@ TrainJobResult run_train_job(const TrainJob& job) {
                           {"kl_warmup_epochs", t.kl_warmup_epochs},
                           {"seed", t.seed},
                           {"threads", num_threads()},
+                          {"world_size", group ? group->size() : 1},
                           {"n_train", images.size(0)},
                           {"history", h}};
   };
@@ -81,6 +87,10 @@ TrainJobResult run_train_job(const TrainJob& job) {
               << cfg.input_size << ", " << cfg.latent_dim << " codes, " << t.epochs << " epochs, " << num_threads()
               << " threads\n";
   train::train_model(net, images, t, state, [&](const TrainState& s) {
+    if (!writer) {
+      if (job.on_epoch) job.on_epoch(s);
+      return;
+    }
     model::ModelFile ck = file;
     ck.meta["training"] = training_json(s);
     ck.blobs["optim_vae"] = s.optim_vae;
@@ -92,6 +102,11 @@ TrainJobResult run_train_job(const TrainJob& job) {
   file.blobs.erase("optim_vae");
   file.blobs.erase("optim_disc");
   for (const auto& e : state.history) r.train_seconds += e.seconds;
+  if (!writer) {
+    group->barrier();  // rank 0 has written job.out
+    r.model = model::LoadedModel{net, file};
+    return r;
+  }
   if (job.calibrate) {
     // Calibrate on the split's VAL part (Sec. III.D.1) and keep it in the same file.
     const auto t0 = std::chrono::steady_clock::now();
@@ -114,6 +129,7 @@ TrainJobResult run_train_job(const TrainJob& job) {
   }
   model::save_model(job.out, net, file);
   std::filesystem::remove(ckpt);
+  if (group) group->barrier();
   r.model = model::load_model(job.out);  // the file as written: config and weights included
   return r;
 }

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <cmath>
 #include <iostream>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 
@@ -13,6 +14,7 @@
 #include "oiad/core/error.h"
 #include "oiad/core/runtime.h"
 #include "oiad/data/split.h"
+#include "oiad/dist/group.h"
 #include "oiad/detect/pipeline.h"
 #include "oiad/model/config.h"
 #include "oiad/model/model_io.h"
@@ -59,6 +61,8 @@ void run_train(TrainCliOptions o) {
     std::cerr << "oiad: train --model KIND is deprecated and will be removed; use --kind " << o.kind_alias << "\n";
     o.kind = o.kind_alias;
   }
+  OIAD_CHECK_USAGE(o.train.batch_size % launch().world_size == 0, "train: --batch-size ", o.train.batch_size,
+                   " does not split evenly over ", launch().world_size, " ranks (the batch is the whole group's)");
   SplitData sd = load_split_data(o.data, o.normal_class, o.protocol, o.seed, o.limit, o.defects);
   workflow::TrainJob job;
   job.dataset = &sd.dataset;
@@ -79,7 +83,15 @@ void run_train(TrainCliOptions o) {
   job.preset = o.preset;
   job.decision = apply_decision_flags(detect::preset_decision(o.preset), o.decision, "train", /*both_levels=*/true);
   job.seed = o.seed;
+  std::unique_ptr<dist::Group> group;
+  if (launch().distributed()) {
+    // Data-parallel training (train::TrainOptions::group); rank 0 prints and writes.
+    group = std::make_unique<dist::Group>(launch());
+    job.train.group = group.get();
+    if (group->rank() != 0) job.train.verbose = false;
+  }
   const workflow::TrainJobResult r = workflow::run_train_job(job);
+  if (group && group->rank() != 0) return;
   const auto& last = r.state.history.back();
   print_json_line(nlohmann::json{{"model", o.out},
                                  {"kind", model::kind_name(cfg.kind)},

@@ -3,6 +3,8 @@
 // PyTorchJob launch PyTorch jobs (docs/distributed.md).
 #pragma once
 
+#include <ATen/core/Tensor.h>
+
 #include <cstdint>
 #include <cstdlib>
 #include <functional>
@@ -60,7 +62,23 @@ class Group {
   int size() const;
   /// Every rank's `mine` (any length), in rank order, on every rank.
   std::vector<std::vector<double>> all_gather(const std::vector<double>& mine);
+  /// Every rank's `rows` (the same shape and dtype on every rank) stacked along dimension 0
+  /// in rank order: (world · rows.size(0), ...).
+  at::Tensor all_gather_rows(const at::Tensor& rows);
+  /// Replaces each tensor (float, any shapes) by its sum over the ranks. The tensors travel
+  /// as one flat buffer (one all-reduce per call, as DistributedDataParallel's buckets).
+  void all_reduce_sum(const std::vector<at::Tensor>& tensors);
+  /// The same, divided by the world size.
+  void all_reduce_mean(const std::vector<at::Tensor>& tensors);
+  /// Copies rank `root`'s tensors into every rank's (same shapes and dtypes on every rank).
+  void broadcast(const std::vector<at::Tensor>& tensors, int root = 0);
   void barrier();
+  /// Time spent in all-reduces (waiting included), its calls and the bytes it reduced.
+  struct Traffic {
+    double seconds = 0;
+    int64_t calls = 0, bytes = 0;
+  };
+  const Traffic& traffic() const;
 
  private:
   struct Impl;

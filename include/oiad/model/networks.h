@@ -8,6 +8,9 @@
 
 #include <torch/torch.h>
 
+#include <functional>
+#include <utility>
+
 #include "oiad/model/config.h"
 
 namespace oiad::model {
@@ -96,8 +99,12 @@ torch::Tensor standardize_codes(const torch::Tensor& z);
 /// TC estimate E[log D(z) / (1 - D(z))] = mean(logit_0 - logit_1) (eq. 7), on standardised codes.
 torch::Tensor tc_estimate(TcDiscriminator& d, const torch::Tensor& z);
 
-/// Discriminator loss: ½ [CE(D(z), 0) + CE(D(permute_dims(z2)), 1)] (Sec. III.C).
-torch::Tensor discriminator_loss(TcDiscriminator& d, const torch::Tensor& z, const torch::Tensor& z_permuted);
+/// Discriminator loss: ½ [CE(D(z), 0) + CE(D(permute_dims(z2)), 1)] (Sec. III.C). The codes
+/// are standardised over all their rows; with `rows` = [begin, end) only those rows enter
+/// the cross-entropies (one rank's share of a batch in data-parallel training; the mean of
+/// the ranks' losses is then the whole batch's).
+torch::Tensor discriminator_loss(TcDiscriminator& d, const torch::Tensor& z, const torch::Tensor& z_permuted,
+                                 std::pair<int64_t, int64_t> rows = {0, -1});
 
 /// η Σ_j (1/β_j - 1)².
 torch::Tensor precision_regulariser(const torch::Tensor& log_precision);
@@ -105,12 +112,32 @@ torch::Tensor precision_regulariser(const torch::Tensor& log_precision);
 /// The terms of the VAE objective for one batch, each a scalar.
 struct LossTerms {
   torch::Tensor recon, kl, tc, prec_reg;
-  torch::Tensor total;  ///< recon + kl_weight·kl + γ·tc + η·prec_reg
-  torch::Tensor z;      ///< sampled codes (N, d), for the discriminator step
-  torch::Tensor mu;     ///< encoder means (N, d)
+  torch::Tensor total;      ///< recon + kl_weight·kl + γ·tc + η·prec_reg
+  torch::Tensor objective;  ///< what to differentiate: `total`, or a rank's share of it (BatchShard)
+  torch::Tensor z;          ///< sampled codes of the whole batch (N, d), for the discriminator step
+  torch::Tensor mu;         ///< encoder means (N, d) of the rows computed here
 };
+
+/// One rank's rows of a batch in data-parallel training. recon and kl are means over the
+/// rank's rows, so the ranks' mean gradient is the whole batch's. The TC estimate
+/// standardises the codes with the whole batch's mean and sd, so each rank gathers the
+/// batch's codes (`whole_batch`: every rank's rows in rank order, this rank's keeping their
+/// graph) for those statistics, runs the discriminator on its own rows only, and adds the
+/// gradient that reaches its rows through the statistics from every rank's rows (their
+/// derivatives with respect to mean and sd, summed over the ranks by `sum_over_ranks`, as
+/// synchronised batch normalisation does). Weighted by the world size in `objective`, the
+/// ranks' mean gradient is then the whole batch's, and the discriminator's cost per rank
+/// does not grow with the number of ranks.
+struct BatchShard {
+  torch::Tensor noise;  ///< the reparameterisation noise of this rank's rows
+  std::function<torch::Tensor(const torch::Tensor&)> whole_batch;
+  std::function<torch::Tensor(const torch::Tensor&)> sum_over_ranks;
+  int world_size = 1;
+};
+
 /// Computes the terms; `warmup` in [0, 1] scales the KL and TC weights (warm-up). The
-/// discriminator's parameters get no gradient from `total` (they are frozen meanwhile).
-LossTerms vae_losses(DetectorVae& m, const torch::Tensor& x, double warmup = 1.0);
+/// discriminator's parameters get no gradient from `objective` (they are frozen meanwhile).
+/// Without `shard` the batch is whole and `objective` is `total`.
+LossTerms vae_losses(DetectorVae& m, const torch::Tensor& x, double warmup = 1.0, const BatchShard* shard = nullptr);
 
 }  // namespace oiad::model

@@ -8,6 +8,10 @@
 
 #include "oiad/model/networks.h"
 
+namespace oiad::dist {
+class Group;
+}
+
 namespace oiad::train {
 
 struct TrainOptions {
@@ -32,6 +36,16 @@ struct TrainOptions {
   double log_seconds = 10.0;
   /// Print progress on stderr.
   bool verbose = true;
+  /// Data-parallel training over this process group (nullptr: one process). Every rank
+  /// holds all the images and the same seed; `batch_size` is the whole batch, split evenly
+  /// over the ranks (it must be a multiple of the world size). Each step, every rank takes its
+  /// rows of the batch of one process, draws the whole batch's random numbers and keeps its
+  /// rows' (so the run follows one process's random stream), gathers the codes for the TC
+  /// term and the discriminator's standardisation and permutation, and averages the VAE's
+  /// and the discriminator's gradients over the ranks (one all-reduce each) before each
+  /// optimiser step: the weights follow one process's training with the same batch, to
+  /// floating-point rounding.
+  dist::Group* group = nullptr;
 };
 
 /// Averages of each loss term over one epoch.
@@ -44,6 +58,10 @@ struct EpochRecord {
   /// active codes and KL near 0.
   int active_codes = 0;
   double seconds = 0, images_per_s = 0;
+  /// Data-parallel training: seconds this rank spent in all-reduces (waiting included) and the
+  /// bytes it reduced, over the epoch (0 in one process).
+  double allreduce_seconds = 0;
+  int64_t allreduce_bytes = 0;
   nlohmann::json to_json() const;
   static EpochRecord from_json(const nlohmann::json& j);
 };
