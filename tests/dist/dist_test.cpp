@@ -17,6 +17,8 @@
 #include "oiad/core/error.h"
 #include "oiad/dist/group.h"
 #include "oiad/model/model_io.h"
+
+#include <nlohmann/json.hpp>
 #include "test_util.h"
 
 namespace oiad {
@@ -265,6 +267,30 @@ TEST(Dist, KilledRankStopsTrainingAndResumeContinues) {
                       train_command(m3 + " --rank 1", 16, epochs, dir.file("whole.oiad"))),
             "0 0\n");
   EXPECT_EQ(max_weight_difference(out, dir.file("whole.oiad")), 0.0) << "resumed after epoch " << done;
+}
+
+// `oiad evaluate` on two ranks: the same per-image file and the same AUCs and decisions as
+// one process (only the timings differ); rank 0 alone writes.
+TEST(Dist, EvaluateOnTwoRanksEqualsOneRank) {
+  ASSERT_TRUE(std::filesystem::exists(model())) << model() << " missing: run DetectCliFixture.TrainModel first";
+  test::TempDir dir;
+  const auto one = test::run_command(test::oiad_binary() + " --threads 1 evaluate --model " + model() + " --out " +
+                                     dir.file("one"));
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  const std::string m = master_flags(60);
+  const std::string cmd = test::oiad_binary() + " --threads 1 " + m;
+  EXPECT_EQ(two_ranks(cmd + " --rank 0 evaluate --model " + model() + " --out " + dir.file("two"),
+                      cmd + " --rank 1 evaluate --model " + model() + " --out " + dir.file("rank1")),
+            "0 0\n");
+  const std::string expected = test::read_text(dir.file("one") + "/scores.jsonl");
+  EXPECT_GT(std::count(expected.begin(), expected.end(), '\n'), 10);
+  EXPECT_EQ(test::read_text(dir.file("two") + "/scores.jsonl"), expected);
+  auto a = nlohmann::json::parse(test::read_text(dir.file("one") + "/results.json"));
+  auto b = nlohmann::json::parse(test::read_text(dir.file("two") + "/results.json"));
+  for (auto* r : {&a, &b})
+    for (const char* k : {"score_seconds", "images_per_s", "out"}) r->erase(k);
+  EXPECT_EQ(a, b);
+  EXPECT_FALSE(std::filesystem::exists(dir.file("rank1"))) << "only rank 0 writes";
 }
 
 }  // namespace

@@ -125,6 +125,48 @@ void add_decision_fields(nlohmann::json& j, const detect::Calibration& cal, dete
   j["p_value"] = std::isnan(p) ? nlohmann::json(nullptr) : nlohmann::json(p);
 }
 
+// Scores images as one process, or, when the launch has several ranks, each rank its
+// contiguous share in whole blocks of the 64 that one process scores together, gathered on
+// rank 0 in input order: rank 0 gets what one process with the same thread count gets (every
+// metric), the other ranks an empty list.
+std::vector<detect::ImageScore> score_on_every_rank(const char* command, const detect::CalibratedDetector& d,
+                                                    const torch::Tensor& x, detect::Metric metric, double level,
+                                                    detect::Rule rule, ProgressPrinter& progress) {
+  if (!launch().distributed()) return detect::score_images(d, x, metric, level, 64, progress.counter(), rule);
+  dist::Group group(launch());
+  const auto [begin, end] = dist::shard(x.size(0), group.rank(), group.size(), 64);
+  const auto part = detect::score_images(d, x.slice(0, begin, end), metric, level, 64, progress.counter(), rule);
+  // Per image: score, decision, most extreme code, then per metric its count and values.
+  std::vector<double> mine;
+  for (const auto& sc : part) {
+    mine.insert(mine.end(), {sc.score, double(sc.anomalous), double(sc.most_extreme_code)});
+    for (const auto& c : sc.consistency) {
+      mine.push_back(double(c.size()));
+      mine.insert(mine.end(), c.begin(), c.end());
+    }
+  }
+  const auto all = group.all_gather(mine);
+  std::vector<detect::ImageScore> scores;
+  if (group.rank() != 0) return scores;
+  for (const auto& values : all)
+    for (size_t at = 0; at < values.size();) {
+      detect::ImageScore sc;
+      sc.score = values[at];
+      sc.anomalous = values[at + 1] != 0;
+      sc.most_extreme_code = int(values[at + 2]);
+      at += 3;
+      for (auto& c : sc.consistency) {
+        const size_t k = size_t(values[at]);
+        c.assign(values.begin() + ptrdiff_t(at + 1), values.begin() + ptrdiff_t(at + 1 + k));
+        at += 1 + k;
+      }
+      scores.push_back(std::move(sc));
+    }
+  OIAD_CHECK(int64_t(scores.size()) == x.size(0), command, ": gathered ", scores.size(), " results for ", x.size(0),
+             " images");
+  return scores;
+}
+
 struct ScoreOptions {
   std::string model, data, split = "test", metric = "ssim", out;
   std::vector<std::string> images;
@@ -147,39 +189,9 @@ int run_score(const ScoreOptions& o) {
   auto x = selection_input(d.model, s, o.resize, o.images.empty() ? (o.data.empty() ? "data" : o.data) : s.ids[0]);
   ProgressPrinter progress("score");
   const double level = decision.rule == detect::Rule::kPaper ? decision.alpha : decision.fpr;
-  std::vector<detect::ImageScore> scores;
-  if (!launch().distributed()) {
-    scores = detect::score_images(d, x, metric, level, 64, progress.counter(), decision.rule);
-  } else {
-    // Each rank scores its contiguous share of the images, in whole blocks of the 64 that
-    // one process scores together; rank 0 gathers them in input order and writes what one
-    // process with the same thread count writes.
-    dist::Group group(launch());
-    const auto [begin, end] = dist::shard(x.size(0), group.rank(), group.size(), 64);
-    const auto part = detect::score_images(d, x.slice(0, begin, end), metric, level, 64, progress.counter(),
-                                           decision.rule);
-    std::vector<double> mine;
-    for (const auto& sc : part) {
-      const auto& c = sc.of(metric);
-      mine.insert(mine.end(), {sc.score, double(sc.anomalous), double(sc.most_extreme_code), double(c.size())});
-      mine.insert(mine.end(), c.begin(), c.end());
-    }
-    const auto all = group.all_gather(mine);
-    if (group.rank() != 0) return 0;
-    for (const auto& values : all)
-      for (size_t at = 0; at < values.size();) {
-        detect::ImageScore sc;
-        sc.score = values[at];
-        sc.anomalous = values[at + 1] != 0;
-        sc.most_extreme_code = int(values[at + 2]);
-        const size_t k = size_t(values[at + 3]);
-        sc.consistency[size_t(metric)].assign(values.begin() + ptrdiff_t(at + 4), values.begin() + ptrdiff_t(at + 4 + k));
-        at += 4 + k;
-        scores.push_back(std::move(sc));
-      }
-    OIAD_CHECK(int64_t(scores.size()) == x.size(0), "score: gathered ", scores.size(), " results for ", x.size(0),
-               " images");
-  }
+  const std::vector<detect::ImageScore> scores =
+      score_on_every_rank("score", d, x, metric, level, decision.rule, progress);
+  if (launch().distributed() && launch().rank != 0) return 0;
   std::string out;
   bool any = false;
   for (size_t i = 0; i < scores.size(); ++i) {
@@ -216,7 +228,9 @@ void run_evaluate(const EvaluateOptions& o) {
   auto x = selection_input(d.model, s, false, "test images");
   const auto t0 = Clock::now();
   ProgressPrinter progress("evaluate");
-  auto scores = detect::score_images(d, x, detect::Metric::kSsim, levels.alpha, 64, progress.counter());
+  auto scores = score_on_every_rank("evaluate", d, x, detect::Metric::kSsim, levels.alpha, detect::Rule::kPaper,
+                                    progress);
+  if (launch().distributed() && launch().rank != 0) return;  // rank 0 reports
   const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
   std::vector<uint8_t> labels(s.labels.begin(), s.labels.end());
   nlohmann::json res = {{"model", o.model},

@@ -80,9 +80,11 @@ int main(int argc, char** argv) {
     oiad::set_num_threads(std::min(threads, 8 * cores));
     oiad::cli::the_launch = oiad::dist::resolve_launch(dist_flags);
     const std::string command = app.get_subcommands().empty() ? "" : app.get_subcommands()[0]->get_name();
-    OIAD_CHECK_USAGE(!oiad::cli::the_launch.distributed() || command == "score" || command == "train", "oiad ",
-                     command, " runs as one process; of the commands, `train` and `score` run distributed (world size ",
-                     oiad::cli::the_launch.world_size, " from ", oiad::cli::the_launch.source, ")");
+    OIAD_CHECK_USAGE(!oiad::cli::the_launch.distributed() || command == "score" || command == "train" ||
+                         command == "evaluate",
+                     "oiad ", command,
+                     " runs as one process; of the commands, `train`, `score` and `evaluate` run distributed (world "
+                     "size ", oiad::cli::the_launch.world_size, " from ", oiad::cli::the_launch.source, ")");
     const int status = run ? run() : 0;
     // Results go to stdout: a write that failed (a full disk, a closed pipe) is an error.
     std::cout.flush();
