@@ -330,11 +330,30 @@ torch::Tensor Detector::pr_morphs(const torch::Tensor& image, int code) const {
   return net_->decode(z);
 }
 
-Calibration Detector::calibrate(const torch::Tensor& val_images, double alpha, ConsistencyTable* val_values) {
+ConsistencyTable Detector::consistency_in_blocks(const torch::Tensor& images, std::vector<float>* maps) const {
+  const int64_t n = images.size(0);
+  ConsistencyTable all;
+  if (maps) maps->clear();
+  std::vector<float> part;
+  for (int64_t a = 0; a < n; a += kCalibrationBlock) {
+    const int64_t b = std::min(n, a + kCalibrationBlock);
+    ConsistencyTable sc = structure_consistency(images.slice(0, a, b), maps ? &part : nullptr);
+    if (a == 0) all = std::move(sc);
+    else all.append(sc);
+    if (maps) maps->insert(maps->end(), part.begin(), part.end());
+  }
+  return all;
+}
+
+Calibration Detector::calibrate(const torch::Tensor& val_images, double alpha, ConsistencyTable* val_values,
+                                const ConsistencyPass& pass) {
   check_alpha(alpha);
   fit_normal_range(val_images);
   std::vector<float> maps;
-  ConsistencyTable sc = structure_consistency(val_images, &maps);
+  ConsistencyTable sc = pass ? pass(*this, val_images, &maps) : consistency_in_blocks(val_images, &maps);
+  OIAD_CHECK(int64_t(sc.images()) == val_images.size(0) && sc.codes() == codes_.size(),
+             "calibration: the consistency pass returned ", sc.images(), " images x ", sc.codes(), " codes for ",
+             val_images.size(0), " x ", codes_.size());
   // The local metric's standard comes from the VAL maps themselves; their values follow.
   const size_t n = size_t(val_images.size(0)), k = codes_.size();
   const int side = local_map_side(int(net_->config.input_size));

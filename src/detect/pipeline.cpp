@@ -1,5 +1,7 @@
 #include "oiad/detect/pipeline.h"
 
+#include "oiad/dist/group.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -90,10 +92,10 @@ CalibratedDetector load_detector(const std::string& path, bool require_calibrati
 }
 
 void calibrate_into(model::LoadedModel& m, const DetectorOptions& options, const torch::Tensor& val_images,
-                    const DecisionRule& decision, ConsistencyTable* val_values) {
+                    const DecisionRule& decision, ConsistencyTable* val_values, const Detector::ConsistencyPass& pass) {
   check_fpr(decision.fpr);
   Detector det(m.net, options);
-  Calibration c = det.calibrate(val_images, decision.alpha, val_values);
+  Calibration c = det.calibrate(val_images, decision.alpha, val_values, pass);
   c.rule = decision.rule;
   c.fpr = decision.fpr;
   nlohmann::json j = c.to_json();
@@ -110,6 +112,46 @@ void calibrate_into(model::LoadedModel& m, const DetectorOptions& options, const
   m.file.meta["calibration"] = j;
   // An evaluation recorded by `oiad evaluate --record` was of the previous calibration.
   m.file.meta.erase("evaluation");
+}
+
+Detector::ConsistencyPass sharded_consistency_pass(dist::Group& group) {
+  return [&group](const Detector& det, const torch::Tensor& images, std::vector<float>* maps) {
+    const int64_t n = images.size(0), world = group.size();
+    const size_t k = det.codes().size();
+    const size_t side = size_t(local_map_side(int(images.size(-1))));
+    const size_t cells = side * side;
+    const auto [begin, end] = dist::shard(n, group.rank(), int(world), kCalibrationBlock);
+    std::vector<float> part_maps;
+    const ConsistencyTable part = det.consistency_in_blocks(images.slice(0, begin, end), &part_maps);
+    // Per image: every metric's values per code, then the maps of its codes.
+    std::vector<double> mine;
+    mine.reserve(size_t(end - begin) * (size_t(kNumMetrics) * k + k * cells));
+    for (int64_t i = 0; i < end - begin; ++i) {
+      for (int mm = 0; mm < kNumMetrics; ++mm)
+        for (size_t c = 0; c < k; ++c) mine.push_back(part.at(size_t(i), Metric(mm), c));
+      const float* p = part_maps.data() + size_t(i) * k * cells;
+      mine.insert(mine.end(), p, p + k * cells);
+    }
+    const auto all = group.all_gather(mine);
+    ConsistencyTable table(size_t(n), k);
+    if (maps) maps->assign(size_t(n) * k * cells, 0.f);
+    size_t image = 0;
+    for (const auto& values : all) {
+      const size_t per = size_t(kNumMetrics) * k + k * cells;
+      OIAD_CHECK(values.size() % per == 0, "calibration: a rank sent ", values.size(), " values, not a multiple of ",
+                 per);
+      for (size_t at = 0; at < values.size(); at += per, ++image) {
+        OIAD_CHECK(image < size_t(n), "calibration: the ranks sent more than ", n, " images");
+        for (int mm = 0; mm < kNumMetrics; ++mm)
+          for (size_t c = 0; c < k; ++c) table.at(image, Metric(mm), c) = values[at + size_t(mm) * k + c];
+        if (maps)
+          std::copy(values.begin() + ptrdiff_t(at + size_t(kNumMetrics) * k), values.begin() + ptrdiff_t(at + per),
+                    maps->begin() + ptrdiff_t(image * k * cells));
+      }
+    }
+    OIAD_CHECK(image == size_t(n), "calibration: the ranks sent ", image, " of ", n, " images");
+    return table;
+  };
 }
 
 nlohmann::json MorphsChoice::to_json() const {

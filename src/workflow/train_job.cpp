@@ -24,8 +24,8 @@ TrainJobResult run_train_job(const TrainJob& job) {
   const torch::Tensor images =
       model::images_to_input(px.data(), int64_t(split.train.size()), ds.channels, ds.height, ds.width, cfg.input_size);
   const std::string ckpt = job.out + ".ckpt";
-  // Data-parallel: every rank trains; rank 0 alone writes checkpoints, calibrates and writes
-  // the model file, and the others wait for it at the end.
+  // Data-parallel: every rank trains and calibrates (the VAL images shared out); rank 0 alone
+  // writes checkpoints and the model file, and the others wait for it at the end.
   dist::Group* group = t.group && t.group->size() > 1 ? t.group : nullptr;
   const bool writer = !group || group->rank() == 0;
   TrainJobResult r;
@@ -102,11 +102,6 @@ TrainJobResult run_train_job(const TrainJob& job) {
   file.blobs.erase("optim_vae");
   file.blobs.erase("optim_disc");
   for (const auto& e : state.history) r.train_seconds += e.seconds;
-  if (!writer) {
-    group->barrier();  // rank 0 has written job.out
-    r.model = model::LoadedModel{net, file};
-    return r;
-  }
   if (job.calibrate) {
     // Calibrate on the split's VAL part (Sec. III.D.1) and keep it in the same file.
     const auto t0 = std::chrono::steady_clock::now();
@@ -118,7 +113,9 @@ TrainJobResult run_train_job(const TrainJob& job) {
     dopt.seed = job.seed;
     if (t.verbose)
       std::cerr << "train: calibrating on " << val.size(0) << " VAL images (preset " << job.preset << ")\n";
-    detect::calibrate_into(lm, dopt, val, job.decision);
+    // Data-parallel: the VAL images are shared out over the ranks as well.
+    detect::calibrate_into(lm, dopt, val, job.decision, nullptr,
+                           group ? detect::sharded_consistency_pass(*group) : detect::Detector::ConsistencyPass{});
     file = lm.file;
     r.calibration = {{"preset", job.preset},
                      {"rule", detect::rule_name(job.decision.rule)},
@@ -126,6 +123,11 @@ TrainJobResult run_train_job(const TrainJob& job) {
                      {"fpr", job.decision.fpr},
                      {"n_val", val.size(0)},
                      {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}};
+  }
+  if (!writer) {
+    group->barrier();  // rank 0 has written job.out
+    r.model = model::LoadedModel{net, file};
+    return r;
   }
   model::save_model(job.out, net, file);
   std::filesystem::remove(ckpt);

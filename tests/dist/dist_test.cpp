@@ -111,6 +111,44 @@ int free_port() {
 
 std::string model() { return test::fixture_dir() + "/detect_cli/m.oiad"; }
 
+// The largest absolute difference between two model files' parameters (encoder, decoder,
+// precisions, discriminator), by name.
+double max_weight_difference(const std::string& a, const std::string& b) {
+  auto ma = model::load_model(a), mb = model::load_model(b);
+  auto pa = ma.net->named_parameters(), pb = mb.net->named_parameters();
+  EXPECT_EQ(pa.size(), pb.size());
+  double worst = 0;
+  for (const auto& item : pa) {
+    const torch::Tensor* other = pb.find(item.key());
+    EXPECT_NE(other, nullptr) << item.key();
+    if (!other) continue;
+    worst = std::max(worst, (item.value() - *other).abs().max().item<double>());
+  }
+  return worst;
+}
+
+// `oiad train` on the fixture's class a (paper protocol), TC and KL weights on from the
+// first step, no calibration. `extra` goes before the command (--rank, --world-size, ...).
+std::string train_command(const std::string& extra, int batch, int epochs, const std::string& out,
+                          bool calibrate = false) {
+  return test::oiad_binary() + " --threads 1 " + extra + " train --data " + test::fixture_dir() +
+         "/detect_cli/set --normal-class a --latent-dim 4 --kl-warmup 0 " + (calibrate ? "" : "--no-calibrate ") +
+         "--batch-size " + std::to_string(batch) + " --epochs " + std::to_string(epochs) + " --out " + out;
+}
+
+// Runs rank 1 in the background and rank 0 in the foreground; "A B" = their exit codes.
+std::string two_ranks(const std::string& rank_cmd_0, const std::string& rank_cmd_1) {
+  return test::run_command("(" + rank_cmd_1 + " > /dev/null 2>&1 & " + rank_cmd_0 +
+                           " > /dev/null; a=$?; wait $!; b=$?; echo \"$a $b\")")
+      .out;
+}
+
+std::string master_flags(double timeout) {
+  char t[32];
+  std::snprintf(t, sizeof t, "%g", timeout);
+  return "--master 127.0.0.1:" + std::to_string(free_port()) + " --world-size 2 --dist-timeout " + t;
+}
+
 // Two ranks of `oiad score` on loopback write exactly what one rank writes: 120 images, so
 // rank 0 scores one block of 64 and rank 1 the other 56.
 TEST(Dist, ScoreOnTwoRanksEqualsOneRank) {
@@ -132,6 +170,26 @@ TEST(Dist, ScoreOnTwoRanksEqualsOneRank) {
   EXPECT_EQ(std::count(expected.begin(), expected.end(), '\n'), 120);
   EXPECT_EQ(test::read_text(dir.file("two.jsonl")), expected);
   EXPECT_FALSE(std::filesystem::exists(dir.file("rank1.jsonl"))) << "only rank 0 writes";
+}
+
+// `oiad calibrate` on two ranks writes the calibration one process writes (the calibration
+// images shared out in blocks of 64); rank 1 writes nothing.
+TEST(Dist, CalibrateOnTwoRanksEqualsOneRank) {
+  ASSERT_TRUE(std::filesystem::exists(model())) << model() << " missing: run DetectCliFixture.TrainModel first";
+  test::TempDir dir;
+  for (const char* name : {"one.oiad", "two.oiad"}) std::filesystem::copy_file(model(), dir.file(name));
+  // The fixture's 120 images as calibration images: two blocks, one per rank.
+  const std::string args = " calibrate --data " + test::fixture_dir() + "/detect_cli/set --model ";
+  const auto one = test::run_command(test::oiad_binary() + " --threads 1" + args + dir.file("one.oiad"));
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  const std::string m = master_flags(60);
+  const std::string cmd = test::oiad_binary() + " --threads 1 " + m;
+  EXPECT_EQ(two_ranks(cmd + " --rank 0" + args + dir.file("two.oiad"), cmd + " --rank 1" + args + dir.file("two.oiad")),
+            "0 0\n");
+  const auto a = model::load_model(dir.file("one.oiad")).file.meta["calibration"];
+  const auto b = model::load_model(dir.file("two.oiad")).file.meta["calibration"];
+  EXPECT_EQ(a, b);
+  EXPECT_NE(a, model::load_model(model()).file.meta["calibration"]) << "calibrated on other images than VAL";
 }
 
 // A rank whose peer never comes fails within the timeout, with one line naming the master.
@@ -156,43 +214,6 @@ TEST(Dist, MissingRankFailsWithinTheTimeout) {
   EXPECT_NE(t.err.find("runs as one process"), std::string::npos) << t.err;
 }
 
-// The largest absolute difference between two model files' parameters (encoder, decoder,
-// precisions, discriminator), by name.
-double max_weight_difference(const std::string& a, const std::string& b) {
-  auto ma = model::load_model(a), mb = model::load_model(b);
-  auto pa = ma.net->named_parameters(), pb = mb.net->named_parameters();
-  EXPECT_EQ(pa.size(), pb.size());
-  double worst = 0;
-  for (const auto& item : pa) {
-    const torch::Tensor* other = pb.find(item.key());
-    EXPECT_NE(other, nullptr) << item.key();
-    if (!other) continue;
-    worst = std::max(worst, (item.value() - *other).abs().max().item<double>());
-  }
-  return worst;
-}
-
-// `oiad train` on the fixture's class a (paper protocol), TC and KL weights on from the
-// first step, no calibration. `extra` goes before the command (--rank, --world-size, ...).
-std::string train_command(const std::string& extra, int batch, int epochs, const std::string& out) {
-  return test::oiad_binary() + " --threads 1 " + extra + " train --data " + test::fixture_dir() +
-         "/detect_cli/set --normal-class a --latent-dim 4 --kl-warmup 0 --no-calibrate --batch-size " +
-         std::to_string(batch) + " --epochs " + std::to_string(epochs) + " --out " + out;
-}
-
-// Runs rank 1 in the background and rank 0 in the foreground; "A B" = their exit codes.
-std::string two_ranks(const std::string& rank_cmd_0, const std::string& rank_cmd_1) {
-  return test::run_command("(" + rank_cmd_1 + " > /dev/null 2>&1 & " + rank_cmd_0 +
-                           " > /dev/null; a=$?; wait $!; b=$?; echo \"$a $b\")")
-      .out;
-}
-
-std::string master_flags(double timeout) {
-  char t[32];
-  std::snprintf(t, sizeof t, "%g", timeout);
-  return "--master 127.0.0.1:" + std::to_string(free_port()) + " --world-size 2 --dist-timeout " + t;
-}
-
 // Data-parallel training: 2 ranks with a batch of 16 (8 rows each) follow 1 rank with a batch
 // of 16, to rounding: the ranks average their gradients, gather the codes for the TC term and
 // the discriminator, and keep their rows of the whole batch's random numbers. The bound is
@@ -206,8 +227,8 @@ TEST(Dist, TrainOnTwoRanksFollowsOneRank) {
   const auto one = test::run_command(train_command("", 16, 2, dir.file("one.oiad")));
   ASSERT_EQ(one.exit_code, 0) << one.err;
   const std::string m = master_flags(60);
-  EXPECT_EQ(two_ranks(train_command(m + " --rank 0", 16, 2, dir.file("two.oiad")),
-                      train_command(m + " --rank 1", 16, 2, dir.file("two.oiad"))),
+  EXPECT_EQ(two_ranks(train_command(m + " --rank 0", 16, 2, dir.file("two.oiad"), true),
+                      train_command(m + " --rank 1", 16, 2, dir.file("two.oiad"), true)),
             "0 0\n");
   const double d = max_weight_difference(dir.file("one.oiad"), dir.file("two.oiad"));
   EXPECT_LT(d, 2e-5) << "2 ranks x 8 rows against 1 rank x 16";
@@ -218,6 +239,13 @@ TEST(Dist, TrainOnTwoRanksFollowsOneRank) {
   auto f = model::load_model(dir.file("two.oiad")).file;
   EXPECT_EQ(f.meta["training"]["world_size"], 2);
   EXPECT_GT(f.meta["training"]["history"][0]["allreduce_seconds"].get<double>(), 0.0);
+  // The two ranks calibrated on VAL together: the calibration one process computes for the
+  // same weights, to the last digit.
+  ASSERT_TRUE(f.meta.contains("calibration"));
+  std::filesystem::copy_file(dir.file("two.oiad"), dir.file("again.oiad"));
+  const auto again = test::run_command(test::oiad_binary() + " --threads 1 calibrate --model " + dir.file("again.oiad"));
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(model::load_model(dir.file("again.oiad")).file.meta["calibration"], f.meta["calibration"]);
   // A batch that does not split over the ranks is refused before any work.
   const std::string m2 = master_flags(20);
   const std::string codes = two_ranks(train_command(m2 + " --rank 0", 15, 1, dir.file("odd.oiad")),

@@ -60,6 +60,8 @@ void run_calibrate(const CalibrateOptions& o) {
   ImageSelection val = select_images(m, o.data, o.data.empty() ? "val" : "train", o.limit);
   detect::DetectorOptions opt = detect::preset_options(o.preset);
   const bool choose = o.morphs == "auto";
+  OIAD_CHECK_USAGE(!choose || !launch().distributed(), "calibrate: --morphs auto runs as one process (world size ",
+                   launch().world_size, ")");
   if (!choose && !o.morphs.empty()) {
     int n = 0;
     size_t used = 0;
@@ -91,7 +93,15 @@ void run_calibrate(const CalibrateOptions& o) {
                    o.morphs_epsilon, c.morphs);
     if (c.morphs != opt.morphs) opt.morphs = c.morphs, opt.preset = "custom";
   }
-  detect::calibrate_into(m, opt, x, decision);
+  if (!launch().distributed()) {
+    detect::calibrate_into(m, opt, x, decision);
+  } else {
+    // Each rank computes the VAL consistencies of its share; every rank gets them all and
+    // fits the same calibration; rank 0 writes it.
+    dist::Group group(launch());
+    detect::calibrate_into(m, opt, x, decision, nullptr, detect::sharded_consistency_pass(group));
+    if (group.rank() != 0) return;
+  }
   if (choose) m.file.meta["calibration"]["morphs_choice"] = choice;
   const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
   m.file.save(o.model);

@@ -81,10 +81,11 @@ int main(int argc, char** argv) {
     oiad::cli::the_launch = oiad::dist::resolve_launch(dist_flags);
     const std::string command = app.get_subcommands().empty() ? "" : app.get_subcommands()[0]->get_name();
     OIAD_CHECK_USAGE(!oiad::cli::the_launch.distributed() || command == "score" || command == "train" ||
-                         command == "evaluate",
+                         command == "evaluate" || command == "calibrate",
                      "oiad ", command,
-                     " runs as one process; of the commands, `train`, `score` and `evaluate` run distributed (world "
-                     "size ", oiad::cli::the_launch.world_size, " from ", oiad::cli::the_launch.source, ")");
+                     " runs as one process; of the commands, `train`, `calibrate`, `score` and `evaluate` run "
+                     "distributed (world size ", oiad::cli::the_launch.world_size, " from ",
+                     oiad::cli::the_launch.source, ")");
     const int status = run ? run() : 0;
     // Results go to stdout: a write that failed (a full disk, a closed pipe) is an error.
     std::cout.flush();

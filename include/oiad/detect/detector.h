@@ -4,6 +4,7 @@
 
 #include <torch/torch.h>
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -58,9 +59,21 @@ class Detector {
   /// The morphs of one image along one code: (N, C, S, S) in [0, 1] (for pictures).
   torch::Tensor pr_morphs(const torch::Tensor& image, int code) const;
 
+  /// The structure consistency of calibration images with the local metric's maps
+  /// (structure_consistency's `local_maps`), once the normal range is set.
+  using ConsistencyPass =
+      std::function<ConsistencyTable(const Detector& det, const torch::Tensor& images, std::vector<float>* maps)>;
+  /// The default pass: structure_consistency over blocks of `kCalibrationBlock` images, the
+  /// blocks score_images uses, so that a VAL image scored later gets its calibration values
+  /// to the last digit, and a pass sharded over processes in those blocks
+  /// (detect::sharded_consistency_pass) gives one process's values.
+  ConsistencyTable consistency_in_blocks(const torch::Tensor& images, std::vector<float>* maps) const;
+
   /// Fits the normal range on VAL, then records every metric's VAL distributions; with
-  /// `val_values`, also returns each VAL image's consistencies.
-  Calibration calibrate(const torch::Tensor& val_images, double alpha, ConsistencyTable* val_values = nullptr);
+  /// `val_values`, also returns each VAL image's consistencies. `pass` computes the VAL
+  /// consistencies (default: consistency_in_blocks).
+  Calibration calibrate(const torch::Tensor& val_images, double alpha, ConsistencyTable* val_values = nullptr,
+                        const ConsistencyPass& pass = {});
 
  private:
   mutable model::DetectorVae net_;  // forward() is non-const in LibTorch
@@ -71,6 +84,9 @@ class Detector {
   std::vector<std::vector<int>> merged_;
   LocalStandard local_;
 };
+
+/// Images per block of scoring and calibration (score_images' default block).
+constexpr int64_t kCalibrationBlock = 64;
 
 /// The local metric (consistency.h, Metric::kLocal): side of the map of an S x S input (its
 /// SSIM windows, S - 10), the share of its largest standardised values averaged, and the

@@ -11,6 +11,10 @@
 #include "oiad/detect/morph_strip.h"
 #include "oiad/model/model_io.h"
 
+namespace oiad::dist {
+class Group;
+}
+
 namespace oiad::detect {
 
 /// A model with its detector and (when present) its calibration.
@@ -40,8 +44,15 @@ CalibratedDetector load_detector(const std::string& path, bool require_calibrati
 /// distributions and the default decision in the model file's metadata (the caller saves
 /// the file); an evaluation recorded there (`oiad evaluate --record`) is dropped, being of
 /// the previous calibration. With `val_values`, also returns each VAL image's consistencies.
+/// `pass` computes the VAL consistencies (default: Detector::consistency_in_blocks).
 void calibrate_into(model::LoadedModel& m, const DetectorOptions& options, const torch::Tensor& val_images,
-                    const DecisionRule& decision, ConsistencyTable* val_values = nullptr);
+                    const DecisionRule& decision, ConsistencyTable* val_values = nullptr,
+                    const Detector::ConsistencyPass& pass = {});
+
+/// A calibration pass over a process group: every rank holds all the images and computes its
+/// share (dist::shard in blocks of kCalibrationBlock images), and every rank gets the whole
+/// table and maps in image order, as one process with the same thread count computes them.
+Detector::ConsistencyPass sharded_consistency_pass(dist::Group& group);
 
 /// A label-free choice of N, the PR-morphs per code (VAL holds normal images only). For each N
 /// of `ladder` in turn, two independent morph searches (seeds options.seed and options.seed + 1)
