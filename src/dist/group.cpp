@@ -9,6 +9,7 @@
 #include <cmath>
 
 #include "oiad/core/error.h"
+#include "oiad/core/parse.h"
 
 namespace oiad::dist {
 
@@ -16,16 +17,9 @@ namespace {
 
 // A whole decimal number, or a UsageError naming where it came from.
 int parse_int(const std::string& text, const std::string& what) {
-  size_t used = 0;
-  long v = 0;
-  try {
-    v = std::stol(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  OIAD_CHECK_USAGE(!text.empty() && used == text.size() && v >= -(1L << 30) && v <= (1L << 30), what, " '",
-                   printable(text), "' is not a whole number");
-  return int(v);
+  const auto v = parse_integer(text);
+  OIAD_CHECK_USAGE(v && *v >= -(1L << 30) && *v <= (1L << 30), what, " '", printable(text), "' is not a whole number");
+  return int(*v);
 }
 
 std::chrono::milliseconds to_ms(double seconds) { return std::chrono::milliseconds(int64_t(seconds * 1000.0)); }

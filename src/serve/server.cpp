@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "oiad/core/error.h"
+#include "oiad/core/parse.h"
 #include "oiad/data/readers.h"
 #include "oiad/detect/pipeline.h"
 #include "oiad/model/preprocess.h"
@@ -140,17 +141,8 @@ bool parse_bool(const json& v, const std::string& key) {
 
 double parse_number(const json& v, const std::string& key) {
   if (v.is_number()) return v.get<double>();
-  if (v.is_string()) {
-    const std::string s = v.get<std::string>();
-    size_t used = 0;
-    double d = 0;
-    try {
-      d = std::stod(s, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used == s.size() && !s.empty()) return d;
-  }
+  if (v.is_string())
+    if (const auto d = parse_real(v.get<std::string>())) return *d;
   throw Refusal{400, "option " + key + " must be a number, not " + v.dump()};
 }
 
@@ -286,6 +278,8 @@ struct Server::Impl {
     for (auto& j : live) parts.push_back(j->x);
     try {
       const torch::Tensor x = parts.size() == 1 ? parts[0] : torch::cat(parts);
+      // Change maps come from the scoring pass itself (a request that asks for one is batched
+      // alone: Job::batchable_with).
       torch::Tensor maps;
       const auto scores = detect::score_images(d, x, first.metric, first.level(), 64, {}, first.decision.rule,
                                                first.want_map ? &maps : nullptr);
@@ -302,11 +296,15 @@ struct Server::Impl {
         r.scores.assign(scores.begin() + at, scores.begin() + at + n);
         for (int64_t i = 0; i < n && (j->want_map || j->want_strip); ++i) {
           const torch::Tensor xi = x.slice(0, at + i, at + i + 1);
-          const detect::MorphStrip strip = detect::morph_strip(d, xi, j->metric, d.calibration.alpha, 3, 8);
-          if (j->want_strip) r.strips.push_back(base64(report::morph_strip_png(strip)));
+          if (j->want_strip) {
+            // A strip decodes its own morphs; a map alone needs none beyond the scoring pass.
+            const detect::MorphStrip strip = detect::morph_strip(d, xi, j->metric, d.calibration.alpha, 3, 8);
+            r.strips.push_back(base64(report::morph_strip_png(strip)));
+          }
           if (j->want_map) {
             const torch::Tensor m = maps[at + i].contiguous();
-            r.maps.push_back(base64(report::change_map_png(strip.input.data(), strip.channels, strip.size,
+            const std::vector<uint8_t> input = model::input_to_bytes(xi[0]);
+            r.maps.push_back(base64(report::change_map_png(input.data(), int(xi.size(1)), int(xi.size(2)),
                                                            m.data_ptr<float>())));
             r.map_max.push_back(m.max().item<double>());
           }

@@ -8,6 +8,7 @@
 
 #include "oiad/core/error.h"
 #include "oiad/core/json_fields.h"
+#include "oiad/core/parse.h"
 #include "oiad/core/file_util.h"
 #include "oiad/core/random.h"
 #include "test_util.h"
@@ -182,6 +183,23 @@ TEST(JsonFields, IntegersAreCheckedBeforeTheyAreCast) {
 }
 
 // The same seed gives the same stream; uniform_index stays in range and covers it evenly.
+// Whole-text numbers only: every prefix, padding, sign or special spelling that std::stol /
+// std::stod would accept in part is refused.
+TEST(Parse, NumbersAreTheWholeText) {
+  EXPECT_EQ(parse_integer("0"), 0);
+  EXPECT_EQ(parse_integer("29500"), 29500);
+  EXPECT_EQ(parse_integer("-3"), -3);
+  EXPECT_EQ(parse_integer("9223372036854775807"), INT64_MAX);
+  for (const char* bad : {"", " 1", "1 ", "+1", "1x", "0x10", "1.0", "1e3", "9223372036854775808", "-"})
+    EXPECT_FALSE(parse_integer(bad).has_value()) << "'" << bad << "'";
+  EXPECT_EQ(parse_real("0.05"), 0.05);
+  EXPECT_EQ(parse_real("-1"), -1.0);
+  EXPECT_EQ(parse_real("5e-3"), 0.005);
+  EXPECT_EQ(parse_real("1E2"), 100.0);
+  for (const char* bad : {"", " 0.1", "0.1 ", "+0.1", "0.1x", "nan", "inf", "-inf", "1e999", "0x1p3", ".", "e5"})
+    EXPECT_FALSE(parse_real(bad).has_value()) << "'" << bad << "'";
+}
+
 TEST(Rng, DeterministicAndUniform) {
   Rng a(42), b(42), c(43);
   for (int i = 0; i < 10; ++i) EXPECT_EQ(a.next_u64(), b.next_u64());

@@ -260,6 +260,39 @@ TEST_F(Serve, ModelCardAndMetrics) {
 
 // Requests arriving together: every one is answered 200 (scored, possibly in a shared batch)
 // or 503 with Retry-After (the queue of 1 was full); the scores of those answered are right.
+// Requests with and without explain=map arrive together (the worker batches the plain ones
+// and scores each explain request on its own): each gets what it asked for, and a map equals
+// the one its image gets alone.
+TEST_F(Serve, MixedExplainRequestsGetWhatTheyAskFor) {
+  RunningServer s;
+  const std::string img = file_bytes(image_path(4));
+  auto alone = s.client().Post("/v1/models/m/score?explain=map", img, "image/png");
+  ASSERT_TRUE(alone);
+  ASSERT_EQ(alone->status, 200) << alone->body;
+  const json expected = json::parse(alone->body)["images"][0];
+  std::atomic<int> ok{0}, wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t)
+    threads.emplace_back([&, t] {
+      auto c = s.client();
+      for (int k = 0; k < 4; ++k) {
+        const bool map = (t + k) % 2 == 1;
+        auto r = c.Post(map ? "/v1/models/m/score?explain=map" : "/v1/models/m/score", img, "image/png");
+        if (!r || r->status != 200) {
+          ++wrong;
+          continue;
+        }
+        const json im = json::parse(r->body)["images"][0];
+        const bool right = im["score"] == expected["score"] && im.contains("map") == map &&
+                           (!map || (im["map"] == expected["map"] && im["map_max"] == expected["map_max"]));
+        ++(right ? ok : wrong);
+      }
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(wrong, 0);
+  EXPECT_EQ(ok, 32);
+}
+
 TEST_F(Serve, OverloadAnswers503WithRetryAfter) {
   serve::ServerOptions o;
   o.queue = 1;

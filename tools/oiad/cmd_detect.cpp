@@ -14,6 +14,7 @@
 #include "commands.h"
 #include "oiad/core/error.h"
 #include "oiad/core/file_util.h"
+#include "oiad/core/parse.h"
 #include "oiad/core/progress.h"
 #include "oiad/data/readers.h"
 #include "oiad/detect/pipeline.h"
@@ -63,15 +64,10 @@ void run_calibrate(const CalibrateOptions& o) {
   OIAD_CHECK_USAGE(!choose || !launch().distributed(), "calibrate: --morphs auto runs as one process (world size ",
                    launch().world_size, ")");
   if (!choose && !o.morphs.empty()) {
-    int n = 0;
-    size_t used = 0;
-    try {
-      n = std::stoi(o.morphs, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    OIAD_CHECK_USAGE(used == o.morphs.size() && n >= 1 && n <= 10000, "calibrate: --morphs '", o.morphs,
+    const auto v = parse_integer(o.morphs);
+    OIAD_CHECK_USAGE(v && *v >= 1 && *v <= 10000, "calibrate: --morphs '", printable(o.morphs),
                      "' is neither a number in [1, 10000] nor 'auto'");
+    const int n = int(*v);
     if (n != opt.morphs) opt.morphs = n, opt.preset = "custom";
   }
   if (o.duplicate_tolerance && *o.duplicate_tolerance != opt.duplicate_tolerance)
