@@ -17,6 +17,7 @@
 // come first; the candidates after them take much longer.
 #include <torch/torch.h>
 
+#include <array>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -52,6 +53,7 @@ struct Maps {
   torch::Tensor recon, min, mean, ssim_recon, ssim_min;
   torch::Tensor intensity, gradient;  // of the reconstruction, (N, S, S)
   std::vector<torch::Tensor> ssim_min_code;  // per selected code: min over its morphs
+  std::vector<torch::Tensor> err_min_code;   // per selected code: squared error, min over its morphs
 };
 
 // Gradient magnitude (Sobel) of maps (N, S, S), zero-padded.
@@ -111,6 +113,7 @@ Maps pixel_maps(const detect::Detector& det, model::DetectorVae& net, const torc
   const int64_t d = mu.size(1);
   for (int code : det.codes()) {
     m.ssim_min_code.push_back(torch::full_like(m.ssim_recon, 1e30f));
+    m.err_min_code.push_back(torch::full({n, s, s}, 1e30f));
     std::vector<std::vector<float>> vals(static_cast<size_t>(n));
     for (int64_t i = 0; i < n; ++i) vals[size_t(i)] = det.morph_values(code, mp[i * d + code]);
     for (int t = 0; t < det.options().morphs; ++t) {
@@ -121,6 +124,7 @@ Maps pixel_maps(const detect::Detector& det, model::DetectorVae& net, const torc
       auto dz = net->decode(z);
       auto e = (x - dz).pow(2).sum(1);
       m.min = torch::minimum(m.min, e);
+      m.err_min_code.back() = torch::minimum(m.err_min_code.back(), e);
       auto dm = dissimilarity_map(x, dz, win, sigma);
       m.ssim_min = torch::minimum(m.ssim_min, dm);
       m.ssim_min_code.back() = torch::minimum(m.ssim_min_code.back(), dm);
@@ -142,6 +146,10 @@ torch::Tensor aggregate(const torch::Tensor& z, const std::string& how) {
   auto flat = z.flatten(1);
   if (how == "max") return std::get<0>(flat.max(1));
   if (how == "mean") return flat.mean(1);
+  if (how.rfind("frac", 0) == 0) {  // "frac3": the largest 3% of the cells
+    const int64_t k = std::max<int64_t>(1, std::llround(std::stod(how.substr(4)) / 100.0 * double(flat.size(1))));
+    return std::get<0>(flat.topk(k, 1)).mean(1);
+  }
   const int k = std::stoi(how.substr(3));  // "top5", "top20"
   return std::get<0>(flat.topk(k, 1)).mean(1);
 }
@@ -306,6 +314,42 @@ int main(int argc, char** argv) {
       report("percode ssim_min z " + how + " mean-codes", T.mean(1), N.mean(1));
       report("percode ssim_min z " + how + " max-codes", std::get<0>(T.max(1)), std::get<0>(N.max(1)));
     }
+    // Per code, per-pixel squared error (min over the code's morphs) beside the SSIM map, each
+    // z-scored per cell on VAL and summarised by its largest cells; each code's value is
+    // VAL-standardised, and the one-sided score is the mean over codes (as the library does).
+    {
+      auto per_code = [&](const std::vector<torch::Tensor>& vm_, const std::vector<torch::Tensor>& tm_,
+                          const std::vector<torch::Tensor>& nm_, const std::string& how, int k_smooth) {
+        std::vector<torch::Tensor> vs, ts, ns;
+        for (size_t k = 0; k < vm_.size(); ++k) {
+          auto sv = smooth(vm_[k], k_smooth);
+          auto mean = sv.mean(0), sd = sv.std(0, false);
+          auto f = [&](const torch::Tensor& m) { return aggregate((smooth(m, k_smooth) - mean) / (sd + 1e-3), how); };
+          auto v = f(vm_[k]);
+          const auto vmu = v.mean(), vsd = v.std() + 1e-9;
+          vs.push_back((v - vmu) / vsd);
+          ts.push_back((f(tm_[k]) - vmu) / vsd);
+          ns.push_back((f(nm_[k]) - vmu) / vsd);
+        }
+        return std::array<torch::Tensor, 2>{torch::stack(ts, 1), torch::stack(ns, 1)};
+      };
+      std::vector<std::string> hows = {"frac1", "frac3", "frac10"};
+      for (const auto& how : hows) {
+        auto S = per_code(mv.ssim_min_code, mt.ssim_min_code, mn.ssim_min_code, how, 1);
+        report("PC ssim " + how + " mean", S[0].mean(1), S[1].mean(1));
+        report("PC ssim " + how + " max", std::get<0>(S[0].max(1)), std::get<0>(S[1].max(1)));
+        for (int ks : {1, 3}) {
+          auto E = per_code(mv.err_min_code, mt.err_min_code, mn.err_min_code, how, ks);
+          const std::string tag = " k" + std::to_string(ks) + " " + how;
+          report("PC err" + tag + " mean", E[0].mean(1), E[1].mean(1));
+          report("PC err" + tag + " max", std::get<0>(E[0].max(1)), std::get<0>(E[1].max(1)));
+          auto S3 = per_code(mv.ssim_min_code, mt.ssim_min_code, mn.ssim_min_code, "frac3", 1);
+          report("PC ssim3+err" + tag + " mean", (S3[0].mean(1) + E[0].mean(1)) / 2, (S3[1].mean(1) + E[1].mean(1)) / 2);
+          report("PC max(ssim3,err" + tag + ") mean", torch::maximum(S3[0], E[0]).mean(1), torch::maximum(S3[1], E[1]).mean(1));
+        }
+      }
+    }
+    if (std::getenv("DEV_PERCODE_ONLY")) continue;
     // Conditional standardisation: each pixel's error against VAL pixels whose reconstruction
     // has a like intensity and gradient (bins at VAL quantiles), instead of VAL pixels at the
     // same position.
