@@ -207,6 +207,28 @@ std::vector<nlohmann::json> json_lines(const std::string& text) {
 // `oiad score --rule one-sided` on the same images. (This model, 2 epochs on 48 images, is no
 // detector: detection quality is Quality.* on MNIST.)
 // evaluate --record stores the AUCs in the model file; a new calibration drops them.
+// `oiad bench --model`: scoring on a trained model with its stored calibration, paired with
+// the paper preset in the same run; the paper preset decodes 100 morphs for every code where
+// the stored default preset decodes 20 for the codes it kept, so it cannot be faster.
+TEST_F(DetectCli, BenchScoresATrainedModel) {
+  auto r = run_oiad("--threads 1 bench --quick --model " + model_);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out)["trained_model"];
+  const auto info = nlohmann::json::parse(run_oiad("model info " + model_).out);
+  EXPECT_EQ(j["stored_calibration"]["preset"], "default");
+  EXPECT_EQ(j["stored_calibration"]["morphs"], 20);
+  EXPECT_EQ(j["stored_calibration"]["codes_scored"], info["calibration"]["codes"].size());
+  EXPECT_EQ(j["paper"]["morphs"], 100);
+  EXPECT_EQ(j["paper"]["codes_scored"], 4) << "every code of the 4-code fixture";
+  EXPECT_GT(j["stored_calibration"]["score_images_per_s"].get<double>(), 0);
+  EXPECT_GT(j["paper"]["score_images_per_s"].get<double>(), 0);
+  EXPECT_GT(j["stored_over_paper"].get<double>(), 1.0);
+  EXPECT_GT(j["images"].get<int>(), 0);
+  // A model without calibration is refused with one line.
+  const auto bad = run_oiad("bench --quick --model " + folder_ + "/a/1.png");
+  EXPECT_EQ(bad.exit_code, 1) << bad.err;
+}
+
 TEST_F(DetectCli, EvaluateRecordsAucsUntilRecalibrated) {
   const std::string m = dir_->file("recorded.oiad");
   std::filesystem::copy_file(model_, m);

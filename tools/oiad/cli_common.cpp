@@ -13,6 +13,7 @@
 #include "oiad/data/defects.h"
 #include "oiad/data/readers.h"
 #include "oiad/data/registry.h"
+#include "oiad/model/preprocess.h"
 
 namespace oiad::cli {
 
@@ -53,6 +54,10 @@ std::vector<size_t> subset(size_t n, int64_t limit) {
   return idx;
 }
 }  // namespace
+
+torch::Tensor selection_input(const model::LoadedModel& m, const ImageSelection& s, bool resize, const std::string& what) {
+  return model::model_input(m, s.pixels.data(), s.n, s.channels, s.height, s.width, resize, what);
+}
 
 ImageSelection select_images(const model::LoadedModel& m, const std::string& spec, const std::string& split,
                              int64_t limit) {

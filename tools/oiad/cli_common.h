@@ -44,6 +44,9 @@ struct ImageSelection {
 ImageSelection select_images(const model::LoadedModel& m, const std::string& spec, const std::string& split,
                              int64_t limit);
 
+/// The selection as the model's input (model::model_input; `what` names it in errors).
+torch::Tensor selection_input(const model::LoadedModel& m, const ImageSelection& s, bool resize, const std::string& what);
+
 /// Reads image files (PNG, JPEG, BMP); all must have one size and channel count.
 ImageSelection read_image_files(const std::vector<std::string>& paths);
 

@@ -30,10 +30,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-torch::Tensor selection_input(const model::LoadedModel& m, const ImageSelection& s, bool resize, const std::string& what) {
-  return model::model_input(m, s.pixels.data(), s.n, s.channels, s.height, s.width, resize, what);
-}
-
 // ---- calibrate ----
 struct CalibrateOptions {
   std::string model, data, preset = "default";
