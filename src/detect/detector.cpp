@@ -124,18 +124,29 @@ std::vector<float> Detector::morph_values(int code, float z) const {
   const int n = opt_.morphs;
   const int b = opt_.draws_per_round > 0 ? opt_.draws_per_round : std::max(1, n / 10);
   Rng rng(opt_.seed * 0x9E3779B97F4A7C15ULL + uint64_t(code) * 0xD1B54A32D192ED03ULL + 1);
+  // The next point in [0, 1): independent uniform draws, or the golden-ratio sequence from a
+  // random start (DetectorOptions::placement).
+  const bool quasi = opt_.placement == "quasi";
+  OIAD_CHECK(quasi || opt_.placement == "random", "detector: unknown placement '", opt_.placement, "'");
+  double u = quasi ? rng.uniform(0.0, 1.0) : 0.0;
+  auto next = [&] {
+    if (!quasi) return rng.uniform(0.0, 1.0);
+    u += 0.6180339887498949;
+    u -= std::floor(u);
+    return u;
+  };
   std::vector<float> kept;
   kept.reserve(size_t(n));
   for (int round = 1; round <= opt_.max_rounds && int(kept.size()) < n; ++round) {
     const double r = round * opt_.radius_step * width;
     for (int t = 0; t < b && int(kept.size()) < n; ++t) {
-      const double v = double(z) + rng.uniform(-r, r);
+      const double v = double(z) + (quasi ? (2.0 * next() - 1.0) * r : rng.uniform(-r, r));
       if (v >= lo && v <= hi) kept.push_back(float(v));
     }
   }
   // Fallback: the code's value lies far outside its normal range; take the rest uniformly
   // inside the range (the closest "natural" values are then no better than any other).
-  while (int(kept.size()) < n) kept.push_back(float(rng.uniform(lo, hi)));
+  while (int(kept.size()) < n) kept.push_back(float(quasi ? lo + next() * (hi - lo) : rng.uniform(lo, hi)));
   return kept;
 }
 

@@ -11,10 +11,12 @@
 namespace oiad::detect {
 
 nlohmann::json DetectorOptions::to_json() const {
-  return {{"preset", preset},           {"morphs", morphs},         {"draws_per_round", draws_per_round},
-          {"radius_step", radius_step}, {"max_rounds", max_rounds}, {"range_quantile", range_quantile},
-          {"top_k", top_k},             {"code_selection", code_selection}, {"seed", seed},
-          {"duplicate_tolerance", duplicate_tolerance}};
+  nlohmann::json j = {{"preset", preset},           {"morphs", morphs},         {"draws_per_round", draws_per_round},
+                      {"radius_step", radius_step}, {"max_rounds", max_rounds}, {"range_quantile", range_quantile},
+                      {"top_k", top_k},             {"code_selection", code_selection}, {"seed", seed},
+                      {"duplicate_tolerance", duplicate_tolerance}};
+  if (placement != "random") j["placement"] = placement;  // absent: the paper's random draws
+  return j;
 }
 
 DetectorOptions DetectorOptions::from_json(const nlohmann::json& j) {
@@ -36,6 +38,11 @@ DetectorOptions DetectorOptions::from_json(const nlohmann::json& j) {
     o.seed = json_uint64(j, "seed", what);
     // Calibrations written before duplicate merging existed have no such field: merging off.
     o.duplicate_tolerance = j.contains("duplicate_tolerance") ? bounded_double(j, "duplicate_tolerance", 0, 10, what) : 0.0;
+    if (j.contains("placement")) {
+      o.placement = j.at("placement");
+      OIAD_CHECK(std::find(placement_names().begin(), placement_names().end(), o.placement) != placement_names().end(),
+                 what, ": placement '", o.placement, "' is not random or quasi");
+    }
   } catch (const nlohmann::json::exception& e) {
     throw Error(std::string("detector options: ") + e.what());
   }
@@ -133,6 +140,11 @@ StoredCalibration parse_stored_calibration(const nlohmann::json& c, int latent_d
     throw Error(std::string("calibration: ") + e.what());
   }
   return s;
+}
+
+const std::vector<std::string>& placement_names() {
+  static const std::vector<std::string> kNames = {"random", "quasi"};
+  return kNames;
 }
 
 }  // namespace oiad::detect

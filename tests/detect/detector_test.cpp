@@ -86,6 +86,51 @@ TEST(Morphs, InsideRangeAndExactlyN) {
   for (float x : d1.morph_values(0, 0.5f)) EXPECT_LE(std::abs(x - 0.5f), 0.1f * 3.0f + 1e-6f);
 }
 
+// placement = quasi: the same search, drawing along the golden-ratio sequence. In one round
+// of N draws (B = N, the whole interval inside the range) the draws fill it evenly: the
+// largest gap between neighbours (circularly) is under 1.81 / N, the bound the three-gap
+// theorem gives and a brute force over 2,000 random starts reaches (1.8034); N independent
+// uniform draws leave a largest gap near ln(N) / N. Inside the range and exactly N wherever
+// the code is, like the random search; the seed moves the start.
+TEST(Morphs, QuasiPlacementFillsTheIntervalEvenly) {
+  for (int n : {5, 10, 20, 100}) {
+    DetectorOptions o = small_options(n);
+    o.placement = "quasi";
+    o.draws_per_round = n;
+    o.radius_step = 0.5;
+    Detector det(tiny_model(), o);
+    det.set_normal_range({{0, 0, 0, 0}, {1, 1, 1, 1}}, {0, 1, 2, 3});
+    auto v = det.morph_values(0, 0.5f);
+    ASSERT_EQ(v.size(), size_t(n));
+    std::vector<double> u(v.begin(), v.end());  // = the sequence's points, as 0.5 + (2u - 1) / 2
+    std::sort(u.begin(), u.end());
+    double gap = u.front() + 1.0 - u.back();
+    for (size_t i = 1; i < u.size(); ++i) gap = std::max(gap, u[i] - u[i - 1]);
+    EXPECT_LT(gap * n, 1.81) << "N = " << n;
+    EXPECT_GT(gap * n, 1.0) << "N = " << n << ": N points leave a gap of at least 1 / N";
+    for (float z : {0.5f, -0.2f, 7.0f}) {
+      auto w = det.morph_values(1, z);
+      ASSERT_EQ(w.size(), size_t(n));
+      for (float x : w) EXPECT_TRUE(x >= 0.0f && x <= 1.0f) << x;
+    }
+    DetectorOptions other = o;
+    other.seed = 1;
+    Detector det2(tiny_model(), other);
+    det2.set_normal_range({{0, 0, 0, 0}, {1, 1, 1, 1}}, {0, 1, 2, 3});
+    EXPECT_NE(det2.morph_values(0, 0.5f), v);
+  }
+  // Stored with the calibration only when it is not the paper's random search.
+  DetectorOptions q;
+  q.placement = "quasi";
+  EXPECT_EQ(q.to_json()["placement"], "quasi");
+  EXPECT_EQ(DetectorOptions::from_json(q.to_json()).placement, "quasi");
+  EXPECT_FALSE(DetectorOptions().to_json().contains("placement"));
+  EXPECT_EQ(DetectorOptions::from_json(DetectorOptions().to_json()).placement, "random");
+  auto bad = q.to_json();
+  bad["placement"] = "sobol";
+  EXPECT_THROW(DetectorOptions::from_json(bad), Error);
+}
+
 // Codes 2 and 3 collapsed: the encoder gives them mean 0 for every image (so their normal
 // range is a point and the loss's KL term is the same) and the decoder ignores them (weight
 // columns zeroed), so their consistencies are equal and, with duplicate_tolerance, one of

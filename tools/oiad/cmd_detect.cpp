@@ -39,6 +39,7 @@ struct CalibrateOptions {
   std::optional<double> duplicate_tolerance;  // not given: the preset's
   int top_k = 0;
   std::string select = "all";
+  std::string placement = "random";
   int64_t limit = 0;
   uint64_t seed = 0;
 };
@@ -70,6 +71,7 @@ void run_calibrate(const CalibrateOptions& o) {
     opt.duplicate_tolerance = *o.duplicate_tolerance, opt.preset = "custom";
   opt.top_k = o.top_k;
   opt.code_selection = o.select;
+  if (o.placement != opt.placement) opt.placement = o.placement, opt.preset = "custom";
   opt.seed = o.seed;
   const auto t0 = Clock::now();
   const torch::Tensor x = selection_input(m, val, false, "calibration images");
@@ -453,6 +455,10 @@ void add_detect_commands(CLI::App& app, Runner& run) {
     c->add_option("--top-k", o->top_k, "use only k codes (0: all)")->check(CLI::NonNegativeNumber);
     c->add_option("--select", o->select, "how to pick the k codes: all, precision or spread")
         ->check(CLI::IsMember(detect::code_selection_names()))
+        ->capture_default_str();
+    c->add_option("--placement", o->placement,
+                  "where the morph search draws: random (the paper's) or quasi (golden-ratio sequence, evenly spread)")
+        ->check(CLI::IsMember(detect::placement_names()))
         ->capture_default_str();
     c->add_option("--limit", o->limit, "cap the calibration images")->check(CLI::NonNegativeNumber);
     c->add_option("--seed", o->seed, "seed of the morph search")->capture_default_str();

@@ -39,6 +39,12 @@ struct DetectorOptions {
   /// stayed within 0.02 sd of the median code's SC on every VAL image, while the 3 active
   /// ones came 1.7-6.7 sd away).
   double duplicate_tolerance = 0;
+  /// Where the search draws its perturbations inside each round's [-tΔr, tΔr]: "random"
+  /// (independent uniform draws: the paper's natural search) or "quasi" (the golden-ratio
+  /// sequence u_j = frac(u_0 + j·0.618...) from a seeded random start u_0: the same search,
+  /// with draws that fill the interval evenly, to lower the search noise of SC at a given N;
+  /// placement_names()).
+  std::string placement = "random";
   /// Seed of the morph search; every image uses the same stream per code, so an image's
   /// score does not depend on which other images are scored with it.
   uint64_t seed = 0;
@@ -73,6 +79,8 @@ double preset_gamma(const std::string& name);
 
 /// "all", "precision", "spread": the allowed values of DetectorOptions::code_selection.
 const std::vector<std::string>& code_selection_names();
+/// "random", "quasi": the allowed values of DetectorOptions::placement.
+const std::vector<std::string>& placement_names();
 /// "default", "paper": the allowed values of every --preset option.
 const std::vector<std::string>& preset_names();
 
