@@ -124,7 +124,8 @@ void add_train_command(CLI::App& app, Runner& run) {
   c->add_option("--epochs", o->train.epochs, "passes over the training images")
       ->check(CLI::Range(1, 1000000))
       ->capture_default_str();
-  c->add_option("--batch-size", o->train.batch_size, "images per step")
+  c->add_option("--batch-size", o->train.batch_size,
+                "images per step (distributed: the whole group's, split over the ranks)")
       ->check(CLI::Range(2, 1 << 16))
       ->capture_default_str();
   c->add_option("--lr", o->train.lr, "Adam learning rate (encoder, decoder, precisions)")->capture_default_str();
