@@ -124,13 +124,12 @@ std::vector<float> Detector::morph_values(int code, float z) const {
   const int n = opt_.morphs;
   const int b = opt_.draws_per_round > 0 ? opt_.draws_per_round : std::max(1, n / 10);
   Rng rng(opt_.seed * 0x9E3779B97F4A7C15ULL + uint64_t(code) * 0xD1B54A32D192ED03ULL + 1);
-  // The next point in [0, 1): independent uniform draws, or the golden-ratio sequence from a
-  // random start (DetectorOptions::placement).
+  // Quasi placement: the golden-ratio sequence from a random start instead of independent
+  // uniform draws (DetectorOptions::placement).
   const bool quasi = opt_.placement == "quasi";
   OIAD_CHECK(quasi || opt_.placement == "random", "detector: unknown placement '", opt_.placement, "'");
   double u = quasi ? rng.uniform(0.0, 1.0) : 0.0;
-  auto next = [&] {
-    if (!quasi) return rng.uniform(0.0, 1.0);
+  auto next = [&u] {  // the sequence's next point in [0, 1)
     u += 0.6180339887498949;
     u -= std::floor(u);
     return u;
