@@ -4,8 +4,12 @@
 # same VAL, same test images): docs/results.md, "`default` against `paper` preset", and the
 # speed ratios in docs/performance.md come from this.
 # Usage: bench/preset_compare.sh MODEL.oiad OUTDIR [PRESET...]
-#   PRESET: default, paper, or nK (the default preset with N = K morphs per code);
-#   default list: default paper.          Table: bench/results_table.py detector OUTDIR
+#   PRESET: default, paper, nK (the default preset with N = K randomly placed morphs per
+#   code, --placement random) or qK (the default preset with N = K quasi-placed morphs per
+#   code, --placement quasi); default list: default paper.
+#   Tables: bench/results_table.py detector OUTDIR (paper-rule AUCs, ssim one-sided), or
+#   bench/results_table.py presets OUTDIR (every metric under both rules, and the largest
+#   AUC difference from the `paper` row of the same model).
 set -euo pipefail
 model=$1; out=$2; shift 2
 presets=("$@")
@@ -16,8 +20,9 @@ name=$(basename "$model" .oiad)
 for preset in "${presets[@]}"; do
   case "$preset" in
     default|paper) args=(--preset "$preset") ;;
-    n[0-9]*) args=(--preset default --morphs "${preset#n}") ;;
-    *) echo "preset_compare.sh: unknown preset '$preset' (default, paper or nK)" >&2; exit 2 ;;
+    n[0-9]*) args=(--preset default --placement random --morphs "${preset#n}") ;;
+    q[0-9]*) args=(--preset default --placement quasi --morphs "${preset#q}") ;;
+    *) echo "preset_compare.sh: unknown preset '$preset' (default, paper, nK or qK)" >&2; exit 2 ;;
   esac
   m="$out/$name.$preset.oiad"
   if [ ! -s "$out/$name.$preset.calibrate.json" ]; then

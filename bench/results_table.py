@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Prints Markdown tables from the JSON files the bench scripts write.
-Usage: bench/results_table.py detector OUTDIR | variants OUTDIR | training FILE... | reproduce OUTDIR"""
+Usage: bench/results_table.py detector OUTDIR | presets OUTDIR | variants OUTDIR | training FILE... |
+       reproduce OUTDIR | defects OUTDIR"""
 import datetime
 import glob
 import json
@@ -31,6 +32,36 @@ def detector(outdir):
               f"{m['mse']['auc']:.4f} | {m['loss']['auc']:.4f} | {m['ssim']['auc']:.4f} | "
               f"{m['ssim']['tp']:.3f} / {m['ssim']['tn']:.3f} | {m['ssim']['auc_one_sided_mean']:.4f} | "
               f"{r['images_per_s']:.1f} | {paper} |")
+
+
+def presets(outdir):
+    """Presets on one model each (bench/preset_compare.sh MODEL OUTDIR ...): every metric's AUC
+    under the paper's rule and the one-sided rule, and the largest absolute difference of
+    those eight AUCs from the `paper` row of the same model (file MODEL.paper.eval.json)."""
+    names = ["mse", "loss", "ssim", "local"]
+    print("| model | setting | codes | test images | images/s | " +
+          " | ".join(names) + " | " + " | ".join(n + " one-sided" for n in names) +
+          " | largest AUC difference from paper |")
+    print("|---|---|---|---|---|" + "---|" * (2 * len(names)) + "---|")
+    def aucs(r):
+        m = r["metrics"]
+        return [m[k]["auc"] if k in m else None for k in names] + \
+               [m[k].get("auc_one_sided_mean") if k in m else None for k in names]
+    for path in sorted(glob.glob(os.path.join(outdir, "*.eval.json"))):
+        r = load(path)
+        base = os.path.basename(path)[: -len(".eval.json")]
+        model, label = base.split(".", 1) if "." in base else (base, base)
+        ref_path = os.path.join(outdir, model + ".paper.eval.json")
+        ref = aucs(load(ref_path)) if os.path.exists(ref_path) else None
+        a = aucs(r)
+        diff = ""
+        if ref is not None and label != "paper":
+            d = [abs(x - y) for x, y in zip(a, ref) if x is not None and y is not None]
+            diff = f"{max(d):.4f}" if d else ""
+        setting = label + (f" (N = {r['morphs']})" if "morphs" in r else "")
+        cells = ["-" if x is None else f"{x:.4f}" for x in a]
+        print(f"| {r['dataset']} {r['normal_class']} | {setting} | {r.get('codes_scored', '')} | {r['n_test']} | "
+              f"{r['images_per_s']:.1f} | " + " | ".join(cells) + f" | {diff} |")
 
 
 def variants(outdir):
@@ -424,5 +455,5 @@ def seed_spread(outdir):
 
 
 if __name__ == "__main__":
-    {"detector": detector, "variants": variants, "training": training, "reproduce": reproduce,
+    {"detector": detector, "presets": presets, "variants": variants, "training": training, "reproduce": reproduce,
      "defects": defects_tables}[sys.argv[1]](*sys.argv[2:])
