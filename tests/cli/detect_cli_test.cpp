@@ -99,6 +99,37 @@ TEST_F(DetectCli, TrainCalibratesAndModelInfo) {
   EXPECT_EQ(all, (std::vector<int>{0, 1, 2, 3}));
   // A fresh calibration stores the VAL one-sided scores of every metric.
   EXPECT_EQ(cal["one_sided_metrics"], (nlohmann::json{"local", "loss", "mse", "ssim"}));
+  // The default preset's morph search: N = 10 along the golden-ratio sequence.
+  EXPECT_EQ(cal["detector"]["morphs"], 10);
+  EXPECT_EQ(cal["detector"]["placement"], "quasi");
+}
+
+// `calibrate` takes the preset's placement unless --placement is given; a placement other
+// than the preset's makes the options custom. The paper preset keeps the paper's random
+// draws (stored as no "placement" field).
+TEST_F(DetectCli, CalibratePlacementFollowsThePreset) {
+  struct Case {
+    std::string flags, preset;
+    int morphs;
+    std::string placement;  // empty: no "placement" field (random draws)
+  };
+  for (const Case& c : std::vector<Case>{{"", "default", 10, "quasi"},
+                                         {"--placement quasi", "default", 10, "quasi"},
+                                         {"--placement random", "custom", 10, ""},
+                                         {"--preset paper --morphs 4", "custom", 4, ""},
+                                         {"--preset paper --morphs 4 --placement quasi", "custom", 4, "quasi"}}) {
+    const std::string m = dir_->file("placement.oiad");
+    std::filesystem::copy_file(model_, m, std::filesystem::copy_options::overwrite_existing);
+    auto r = run_oiad("--threads 1 calibrate --model " + m + " " + c.flags);
+    ASSERT_EQ(r.exit_code, 0) << c.flags << ": " << r.err;
+    const auto det = nlohmann::json::parse(run_oiad("model info " + m).out)["calibration"]["detector"];
+    EXPECT_EQ(det["preset"], c.preset) << c.flags;
+    EXPECT_EQ(det["morphs"], c.morphs) << c.flags;
+    if (c.placement.empty())
+      EXPECT_FALSE(det.contains("placement")) << c.flags;
+    else
+      EXPECT_EQ(det["placement"], c.placement) << c.flags;
+  }
 }
 
 // The preset sets the Detector-VAE's TC weight unless --gamma is given; baselines keep theirs.
@@ -209,14 +240,14 @@ std::vector<nlohmann::json> json_lines(const std::string& text) {
 // evaluate --record stores the AUCs in the model file; a new calibration drops them.
 // `oiad bench --model`: scoring on a trained model with its stored calibration, paired with
 // the paper preset in the same run; the paper preset decodes 100 morphs for every code where
-// the stored default preset decodes 20 for the codes it kept, so it cannot be faster.
+// the stored default preset decodes 10 for the codes it kept, so it cannot be faster.
 TEST_F(DetectCli, BenchScoresATrainedModel) {
   auto r = run_oiad("--threads 1 bench --quick --model " + model_);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out)["trained_model"];
   const auto info = nlohmann::json::parse(run_oiad("model info " + model_).out);
   EXPECT_EQ(j["stored_calibration"]["preset"], "default");
-  EXPECT_EQ(j["stored_calibration"]["morphs"], 20);
+  EXPECT_EQ(j["stored_calibration"]["morphs"], 10);
   EXPECT_EQ(j["stored_calibration"]["codes_scored"], info["calibration"]["codes"].size());
   EXPECT_EQ(j["paper"]["morphs"], 100);
   EXPECT_EQ(j["paper"]["codes_scored"], 4) << "every code of the 4-code fixture";

@@ -39,7 +39,7 @@ struct CalibrateOptions {
   std::optional<double> duplicate_tolerance;  // not given: the preset's
   int top_k = 0;
   std::string select = "all";
-  std::string placement = "random";
+  std::optional<std::string> placement;  // not given: the preset's
   int64_t limit = 0;
   uint64_t seed = 0;
 };
@@ -71,7 +71,7 @@ void run_calibrate(const CalibrateOptions& o) {
     opt.duplicate_tolerance = *o.duplicate_tolerance, opt.preset = "custom";
   opt.top_k = o.top_k;
   opt.code_selection = o.select;
-  if (o.placement != opt.placement) opt.placement = o.placement, opt.preset = "custom";
+  if (o.placement && *o.placement != opt.placement) opt.placement = *o.placement, opt.preset = "custom";
   opt.seed = o.seed;
   const auto t0 = Clock::now();
   const torch::Tensor x = selection_input(m, val, false, "calibration images");
@@ -437,7 +437,7 @@ void add_detect_commands(CLI::App& app, Runner& run) {
     c->add_option("--data", o->data, "calibrate on this data set's train split instead of the model's VAL part");
     c->add_option("--preset", o->preset,
                   "paper (N = 100 morphs per code, every code; decides by the paper's rule at α = 0.4) or default "
-                  "(N = 20, duplicate codes once; decides by the one-sided rule at F = 0.05)")
+                  "(N = 10 quasi-placed, duplicate codes once; decides by the one-sided rule at F = 0.05)")
         ->check(CLI::IsMember(detect::preset_names()))
         ->capture_default_str();
     add_decision_flags(c, o->decision, "the default decision stored with the calibration (default: the preset's)");
@@ -457,9 +457,9 @@ void add_detect_commands(CLI::App& app, Runner& run) {
         ->check(CLI::IsMember(detect::code_selection_names()))
         ->capture_default_str();
     c->add_option("--placement", o->placement,
-                  "where the morph search draws: random (the paper's) or quasi (golden-ratio sequence, evenly spread)")
-        ->check(CLI::IsMember(detect::placement_names()))
-        ->capture_default_str();
+                  "where the morph search draws: random (the paper's) or quasi (golden-ratio sequence, evenly "
+                  "spread) (default: the preset's)")
+        ->check(CLI::IsMember(detect::placement_names()));
     c->add_option("--limit", o->limit, "cap the calibration images")->check(CLI::NonNegativeNumber);
     c->add_option("--seed", o->seed, "seed of the morph search")->capture_default_str();
     c->callback([&run, o] { run = [o] { run_calibrate(*o); return 0; }; });

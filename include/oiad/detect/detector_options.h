@@ -64,9 +64,11 @@ struct DetectorOptions {
   static DetectorOptions from_json(const nlohmann::json& j);
 };
 
-/// "paper": N = 100 morphs per code, every code. "default": N = 20, and codes whose VAL
-/// consistencies duplicate another's (within 0.05 sd) are scored once; chosen by
-/// measurement against `paper` (docs/results.md). Throws UsageError for another name.
+/// "paper": N = 100 morphs per code drawn at random (the paper's search), every code.
+/// "default": N = 10 morphs per code placed along the golden-ratio sequence ("quasi"), and
+/// codes whose VAL consistencies duplicate another's (within 0.05 sd) are scored once; chosen
+/// by paired measurement against `paper` on the Table II models (docs/performance.md).
+/// Throws UsageError for another name.
 DetectorOptions preset_options(const std::string& name);
 /// A preset's default decision: "paper" is the paper's two-sided rule at α = 0.4 (Sec. IV.B);
 /// "default" is the one-sided rule at a VAL false-positive rate of 0.05.
