@@ -47,12 +47,13 @@ def presets(outdir):
         m = r["metrics"]
         return [m[k]["auc"] if k in m else None for k in names] + \
                [m[k].get("auc_one_sided_mean") if k in m else None for k in names]
+    runs = {}  # (model, label) -> the run's eval.json
     for path in sorted(glob.glob(os.path.join(outdir, "*.eval.json"))):
-        r = load(path)
         base = os.path.basename(path)[: -len(".eval.json")]
         model, label = base.split(".", 1) if "." in base else (base, base)
-        ref_path = os.path.join(outdir, model + ".paper.eval.json")
-        ref = aucs(load(ref_path)) if os.path.exists(ref_path) else None
+        runs[(model, label)] = load(path)
+    for (model, label), r in runs.items():
+        ref = aucs(runs[(model, "paper")]) if (model, "paper") in runs else None
         a = aucs(r)
         diff = ""
         if ref is not None and label != "paper":

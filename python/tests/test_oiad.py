@@ -12,8 +12,8 @@ import subprocess
 # differs from the CLI's by about 1e-7, more than the 1e-9 these comparisons allow).
 import oiad
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import numpy as np
+import pytest
 
 FIXTURE = os.path.join(os.environ.get("OIAD_TEST_FIXTURES", "."), "detect_cli")
 MODEL = os.path.join(FIXTURE, "m.oiad")
