@@ -207,16 +207,19 @@ DeepSvddHistory DeepSvdd::fit(const torch::Tensor& x,
   return h;
 }
 
-torch::Tensor DeepSvdd::score(const torch::Tensor& x) const {
+torch::Tensor DeepSvdd::representation(const torch::Tensor& x) const {
   OIAD_CHECK(center_.defined(), "deep svdd: not fitted");
   check_images(x, "images");
   torch::NoGradGuard ng;
   phi_->eval();
   const auto xp = preprocess(x);
   std::vector<torch::Tensor> out;
-  for (int64_t a = 0; a < xp.size(0); a += 256)
-    out.push_back((phi_->forward(xp.slice(0, a, std::min(xp.size(0), a + 256))) - center_).pow(2).sum(1));
-  return out.empty() ? torch::zeros({0}, torch::kDouble) : torch::cat(out).to(torch::kDouble);
+  for (int64_t a = 0; a < xp.size(0); a += 256) out.push_back(phi_->forward(xp.slice(0, a, std::min(xp.size(0), a + 256))));
+  return out.empty() ? torch::zeros({0, center_.size(0)}) : torch::cat(out);
+}
+
+torch::Tensor DeepSvdd::score(const torch::Tensor& x) const {
+  return (representation(x) - center_).pow(2).sum(1).to(torch::kDouble);
 }
 
 void DeepSvdd::save(const std::string& path) const {

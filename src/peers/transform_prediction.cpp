@@ -127,15 +127,16 @@ WideResNetImpl::WideResNetImpl(int channels, int classes, int depth, int widen) 
       torch::nn::init::kaiming_normal_(p.value(), 0, torch::kFanIn, torch::kReLU);
 }
 
-torch::Tensor WideResNetImpl::forward(torch::Tensor x) {
+torch::Tensor WideResNetImpl::forward(torch::Tensor x) { return fc->forward(features(std::move(x))); }
+
+torch::Tensor WideResNetImpl::features(torch::Tensor x) {
   x = stem->forward(x);
   for (auto& k : blocks) {
     auto o = torch::relu(k.bn1->forward(x));
     auto y = k.conv2->forward(torch::relu(k.bn2->forward(k.conv1->forward(o))));
     x = y + (k.shortcut.is_empty() ? x : k.shortcut->forward(o));
   }
-  x = torch::relu(bn->forward(x)).mean({2, 3});
-  return fc->forward(x);
+  return torch::relu(bn->forward(x)).mean({2, 3});
 }
 
 torch::Tensor dirichlet_mle(const torch::Tensor& log_p, int max_iter, double tol) {
@@ -261,6 +262,19 @@ torch::Tensor TransformPrediction::log_probabilities(const torch::Tensor& x) con
     out.push_back(torch::log_softmax(net_->forward(all), 1).view({b, t_count, t_count}));
   }
   return out.empty() ? torch::zeros({0, t_count, t_count}) : torch::cat(out);
+}
+
+torch::Tensor TransformPrediction::features(const torch::Tensor& x, int64_t t) const {
+  OIAD_CHECK(fitted_, "transforms: not fitted");
+  check_images(x, "images");
+  OIAD_CHECK(t >= 0 && t < int64_t(transforms_.size()), "transforms: no transformation " + std::to_string(t));
+  torch::NoGradGuard ng;
+  net_->eval();
+  const int64_t n = x.size(0);
+  std::vector<torch::Tensor> out;
+  for (int64_t a = 0; a < n; a += kScorePairs)
+    out.push_back(net_->features(apply_transform(maps_, t, x.slice(0, a, std::min(n, a + kScorePairs)).to(torch::kFloat) * 2 - 1)));
+  return out.empty() ? torch::zeros({0, net_->fc->options.in_features()}) : torch::cat(out);
 }
 
 torch::Tensor TransformPrediction::score(const torch::Tensor& x) const {

@@ -91,6 +91,14 @@ TEST(DeepSvdd, FitsSeparatesAndRoundTrips) {
   for (int64_t i : {0, 41, 79})
     EXPECT_NEAR(m.score(torch::cat({normal, anomalous}).slice(0, i, i + 1))[0].item<double>(), s[i].item<double>(),
                 1e-4 * (1 + s[i].item<double>()));
+  // φ: 32 units for grey images; the score is its squared distance from the centre.
+  const auto rep = m.representation(torch::cat({normal, anomalous}));
+  ASSERT_EQ(rep.sizes(), (std::vector<int64_t>{80, 32}));
+  for (int64_t i : {0, 79}) {
+    double d2 = 0;
+    for (int64_t j = 0; j < 32; ++j) d2 += std::pow(double(rep[i][j].item<float>()) - m.center()[j].item<float>(), 2);
+    EXPECT_NEAR(d2, s[i].item<double>(), 1e-5 * (1 + d2));
+  }
   std::vector<double> sc(s.data_ptr<double>(), s.data_ptr<double>() + 80);
   std::vector<uint8_t> labels(80, 0);
   std::fill(labels.begin() + 40, labels.end(), 1);

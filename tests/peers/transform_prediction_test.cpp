@@ -178,6 +178,17 @@ TEST(TransformPrediction, FitsSeparatesAndRoundTrips) {
   EXPECT_GT(eval::roc_auc(logprob, labels), 0.9);
   EXPECT_NEAR(m.score(test.slice(0, 41, 42))[0].item<double>(), s[41].item<double>(), 1e-4 * (1 + std::abs(s[41].item<double>())));
 
+  // Features: 64 per unit of width; transformation 1 of this set (no flip, one quarter turn
+  // counter-clockwise) gives the features of the image rotated by torch::rot90; one image
+  // alone gets its row of a batch.
+  const auto f1 = m.features(test, 1);
+  ASSERT_EQ(f1.sizes(), (std::vector<int64_t>{60, 64}));
+  EXPECT_TRUE(torch::allclose(f1, m.features(torch::rot90(test, 1, {2, 3}), 0), 1e-5, 1e-5));
+  EXPECT_FALSE(torch::allclose(f1, m.features(test, 0), 1e-3, 1e-3));
+  EXPECT_TRUE(torch::allclose(m.features(test.slice(0, 41, 42), 1)[0], f1[41], 1e-5, 1e-5));
+  EXPECT_GE(f1.min().item<float>(), 0.0f);  // a mean of ReLU outputs
+  EXPECT_THROW(m.features(test, 8), Error);
+
   test::TempDir d;
   m.save(d.file("m.pt"));
   TransformPrediction back(1, 16, o);

@@ -93,6 +93,8 @@ class DeepSvdd {
                       const std::function<void(const std::string&, int, int, double)>& progress = {});
   /// ‖φ(x) − c‖² of each image, (N,) float64.
   torch::Tensor score(const torch::Tensor& x) const;
+  /// φ(x) of each image (preprocessed as in training), (N, rep_dim) float32.
+  torch::Tensor representation(const torch::Tensor& x) const;
 
   /// GCN-l1, then min-max scaling with the stored training minimum and maximum.
   torch::Tensor preprocess(const torch::Tensor& x) const;

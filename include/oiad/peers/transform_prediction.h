@@ -73,6 +73,9 @@ struct WideResNetImpl : torch::nn::Module {
   /// depth = 6n + 4 (n blocks per group, n ≥ 1), widen ≥ 1.
   WideResNetImpl(int channels, int classes, int depth, int widen);
   torch::Tensor forward(torch::Tensor x);  ///< (N, C, S, S) -> (N, classes) logits
+  /// The input of the dense layer: (N, C, S, S) -> (N, 64·widen), after the last batch norm,
+  /// ReLU and global average pooling.
+  torch::Tensor features(torch::Tensor x);
   struct Block {
     torch::nn::BatchNorm2d bn1{nullptr}, bn2{nullptr};
     torch::nn::Conv2d conv1{nullptr}, conv2{nullptr}, shortcut{nullptr};  ///< shortcut: only when shapes differ
@@ -120,6 +123,9 @@ class TransformPrediction {
   TransformPredictionHistory fit(const torch::Tensor& x, const std::function<void(int, int, double)>& progress = {});
   /// The anomaly score of each image, (N,) float64.
   torch::Tensor score(const torch::Tensor& x) const;
+  /// The classifier's features (WideResNetImpl::features) of transformation t of each image
+  /// (t = 0: the identity): (N, 64·widen) float32.
+  torch::Tensor features(const torch::Tensor& x, int64_t t = 0) const;
   /// log p(k | T_t x) of every image and transformation: (N, T, T) float32.
   torch::Tensor log_probabilities(const torch::Tensor& x) const;
 
