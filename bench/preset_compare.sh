@@ -6,7 +6,8 @@
 # Usage: bench/preset_compare.sh MODEL.oiad OUTDIR [PRESET...]
 #   PRESET: default, paper, nK (the default preset with N = K randomly placed morphs per
 #   code, --placement random) or qK (the default preset with N = K quasi-placed morphs per
-#   code, --placement quasi); default list: default paper.
+#   code, --placement quasi), qKrD (qK with the search's radius step Δr = D instead of the
+#   preset's 0.1, e.g. q5r0.2: half the morphs over the same radii); default list: default paper.
 #   Tables: bench/results_table.py detector OUTDIR (paper-rule AUCs, ssim one-sided), or
 #   bench/results_table.py presets OUTDIR (every metric under both rules, and the largest
 #   AUC difference from the `paper` row of the same model).
@@ -21,8 +22,9 @@ for preset in "${presets[@]}"; do
   case "$preset" in
     default|paper) args=(--preset "$preset") ;;
     n[0-9]*) args=(--preset default --placement random --morphs "${preset#n}") ;;
+    q[0-9]*r*) k=${preset#q}; args=(--preset default --placement quasi --morphs "${k%%r*}" --radius-step "${k#*r}") ;;
     q[0-9]*) args=(--preset default --placement quasi --morphs "${preset#q}") ;;
-    *) echo "preset_compare.sh: unknown preset '$preset' (default, paper, nK or qK)" >&2; exit 2 ;;
+    *) echo "preset_compare.sh: unknown preset '$preset' (default, paper, nK, qK or qKrD)" >&2; exit 2 ;;
   esac
   m="$out/$name.$preset.oiad"
   if [ ! -s "$out/$name.$preset.calibrate.json" ]; then

@@ -104,20 +104,23 @@ TEST_F(DetectCli, TrainCalibratesAndModelInfo) {
   EXPECT_EQ(cal["detector"]["placement"], "quasi");
 }
 
-// `calibrate` takes the preset's placement unless --placement is given; a placement other
-// than the preset's makes the options custom. The paper preset keeps the paper's random
-// draws (stored as no "placement" field).
+// `calibrate` takes the preset's placement and radius step unless --placement or
+// --radius-step is given; a value other than the preset's makes the options custom. The
+// paper preset keeps the paper's random draws (stored as no "placement" field).
 TEST_F(DetectCli, CalibratePlacementFollowsThePreset) {
   struct Case {
     std::string flags, preset;
     int morphs;
     std::string placement;  // empty: no "placement" field (random draws)
+    double radius_step = 0.1;
   };
   for (const Case& c : std::vector<Case>{{"", "default", 10, "quasi"},
                                          {"--placement quasi", "default", 10, "quasi"},
                                          {"--placement random", "custom", 10, ""},
                                          {"--preset paper --morphs 4", "custom", 4, ""},
-                                         {"--preset paper --morphs 4 --placement quasi", "custom", 4, "quasi"}}) {
+                                         {"--preset paper --morphs 4 --placement quasi", "custom", 4, "quasi"},
+                                         {"--radius-step 0.1", "default", 10, "quasi"},
+                                         {"--morphs 5 --radius-step 0.2", "custom", 5, "quasi", 0.2}}) {
     const std::string m = dir_->file("placement.oiad");
     std::filesystem::copy_file(model_, m, std::filesystem::copy_options::overwrite_existing);
     auto r = run_oiad("--threads 1 calibrate --model " + m + " " + c.flags);
@@ -129,7 +132,16 @@ TEST_F(DetectCli, CalibratePlacementFollowsThePreset) {
       EXPECT_FALSE(det.contains("placement")) << c.flags;
     else
       EXPECT_EQ(det["placement"], c.placement) << c.flags;
+    EXPECT_DOUBLE_EQ(det["radius_step"].get<double>(), c.radius_step) << c.flags;
   }
+  const std::string m = dir_->file("placement.oiad");
+  const std::string before = test::read_text(m);
+  for (const std::string bad : {"0", "11", "nan"}) {
+    auto r = run_oiad("--threads 1 calibrate --model " + m + " --radius-step " + bad);
+    EXPECT_EQ(r.exit_code, 2) << bad << ": " << r.err;
+    EXPECT_NE(r.err.find("--radius-step"), std::string::npos) << r.err;
+  }
+  EXPECT_EQ(test::read_text(m), before);  // a refused calibration leaves the model as it was
 }
 
 // The preset sets the Detector-VAE's TC weight unless --gamma is given; baselines keep theirs.

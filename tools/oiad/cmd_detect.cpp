@@ -40,6 +40,7 @@ struct CalibrateOptions {
   int top_k = 0;
   std::string select = "all";
   std::optional<std::string> placement;  // not given: the preset's
+  std::optional<double> radius_step;     // not given: the preset's
   int64_t limit = 0;
   uint64_t seed = 0;
 };
@@ -52,6 +53,9 @@ void run_calibrate(const CalibrateOptions& o) {
     OIAD_CHECK_USAGE(std::isfinite(*o.duplicate_tolerance) && *o.duplicate_tolerance >= 0 &&
                          *o.duplicate_tolerance <= 10,
                      "calibrate: --duplicate-tolerance ", *o.duplicate_tolerance, " outside [0, 10]");
+  if (o.radius_step)
+    OIAD_CHECK_USAGE(std::isfinite(*o.radius_step) && *o.radius_step >= 1e-3 && *o.radius_step <= 10,
+                     "calibrate: --radius-step ", *o.radius_step, " outside [0.001, 10]");
   const detect::DecisionRule decision =
       apply_decision_flags(detect::preset_decision(o.preset), o.decision, "calibrate", /*both_levels=*/true);
   model::LoadedModel m = model::load_model(o.model);
@@ -72,6 +76,7 @@ void run_calibrate(const CalibrateOptions& o) {
   opt.top_k = o.top_k;
   opt.code_selection = o.select;
   if (o.placement && *o.placement != opt.placement) opt.placement = *o.placement, opt.preset = "custom";
+  if (o.radius_step && *o.radius_step != opt.radius_step) opt.radius_step = *o.radius_step, opt.preset = "custom";
   opt.seed = o.seed;
   const auto t0 = Clock::now();
   const torch::Tensor x = selection_input(m, val, false, "calibration images");
@@ -103,6 +108,7 @@ void run_calibrate(const CalibrateOptions& o) {
                      {"preset", opt.preset},
                      {"morphs", opt.morphs},
                      {"duplicate_tolerance", opt.duplicate_tolerance},
+                     {"radius_step", opt.radius_step},
                      {"rule", detect::rule_name(decision.rule)},
                      {"alpha", decision.alpha},
                      {"fpr", decision.fpr},
@@ -460,6 +466,9 @@ void add_detect_commands(CLI::App& app, Runner& run) {
                   "where the morph search draws: random (the paper's) or quasi (golden-ratio sequence, evenly "
                   "spread) (default: the preset's)")
         ->check(CLI::IsMember(detect::placement_names()));
+    c->add_option("--radius-step", o->radius_step,
+                  "Δr of the morph search as a share of the code's normal range: round t draws within ±t·Δr of the "
+                  "code's value (default: the preset's, 0.1)");
     c->add_option("--limit", o->limit, "cap the calibration images")->check(CLI::NonNegativeNumber);
     c->add_option("--seed", o->seed, "seed of the morph search")->capture_default_str();
     c->callback([&run, o] { run = [o] { run_calibrate(*o); return 0; }; });
