@@ -169,6 +169,23 @@ int main(int argc, char** argv) {
     }
     return fs;
   };
+  // What the feature space itself separates, without morphs: Mahalanobis distance from the
+  // training features (covariance shrunk by 1e-3 of its mean variance), and the mean
+  // distance to the k nearest training features after scaling each to unit length.
+  {
+    const auto f_train = features(x_train), f_test = features(x_test);
+    const auto mean = f_train.mean(0).to(torch::kDouble);
+    const auto c = f_train.to(torch::kDouble) - mean;
+    auto cov = c.t().mm(c) / double(f_train.size(0));
+    cov += torch::eye(cov.size(0), torch::kDouble) * (1e-3 * cov.diagonal().mean().item<double>());
+    const auto d = f_test.to(torch::kDouble) - mean;
+    report("feature density: Mahalanobis", (d.mm(torch::linalg_inv(cov)) * d).sum(1));
+    const auto a = torch::nn::functional::normalize(f_test, torch::nn::functional::NormalizeFuncOptions().dim(1));
+    const auto b = torch::nn::functional::normalize(f_train, torch::nn::functional::NormalizeFuncOptions().dim(1));
+    const auto dist2 = 2 - 2 * a.mm(b.t());
+    for (int k : {1, 5, 20}) report("feature density: mean of " + std::to_string(k) + " nearest (unit length)",
+                                    std::get<0>(dist2.topk(k, 1, false)).mean(1));
+  }
   const FeatureSet fv = feature_set(x_val), ft = feature_set(x_test);
   std::fprintf(stderr, "features: %lld dims, %zu codes x %d morphs\n", (long long)fv.x.size(1), fv.morph.size(),
                det.options().morphs);
