@@ -21,7 +21,6 @@
 // The networks are cached in runs/dev/cache by (model file name, network, length).
 #include <torch/torch.h>
 
-#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -33,6 +32,7 @@
 #include "oiad/data/split.h"
 #include "oiad/detect/detector.h"
 #include "oiad/eval/roc.h"
+#include "oiad/experiment/experiment.h"
 #include "oiad/model/model_io.h"
 #include "oiad/model/preprocess.h"
 #include "oiad/peers/deep_svdd.h"
@@ -119,13 +119,8 @@ int main(int argc, char** argv) {
 
   const int feat_t = std::atoi(env_or("DEV_FEAT_T", "1"));
   const std::string feat = env_or("DEV_FEAT", "wrn");
-  auto svdd_opt = peers::DeepSvddOptions::published(ds.channels);
-  if (ds.channels == 3) {  // the experiment's shortened colour schedule, milestones scaled
-    svdd_opt.ae_lr_milestone = int(std::lround(double(svdd_opt.ae_lr_milestone) * 30 / svdd_opt.ae_epochs));
-    svdd_opt.lr_milestone = int(std::lround(double(svdd_opt.lr_milestone) * 50 / svdd_opt.epochs));
-    svdd_opt.ae_epochs = 30;
-    svdd_opt.epochs = 50;
-  }
+  const experiment::ExperimentOptions experiment_defaults;
+  const auto svdd_opt = experiment::deepsvdd_options(experiment_defaults, ds.channels);
   peers::DeepSvdd svdd(ds.channels, 32, svdd_opt);
   if (feat == "svdd") {
     const std::string svdd_cache = "runs/dev/cache/" + std::filesystem::path(model_path).stem().string() + "_svdd" +

@@ -167,23 +167,18 @@ MethodRun peer_scores(const Context& c, const std::string& name, const std::func
 // colour images is this shortened one, about 14 minutes. Grey images keep the authors' 150 + 150.
 const std::vector<int> kColourDeepSvddEpochs = {30, 50};
 
+}  // namespace
+
 peers::DeepSvddOptions deepsvdd_options(const ExperimentOptions& o, int channels) {
   peers::DeepSvddOptions p = peers::DeepSvddOptions::published(channels);
   p.seed = o.seed;
   const std::vector<int> epochs = !o.deepsvdd_epochs.empty() ? o.deepsvdd_epochs
                                   : channels == 3            ? kColourDeepSvddEpochs
                                                              : std::vector<int>{};
-  if (!epochs.empty()) {
-    auto scaled = [](int milestone, int published, int epochs) {
-      return int(std::lround(double(milestone) * epochs / std::max(1, published)));
-    };
-    p.ae_lr_milestone = scaled(p.ae_lr_milestone, p.ae_epochs, epochs[0]);
-    p.lr_milestone = scaled(p.lr_milestone, p.epochs, epochs[1]);
-    p.ae_epochs = epochs[0];
-    p.epochs = epochs[1];
-  }
-  return p;
+  return epochs.empty() ? p : p.with_epochs(epochs[0], epochs[1]);
 }
+
+namespace {
 
 MethodRun run_deepsvdd(const Context& c) {
   const double t0 = now_seconds();

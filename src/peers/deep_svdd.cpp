@@ -63,6 +63,16 @@ DeepSvddOptions DeepSvddOptions::published(int channels) {
   return o;
 }
 
+DeepSvddOptions DeepSvddOptions::with_epochs(int ae_epochs_, int epochs_) const {
+  auto scaled = [](int milestone, int from, int to) { return int(std::lround(double(milestone) * to / std::max(1, from))); };
+  DeepSvddOptions o = *this;
+  o.ae_lr_milestone = scaled(ae_lr_milestone, ae_epochs, ae_epochs_);
+  o.lr_milestone = scaled(lr_milestone, epochs, epochs_);
+  o.ae_epochs = ae_epochs_;
+  o.epochs = epochs_;
+  return o;
+}
+
 LeNetEncoderImpl::LeNetEncoderImpl(int channels, int input_size) {
   OIAD_CHECK(channels == 1 || channels == 3, "deep svdd: ", channels, " channels (expected 1 or 3)");
   OIAD_CHECK(input_size == 32, "deep svdd: network input ", input_size, " (the LeNet-type networks take 32)");

@@ -70,6 +70,21 @@ torch::Tensor bars(int64_t n) {
 // A short fit: the loss falls, every centre entry lies at least ε from 0, scores are the
 // same one image at a time as in a batch (batch norm uses its running statistics), the
 // bars score above the discs, and a saved model scores the same after loading.
+// A shorter schedule keeps each learning-rate drop at its share of the phase: colour 350
+// epochs with the drop after 250 -> 30 epochs, drop after 250 · 30 / 350 = 21.4 -> 21; 150
+// with the drop after 50 -> 50 epochs, 16.7 -> 17.
+TEST(DeepSvdd, ShorterScheduleScalesTheDrops) {
+  const DeepSvddOptions o = DeepSvddOptions::published(3).with_epochs(30, 50);
+  EXPECT_EQ(o.ae_epochs, 30);
+  EXPECT_EQ(o.ae_lr_milestone, 21);
+  EXPECT_EQ(o.epochs, 50);
+  EXPECT_EQ(o.lr_milestone, 17);
+  EXPECT_EQ(o.ae_weight_decay, DeepSvddOptions::published(3).ae_weight_decay);
+  const DeepSvddOptions same = DeepSvddOptions::published(1).with_epochs(150, 150);
+  EXPECT_EQ(same.ae_lr_milestone, 50);
+  EXPECT_EQ(same.lr_milestone, 50);
+}
+
 TEST(DeepSvdd, FitsSeparatesAndRoundTrips) {
   DeepSvddOptions o;
   o.ae_epochs = 3;

@@ -23,6 +23,7 @@
 
 #include "oiad/data/dataset.h"
 #include "oiad/data/split.h"
+#include "oiad/peers/deep_svdd.h"
 #include "oiad/peers/transform_prediction.h"
 #include "oiad/train/trainer.h"
 
@@ -102,6 +103,11 @@ void check_options(const ExperimentOptions& o);
 
 /// Runs (or resumes) the experiment in o.out and returns results.json's content.
 nlohmann::json run_experiment(const data::Dataset& ds, int normal_class, const ExperimentOptions& o);
+
+/// The settings `--methods deepsvdd` trains with on images of `channels` channels: the
+/// authors' (peers::DeepSvddOptions::published) with o.deepsvdd_epochs, or 30,50 for colour
+/// images when that is empty, and o.seed.
+peers::DeepSvddOptions deepsvdd_options(const ExperimentOptions& o, int channels);
 
 // ---- pieces, exposed for tests ----
 

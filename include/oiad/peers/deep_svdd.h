@@ -51,6 +51,9 @@ struct DeepSvddOptions {
   /// weight decay 0.5e-3) or colour images (CIFAR-10: AE 350 epochs with milestone 250 and
   /// weight decay 0.5e-6; Deep SVDD 150 with milestone 50).
   static DeepSvddOptions published(int channels);
+  /// These settings with ae_epochs and epochs instead, each learning-rate drop moved to the
+  /// same share of its phase (rounded to the nearest epoch).
+  DeepSvddOptions with_epochs(int ae_epochs, int epochs) const;
 };
 
 /// The LeNet-type feature map φ (no bias terms anywhere).
