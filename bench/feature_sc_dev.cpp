@@ -25,6 +25,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -60,7 +61,7 @@ struct FeatureSet {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   if (argc < 2) {
     std::fprintf(stderr, "usage: %s MODEL.oiad (trained with --protocol paper)\n", argv[0]);
     return 2;
@@ -88,8 +89,8 @@ int main(int argc, char** argv) {
   peers::TransformPredictionOptions to;
   to.passes = std::atoi(env_or("DEV_PASSES", "200"));
   const std::string net_spec = env_or("DEV_NET", "10,1");
-  to.depth = std::stoi(net_spec.substr(0, net_spec.find(',')));
-  to.widen = std::stoi(net_spec.substr(net_spec.find(',') + 1));
+  if (std::sscanf(net_spec.c_str(), "%d,%d", &to.depth, &to.widen) != 2)
+    throw std::invalid_argument("DEV_NET '" + net_spec + "' is not DEPTH,WIDEN");
   peers::TransformPrediction tp(ds.channels, 32, to);
   const std::string cache = "runs/dev/cache/" + std::filesystem::path(model_path).stem().string() + "_wrn" +
                             std::to_string(to.depth) + "x" + std::to_string(to.widen) + "_p" + std::to_string(to.passes) +
@@ -231,4 +232,13 @@ int main(int argc, char** argv) {
     report("feature " + how + ": morph spread per code, mean over codes", over_codes(v, t, false));
   }
   return 0;
+}
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: %s\n", argv[0], e.what());
+    return 1;
+  }
 }
