@@ -7,7 +7,9 @@
 #   PRESET: default, paper, nK (the default preset with N = K randomly placed morphs per
 #   code, --placement random) or qK (the default preset with N = K quasi-placed morphs per
 #   code, --placement quasi), qKrD (qK with the search's radius step Δr = D instead of the
-#   preset's 0.1, e.g. q5r0.2: half the morphs over the same radii); default list: default paper.
+#   preset's 0.1, e.g. q5r0.2: half the morphs over the same radii); any of these with a
+#   suffix -sS searches with seed S instead of 0 (paper-s1: the paper's search drawn again,
+#   the reference's own run-to-run difference); default list: default paper.
 #   Tables: bench/results_table.py detector OUTDIR (paper-rule AUCs, ssim one-sided), or
 #   bench/results_table.py presets OUTDIR (every metric under both rules, and the largest
 #   AUC difference from the `paper` row of the same model).
@@ -19,17 +21,19 @@ bin="$(cd "$(dirname "$0")/.." && pwd)/build/oiad"
 mkdir -p "$out"
 name=$(basename "$model" .oiad)
 for preset in "${presets[@]}"; do
-  case "$preset" in
+  seed=0; setting=$preset
+  if [[ $preset =~ ^(.+)-s([0-9]+)$ ]]; then setting=${BASH_REMATCH[1]}; seed=${BASH_REMATCH[2]}; fi
+  case "$setting" in
     default|paper) args=(--preset "$preset") ;;
-    n[0-9]*) args=(--preset default --placement random --morphs "${preset#n}") ;;
-    q[0-9]*r*) k=${preset#q}; args=(--preset default --placement quasi --morphs "${k%%r*}" --radius-step "${k#*r}") ;;
-    q[0-9]*) args=(--preset default --placement quasi --morphs "${preset#q}") ;;
-    *) echo "preset_compare.sh: unknown preset '$preset' (default, paper, nK, qK or qKrD)" >&2; exit 2 ;;
+    n[0-9]*) args=(--preset default --placement random --morphs "${setting#n}") ;;
+    q[0-9]*r*) k=${setting#q}; args=(--preset default --placement quasi --morphs "${k%%r*}" --radius-step "${k#*r}") ;;
+    q[0-9]*) args=(--preset default --placement quasi --morphs "${setting#q}") ;;
+    *) echo "preset_compare.sh: unknown preset '$preset' (default, paper, nK, qK or qKrD, each optionally -sS)" >&2; exit 2 ;;
   esac
   m="$out/$name.$preset.oiad"
   if [ ! -s "$out/$name.$preset.calibrate.json" ]; then
     cp "$model" "$m"
-    "$bin" calibrate --model "$m" "${args[@]}" --seed 0 > "$out/$name.$preset.calibrate.json" 2> "$out/$name.$preset.calibrate.log"
+    "$bin" calibrate --model "$m" "${args[@]}" --seed "$seed" > "$out/$name.$preset.calibrate.json" 2> "$out/$name.$preset.calibrate.log"
   fi
   [ -s "$out/$name.$preset.eval.json" ] && continue
   "$bin" evaluate --model "$m" --out "$out/$name.$preset.eval" > "$out/$name.$preset.eval.json" 2> "$out/$name.$preset.eval.log"

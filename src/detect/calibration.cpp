@@ -151,6 +151,7 @@ OneSidedScorer Calibration::one_sided_scorer(Metric m) const {
   const auto& d = dists(*this, m, distributions[size_t(m)].size());
   OneSidedScorer f;
   f.sign = m == Metric::kSsim ? -1.0 : 1.0;
+  f.weight = weights;
   for (const auto& cd : d) {
     const auto& v = cd.sorted;
     double mean = 0, var = 0;
@@ -167,8 +168,13 @@ double OneSidedScorer::operator()(const std::vector<double>& sc) const {
   OIAD_CHECK(sc.size() == mean.size(), "expected ", mean.size(), " consistency values (one per selected code), got ",
              sc.size());
   double total = 0;
-  for (size_t k = 0; k < sc.size(); ++k) total += sign * (sc[k] - mean[k]) / sd[k];
-  return total / double(sc.size());
+  if (weight.empty()) {
+    for (size_t k = 0; k < sc.size(); ++k) total += sign * (sc[k] - mean[k]) / sd[k];
+    return total / double(sc.size());
+  }
+  double sum_w = 0;
+  for (size_t k = 0; k < sc.size(); ++k) total += weight[k] * sign * (sc[k] - mean[k]) / sd[k], sum_w += weight[k];
+  return total / sum_w;
 }
 
 double Calibration::one_sided_score(Metric m, const std::vector<double>& sc) const {
@@ -213,6 +219,7 @@ int Calibration::most_extreme_code(Metric m, const std::vector<double>& sc) cons
 nlohmann::json Calibration::to_json() const {
   nlohmann::json j = {{"codes", codes}, {"rule", rule_name(rule)}, {"alpha", alpha},
                       {"fpr", fpr},     {"n_val", n_val}};
+  if (!weights.empty()) j["code_weights"] = weights;
   nlohmann::json dj = nlohmann::json::object();
   for (int m = 0; m < kNumMetrics; ++m) {
     if (!has_metric(Metric(m))) continue;
@@ -237,6 +244,14 @@ Calibration Calibration::from_json(const nlohmann::json& j) {
   try {
     for (int64_t code : bounded_int_list(j, "codes", 0, 1 << 20, "calibration")) c.codes.push_back(int(code));
     c.alpha = j.at("alpha").get<double>();
+    if (j.contains("code_weights")) {
+      c.weights = j["code_weights"].get<std::vector<double>>();
+      OIAD_CHECK(c.weights.size() == c.codes.size(), "calibration: ", c.weights.size(), " code weights for ",
+                 c.codes.size(), " codes");
+      for (double w : c.weights)
+        OIAD_CHECK(std::isfinite(w) && w >= 1 && w <= double(1 << 20), "calibration: code weight ", w,
+                   " outside [1, 2^20]");
+    }
     c.n_val = bounded_int(j, "n_val", 0, int64_t(1) << 40, "calibration");
     c.distributions.assign(kNumMetrics, {});
     for (int m = 0; m < kNumMetrics; ++m) {
@@ -340,12 +355,16 @@ std::vector<size_t> distinct_codes(const ConsistencyTable& values, double tolera
 }
 
 Calibration make_calibration(const std::vector<int>& codes, const ConsistencyTable& values, double alpha,
-                             const std::vector<size_t>* subset) {
+                             const std::vector<size_t>* subset, const std::vector<double>& weights) {
   check_alpha(alpha);
   OIAD_CHECK(values.codes() == codes.size(), "calibration: VAL values of ", values.codes(), " codes for ",
              codes.size(), " selected codes");
+  OIAD_CHECK(weights.empty() || weights.size() == codes.size(), "calibration: ", weights.size(),
+             " code weights for ", codes.size(), " codes");
+  for (double w : weights) OIAD_CHECK(std::isfinite(w) && w >= 1, "calibration: code weight ", w, " below 1");
   Calibration c;
   c.codes = codes;
+  c.weights = weights;
   c.alpha = alpha;
   const size_t n = subset ? subset->size() : values.images();
   OIAD_CHECK(n >= 2, "calibration: need at least 2 VAL images, got ", n);

@@ -374,6 +374,7 @@ Calibration Detector::calibrate(const torch::Tensor& val_images, double alpha, C
       sc.at(i, Metric::kLocal, c) =
           local_value(maps.data() + (i * k + c) * cells, local_.mean[c].data(), local_.sd[c].data(), cells);
   merged_.clear();
+  std::vector<double> weights;
   if (opt_.duplicate_tolerance > 0) {
     std::vector<std::vector<size_t>> groups;
     const std::vector<size_t> kept = distinct_codes(sc, opt_.duplicate_tolerance, &groups);
@@ -386,12 +387,13 @@ Calibration Detector::calibrate(const torch::Tensor& val_images, double alpha, C
       local.sd.push_back(local_.sd[kept[j]]);
       merged_.emplace_back();
       for (size_t g : groups[j]) merged_.back().push_back(codes_[g]);
+      weights.push_back(1.0 + double(groups[j].size()));
     }
     sc = sc.with_codes(kept);
     codes_ = std::move(codes);
     local_ = std::move(local);
   }
-  Calibration c = make_calibration(codes_, sc, alpha);
+  Calibration c = make_calibration(codes_, sc, alpha, nullptr, weights);
   if (val_values) *val_values = std::move(sc);
   return c;
 }

@@ -32,7 +32,7 @@ nlohmann::json model_info(const model::LoadedModel& lm, const std::string& path)
     // The scored codes and the settings that chose them (not the VAL distributions).
     const auto& c = meta["calibration"];
     nlohmann::json s = nlohmann::json::object();
-    for (const char* k : {"codes", "merged_codes", "morphs_choice", "n_val", "detector"})
+    for (const char* k : {"codes", "merged_codes", "code_weights", "morphs_choice", "n_val", "detector"})
       if (c.contains(k)) s[k] = c[k];
     // The default decision as scoring reads it (older calibrations get it filled in).
     const Calibration cal = Calibration::from_json(c);

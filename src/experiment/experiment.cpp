@@ -350,7 +350,7 @@ MethodRun run_oiad(const Context& c) {
       double tp = 0, tn = 0, acc = 0;
       for (int t = 0; t < draws; ++t) {
         const auto sub = picks(all, int(n), o.seed * 1000 + n * 10 + size_t(t));
-        const auto k = detect::make_calibration(cal.codes, vc, o.alpha, &sub);
+        const auto k = detect::make_calibration(cal.codes, vc, o.alpha, &sub, cal.weights);
         const auto p = sweep_at(k, o.alpha);
         tp += p.tp / draws, tn += p.tn / draws, acc += p.acc / draws;
       }

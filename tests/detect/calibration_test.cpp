@@ -225,6 +225,46 @@ TEST(OneSidedRule, ValScoresAndThresholdsByHand) {
   EXPECT_THROW(parse_rule("two-sided"), UsageError);
 }
 
+// Code weights (a kept code standing for merged duplicates): with codes a and b of the test
+// above and b weighted 2, the standardised values of image 0 (-r, -r), image 1 (0, r) and
+// image 2 (r, 0) average to -r, 2r/3 and r/3: the mean over the three codes a, b, b.
+TEST(OneSidedRule, WeightedCodesCountOncePerCodeTheyStandFor) {
+  std::vector<std::vector<std::vector<double>>> v(3, std::vector<std::vector<double>>(kNumMetrics)),
+      v3 = v;
+  const double a[3] = {1, 2, 3}, b[3] = {10, 30, 20};
+  for (int i = 0; i < 3; ++i)
+    for (int m = 0; m < kNumMetrics; ++m) v[size_t(i)][size_t(m)] = {a[i], b[i]}, v3[size_t(i)][size_t(m)] = {a[i], b[i], b[i]};
+  const Calibration c = make_calibration({4, 7}, table(v), 0.4, nullptr, {1, 2});
+  const double r = std::sqrt(1.5);
+  const auto& s = c.val_one_sided[size_t(Metric::kMse)];
+  ASSERT_EQ(s.size(), 3u);
+  EXPECT_NEAR(s[0], -r, 1e-9);
+  EXPECT_NEAR(s[1], r / 3, 1e-9);
+  EXPECT_NEAR(s[2], 2 * r / 3, 1e-9);
+  EXPECT_NEAR(c.one_sided_score(Metric::kMse, {2, 30}), 2 * r / 3, 1e-9);
+  // The same as an unweighted calibration over codes a, b, b.
+  const Calibration c3 = make_calibration({4, 7, 8}, table(v3), 0.4);
+  for (int m = 0; m < kNumMetrics; ++m)
+    for (size_t i = 0; i < 3; ++i)
+      EXPECT_NEAR(c.val_one_sided[size_t(m)][i], c3.val_one_sided[size_t(m)][i], 1e-12) << m << " " << i;
+  EXPECT_NEAR(c.one_sided_score(Metric::kSsim, {1.5, 12}), c3.one_sided_score(Metric::kSsim, {1.5, 12, 12}), 1e-12);
+  // The paper's rule (the extreme code) does not depend on the weights.
+  const Calibration c1 = make_calibration({4, 7}, table(v), 0.4);
+  EXPECT_EQ(c.val_paper, c1.val_paper);
+  // Stored and read back; bad weights are refused.
+  const Calibration back = Calibration::from_json(c.to_json());
+  EXPECT_EQ(back.weights, (std::vector<double>{1, 2}));
+  EXPECT_EQ(back.val_one_sided, c.val_one_sided);
+  EXPECT_FALSE(c1.to_json().contains("code_weights"));
+  for (const nlohmann::json& w : {nlohmann::json{1.0}, nlohmann::json{1.0, 0.5}, nlohmann::json{1.0, 1e300}}) {
+    auto j = c.to_json();
+    j["code_weights"] = w;
+    EXPECT_THROW(Calibration::from_json(j), Error) << w;
+  }
+  EXPECT_THROW(make_calibration({4, 7}, table(v), 0.4, nullptr, {1}), Error);
+  EXPECT_THROW(make_calibration({4, 7}, table(v), 0.4, nullptr, {1, 0}), Error);
+}
+
 // distinct_codes by hand: 40 VAL images, 3 metrics, 5 codes. Code 1 = code 0 + noise of at
 // most 0.01 sd(code 0); code 4 = code 0 exactly; code 2 independent; code 3 = code 2 except
 // one image of metric 1 moved by 0.2 sd(code 2). At tolerance 0.05: kept {0, 2, 3}, code 0

@@ -163,6 +163,18 @@ TEST(Detector, DuplicateCodesAreScoredOnce) {
       for (size_t k = 0; k < 3; ++k) EXPECT_PRED2(near, b.of(i, Metric(m))[k], a.of(i, Metric(m))[k]);
       EXPECT_PRED2(near, a.of(i, Metric(m))[2], a.of(i, Metric(m))[3]);
     }
+  // In the one-sided mean code 2 counts twice (for itself and code 3), so the merged
+  // calibration's one-sided scores are those of scoring all four codes.
+  EXPECT_TRUE(cf.weights.empty());
+  EXPECT_EQ(cm.weights, (std::vector<double>{1, 1, 2}));
+  for (int m = 0; m < kNumMetrics; ++m) {
+    ASSERT_EQ(cm.val_one_sided[size_t(m)].size(), cf.val_one_sided[size_t(m)].size());
+    for (size_t i = 0; i < cf.val_one_sided[size_t(m)].size(); ++i)
+      EXPECT_PRED2(near, cm.val_one_sided[size_t(m)][i], cf.val_one_sided[size_t(m)][i]) << m << " " << i;
+    for (size_t i = 0; i < 3; ++i)
+      EXPECT_PRED2(near, cm.one_sided_score(Metric(m), b.of(i, Metric(m))),
+                   cf.one_sided_score(Metric(m), a.of(i, Metric(m))));
+  }
 }
 
 // choose_morphs on the model of the test above (codes 2 and 3 collapsed, 0 and 1 active):

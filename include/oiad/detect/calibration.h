@@ -16,7 +16,9 @@
 //
 // The one-sided rule (a variant beside the paper's, Rule::kOneSided): the score is the mean
 // over the selected codes of the VAL-standardised SC, signed so that larger = less
-// consistent (one_sided_score); an image is anomalous when its score exceeds the (1 - f)-
+// consistent (one_sided_score); a kept code that stands for duplicates dropped at
+// calibration (distinct_codes) counts once per code it stands for (Calibration::weights),
+// so the mean is the one over every selected code; an image is anomalous when its score exceeds the (1 - f)-
 // fractile of the VAL images' own scores, so f is the share of normal VAL images it flags.
 // It is the default decision (at f = 0.05): the paper's rule at its α = 0.4 flags nearly
 // every image, normal ones included (docs/results.md, "Decisions").
@@ -63,6 +65,7 @@ struct CodeDistribution {
 /// Scoring many images through one scorer costs O(codes) each instead of O(codes · VAL).
 struct OneSidedScorer {
   std::vector<double> mean, sd;
+  std::vector<double> weight;  ///< per code (Calibration::weights); empty = 1 each
   double sign = 1;
   double operator()(const std::vector<double>& sc) const;
 };
@@ -77,6 +80,10 @@ struct DecisionRule {
 /// Per-metric VAL distributions for the selected codes.
 struct Calibration {
   std::vector<int> codes;  ///< selected code indices
+  /// Per selected code, how many codes it stands for in the one-sided mean: 1 + the
+  /// duplicates merged into it at calibration. Empty: 1 each (no merging, or a calibration
+  /// written before the weights were stored).
+  std::vector<double> weights;
   /// distributions[metric][k] for code codes[k]; empty for a metric that was not computed
   std::vector<std::vector<CodeDistribution>> distributions;
   /// The default decision: `rule` at level `alpha` (paper rule) or `fpr` (one-sided rule).
@@ -145,9 +152,9 @@ std::vector<size_t> distinct_codes(const ConsistencyTable& values, double tolera
 
 /// A calibration from the VAL images' consistencies (values.codes() == codes.size(), code k
 /// of the table is code codes[k]); with `subset`, only those images (for the VAL-size study
-/// of Fig. 4).
+/// of Fig. 4); `weights`: Calibration::weights (empty, or one value >= 1 per code).
 Calibration make_calibration(const std::vector<int>& codes, const ConsistencyTable& values, double alpha,
-                             const std::vector<size_t>* subset = nullptr);
+                             const std::vector<size_t>* subset = nullptr, const std::vector<double>& weights = {});
 
 /// Throws UsageError unless 0 < alpha <= 0.5.
 void check_alpha(double alpha);
