@@ -24,7 +24,7 @@ for preset in "${presets[@]}"; do
   seed=0; setting=$preset
   if [[ $preset =~ ^(.+)-s([0-9]+)$ ]]; then setting=${BASH_REMATCH[1]}; seed=${BASH_REMATCH[2]}; fi
   case "$setting" in
-    default|paper) args=(--preset "$preset") ;;
+    default|paper) args=(--preset "$setting") ;;
     n[0-9]*) args=(--preset default --placement random --morphs "${setting#n}") ;;
     q[0-9]*r*) k=${setting#q}; args=(--preset default --placement quasi --morphs "${k%%r*}" --radius-step "${k#*r}") ;;
     q[0-9]*) args=(--preset default --placement quasi --morphs "${setting#q}") ;;

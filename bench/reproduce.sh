@@ -13,7 +13,8 @@
 #   report    only rewrite docs/results.md from what OUT holds
 # Environment: SEED (0), SEEDS ("1 2 3"), PRESET (default), EPOCHS (30), LIMIT (0 = no cap), THREADS (all),
 # PEERS (deepsvdd,transforms: the same-run peers added to the standard cells; each adds about
-# 10-15 minutes per cell).
+# 10-15 minutes per cell), REPORT (1; 0 runs the cells without rewriting docs/results.md, for
+# a machine that holds only some of the cells).
 #
 # Resumable at two levels: a cell whose results.json is complete is skipped, and an
 # interrupted cell resumes inside `oiad experiment` (finished methods and training
@@ -81,6 +82,7 @@ PY
     > "$dir.summary.json" 2> "$dir.log"
 done
 
+[ "${REPORT:-1}" = 0 ] && exit 0
 tmp="$root/docs/results.md.tmp"
 python3 "$root/bench/results_table.py" reproduce "$out" > "$tmp"
 cat "$root/bench/results_notes.md" >> "$tmp"

@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Prints Markdown tables from the JSON files the bench scripts write.
-Usage: bench/results_table.py detector OUTDIR | presets OUTDIR | variants OUTDIR | training FILE... |
-       reproduce OUTDIR | defects OUTDIR"""
+Usage: bench/results_table.py detector OUTDIR | presets OUTDIR | preset-seeds OUTDIR | variants OUTDIR |
+       training FILE... | reproduce OUTDIR | defects OUTDIR"""
 import datetime
 import glob
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 
@@ -455,6 +456,38 @@ def seed_spread(outdir):
         print()
 
 
+def preset_seeds(outdir):
+    """Settings searched with several seeds (bench/preset_compare.sh SETTING-sS; no suffix is
+    seed 0): per model and setting, each AUC of `presets` as min-max over the seeds, and the
+    largest range of the eight."""
+    names = ["mse", "loss", "ssim", "local"]
+    print("| model | setting | seeds | " + " | ".join(names) + " | " + " | ".join(n + " one-sided" for n in names) +
+          " | largest range |")
+    print("|---|---|---|" + "---|" * (2 * len(names)) + "---|")
+    groups = {}  # (model, setting) -> [eval.json]
+    for path in sorted(glob.glob(os.path.join(outdir, "*.eval.json"))):
+        base = os.path.basename(path)[: -len(".eval.json")]
+        model, label = base.split(".", 1) if "." in base else (base, base)
+        setting = re.sub(r"-s[0-9]+$", "", label)
+        groups.setdefault((model, setting), []).append(load(path))
+    for (model, setting), runs in groups.items():
+        if len(runs) < 2:
+            continue
+        cols, widest = [], 0.0
+        for rule in ("auc", "auc_one_sided_mean"):
+            for n in names:
+                v = [r["metrics"][n].get(rule) for r in runs if n in r["metrics"]]
+                v = [x for x in v if x is not None]
+                if not v:
+                    cols.append("-")
+                    continue
+                widest = max(widest, max(v) - min(v))
+                cols.append(f"{min(v):.4f}-{max(v):.4f}")
+        r = runs[0]
+        print(f"| {r['dataset']} {r['normal_class']} | {setting} (N = {r.get('morphs', '?')}) | {len(runs)} | " +
+              " | ".join(cols) + f" | {widest:.4f} |")
+
+
 if __name__ == "__main__":
     {"detector": detector, "presets": presets, "variants": variants, "training": training, "reproduce": reproduce,
-     "defects": defects_tables}[sys.argv[1]](*sys.argv[2:])
+     "defects": defects_tables, "preset-seeds": preset_seeds}[sys.argv[1]](*sys.argv[2:])
