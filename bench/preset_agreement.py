@@ -60,6 +60,16 @@ def load_runs(outdir, field):
     return runs
 
 
+def model_name(outdir, model):
+    """"DATA CLASS[, PROTOCOL]" from the `paper` run's eval.json, else the file name."""
+    path = os.path.join(outdir, f"{model}.paper.eval.json")
+    if not os.path.exists(path):
+        return model
+    r = json.load(open(path))
+    proto = f", {r['protocol']}" if r.get("protocol", "paper") != "paper" else ""
+    return f"{r['dataset']} {r['normal_class']}{proto}"
+
+
 def agreement(s, ref, m):
     """(normalised RMS difference, Spearman) of metric m over the images both score."""
     ids = [i for i in s if i in ref and m in s[i] and m in ref[i]]
@@ -86,7 +96,7 @@ def summary(outdir):
             got = [agreement(both[rule][(model, label)], both[rule][(model, "paper")], m) for m in METRICS]
             got = [g for g in got if g is not None]
             cells += [f"{max(g[0] for g in got):.3f}", f"{min(g[1] for g in got):.4f}"]
-        print(f"| {model} | {label} | {len(s)} | " + " | ".join(cells) + " |")
+        print(f"| {model_name(outdir, model)} | {label} | {len(s)} | " + " | ".join(cells) + " |")
 
 
 def main(outdir, rule):
@@ -110,7 +120,7 @@ def main(outdir, rule):
             worst = max(worst, g[0])
             rms_cells.append(f"{g[0]:.3f}")
             rho_cells.append(f"{g[1]:.4f}")
-        print(f"| {model} | {label} | {len(ids)} | " + " | ".join(rms_cells) + f" | {worst:.3f} | " +
+        print(f"| {model_name(outdir, model)} | {label} | {len(ids)} | " + " | ".join(rms_cells) + f" | {worst:.3f} | " +
               " | ".join(rho_cells) + " |")
 
 

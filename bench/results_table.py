@@ -62,7 +62,8 @@ def presets(outdir):
             diff = f"{max(d):.4f}" if d else ""
         setting = label + (f" (N = {r['morphs']})" if "morphs" in r else "")
         cells = ["-" if x is None else f"{x:.4f}" for x in a]
-        print(f"| {r['dataset']} {r['normal_class']} | {setting} | {r.get('codes_scored', '')} | {r['n_test']} | "
+        proto = f", {r['protocol']}" if r.get("protocol", "paper") != "paper" else ""
+        print(f"| {r['dataset']} {r['normal_class']}{proto} | {setting} | {r.get('codes_scored', '')} | {r['n_test']} | "
               f"{r['images_per_s']:.1f} | " + " | ".join(cells) + f" | {diff} |")
 
 

@@ -77,7 +77,8 @@ DetectorOptions preset_options(const std::string& name) {
   if (name == "paper") {
     o.morphs = 100;
   } else if (name == "default") {
-    o.morphs = 10;
+    o.morphs = 5;
+    o.radius_step = 0.2;
     o.placement = "quasi";
     o.duplicate_tolerance = 0.05;
   } else {

@@ -99,8 +99,9 @@ TEST_F(DetectCli, TrainCalibratesAndModelInfo) {
   EXPECT_EQ(all, (std::vector<int>{0, 1, 2, 3}));
   // A fresh calibration stores the VAL one-sided scores of every metric.
   EXPECT_EQ(cal["one_sided_metrics"], (nlohmann::json{"local", "loss", "mse", "ssim"}));
-  // The default preset's morph search: N = 10 along the golden-ratio sequence.
-  EXPECT_EQ(cal["detector"]["morphs"], 10);
+  // The default preset's morph search: N = 5 along the golden-ratio sequence, Δr = 0.2.
+  EXPECT_EQ(cal["detector"]["morphs"], 5);
+  EXPECT_DOUBLE_EQ(cal["detector"]["radius_step"].get<double>(), 0.2);
   EXPECT_EQ(cal["detector"]["placement"], "quasi");
 }
 
@@ -112,15 +113,15 @@ TEST_F(DetectCli, CalibratePlacementFollowsThePreset) {
     std::string flags, preset;
     int morphs;
     std::string placement;  // empty: no "placement" field (random draws)
-    double radius_step = 0.1;
+    double radius_step = 0.2;
   };
-  for (const Case& c : std::vector<Case>{{"", "default", 10, "quasi"},
-                                         {"--placement quasi", "default", 10, "quasi"},
-                                         {"--placement random", "custom", 10, ""},
-                                         {"--preset paper --morphs 4", "custom", 4, ""},
-                                         {"--preset paper --morphs 4 --placement quasi", "custom", 4, "quasi"},
-                                         {"--radius-step 0.1", "default", 10, "quasi"},
-                                         {"--morphs 5 --radius-step 0.2", "custom", 5, "quasi", 0.2}}) {
+  for (const Case& c : std::vector<Case>{{"", "default", 5, "quasi"},
+                                         {"--placement quasi", "default", 5, "quasi"},
+                                         {"--placement random", "custom", 5, ""},
+                                         {"--preset paper --morphs 4", "custom", 4, "", 0.1},
+                                         {"--preset paper --morphs 4 --placement quasi", "custom", 4, "quasi", 0.1},
+                                         {"--radius-step 0.2", "default", 5, "quasi"},
+                                         {"--morphs 10 --radius-step 0.1", "custom", 10, "quasi", 0.1}}) {
     const std::string m = dir_->file("placement.oiad");
     std::filesystem::copy_file(model_, m, std::filesystem::copy_options::overwrite_existing);
     auto r = run_oiad("--threads 1 calibrate --model " + m + " " + c.flags);
@@ -252,14 +253,14 @@ std::vector<nlohmann::json> json_lines(const std::string& text) {
 // evaluate --record stores the AUCs in the model file; a new calibration drops them.
 // `oiad bench --model`: scoring on a trained model with its stored calibration, paired with
 // the paper preset in the same run; the paper preset decodes 100 morphs for every code where
-// the stored default preset decodes 10 for the codes it kept, so it cannot be faster.
+// the stored default preset decodes 5 for the codes it kept, so it cannot be faster.
 TEST_F(DetectCli, BenchScoresATrainedModel) {
   auto r = run_oiad("--threads 1 bench --quick --model " + model_);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out)["trained_model"];
   const auto info = nlohmann::json::parse(run_oiad("model info " + model_).out);
   EXPECT_EQ(j["stored_calibration"]["preset"], "default");
-  EXPECT_EQ(j["stored_calibration"]["morphs"], 10);
+  EXPECT_EQ(j["stored_calibration"]["morphs"], 5);
   EXPECT_EQ(j["stored_calibration"]["codes_scored"], info["calibration"]["codes"].size());
   EXPECT_EQ(j["paper"]["morphs"], 100);
   EXPECT_EQ(j["paper"]["codes_scored"], 4) << "every code of the 4-code fixture";

@@ -443,12 +443,14 @@ void add_detect_commands(CLI::App& app, Runner& run) {
     c->add_option("--data", o->data, "calibrate on this data set's train split instead of the model's VAL part");
     c->add_option("--preset", o->preset,
                   "paper (N = 100 morphs per code, every code; decides by the paper's rule at α = 0.4) or default "
-                  "(N = 10 quasi-placed, duplicate codes once; decides by the one-sided rule at F = 0.05)")
+                  "(N = 5 quasi-placed over radius steps of 0.2, duplicate codes once; decides by the one-sided rule at "
+                  "F = 0.05)")
         ->check(CLI::IsMember(detect::preset_names()))
         ->capture_default_str();
     add_decision_flags(c, o->decision, "the default decision stored with the calibration (default: the preset's)");
     c->add_option("--morphs", o->morphs,
-                  "N, PR-morphs per code, instead of the preset's (preset becomes 'custom'); 'auto': the smallest "
+                  "N, PR-morphs per code, instead of the preset's (preset becomes 'custom'; the preset's radius step "
+                  "stays: 0.2 for default, sized for N = 5, so give --radius-step 0.1 with N >= 10); 'auto': the smallest "
                   "of 10, 20, 40, 70, 100 at which the search noise of every code's VAL consistency is at most "
                   "--morphs-epsilon times its spread over VAL (label-free)");
     c->add_option("--morphs-epsilon", o->morphs_epsilon, "tolerance of --morphs auto (noise sd / VAL sd)")
@@ -468,7 +470,7 @@ void add_detect_commands(CLI::App& app, Runner& run) {
         ->check(CLI::IsMember(detect::placement_names()));
     c->add_option("--radius-step", o->radius_step,
                   "Δr of the morph search as a share of the code's normal range: round t draws within ±t·Δr of the "
-                  "code's value (default: the preset's, 0.1)");
+                  "code's value (default: the preset's, 0.2 for default, 0.1 for paper)");
     c->add_option("--limit", o->limit, "cap the calibration images")->check(CLI::NonNegativeNumber);
     c->add_option("--seed", o->seed, "seed of the morph search")->capture_default_str();
     c->callback([&run, o] { run = [o] { run_calibrate(*o); return 0; }; });

@@ -147,7 +147,7 @@ void add_train_command(CLI::App& app, Runner& run) {
       ->check(CLI::IsMember(model::reconstruction_names()));
   c->add_flag("--resume", o->resume, "continue from FILE.ckpt written by an interrupted run");
   c->add_option("--preset", o->preset,
-                "detector preset: default (γ = 5; N = 10 quasi-placed; one-sided rule at F = 0.05) or paper "
+                "detector preset: default (γ = 5; N = 5 quasi-placed; one-sided rule at F = 0.05) or paper "
                 "(γ = 40; N = 100; the paper's rule at α = 0.4)")
       ->check(CLI::IsMember(detect::preset_names()))
       ->capture_default_str();
