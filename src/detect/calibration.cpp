@@ -167,13 +167,11 @@ OneSidedScorer Calibration::one_sided_scorer(Metric m) const {
 double OneSidedScorer::operator()(const std::vector<double>& sc) const {
   OIAD_CHECK(sc.size() == mean.size(), "expected ", mean.size(), " consistency values (one per selected code), got ",
              sc.size());
-  double total = 0;
-  if (weight.empty()) {
-    for (size_t k = 0; k < sc.size(); ++k) total += sign * (sc[k] - mean[k]) / sd[k];
-    return total / double(sc.size());
+  double total = 0, sum_w = 0;
+  for (size_t k = 0; k < sc.size(); ++k) {
+    const double w = weight.empty() ? 1.0 : weight[k];
+    total += w * sign * (sc[k] - mean[k]) / sd[k], sum_w += w;
   }
-  double sum_w = 0;
-  for (size_t k = 0; k < sc.size(); ++k) total += weight[k] * sign * (sc[k] - mean[k]) / sd[k], sum_w += weight[k];
   return total / sum_w;
 }
 
@@ -216,6 +214,19 @@ int Calibration::most_extreme_code(Metric m, const std::vector<double>& sc) cons
   return codes[best];
 }
 
+namespace {
+
+// Calibration::weights: empty, or one finite value in [1, 2^20] per code.
+void check_weights(const std::vector<double>& weights, size_t codes) {
+  OIAD_CHECK(weights.empty() || weights.size() == codes, "calibration: ", weights.size(), " code weights for ", codes,
+             " codes");
+  for (double w : weights)
+    OIAD_CHECK(std::isfinite(w) && w >= 1 && w <= double(1 << 20), "calibration: code weight ", w,
+               " outside [1, 2^20]");
+}
+
+}  // namespace
+
 nlohmann::json Calibration::to_json() const {
   nlohmann::json j = {{"codes", codes}, {"rule", rule_name(rule)}, {"alpha", alpha},
                       {"fpr", fpr},     {"n_val", n_val}};
@@ -246,11 +257,7 @@ Calibration Calibration::from_json(const nlohmann::json& j) {
     c.alpha = j.at("alpha").get<double>();
     if (j.contains("code_weights")) {
       c.weights = j["code_weights"].get<std::vector<double>>();
-      OIAD_CHECK(c.weights.size() == c.codes.size(), "calibration: ", c.weights.size(), " code weights for ",
-                 c.codes.size(), " codes");
-      for (double w : c.weights)
-        OIAD_CHECK(std::isfinite(w) && w >= 1 && w <= double(1 << 20), "calibration: code weight ", w,
-                   " outside [1, 2^20]");
+      check_weights(c.weights, c.codes.size());
     }
     c.n_val = bounded_int(j, "n_val", 0, int64_t(1) << 40, "calibration");
     c.distributions.assign(kNumMetrics, {});
@@ -359,9 +366,7 @@ Calibration make_calibration(const std::vector<int>& codes, const ConsistencyTab
   check_alpha(alpha);
   OIAD_CHECK(values.codes() == codes.size(), "calibration: VAL values of ", values.codes(), " codes for ",
              codes.size(), " selected codes");
-  OIAD_CHECK(weights.empty() || weights.size() == codes.size(), "calibration: ", weights.size(),
-             " code weights for ", codes.size(), " codes");
-  for (double w : weights) OIAD_CHECK(std::isfinite(w) && w >= 1, "calibration: code weight ", w, " below 1");
+  check_weights(weights, codes.size());
   Calibration c;
   c.codes = codes;
   c.weights = weights;

@@ -18,8 +18,9 @@
 // over the selected codes of the VAL-standardised SC, signed so that larger = less
 // consistent (one_sided_score); a kept code that stands for duplicates dropped at
 // calibration (distinct_codes) counts once per code it stands for (Calibration::weights),
-// so the mean is the one over every selected code; an image is anomalous when its score exceeds the (1 - f)-
-// fractile of the VAL images' own scores, so f is the share of normal VAL images it flags.
+// so the mean is the one over every selected code; an image is anomalous when its score
+// exceeds the (1 - f)-fractile of the VAL images' own scores, so f is the share of normal
+// VAL images it flags.
 // It is the default decision (at f = 0.05): the paper's rule at its α = 0.4 flags nearly
 // every image, normal ones included (docs/results.md, "Decisions").
 //
