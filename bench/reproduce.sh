@@ -14,7 +14,8 @@
 # Environment: SEED (0), SEEDS ("1 2 3"), PRESET (default), EPOCHS (30), LIMIT (0 = no cap), THREADS (all),
 # PEERS (deepsvdd,transforms: the same-run peers added to the standard cells; each adds about
 # 10-15 minutes per cell), REPORT (1; 0 runs the cells without rewriting docs/results.md, for
-# a machine that holds only some of the cells).
+# a machine that holds only some of the cells; `bench/results_table.py standard OUT [DATA...]`
+# then prints the standard-protocol tables of the cells it holds).
 #
 # Resumable at two levels: a cell whose results.json is complete is skipped, and an
 # interrupted cell resumes inside `oiad experiment` (finished methods and training

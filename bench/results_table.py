@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Prints Markdown tables from the JSON files the bench scripts write.
 Usage: bench/results_table.py detector OUTDIR | presets OUTDIR | preset-seeds OUTDIR | variants OUTDIR |
-       training FILE... | reproduce OUTDIR | defects OUTDIR"""
+       training FILE... | reproduce OUTDIR | defects OUTDIR |
+       standard OUTDIR [DATA...]"""
 import datetime
 import glob
 import json
@@ -179,6 +180,51 @@ def fmt(x, nd=3):
     return "–" if x is None else f"{x:.{nd}f}"
 
 
+def standard_table(outdir, data, published):
+    """The standard-protocol table of one data set: every cell of OUTDIR run so far, the same-run
+    peers beside the published numbers, and the means over the classes run so far; AUCs to 4
+    decimals, as MNIST's lie within 0.01 of each other."""
+    print(f"### {data}\n")
+    head = ("| class | " + " | ".join(n for _, n in METHODS) +
+            " | OIAD ssim one-sided* | OIAD local† | " + " | ".join(n for _, n in PEERS) +
+            " | Deep SVDD | GEOM | seconds (threads) | OIAD γ |")
+    print(head)
+    print("|" + "---|" * (head.count("|") - 1))
+    done = []
+    svdd = published["deep_svdd"].get(data)
+    geom = published["geom"].get(data)
+    for i in range(10):
+        r = cell(outdir, data, str(i), "standard")
+        pub = f" | {svdd[i]:.1f}" if svdd else " | –"
+        pub += f" | {geom[i]:.1f}" if geom else " | –"
+        name = f"{i} {CLASS_NAMES[data][i]}" if data != "mnist" else str(i)
+        if r is None:
+            print(f"| {name} | " + " | ".join("not run yet" for _ in range(len(METHODS) + 2 + len(PEERS))) + pub +
+                  " | | |")
+            continue
+        cells = [fmt(r["methods"][k]["auc"], 4) if k in r["methods"] else "–" for k, _ in METHODS]
+        cells.append(fmt(one_sided(r), 4))
+        cells.append(fmt(one_sided(r, "local"), 4))
+        cells += [fmt(r["methods"][k]["auc"], 4) if k in r["methods"] else "–" for k, _ in PEERS]
+        print(f"| {name} | " + " | ".join(cells) + pub + f" | {seconds(r)} | {gamma(outdir, data, i, 'standard'):g} |")
+        done.append((i, r))
+    if done:
+        # Means over the classes run so far; published means over the same classes.
+        def mean(xs):
+            xs = [x for x in xs if x is not None]
+            return sum(xs) / len(xs) if xs else None
+        cells = [fmt(mean([r["methods"][k]["auc"] if k in r["methods"] else None for _, r in done]), 4)
+                 for k, _ in METHODS]
+        cells.append(fmt(mean([one_sided(r) for _, r in done]), 4))
+        cells.append(fmt(mean([one_sided(r, "local") for _, r in done]), 4))
+        cells += [fmt(mean([r["methods"][k]["auc"] if k in r["methods"] else None for _, r in done]), 4) for k, _ in PEERS]
+        pub = f" | {mean([svdd[i] for i, _ in done]):.1f}" if svdd else " | –"
+        pub += f" | {mean([geom[i] for i, _ in done]):.1f}" if geom else " | –"
+        print(f"| mean of {len(done)} | " + " | ".join(cells) + pub +
+              f" | {sum(r['seconds'] for _, r in done):.0f} in all | |")
+    print()
+
+
 def reproduce(outdir):
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     published = load(os.path.join(root, "bench", "published.json"))
@@ -251,45 +297,7 @@ def reproduce(outdir):
         print(f"- {'Deep SVDD' if name == 'deep_svdd' else 'GEOM'}: {published[name]['source']}")
     print()
     for data in ("mnist", "fashion-mnist", "cifar10"):
-        print(f"### {data}\n")
-        head = ("| class | " + " | ".join(n for _, n in METHODS) +
-                " | OIAD ssim one-sided* | OIAD local† | " + " | ".join(n for _, n in PEERS) +
-                " | Deep SVDD | GEOM | seconds (threads) | OIAD γ |")
-        print(head)
-        print("|" + "---|" * (head.count("|") - 1))
-        done = []
-        svdd = published["deep_svdd"].get(data)
-        geom = published["geom"].get(data)
-        for i in range(10):
-            r = cell(outdir, data, str(i), "standard")
-            pub = f" | {svdd[i]:.1f}" if svdd else " | –"
-            pub += f" | {geom[i]:.1f}" if geom else " | –"
-            name = f"{i} {CLASS_NAMES[data][i]}" if data != "mnist" else str(i)
-            if r is None:
-                print(f"| {name} | " + " | ".join("not run yet" for _ in range(len(METHODS) + 2 + len(PEERS))) + pub +
-                      " | | |")
-                continue
-            cells = [fmt(r["methods"][k]["auc"]) if k in r["methods"] else "–" for k, _ in METHODS]
-            cells.append(fmt(one_sided(r)))
-            cells.append(fmt(one_sided(r, "local")))
-            cells += [fmt(r["methods"][k]["auc"]) if k in r["methods"] else "–" for k, _ in PEERS]
-            print(f"| {name} | " + " | ".join(cells) + pub + f" | {seconds(r)} | {gamma(outdir, data, i, 'standard'):g} |")
-            done.append((i, r))
-        if done:
-            # Means over the classes run so far; published means over the same classes.
-            def mean(xs):
-                xs = [x for x in xs if x is not None]
-                return sum(xs) / len(xs) if xs else None
-            cells = [fmt(mean([r["methods"][k]["auc"] if k in r["methods"] else None for _, r in done]))
-                     for k, _ in METHODS]
-            cells.append(fmt(mean([one_sided(r) for _, r in done])))
-            cells.append(fmt(mean([one_sided(r, "local") for _, r in done])))
-            cells += [fmt(mean([r["methods"][k]["auc"] if k in r["methods"] else None for _, r in done])) for k, _ in PEERS]
-            pub = f" | {mean([svdd[i] for i, _ in done]):.1f}" if svdd else " | –"
-            pub += f" | {mean([geom[i] for i, _ in done]):.1f}" if geom else " | –"
-            print(f"| mean of {len(done)} | " + " | ".join(cells) + pub +
-                  f" | {sum(r['seconds'] for _, r in done):.0f} in all | |")
-        print()
+        standard_table(outdir, data, published)
     defects_tables(outdir)
     print("\\* OIAD ssim one-sided: the same SSIM consistencies, scored by their mean over the scored codes "
           "(standardised on VAL; lower = more anomalous) instead of the paper's two-sided α rule. It is a variant "
@@ -489,6 +497,17 @@ def preset_seeds(outdir):
               " | ".join(cols) + f" | {widest:.4f} |")
 
 
+def standard(outdir, *datasets):
+    """`standard OUTDIR [DATA...]`: the standard-protocol tables alone, for a machine that holds only
+    some of the cells (bench/reproduce.sh with REPORT=0)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    published = load(os.path.join(root, "bench", "published.json"))
+    for data in datasets or ("mnist", "fashion-mnist", "cifar10"):
+        if data not in CLASS_NAMES:
+            sys.exit(f"results_table.py: unknown data set '{data}' ({', '.join(CLASS_NAMES)})")
+        standard_table(outdir, data, published)
+
+
 if __name__ == "__main__":
     {"detector": detector, "presets": presets, "variants": variants, "training": training, "reproduce": reproduce,
-     "defects": defects_tables, "preset-seeds": preset_seeds}[sys.argv[1]](*sys.argv[2:])
+     "defects": defects_tables, "preset-seeds": preset_seeds, "standard": standard}[sys.argv[1]](*sys.argv[2:])
