@@ -10,6 +10,10 @@
 #             class's test images given one synthetic local defect; docs/results.md)
 #   seeds     MNIST 7, paper protocol, again with seeds SEEDS (default "1 2 3"; split, holdout,
 #             initialisation and morph search all change with the seed), into OUT/seeds/
+#   standard-seeds
+#             the 30 standard cells again with seeds SEEDS (default here "1 2"), OIAD and the
+#             peers only (the ten-class means' spread over seeds: bench/results_table.py
+#             standard-seeds OUT), into OUT/seeds/
 #   report    only rewrite docs/results.md from what OUT holds
 # Environment: SEED (0), SEEDS ("1 2 3"), PRESET (default), EPOCHS (30), LIMIT (0 = no cap), THREADS (all),
 # PEERS (deepsvdd,transforms: the same-run peers added to the standard cells; each adds about
@@ -42,18 +46,28 @@ for d in mnist fashion-mnist cifar10; do
 done
 seeds=()
 for s in ${SEEDS:-1 2 3}; do seeds+=("mnist 7 paper $s"); done
+standard_seeds=()
+for s in ${SEEDS:-1 2}; do
+  for d in mnist fashion-mnist cifar10; do
+    for c in 0 1 2 3 4 5 6 7 8 9; do standard_seeds+=("$d $c standard $s"); done
+  done
+done
 case "$what" in
   table2) cells=("${table2[@]}") ;;
   seeds) cells=("${seeds[@]}") ;;
+  standard-seeds) cells=("${standard_seeds[@]}") ;;
   standard) cells=("${standard[@]}") ;;
   defects) cells=("${defects[@]}") ;;
   all) cells=("${table2[@]}" "${standard[@]}" "${defects[@]}") ;;
   report) cells=() ;;
-  *) echo "reproduce.sh: unknown set '$what' (table2, standard, defects, seeds, all, report)" >&2; exit 2 ;;
+  *) echo "reproduce.sh: unknown set '$what' (table2, standard, defects, seeds, standard-seeds, all, report)" >&2; exit 2 ;;
 esac
 
 for cell in "${cells[@]+"${cells[@]}"}"; do
   read -r data cls protocol cell_seed <<< "$cell"
+  # A standard cell of another seed runs OIAD and the peers only: the seed spread is asked of them.
+  only_oiad_peers=0
+  [ -n "$cell_seed" ] && [ "$protocol" = standard ] && only_oiad_peers=1
   if [ -n "$cell_seed" ]; then
     mkdir -p "$out/seeds"
     dir="$out/seeds/${data}_${cls}_${protocol}_seed${cell_seed}"
@@ -61,10 +75,12 @@ for cell in "${cells[@]+"${cells[@]}"}"; do
     cell_seed=$seed
     dir="$out/${data}_${cls}_${protocol}"
   fi
-  if [ -s "$dir/results.json" ] && python3 - "$dir/results.json" "$peers" <<'PY'
+  if [ -s "$dir/results.json" ] && python3 - "$dir/results.json" "$peers" "$only_oiad_peers" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
-need = {"oiad_mse", "oiad_loss", "oiad_ssim", "vae", "dcae", "kde", "ocsvm", "gmm"}
+need = {"oiad_mse", "oiad_loss", "oiad_ssim"}
+if sys.argv[3] != "1":
+    need |= {"vae", "dcae", "kde", "ocsvm", "gmm"}
 if r["protocol"] == "defects":
     need.add("oiad_local")
 if r["protocol"] == "standard":
@@ -78,6 +94,7 @@ PY
   echo "reproduce: $data $cls $protocol seed $cell_seed -> $dir ($(date +%H:%M:%S))" >&2
   methods=()
   [ "$protocol" = standard ] && methods=(--methods "oiad,vae,dcae,kde,ocsvm,gmm,$peers")
+  [ "$only_oiad_peers" = 1 ] && methods=(--methods "oiad,$peers")
   "$bin" "${threads[@]+"${threads[@]}"}" experiment --data "$data" --normal-class "$cls" --protocol "$protocol" \
     --preset "$preset" --seed "$cell_seed" --epochs "$epochs" --limit "$limit" --out "$dir" "${methods[@]+"${methods[@]}"}" \
     > "$dir.summary.json" 2> "$dir.log"

@@ -2,7 +2,7 @@
 """Prints Markdown tables from the JSON files the bench scripts write.
 Usage: bench/results_table.py detector OUTDIR | presets OUTDIR | preset-seeds OUTDIR | variants OUTDIR |
        training FILE... | reproduce OUTDIR | defects OUTDIR |
-       standard OUTDIR [DATA...]"""
+       standard OUTDIR [DATA...] | standard-seeds OUTDIR [DATA...]"""
 import datetime
 import glob
 import json
@@ -465,6 +465,55 @@ def seed_spread(outdir):
         print()
 
 
+SEED_COLUMNS = [("oiad_ssim_one_sided", "OIAD ssim one-sided*"), ("oiad_local_one_sided", "OIAD local†")] + PEERS
+
+
+def standard_seeds(outdir, *datasets):
+    """`standard-seeds OUTDIR [DATA...]`: the ten-class means of OIAD's one-sided scores and of the
+    same-run peers for each seed (seed 0: the standard cells; others: bench/reproduce.sh
+    standard-seeds), with their mean and sample standard deviation over the seeds whose ten cells
+    have all run. A seed with fewer cells shows its mean over them and how many."""
+    for data in datasets or ("mnist", "fashion-mnist", "cifar10"):
+        if data not in CLASS_NAMES:
+            sys.exit(f"results_table.py: unknown data set '{data}' ({', '.join(CLASS_NAMES)})")
+        by_seed = {}
+        for i in range(10):
+            r = cell(outdir, data, str(i), "standard")
+            if r is not None:
+                by_seed.setdefault(0, {})[i] = r
+            for path in glob.glob(os.path.join(outdir, "seeds", f"{data}_{i}_standard_seed*", "results.json")):
+                r = load(path)
+                by_seed.setdefault(int(r["seed"]), {})[i] = r
+        if not by_seed:
+            continue
+        print(f"### {data}: ten-class means per seed\n")
+        head = "| seed | classes run | " + " | ".join(n for _, n in SEED_COLUMNS) + " |"
+        print(head)
+        print("|" + "---|" * (head.count("|") - 1))
+        full = []
+        for seed in sorted(by_seed):
+            cells = by_seed[seed]
+            means = []
+            for key, _ in SEED_COLUMNS:
+                xs = [method_auc(r, key) for r in cells.values()]
+                xs = [x for x in xs if x is not None]
+                means.append(sum(xs) / len(xs) if len(xs) == len(cells) else None)
+            print(f"| {seed} | {len(cells)} | " + " | ".join(fmt(m, 4) for m in means) + " |")
+            if len(cells) == 10:
+                full.append(means)
+        if len(full) >= 2:
+            cols = list(zip(*full))
+            def stats(xs):
+                if any(x is None for x in xs):
+                    return None, None
+                m = sum(xs) / len(xs)
+                return m, (sum((x - m) ** 2 for x in xs) / (len(xs) - 1)) ** 0.5
+            st = [stats(c) for c in cols]
+            print(f"| mean of {len(full)} seeds | 10 | " + " | ".join(fmt(m, 4) for m, _ in st) + " |")
+            print(f"| sd | | " + " | ".join(fmt(sd, 4) for _, sd in st) + " |")
+        print()
+
+
 def preset_seeds(outdir):
     """Settings searched with several seeds (bench/preset_compare.sh SETTING-sS; no suffix is
     seed 0): per model and setting, each AUC of `presets` as min-max over the seeds, and the
@@ -510,4 +559,5 @@ def standard(outdir, *datasets):
 
 if __name__ == "__main__":
     {"detector": detector, "presets": presets, "variants": variants, "training": training, "reproduce": reproduce,
-     "defects": defects_tables, "preset-seeds": preset_seeds, "standard": standard}[sys.argv[1]](*sys.argv[2:])
+     "defects": defects_tables, "preset-seeds": preset_seeds, "standard": standard,
+     "standard-seeds": standard_seeds}[sys.argv[1]](*sys.argv[2:])
