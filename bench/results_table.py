@@ -98,6 +98,9 @@ METHODS = [("kde", "KDE"), ("ocsvm", "OC-SVM"), ("gmm", "GMM"), ("vae", "VAE"), 
            ("oiad_mse", "OIAD mse"), ("oiad_loss", "OIAD loss"), ("oiad_ssim", "OIAD ssim")]
 # Same-run peers (oiad experiment --methods deepsvdd,transforms): columns beside the published numbers.
 PEERS = [("deepsvdd", "Deep SVDD here"), ("transforms", "GEOM-type here")]
+# Columns of the standard-protocol tables (keys of method_auc).
+STANDARD_COLUMNS = METHODS + [("oiad_ssim_one_sided", "OIAD ssim one-sided*"),
+                              ("oiad_local_one_sided", "OIAD local†")] + PEERS
 TABLE2 = [("mnist", "1"), ("mnist", "7"), ("cifar10", "cat"), ("cifar10", "dog"), ("fashion-mnist", "trouser")]
 CLASS_NAMES = {"mnist": [str(i) for i in range(10)],
                "fashion-mnist": ["t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker",
@@ -185,9 +188,7 @@ def standard_table(outdir, data, published):
     peers beside the published numbers, and the means over the classes run so far; AUCs to 4
     decimals, as MNIST's lie within 0.01 of each other."""
     print(f"### {data}\n")
-    head = ("| class | " + " | ".join(n for _, n in METHODS) +
-            " | OIAD ssim one-sided* | OIAD local† | " + " | ".join(n for _, n in PEERS) +
-            " | Deep SVDD | GEOM | seconds (threads) | OIAD γ |")
+    head = "| class | " + " | ".join(n for _, n in STANDARD_COLUMNS) + " | Deep SVDD | GEOM | seconds (threads) | OIAD γ |"
     print(head)
     print("|" + "---|" * (head.count("|") - 1))
     done = []
@@ -199,13 +200,10 @@ def standard_table(outdir, data, published):
         pub += f" | {geom[i]:.1f}" if geom else " | –"
         name = f"{i} {CLASS_NAMES[data][i]}" if data != "mnist" else str(i)
         if r is None:
-            print(f"| {name} | " + " | ".join("not run yet" for _ in range(len(METHODS) + 2 + len(PEERS))) + pub +
+            print(f"| {name} | " + " | ".join("not run yet" for _ in STANDARD_COLUMNS) + pub +
                   " | | |")
             continue
-        cells = [fmt(r["methods"][k]["auc"], 4) if k in r["methods"] else "–" for k, _ in METHODS]
-        cells.append(fmt(one_sided(r), 4))
-        cells.append(fmt(one_sided(r, "local"), 4))
-        cells += [fmt(r["methods"][k]["auc"], 4) if k in r["methods"] else "–" for k, _ in PEERS]
+        cells = [fmt(method_auc(r, k), 4) for k, _ in STANDARD_COLUMNS]
         print(f"| {name} | " + " | ".join(cells) + pub + f" | {seconds(r)} | {gamma(outdir, data, i, 'standard'):g} |")
         done.append((i, r))
     if done:
@@ -213,11 +211,7 @@ def standard_table(outdir, data, published):
         def mean(xs):
             xs = [x for x in xs if x is not None]
             return sum(xs) / len(xs) if xs else None
-        cells = [fmt(mean([r["methods"][k]["auc"] if k in r["methods"] else None for _, r in done]), 4)
-                 for k, _ in METHODS]
-        cells.append(fmt(mean([one_sided(r) for _, r in done]), 4))
-        cells.append(fmt(mean([one_sided(r, "local") for _, r in done]), 4))
-        cells += [fmt(mean([r["methods"][k]["auc"] if k in r["methods"] else None for _, r in done]), 4) for k, _ in PEERS]
+        cells = [fmt(mean([method_auc(r, k) for _, r in done]), 4) for k, _ in STANDARD_COLUMNS]
         pub = f" | {mean([svdd[i] for i, _ in done]):.1f}" if svdd else " | –"
         pub += f" | {mean([geom[i] for i, _ in done]):.1f}" if geom else " | –"
         print(f"| mean of {len(done)} | " + " | ".join(cells) + pub +
@@ -465,7 +459,7 @@ def seed_spread(outdir):
         print()
 
 
-SEED_COLUMNS = [("oiad_ssim_one_sided", "OIAD ssim one-sided*"), ("oiad_local_one_sided", "OIAD local†")] + PEERS
+SEED_COLUMNS = STANDARD_COLUMNS[len(METHODS):]
 
 
 def standard_seeds(outdir, *datasets):
@@ -473,9 +467,7 @@ def standard_seeds(outdir, *datasets):
     same-run peers for each seed (seed 0: the standard cells; others: bench/reproduce.sh
     standard-seeds), with their mean and sample standard deviation over the seeds whose ten cells
     have all run. A seed with fewer cells shows its mean over them and how many."""
-    for data in datasets or ("mnist", "fashion-mnist", "cifar10"):
-        if data not in CLASS_NAMES:
-            sys.exit(f"results_table.py: unknown data set '{data}' ({', '.join(CLASS_NAMES)})")
+    for data in dataset_names(datasets):
         by_seed = {}
         for i in range(10):
             r = cell(outdir, data, str(i), "standard")
@@ -546,14 +538,20 @@ def preset_seeds(outdir):
               " | ".join(cols) + f" | {widest:.4f} |")
 
 
+def dataset_names(datasets):
+    """The data sets named on the command line (all three when none), each checked."""
+    for data in datasets:
+        if data not in CLASS_NAMES:
+            sys.exit(f"results_table.py: unknown data set '{data}' ({', '.join(CLASS_NAMES)})")
+    return datasets or tuple(CLASS_NAMES)
+
+
 def standard(outdir, *datasets):
     """`standard OUTDIR [DATA...]`: the standard-protocol tables alone, for a machine that holds only
     some of the cells (bench/reproduce.sh with REPORT=0)."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     published = load(os.path.join(root, "bench", "published.json"))
-    for data in datasets or ("mnist", "fashion-mnist", "cifar10"):
-        if data not in CLASS_NAMES:
-            sys.exit(f"results_table.py: unknown data set '{data}' ({', '.join(CLASS_NAMES)})")
+    for data in dataset_names(datasets):
         standard_table(outdir, data, published)
 
 
