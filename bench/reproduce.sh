@@ -24,7 +24,9 @@
 # Resumable at two levels: a cell whose results.json is complete is skipped, and an
 # interrupted cell resumes inside `oiad experiment` (finished methods and training
 # checkpoints are kept in its folder). Cells run one at a time: two LibTorch processes on
-# a 2-core machine slow each other down many times over.
+# a 2-core machine slow each other down many times over. While the file OUT/hold exists, the
+# next cell waits for it to go (other heavy work can then run between cells without
+# sharing the cores with one, which would distort its seconds).
 set -euo pipefail
 what=${1:-all}
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -90,6 +92,10 @@ PY
   then
     echo "reproduce: $data $cls $protocol seed $cell_seed done already" >&2
     continue
+  fi
+  if [ -e "$out/hold" ]; then
+    echo "reproduce: $out/hold exists, waiting before $data $cls $protocol ($(date +%H:%M:%S))" >&2
+    while [ -e "$out/hold" ]; do sleep 10; done
   fi
   echo "reproduce: $data $cls $protocol seed $cell_seed -> $dir ($(date +%H:%M:%S))" >&2
   methods=()
