@@ -15,7 +15,8 @@
 #             peers only (the ten-class means' spread over seeds: bench/results_table.py
 #             standard-seeds OUT), into OUT/seeds/
 #   report    only rewrite docs/results.md from what OUT holds
-# Environment: SEED (0), SEEDS ("1 2 3"), PRESET (default), EPOCHS (30), LIMIT (0 = no cap), THREADS (all),
+# Environment: OIAD (the oiad binary, build/oiad; a copy keeps a long campaign on one build
+# while build/ changes), SEED (0), SEEDS ("1 2 3"), PRESET (default), EPOCHS (30), LIMIT (0 = no cap), THREADS (all),
 # PEERS (deepsvdd,transforms: the same-run peers added to the standard cells; each adds about
 # 10-15 minutes per cell), REPORT (1; 0 runs the cells without rewriting docs/results.md, for
 # a machine that holds only some of the cells; `bench/results_table.py standard OUT [DATA...]`
@@ -31,7 +32,7 @@ set -euo pipefail
 what=${1:-all}
 root="$(cd "$(dirname "$0")/.." && pwd)"
 out=${2:-$root/runs/reproduce}
-bin="$root/build/oiad"
+bin=${OIAD:-$root/build/oiad}
 seed=${SEED:-0}; preset=${PRESET:-default}; epochs=${EPOCHS:-30}; limit=${LIMIT:-0}; peers=${PEERS:-deepsvdd,transforms}
 threads=()
 [ -n "${THREADS:-}" ] && threads=(--threads "$THREADS")
