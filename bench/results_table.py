@@ -2,7 +2,7 @@
 """Prints Markdown tables from the JSON files the bench scripts write.
 Usage: bench/results_table.py detector OUTDIR | presets OUTDIR | preset-seeds OUTDIR | variants OUTDIR |
        training FILE... | reproduce OUTDIR | defects OUTDIR |
-       standard OUTDIR [DATA...] | standard-seeds OUTDIR [DATA...]"""
+       standard OUTDIR [DATA...] | standard-seeds OUTDIR [DATA...] | relative-dev FILE..."""
 import datetime
 import glob
 import json
@@ -100,7 +100,9 @@ METHODS = [("kde", "KDE"), ("ocsvm", "OC-SVM"), ("gmm", "GMM"), ("vae", "VAE"), 
 PEERS = [("deepsvdd", "Deep SVDD here"), ("transforms", "GEOM-type here")]
 # Columns of the standard-protocol tables (keys of method_auc).
 STANDARD_COLUMNS = METHODS + [("oiad_ssim_one_sided", "OIAD ssim one-sided*"),
-                              ("oiad_local_one_sided", "OIAD local†")] + PEERS
+                              ("oiad_local_one_sided", "OIAD local†"),
+                              ("oiad_ssim_relative", "OIAD ssim relative‡"),
+                              ("oiad_mse_relative", "OIAD mse relative‡")] + PEERS
 TABLE2 = [("mnist", "1"), ("mnist", "7"), ("cifar10", "cat"), ("cifar10", "dog"), ("fashion-mnist", "trouser")]
 CLASS_NAMES = {"mnist": [str(i) for i in range(10)],
                "fashion-mnist": ["t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker",
@@ -207,10 +209,10 @@ def standard_table(outdir, data, published):
         print(f"| {name} | " + " | ".join(cells) + pub + f" | {seconds(r)} | {gamma(outdir, data, i, 'standard'):g} |")
         done.append((i, r))
     if done:
-        # Means over the classes run so far; published means over the same classes.
+        # Means over the classes run so far ("–" where a column lacks a class); published
+        # means over the same classes.
         def mean(xs):
-            xs = [x for x in xs if x is not None]
-            return sum(xs) / len(xs) if xs else None
+            return None if not xs or any(x is None for x in xs) else sum(xs) / len(xs)
         cells = [fmt(mean([method_auc(r, k) for _, r in done]), 4) for k, _ in STANDARD_COLUMNS]
         pub = f" | {mean([svdd[i] for i, _ in done]):.1f}" if svdd else " | –"
         pub += f" | {mean([geom[i] for i, _ in done]):.1f}" if geom else " | –"
@@ -300,6 +302,10 @@ def reproduce(outdir):
           "dissimilarity map, standardised per window on VAL, the mean of its largest 3%), scored by the same "
           "one-sided rule. A variant beside the paper's method for local defects (docs/architecture.md); "
           "\"–\": the cell ran before the metric existed.\n")
+    print("‡ OIAD relative: the one-sided score less what the image's own complexity (its metric's dissimilarity "
+          "to a Gaussian blur of itself) predicts of it, a line fitted on VAL (docs/architecture.md, \"Relative "
+          "rule\"). A variant beside the paper's method, chosen on training images only (docs/results.md); "
+          "\"–\": the cell ran before the rule existed.\n")
     print("OIAD γ: the TC weight the cell's Detector-VAE trained with (the `default` preset's: 40 until commit "
           "1e94197, 5 since, chosen on development splits of training images; the `paper` preset's: 40).\n")
     print("### Commands\n")
@@ -330,9 +336,12 @@ PIXEL_METHODS = [("vae", "VAE"), ("dcae", "DCAE"), ("oiad_local", "OIAD local†
 
 
 def method_auc(r, key):
-    """A method's image AUC in a cell; keys ending in _one_sided are OIAD metrics' one-sided scores."""
+    """A method's image AUC in a cell; keys ending in _one_sided and _relative are OIAD metrics'
+    one-sided and relative scores (None for a cell that ran before the relative rule existed)."""
     if key.endswith("_one_sided"):
         return one_sided(r, key[5:-len("_one_sided")])
+    if key.endswith("_relative"):
+        return r.get("oiad", {}).get(key[5:-len("_relative")], {}).get("auc_relative")
     return r["methods"].get(key, {}).get("auc")
 
 
@@ -555,7 +564,41 @@ def standard(outdir, *datasets):
         standard_table(outdir, data, published)
 
 
+def relative_dev(*paths):
+    """`relative-dev FILE...`: outputs of bench/relative_sc_dev.cpp (one model each) as one table:
+    per metric the one-sided AUC, the AUC less the complexity line at the σ chosen by the
+    largest calibration R² (that σ), and the AUC of complexity alone at that σ; then the mean
+    of each column per data set (the model's name up to its first underscore)."""
+    metrics = ("ssim", "mse", "local")
+    head = "| model | " + " | ".join(f"{m} one-sided | {m} relative (σ) | {m}: complexity alone" for m in metrics) + " |"
+    print(head)
+    print("|" + "---|" * (head.count("|") - 1))
+    by_data = {}
+    for path in paths:
+        lines = open(path).read().splitlines()
+        def auc(prefix):
+            hit = [l for l in lines if l.startswith(prefix)]
+            if len(hit) != 1:
+                sys.exit(f"{path}: {len(hit)} lines start with '{prefix}'")
+            return hit[0], float(hit[0].rsplit("AUC", 1)[1])
+        row, cells = [], []
+        for m in metrics:
+            one = auc(f"{m}: one-sided (the library)")[1]
+            line, rel = auc(f"{m}: one-sided less regression, σ chosen by largest cal R²")
+            sigma = line.split("(σ ")[1].split(")")[0]
+            alone = auc(f"{m}: complexity alone, σ {sigma}")[1]
+            row += [one, rel, alone]
+            cells += [f"{one:.4f}", f"{rel:.4f} ({float(sigma):g})", f"{alone:.4f}"]
+        name = os.path.basename(path)[len("relative_sc_"):-len(".txt")]
+        by_data.setdefault(name.split("_")[0], []).append(row)
+        print(f"| {name} | " + " | ".join(cells) + " |")
+    for data, rows in by_data.items():
+        means = [sum(c) / len(c) for c in zip(*rows)]
+        cells = [f"{x:.4f}" for x in means]
+        print(f"| mean, {data} ({len(rows)}) | " + " | ".join(cells) + " |")
+
+
 if __name__ == "__main__":
     {"detector": detector, "presets": presets, "variants": variants, "training": training, "reproduce": reproduce,
      "defects": defects_tables, "preset-seeds": preset_seeds, "standard": standard,
-     "standard-seeds": standard_seeds}[sys.argv[1]](*sys.argv[2:])
+     "standard-seeds": standard_seeds, "relative-dev": relative_dev}[sys.argv[1]](*sys.argv[2:])

@@ -350,9 +350,9 @@ class OIAD:
     def _levels(self):
         if self.rule == "paper":
             return {"rule": "paper", "alpha": self.alpha}
-        if self.rule == "one-sided":
-            return {"rule": "one-sided", "fpr": self.fpr}
-        raise ValueError("OIAD: rule %r (expected one-sided or paper)" % (self.rule,))
+        if self.rule in ("one-sided", "relative"):
+            return {"rule": self.rule, "fpr": self.fpr}
+        raise ValueError("OIAD: rule %r (expected one-sided, relative or paper)" % (self.rule,))
 
     def fit(self, X, y=None):
         self.model_ = train(X, epochs=self.epochs, latent_dim=self.latent_dim, seed=self.seed,

@@ -169,7 +169,7 @@ class Model {
     out["alpha"] = r.alpha;
     out["fpr"] = r.fpr;
     out["threshold"] =
-        r.rule == detect::Rule::kPaper ? 1.0 - 2.0 * r.alpha : d_.calibration.one_sided_threshold(m, r.fpr);
+        d_.calibration.threshold(m, r.rule, r.rule == detect::Rule::kPaper ? r.alpha : r.fpr);
   }
   detect::DecisionRule decide(std::optional<std::string> rule, std::optional<double> alpha,
                               std::optional<double> fpr) const {

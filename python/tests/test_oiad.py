@@ -93,6 +93,13 @@ def test_decisions(model, folder):
     np.testing.assert_array_equal(paper.anomalous, paper.score > 1 - 2 * 0.3)
     assert ((0 < paper.p_value) & (paper.p_value <= 1)).all()
     assert model.decision(fpr=0.2)["threshold"] == one.threshold
+    rel = model.score(x, rule="relative", fpr=0.2)
+    assert (rel.rule, rel.fpr) == ("relative", 0.2)
+    np.testing.assert_array_equal(rel.anomalous, rel.score > rel.threshold)
+    assert model.decision(rule="relative", fpr=0.2)["threshold"] == rel.threshold
+    assert ((0 < rel.p_value) & (rel.p_value <= 1)).all()
+    with pytest.raises(ValueError, match="relative rule takes fpr"):
+        model.score(x, rule="relative", alpha=0.1)
     with pytest.raises(ValueError, match="fpr belongs to rule one-sided"):
         model.score(x, rule="paper", fpr=0.1)
     with pytest.raises(ValueError, match="alpha"):

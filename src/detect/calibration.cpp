@@ -10,7 +10,7 @@
 namespace oiad::detect {
 
 const std::vector<std::string>& rule_names() {
-  static const std::vector<std::string> kNames = {"paper", "one-sided"};  // Rule's order
+  static const std::vector<std::string> kNames = {"paper", "one-sided", "relative"};  // Rule's order
   return kNames;
 }
 
@@ -20,7 +20,7 @@ Rule parse_rule(const std::string& s) {
   const auto& names = rule_names();
   for (size_t i = 0; i < names.size(); ++i)
     if (names[i] == s) return Rule(i);
-  throw UsageError("unknown rule '" + s + "' (expected paper or one-sided)");
+  throw UsageError("unknown rule '" + s + "' (expected paper, one-sided or relative)");
 }
 
 void check_fpr(double fpr) {
@@ -41,9 +41,9 @@ DecisionRule apply_overrides(DecisionRule d, const DecisionOverrides& o, const s
     if (!o.rule && o.alpha) d.rule = Rule::kPaper;
     if (!o.rule && o.fpr) d.rule = Rule::kOneSided;
     OIAD_CHECK_USAGE(!(d.rule == Rule::kPaper && o.fpr), what, ": ", f, " belongs to ", r,
-                     " one-sided; the paper rule takes ", a);
-    OIAD_CHECK_USAGE(!(d.rule == Rule::kOneSided && o.alpha), what, ": ", a,
-                     " belongs to the paper rule; the one-sided rule takes ", f);
+                     " one-sided or relative; the paper rule takes ", a);
+    OIAD_CHECK_USAGE(!(d.rule != Rule::kPaper && o.alpha), what, ": ", a, " belongs to the paper rule; the ",
+                     rule_name(d.rule), " rule takes ", f);
   }
   if (o.alpha) d.alpha = *o.alpha;
   if (o.fpr) d.fpr = *o.fpr;
@@ -191,8 +191,55 @@ double Calibration::one_sided_threshold(Metric m, double fpr) const {
   return quantile_sorted(val_one_sided[size_t(m)], 1.0 - fpr);
 }
 
+bool Calibration::has_relative(Metric m) const {
+  const size_t k = size_t(m);
+  return k < relative.size() && relative[k].sigma > 0 && k < val_relative.size() && !val_relative[k].empty();
+}
+
+double Calibration::relative_score(Metric m, const std::vector<double>& sc, double complexity) const {
+  OIAD_CHECK(has_relative(m), "the calibration has no relative-rule fit for ", metric_name(m),
+             " (it predates the relative rule, or lacks that metric): run `oiad calibrate` again");
+  return one_sided_score(m, sc) - relative[size_t(m)].predict(complexity);
+}
+
+const std::vector<std::vector<double>>& Calibration::val_scores(Rule rule) const {
+  return rule == Rule::kPaper ? val_paper : rule == Rule::kOneSided ? val_one_sided : val_relative;
+}
+
+double Calibration::threshold(Metric m, Rule rule, double level) const {
+  if (rule == Rule::kPaper) {
+    check_alpha(level);
+    return 1.0 - 2.0 * level;
+  }
+  if (rule == Rule::kOneSided) return one_sided_threshold(m, level);
+  check_fpr(level);
+  OIAD_CHECK(has_relative(m), "the calibration has no VAL relative ", metric_name(m),
+             " scores (it predates the relative rule, or lacks that metric): run `oiad calibrate` again");
+  return quantile_sorted(val_relative[size_t(m)], 1.0 - level);
+}
+
+ComplexityFit fit_line(const std::vector<double>& x, const std::vector<double>& y) {
+  OIAD_CHECK(x.size() == y.size() && x.size() >= 2, "line fit: ", x.size(), " x and ", y.size(),
+             " y values (need as many, at least 2)");
+  const double n = double(x.size());
+  double mx = 0, my = 0;
+  for (size_t i = 0; i < x.size(); ++i) mx += x[i], my += y[i];
+  mx /= n, my /= n;
+  double sxy = 0, sxx = 0, syy = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    sxy += (x[i] - mx) * (y[i] - my);
+    sxx += (x[i] - mx) * (x[i] - mx);
+    syy += (y[i] - my) * (y[i] - my);
+  }
+  ComplexityFit f;
+  f.slope = sxx > 0 ? sxy / sxx : 0.0;
+  f.intercept = my - f.slope * mx;
+  f.r2 = sxx > 0 && syy > 0 ? sxy * sxy / (sxx * syy) : 0.0;
+  return f;
+}
+
 double Calibration::p_value(Metric m, Rule rule, double s) const {
-  const auto& all = rule == Rule::kPaper ? val_paper : val_one_sided;
+  const auto& all = val_scores(rule);
   if (size_t(m) >= all.size() || all[size_t(m)].empty()) return std::numeric_limits<double>::quiet_NaN();
   const auto& v = all[size_t(m)];
   const auto at_least = double(v.end() - std::lower_bound(v.begin(), v.end(), s));
@@ -247,6 +294,15 @@ nlohmann::json Calibration::to_json() const {
   for (int m = 0; m < kNumMetrics; ++m)
     if (size_t(m) < val_paper.size() && !val_paper[size_t(m)].empty()) pj[metric_name(Metric(m))] = val_paper[size_t(m)];
   j["val_paper"] = pj;
+  nlohmann::json rj = nlohmann::json::object(), vr = nlohmann::json::object();
+  for (int m = 0; m < kNumMetrics; ++m) {
+    if (!has_relative(Metric(m))) continue;
+    const ComplexityFit& f = relative[size_t(m)];
+    rj[metric_name(Metric(m))] = {{"sigma", f.sigma}, {"intercept", f.intercept}, {"slope", f.slope}, {"r2", f.r2}};
+    vr[metric_name(Metric(m))] = val_relative[size_t(m)];
+  }
+  j["relative"] = rj;
+  j["val_relative"] = vr;
   return j;
 }
 
@@ -289,6 +345,23 @@ Calibration Calibration::from_json(const nlohmann::json& j) {
     };
     read_val_scores("val_one_sided", "one-sided", c.val_one_sided);
     read_val_scores("val_paper", "paper-rule", c.val_paper);
+    read_val_scores("val_relative", "relative", c.val_relative);
+    c.relative.assign(kNumMetrics, {});
+    for (int m = 0; m < kNumMetrics; ++m) {
+      const std::string name = metric_name(Metric(m));
+      if (!j.contains("relative") || !j["relative"].contains(name)) continue;
+      const auto& r = j["relative"][name];
+      ComplexityFit& f = c.relative[size_t(m)];
+      f.sigma = r.at("sigma").get<double>(), f.intercept = r.at("intercept").get<double>();
+      f.slope = r.at("slope").get<double>(), f.r2 = r.at("r2").get<double>();
+      // σ bounds the blur's kernel (radius 3σ): a file must not make it allocate without limit.
+      OIAD_CHECK(f.sigma > 0 && f.sigma <= kMaxComplexitySigma && std::isfinite(f.intercept) &&
+                     std::isfinite(f.slope),
+                 "calibration: the relative rule's ", name, " line is not finite with σ in (0, ",
+                 kMaxComplexitySigma, "]");
+      OIAD_CHECK(!c.val_relative[size_t(m)].empty(), "calibration: ", name,
+                 " has a relative-rule line but no VAL relative scores");
+    }
     // The default decision. Calibrations written before it was stored decide by the one-sided
     // rule when they hold its VAL scores, else by the paper's.
     bool any_one_sided = false;

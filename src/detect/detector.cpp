@@ -13,6 +13,7 @@
 #include "oiad/core/error.h"
 #include "oiad/core/json_fields.h"
 #include "oiad/core/random.h"
+#include "oiad/detect/complexity.h"
 
 namespace oiad::detect {
 
@@ -394,6 +395,7 @@ Calibration Detector::calibrate(const torch::Tensor& val_images, double alpha, C
     local_ = std::move(local);
   }
   Calibration c = make_calibration(codes_, sc, alpha, nullptr, weights);
+  fit_relative(c, sc, val_images);
   if (val_values) *val_values = std::move(sc);
   return c;
 }

@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "oiad/core/error.h"
+#include "oiad/detect/complexity.h"
 #include "oiad/model/preprocess.h"
 
 namespace oiad::detect {
@@ -232,13 +233,14 @@ std::vector<ImageScore> score_images(const CalibratedDetector& d, const torch::T
                                      torch::Tensor* change_maps) {
   OIAD_CHECK(d.calibrated, "scoring needs a calibrated model");
   OIAD_CHECK(d.calibration.has_metric(metric), "the calibration has no ", metric_name(metric), " values");
-  const bool one_sided = rule == Rule::kOneSided;
-  if (one_sided)
-    check_fpr(level);
-  else
+  const bool paper = rule == Rule::kPaper, relative = rule == Rule::kRelative;
+  if (paper)
     check_alpha(level);
-  const double threshold = one_sided ? d.calibration.one_sided_threshold(metric, level) : 0.0;
-  const OneSidedScorer one_sided_score = one_sided ? d.calibration.one_sided_scorer(metric) : OneSidedScorer{};
+  else
+    check_fpr(level);
+  const double threshold = paper ? 0.0 : d.calibration.threshold(metric, rule, level);
+  const OneSidedScorer one_sided_score = paper ? OneSidedScorer{} : d.calibration.one_sided_scorer(metric);
+  const double sigma = relative ? d.calibration.relative[size_t(metric)].sigma : 0.0;
   const int64_t n = images.size(0);
   if (change_maps)
     OIAD_CHECK(d.calibration.has_metric(Metric::kLocal), "change maps need a calibration with local values");
@@ -248,14 +250,17 @@ std::vector<ImageScore> score_images(const CalibratedDetector& d, const torch::T
   std::vector<float> local;
   for (int64_t a = 0; a < n; a += block) {
     const int64_t b = std::min(n, a + block);
-    const ConsistencyTable sc = d.detector->structure_consistency(images.slice(0, a, b), change_maps ? &local : nullptr);
+    const torch::Tensor block_images = images.slice(0, a, b);
+    const ConsistencyTable sc = d.detector->structure_consistency(block_images, change_maps ? &local : nullptr);
     if (change_maps) maps.push_back(d.detector->change_maps(local, b - a));
+    const torch::Tensor cx = relative ? complexity(block_images, metric, sigma).contiguous() : torch::Tensor();
     for (size_t i = 0; i < sc.images(); ++i) {
       ImageScore s;
       for (int m = 0; m < kNumMetrics; ++m) s.consistency[size_t(m)] = sc.of(i, Metric(m));
       const auto& x = s.of(metric);
-      if (one_sided) {
+      if (!paper) {
         s.score = one_sided_score(x);
+        if (relative) s.score -= d.calibration.relative[size_t(metric)].predict(cx.data_ptr<double>()[i]);
         s.anomalous = s.score > threshold;
       } else {
         s.score = d.calibration.score(metric, x);

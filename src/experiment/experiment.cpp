@@ -15,6 +15,7 @@
 #include "oiad/core/random.h"
 #include "oiad/core/runtime.h"
 #include "oiad/data/defects.h"
+#include "oiad/detect/complexity.h"
 #include "oiad/detect/pipeline.h"
 #include "oiad/eval/roc.h"
 #include "oiad/model/preprocess.h"
@@ -324,11 +325,15 @@ MethodRun run_oiad(const Context& c) {
   val_sizes.push_back(vc.images());
   for (const auto& name : o.metrics) {
     const detect::Metric m = detect::parse_metric(name);
-    std::vector<double> sc, one;
+    std::vector<double> sc, one, rel;
     const detect::OneSidedScorer one_sided_score = cal.one_sided_scorer(m);
-    for (const auto& s : scored) {
+    const bool has_rel = cal.has_relative(m);
+    const torch::Tensor cx = has_rel ? detect::complexity(x, m, cal.relative[size_t(m)].sigma).contiguous() : torch::Tensor();
+    for (size_t i = 0; i < scored.size(); ++i) {
+      const auto& s = scored[i];
       sc.push_back(cal.score(m, s.of(m)));
       one.push_back(one_sided_score(s.of(m)));
+      if (has_rel) rel.push_back(one.back() - cal.relative[size_t(m)].predict(cx.data_ptr<double>()[i]));
     }
     auto sweep_at = [&](const detect::Calibration& k, double a) {
       std::vector<uint8_t> flagged;
@@ -372,6 +377,16 @@ MethodRun run_oiad(const Context& c) {
       const auto p = eval::threshold_point(o.one_sided_fpr, one, threshold, c.labels);
       metrics[name]["one_sided"] = {
           {"fpr", o.one_sided_fpr}, {"threshold", threshold}, {"tp", p.tp}, {"tn", p.tn}, {"acc", p.acc}};
+    }
+    if (has_rel) {
+      const auto& f = cal.relative[size_t(m)];
+      const double threshold = cal.threshold(m, detect::Rule::kRelative, o.one_sided_fpr);
+      const auto p = eval::threshold_point(o.one_sided_fpr, rel, threshold, c.labels);
+      metrics[name]["auc_relative"] = eval::roc_auc(rel, c.labels);
+      metrics[name]["scores_relative"] = rel;
+      metrics[name]["relative"] = {{"fpr", o.one_sided_fpr}, {"threshold", threshold}, {"tp", p.tp}, {"tn", p.tn},
+                                   {"acc", p.acc}, {"sigma", f.sigma}, {"intercept", f.intercept},
+                                   {"slope", f.slope}, {"r2", f.r2}};
     }
     if (m == primary) r.auc = metrics[name]["auc"], r.scores = sc;
   }
@@ -624,6 +639,7 @@ nlohmann::json run_experiment(const data::Dataset& ds, int normal_class, const E
                             {"preset", r.details.at("preset")},
                             {"codes_scored", r.details.at("codes").size()}};
         if (m.contains("pixel_auroc")) e["pixel_auroc"] = m.at("pixel_auroc");
+        if (m.contains("auc_relative")) e["auc_relative"] = m.at("auc_relative");
         const double p = paper_auc(ds.name, split.normal_class_name, "oiad");
         if (!std::isnan(p)) e["paper_auc"] = p;
         methods["oiad_" + metric] = e;
@@ -633,6 +649,10 @@ nlohmann::json run_experiment(const data::Dataset& ds, int normal_class, const E
                         {"sweep", m.at("sweep")},
                         {"val_size", m.at("val_size")}};
         if (m.contains("one_sided")) oiad[metric]["one_sided"] = m.at("one_sided");
+        if (m.contains("relative")) {
+          oiad[metric]["auc_relative"] = m.at("auc_relative");
+          oiad[metric]["relative"] = m.at("relative");
+        }
         MethodRun mr;
         mr.name = "oiad_" + metric;
         mr.auc = m.at("auc");

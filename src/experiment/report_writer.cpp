@@ -121,6 +121,7 @@ void write_report(const std::string& dir, const nlohmann::json& res, const std::
     if (m.contains("holdout_auc")) detail += ", holdout AUC " + report::fixed(m["holdout_auc"].get<double>(), 3);
     if (m.contains("auc_one_sided_mean"))
       detail += "one-sided mean-SC AUC " + report::fixed(m["auc_one_sided_mean"].get<double>(), 3);
+    if (m.contains("auc_relative")) detail += ", relative AUC " + report::fixed(m["auc_relative"].get<double>(), 3);
     const double paper = m.value("paper_auc", std::numeric_limits<double>::quiet_NaN());
     rows.push_back({r.name, report::fixed(r.auc, 4), report::fixed(paper, 3), fmt_seconds(r.fit_seconds),
                     fmt_seconds(r.score_seconds), detail});
@@ -134,13 +135,17 @@ void write_report(const std::string& dir, const nlohmann::json& res, const std::
       const auto& at = m.at("at_alpha");
       orows.push_back({metric, report::fixed(m.at("auc").get<double>(), 4),
                        report::fixed(m.at("auc_one_sided_mean").get<double>(), 4),
+                       m.contains("auc_relative") ? report::fixed(m.at("auc_relative").get<double>(), 4) : "–",
                        report::fixed(at.at("tp").get<double>(), 3), report::fixed(at.at("tn").get<double>(), 3),
                        report::fixed(at.at("acc").get<double>(), 3)});
     }
-    doc.table({"metric", "AUC (two-sided rule)", "AUC (one-sided mean SC)", "TP at α", "TN at α", "acc at α"}, orows);
+    doc.table({"metric", "AUC (two-sided rule)", "AUC (one-sided mean SC)", "AUC (relative)", "TP at α", "TN at α",
+               "acc at α"},
+              orows);
     doc.paragraph("α = " + report::fixed(alpha, 2) + " (the paper's rule: an image is normal when every code's "
-                  "structure consistency lies between its α- and (1-α)-fractiles on VAL). The one-sided mean SC is "
-                  "a variant beside the paper's rule, not the paper's.");
+                  "structure consistency lies between its α- and (1-α)-fractiles on VAL). The one-sided mean SC and "
+                  "the relative rule (the one-sided score less what the image's own complexity predicts of it, "
+                  "fitted on VAL) are variants beside the paper's rule, not the paper's.");
     doc.image("figures/sweep.svg", "Fig. 3: TP, TN and overall accuracy against α, per metric");
     doc.image("figures/metrics_val_size.svg",
               "Fig. 4: the metrics side by side; TP and TN against the number of VAL images used for the "

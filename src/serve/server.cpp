@@ -457,7 +457,7 @@ struct Server::Impl {
       out["alpha"] = dr.alpha;
     } else {
       out["fpr"] = dr.fpr;
-      out["threshold"] = cal.one_sided_threshold(job->metric, dr.fpr);
+      out["threshold"] = cal.threshold(job->metric, dr.rule, dr.fpr);
     }
     json list = json::array();
     for (size_t i = 0; i < r.scores.size(); ++i) {

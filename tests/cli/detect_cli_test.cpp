@@ -336,7 +336,31 @@ TEST_F(DetectCli, Evaluate) {
     EXPECT_NEAR(mj["one_sided"]["tp"].get<double>(), otp / np, 1e-12) << m;
     EXPECT_NEAR(mj["one_sided"]["tn"].get<double>(), otn / nn, 1e-12) << m;
     EXPECT_DOUBLE_EQ(mj["one_sided"]["threshold"].get<double>(), per_image[0]["threshold"].get<double>()) << m;
+    // The relative rule likewise: its per-image scores are `score --rule relative`'s, its AUC
+    // theirs, its decisions at F = 0.1 theirs.
+    auto rs = run_oiad("--threads 1 score --model " + model_ + " --split test --rule relative --fpr 0.1 --metric " + m);
+    ASSERT_EQ(rs.exit_code, 0) << rs.err;
+    const auto rel = json_lines(rs.out);
+    ASSERT_EQ(rel.size(), lines.size());
+    std::vector<double> r;
+    double rtp = 0, rtn = 0;
+    for (size_t i = 0; i < rel.size(); ++i) {
+      ASSERT_EQ(rel[i]["rule"], "relative");
+      EXPECT_NEAR(rel[i]["score"].get<double>(), lines[i][m]["relative_score"].get<double>(), 1e-9) << m;
+      r.push_back(lines[i][m]["relative_score"].get<double>());
+      const bool flagged = rel[i]["anomalous"].get<bool>();
+      EXPECT_EQ(flagged, r.back() > mj["relative"]["threshold"].get<double>()) << m;
+      if (labels[i]) rtp += flagged;
+      else rtn += !flagged;
+    }
+    EXPECT_NEAR(mj["auc_relative"].get<double>(), test::brute_auc(r, labels), 1e-12) << m;
+    EXPECT_NEAR(mj["relative"]["tp"].get<double>(), rtp / np, 1e-12) << m;
+    EXPECT_NEAR(mj["relative"]["tn"].get<double>(), rtn / nn, 1e-12) << m;
+    EXPECT_GT(mj["relative"]["sigma"].get<double>(), 0) << m;
   }
+  auto alpha_relative = run_oiad("score --model " + model_ + " --rule relative --alpha 0.3 " + folder_ + "/a/1.png");
+  EXPECT_EQ(alpha_relative.exit_code, 2) << alpha_relative.err;
+  EXPECT_NE(alpha_relative.err.find("the relative rule takes --fpr"), std::string::npos) << alpha_relative.err;
 }
 
 // find writes a grid and ranks images by score; inspect writes a strip.

@@ -140,10 +140,11 @@ detect::DecisionRule apply_decision_flags(detect::DecisionRule d, const Decision
 
 void add_decision_flags(CLI::App* c, DecisionFlags& flags, const std::string& what) {
   c->add_option("--rule", flags.rule,
-                what + ": one-sided (mean standardised SC against VAL, flags a share F of normal images) "
-                       "or paper (the two-sided α rule of Sec. III.D)")
+                what + ": one-sided (mean standardised SC against VAL, flags a share F of normal images), "
+                       "relative (the one-sided score less what the image's own complexity predicts of it, "
+                       "fitted on VAL; flags a share F) or paper (the two-sided α rule of Sec. III.D)")
       ->check(CLI::IsMember(detect::rule_names()));
-  c->add_option("--fpr", flags.fpr, "F of the one-sided rule: the share of normal VAL images flagged, in (0, 1)");
+  c->add_option("--fpr", flags.fpr, "F of the one-sided and relative rules: the share of normal VAL images flagged, in (0, 1)");
   c->add_option("--alpha", flags.alpha, "α of the paper rule, in (0, 0.5]");
 }
 

@@ -17,6 +17,7 @@
 #include "oiad/core/parse.h"
 #include "oiad/core/progress.h"
 #include "oiad/data/readers.h"
+#include "oiad/detect/complexity.h"
 #include "oiad/detect/pipeline.h"
 #include "oiad/dist/group.h"
 #include "oiad/eval/roc.h"
@@ -129,7 +130,7 @@ void add_decision_fields(nlohmann::json& j, const detect::Calibration& cal, dete
     j["alpha"] = d.alpha;
   } else {
     j["fpr"] = d.fpr;
-    j["threshold"] = cal.one_sided_threshold(metric, d.fpr);
+    j["threshold"] = cal.threshold(metric, d.rule, d.fpr);
   }
   const double p = cal.p_value(metric, d.rule, score);
   j["p_value"] = std::isnan(p) ? nlohmann::json(nullptr) : nlohmann::json(p);
@@ -229,7 +230,7 @@ struct EvaluateOptions {
 };
 
 void run_evaluate(const EvaluateOptions& o) {
-  OIAD_CHECK_USAGE(!o.decision.rule, "evaluate: reports both rules; set their levels with --alpha and --fpr");
+  OIAD_CHECK_USAGE(!o.decision.rule, "evaluate: reports every rule; set their levels with --alpha and --fpr");
   check_can_write_folder("evaluate", o.out);
   detect::CalibratedDetector d = detect::load_detector(o.model, true);
   const detect::DecisionRule levels =
@@ -259,8 +260,8 @@ void run_evaluate(const EvaluateOptions& o) {
   // The paper's Table II AUC of OIAD for this data set and class, where it has one.
   const double paper = experiment::paper_auc(res["dataset"], res["normal_class"], "oiad");
   if (!std::isnan(paper)) res["paper_auc"] = paper;
-  // Per metric: the paper rule's AUC and decisions at α, the one-sided rule's AUC and
-  // decisions at F (calibrations that predate the one-sided rule report none), and under
+  // Per metric: the paper rule's AUC and decisions at α, the one-sided and relative rules'
+  // AUCs and decisions at F (calibrations that predate a rule report none), and under
   // "decision" the default rule's. A metric the calibration lacks (the local metric of a
   // calibration written before it existed) is left out.
   std::vector<nlohmann::json> image_metrics(scores.size(), nlohmann::json::object());
@@ -268,10 +269,12 @@ void run_evaluate(const EvaluateOptions& o) {
     const auto metric = detect::Metric(mi);
     const auto& cal = d.calibration;
     if (!cal.has_metric(metric)) continue;
-    const bool one = cal.has_one_sided(metric);
-    std::vector<double> sc, one_sided;
+    const bool one = cal.has_one_sided(metric), rel = one && cal.has_relative(metric);
+    std::vector<double> sc, one_sided, relative;
     std::vector<uint8_t> flagged;
     const detect::OneSidedScorer one_sided_score = one ? cal.one_sided_scorer(metric) : detect::OneSidedScorer{};
+    const torch::Tensor cx =
+        rel ? detect::complexity(x, metric, cal.relative[size_t(metric)].sigma).contiguous() : torch::Tensor();
     for (size_t i = 0; i < scores.size(); ++i) {
       const auto& c = scores[i].of(metric);
       sc.push_back(cal.score(metric, c));
@@ -285,6 +288,11 @@ void run_evaluate(const EvaluateOptions& o) {
         im["one_sided_score"] = one_sided.back();
         im["one_sided_p_value"] = cal.p_value(metric, detect::Rule::kOneSided, one_sided.back());
       }
+      if (rel) {
+        relative.push_back(one_sided.back() - cal.relative[size_t(metric)].predict(cx.data_ptr<double>()[i]));
+        im["relative_score"] = relative.back();
+        im["relative_p_value"] = cal.p_value(metric, detect::Rule::kRelative, relative.back());
+      }
     }
     const auto at = eval::sweep_point(levels.alpha, flagged, labels);
     auto& mj = res["metrics"][detect::metric_name(metric)];
@@ -295,11 +303,21 @@ void run_evaluate(const EvaluateOptions& o) {
       const auto p = eval::threshold_point(levels.fpr, one_sided, threshold, labels);
       mj["one_sided"] = {{"fpr", levels.fpr}, {"threshold", threshold}, {"tp", p.tp}, {"tn", p.tn}, {"acc", p.acc}};
     }
+    if (rel) {
+      const auto& f = cal.relative[size_t(metric)];
+      mj["auc_relative"] = eval::roc_auc(relative, labels);
+      const double threshold = cal.threshold(metric, detect::Rule::kRelative, levels.fpr);
+      const auto p = eval::threshold_point(levels.fpr, relative, threshold, labels);
+      mj["relative"] = {{"fpr", levels.fpr}, {"threshold", threshold}, {"tp", p.tp}, {"tn", p.tn}, {"acc", p.acc},
+                        {"sigma", f.sigma}, {"intercept", f.intercept}, {"slope", f.slope}, {"r2", f.r2}};
+    }
     if (levels.rule == detect::Rule::kPaper)
       mj["decision"] = {{"rule", "paper"}, {"alpha", levels.alpha}, {"tp", at.tp}, {"tn", at.tn}, {"acc", at.acc}};
-    else if (one)
-      mj["decision"] = {{"rule", "one-sided"}, {"fpr", levels.fpr}, {"tp", mj["one_sided"]["tp"]},
-                        {"tn", mj["one_sided"]["tn"]}, {"acc", mj["one_sided"]["acc"]}};
+    else if (levels.rule == detect::Rule::kRelative ? rel : one) {
+      const auto& k = mj[levels.rule == detect::Rule::kRelative ? "relative" : "one_sided"];
+      mj["decision"] = {{"rule", detect::rule_name(levels.rule)}, {"fpr", levels.fpr}, {"tp", k["tp"]},
+                        {"tn", k["tn"]}, {"acc", k["acc"]}};
+    }
   }
   if (o.record) {
     // The AUCs go into the model file (the service's model card shows them).
@@ -498,7 +516,7 @@ void add_detect_commands(CLI::App& app, Runner& run) {
   {
     auto o = std::make_shared<EvaluateOptions>();
     CLI::App* c = app.add_subcommand(
-        "evaluate", "AUC and decisions (both rules) of every metric on the model's test split, per-image p-values");
+        "evaluate", "AUC and decisions (every rule) of every metric on the model's test split, per-image p-values");
     c->add_option("--model", o->model, "calibrated model file")->required();
     c->add_option("--limit", o->limit, "score a seeded random subset of the test images")->check(CLI::NonNegativeNumber);
     c->add_option("--out", o->out, "folder for results.json and scores.jsonl");

@@ -24,7 +24,19 @@
 // It is the default decision (at f = 0.05): the paper's rule at its α = 0.4 flags nearly
 // every image, normal ones included (docs/results.md, "Decisions").
 //
-// Conformal p-value of an image under either rule: (1 + #{VAL images whose score under that
+// The relative rule (a variant beside the paper's, Rule::kRelative): the one-sided score less
+// what the image's own complexity predicts of it. A PR-morph is a decode, smoother than the
+// image, so every detailed image is far from its morphs and every plain one close, normal or
+// not; where the other classes are plainer than the normal class they look more consistent
+// than normal images. Complexity c_σ(x) is the metric's own dissimilarity between x and x
+// blurred by a Gaussian of sd σ pixels (detect/complexity.h; the idea of Serrà et al. 2020,
+// "Input complexity and out-of-distribution detection with likelihood-based generative
+// models", in SC's terms). At calibration the VAL images' one-sided scores get a
+// least-squares line a + b·c_σ for each σ of complexity_sigmas(); the σ with the largest R²
+// is kept (ComplexityFit). Relative score = one-sided score - (a + b·c_σ(x)); an image is
+// anomalous when it exceeds the (1 - f)-fractile of the VAL images' own relative scores.
+//
+// Conformal p-value of an image under any rule: (1 + #{VAL images whose score under that
 // rule is at least the image's}) / (n_val + 1). Small p = few normal images are as extreme.
 #pragma once
 
@@ -38,10 +50,10 @@
 namespace oiad::detect {
 
 /// The decision rule: the paper's two-sided α rule, or the one-sided variant (header comment).
-enum class Rule { kPaper = 0, kOneSided = 1 };
+enum class Rule { kPaper = 0, kOneSided = 1, kRelative = 2 };
 Rule parse_rule(const std::string& s);  ///< one of rule_names()
 std::string rule_name(Rule r);
-/// "paper", "one-sided": the allowed values of every --rule option.
+/// "paper", "one-sided", "relative": the allowed values of every --rule option.
 const std::vector<std::string>& rule_names();
 
 /// Linear-interpolation quantile of sorted values (numpy's default): p in [0, 1].
@@ -71,7 +83,23 @@ struct OneSidedScorer {
   double operator()(const std::vector<double>& sc) const;
 };
 
-/// A default decision: `rule` at level `alpha` (paper rule) or `fpr` (one-sided rule).
+/// The relative rule's line for one metric (header comment): the VAL images' one-sided
+/// scores ≈ intercept + slope · c_σ, with its R² on VAL. sigma 0 = not fitted.
+struct ComplexityFit {
+  double sigma = 0;
+  double intercept = 0, slope = 0, r2 = 0;
+  double predict(double complexity) const { return intercept + slope * complexity; }
+};
+
+/// The largest σ a stored relative-rule line may have (the blur's radius is ⌈3σ⌉ pixels).
+constexpr double kMaxComplexitySigma = 64;
+
+/// Least squares y ≈ intercept + slope · x over equal-length x and y (at least 2), with R²
+/// (0 when x or y is constant; then slope 0 and intercept = mean y). sigma is left 0.
+ComplexityFit fit_line(const std::vector<double>& x, const std::vector<double>& y);
+
+/// A default decision: `rule` at level `alpha` (paper rule) or `fpr` (one-sided and relative
+/// rules).
 struct DecisionRule {
   Rule rule = Rule::kOneSided;
   double alpha = 0.4;
@@ -116,6 +144,20 @@ struct Calibration {
   /// VAL images' paper-rule scores (score()) per metric, ascending; empty for a calibration
   /// written before p-values existed.
   std::vector<std::vector<double>> val_paper;
+  /// The relative rule per metric (header comment): its line, and the VAL images' relative
+  /// scores ascending; sigma 0 and empty for a metric without it (or for a calibration
+  /// written before the rule existed: calibrate again).
+  std::vector<ComplexityFit> relative;
+  std::vector<std::vector<double>> val_relative;
+  bool has_relative(Metric m) const;
+  /// The relative score of an image with consistencies `sc` and complexity c_σ(x) at the
+  /// metric's fitted σ (relative[m].sigma): one_sided_score(m, sc) - relative[m].predict(c).
+  double relative_score(Metric m, const std::vector<double>& sc, double complexity) const;
+  /// The VAL images' sorted scores of `rule` (val_paper, val_one_sided or val_relative).
+  const std::vector<std::vector<double>>& val_scores(Rule rule) const;
+  /// Flagged ⇔ score > threshold(m, rule, level): 1 - 2α for the paper rule (level α), else
+  /// the (1 - f)-fractile of the VAL images' scores under the rule (level f).
+  double threshold(Metric m, Rule rule, double level) const;
   /// The conformal p-value of an image whose `rule` score is `s` (header comment); NaN when
   /// the calibration has no VAL scores for that rule and metric.
   double p_value(Metric m, Rule rule, double s) const;
@@ -171,7 +213,7 @@ struct DecisionOverrides {
 
 /// The decision applied: `base` (a calibration's default, or a preset's) with `o` on top.
 /// alpha alone selects the paper rule and fpr alone the one-sided rule; alpha with the
-/// one-sided rule, or fpr with the paper rule, is a UsageError, and so is a level outside its
+/// one-sided or relative rule, or fpr with the paper rule, is a UsageError, and so is a level outside its
 /// range (α in (0, 0.5], F in (0, 1), NaN included). With `both_levels`, both levels may be
 /// given (they are stored, e.g. by `train`) and neither selects the rule. Errors start with
 /// `what` and name the parameters as `prefix` + "alpha" / "fpr" / "rule" ("--" for the CLI).

@@ -93,7 +93,8 @@ struct ImageScore {
 
 /// Scores images (N, C, S, S) in blocks of `block` images; `progress(done, total)` after each.
 /// With Rule::kPaper the score is Calibration::score and `level` is α; with Rule::kOneSided
-/// the score is Calibration::one_sided_score and `level` is the VAL false-positive rate f.
+/// the score is Calibration::one_sided_score, with Rule::kRelative Calibration::relative_score
+/// (the image's complexity computed here), and `level` is the VAL false-positive rate f.
 /// With `change_maps`, also returns the local metric's change maps (N, S, S) from the same
 /// pass (Detector::change_maps; the calibration needs the local metric).
 std::vector<ImageScore> score_images(const CalibratedDetector& d, const torch::Tensor& images, Metric metric,
