@@ -22,6 +22,12 @@
 # a machine that holds only some of the cells; `bench/results_table.py standard OUT [DATA...]`
 # then prints the standard-protocol tables of the cells it holds).
 #
+# RECORD (bench/cells; empty: none) keeps the small files of every finished cell (results.json
+# and experiment.json: every AUC, the per-method seconds and the cell's settings, not the
+# models or per-image scores) in a folder that is committed, so finished cells outlive the
+# machine: a cell recorded there counts as done and its files are copied back into OUT, where
+# `report` and bench/results_table.py read them.
+#
 # Resumable at two levels: a cell whose results.json is complete is skipped, and an
 # interrupted cell resumes inside `oiad experiment` (finished methods and training
 # checkpoints are kept in its folder). Cells run one at a time: two LibTorch processes on
@@ -34,6 +40,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 out=${2:-$root/runs/reproduce}
 bin=${OIAD:-$root/build/oiad}
 seed=${SEED:-0}; preset=${PRESET:-default}; epochs=${EPOCHS:-30}; limit=${LIMIT:-0}; peers=${PEERS:-deepsvdd,transforms}
+record=${RECORD-$root/bench/cells}
 threads=()
 [ -n "${THREADS:-}" ] && threads=(--threads "$THREADS")
 mkdir -p "$out"
@@ -66,6 +73,25 @@ case "$what" in
   *) echo "reproduce.sh: unknown set '$what' (table2, standard, defects, seeds, standard-seeds, all, report)" >&2; exit 2 ;;
 esac
 
+# complete RESULTS ONLY_OIAD_PEERS SEED: RESULTS holds every method the cell must run, with this
+# campaign's settings.
+complete() {
+  [ -s "$1" ] && python3 - "$1" "$peers" "$2" "$3" "$preset" "$epochs" "$limit" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+if [str(r.get(k)) for k in ("seed", "preset", "epochs", "limit")] != sys.argv[4:8]:
+    sys.exit(1)
+need = {"oiad_mse", "oiad_loss", "oiad_ssim"}
+if sys.argv[3] != "1":
+    need |= {"vae", "dcae", "kde", "ocsvm", "gmm"}
+if r["protocol"] == "defects":
+    need.add("oiad_local")
+if r["protocol"] == "standard":
+    need |= set(sys.argv[2].split(","))
+sys.exit(0 if need <= set(r["methods"]) else 1)
+PY
+}
+
 for cell in "${cells[@]+"${cells[@]}"}"; do
   read -r data cls protocol cell_seed <<< "$cell"
   # A standard cell of another seed runs OIAD and the peers only: the seed spread is asked of them.
@@ -78,19 +104,13 @@ for cell in "${cells[@]+"${cells[@]}"}"; do
     cell_seed=$seed
     dir="$out/${data}_${cls}_${protocol}"
   fi
-  if [ -s "$dir/results.json" ] && python3 - "$dir/results.json" "$peers" "$only_oiad_peers" <<'PY'
-import json, sys
-r = json.load(open(sys.argv[1]))
-need = {"oiad_mse", "oiad_loss", "oiad_ssim"}
-if sys.argv[3] != "1":
-    need |= {"vae", "dcae", "kde", "ocsvm", "gmm"}
-if r["protocol"] == "defects":
-    need.add("oiad_local")
-if r["protocol"] == "standard":
-    need |= set(sys.argv[2].split(","))
-sys.exit(0 if need <= set(r["methods"]) else 1)
-PY
-  then
+  rel=${dir#"$out"/}
+  if [ -n "$record" ] && ! complete "$dir/results.json" "$only_oiad_peers" "$cell_seed" && \
+     complete "$record/$rel/results.json" "$only_oiad_peers" "$cell_seed"; then
+    mkdir -p "$dir"
+    cp "$record/$rel/"*.json "$dir/"
+  fi
+  if complete "$dir/results.json" "$only_oiad_peers" "$cell_seed"; then
     echo "reproduce: $data $cls $protocol seed $cell_seed done already" >&2
     continue
   fi
@@ -105,6 +125,13 @@ PY
   "$bin" "${threads[@]+"${threads[@]}"}" experiment --data "$data" --normal-class "$cls" --protocol "$protocol" \
     --preset "$preset" --seed "$cell_seed" --epochs "$epochs" --limit "$limit" --out "$dir" "${methods[@]+"${methods[@]}"}" \
     > "$dir.summary.json" 2> "$dir.log"
+  if [ -n "$record" ]; then
+    mkdir -p "$record/$rel"
+    for f in results.json experiment.json; do
+      [ -s "$dir/$f" ] || continue
+      cp "$dir/$f" "$record/$rel/$f.tmp" && mv "$record/$rel/$f.tmp" "$record/$rel/$f"
+    done
+  fi
 done
 
 [ "${REPORT:-1}" = 0 ] && exit 0
