@@ -8,13 +8,15 @@
 #
 # Usage: bench/relative_dev.sh OUT DATA:CLASS...
 #   e.g. bench/relative_dev.sh runs/dev fashion-mnist:0 fashion-mnist:4 fashion-mnist:8
-# Environment: OIAD (build/oiad), THREADS (all). Resumable: a model already trained, or a
-# development output already written, is kept.
+# Environment: OIAD (build/oiad), THREADS (all), RECORD (bench/cells/dev; empty: none): each
+# development output is also kept there (committed), and one found there is not computed
+# again. Resumable: a model already trained, or an output already written, is kept.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 [ $# -ge 2 ] || { echo "usage: bench/relative_dev.sh OUT DATA:CLASS..." >&2; exit 2; }
 out=$1; shift
 bin=${OIAD:-$root/build/oiad}
+record=${RECORD-$root/bench/cells/dev}
 threads=()
 [ -n "${THREADS:-}" ] && threads=(--threads "$THREADS")
 for pair in "$@"; do
@@ -28,6 +30,9 @@ for pair in "$@"; do
   dir="$out/${data}_${cls}_paper"
   txt="$out/relative_sc_${data}_${cls}_paper.txt"
   files+=("$txt")
+  if [ ! -s "$txt" ] && [ -n "$record" ] && [ -s "$record/$(basename "$txt")" ]; then
+    cp "$record/$(basename "$txt")" "$txt"
+  fi
   [ -s "$txt" ] && continue
   if [ ! -s "$dir/models/oiad.oiad" ]; then
     echo "relative_dev: training $data $cls ($(date +%H:%M:%S))" >&2
@@ -36,5 +41,9 @@ for pair in "$@"; do
   fi
   "$root/build/oiad_relative_sc_dev" "$dir/models/oiad.oiad" > "$txt.tmp"
   mv "$txt.tmp" "$txt"
+  if [ -n "$record" ]; then
+    mkdir -p "$record"
+    cp "$txt" "$record/$(basename "$txt").tmp" && mv "$record/$(basename "$txt").tmp" "$record/$(basename "$txt")"
+  fi
 done
 python3 "$root/bench/results_table.py" relative-dev "${files[@]}"
