@@ -306,6 +306,9 @@ def reproduce(outdir):
           "to a Gaussian blur of itself) predicts of it, a line fitted on VAL (docs/architecture.md, \"Relative "
           "rule\"). A variant beside the paper's method, chosen on training images only (docs/results.md); "
           "\"–\": the cell ran before the rule existed.\n")
+    print("Deep SVDD here, GEOM-type here: the same-run peers (`--methods deepsvdd,transforms`; \"Peers run on "
+          "this machine\" below), trained and scored on the cell's own split; the Deep SVDD and GEOM columns "
+          "after them are the published numbers (%). \"–\": the cell ran before the peers existed.\n")
     print("OIAD γ: the TC weight the cell's Detector-VAE trained with (the `default` preset's: 40 until commit "
           "1e94197, 5 since, chosen on development splits of training images; the `paper` preset's: 40).\n")
     print("### Commands\n")
