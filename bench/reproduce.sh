@@ -57,8 +57,9 @@ done
 seeds=()
 for s in ${SEEDS:-1 2 3}; do seeds+=("mnist 7 paper $s"); done
 standard_seeds=()
-for s in ${SEEDS:-1 2}; do
-  for d in mnist fashion-mnist cifar10; do
+# One data set's seeds before the next: each data set's spread is complete as early as possible.
+for d in mnist fashion-mnist cifar10; do
+  for s in ${SEEDS:-1 2}; do
     for c in 0 1 2 3 4 5 6 7 8 9; do standard_seeds+=("$d $c standard $s"); done
   done
 done
