@@ -311,6 +311,7 @@ def reproduce(outdir):
           "after them are the published numbers (%). \"–\": the cell ran before the peers existed.\n")
     print("OIAD γ: the TC weight the cell's Detector-VAE trained with (the `default` preset's: 40 until commit "
           "1e94197, 5 since, chosen on development splits of training images; the `paper` preset's: 40).\n")
+    standard_seed_section(outdir)
     print("### Commands\n")
     print("Each cell is one command (seed 0, default preset, 30 epochs), e.g.\n")
     print("```\noiad experiment --data mnist --normal-class 7 --protocol paper --preset default --seed 0 "
@@ -474,7 +475,7 @@ def seed_spread(outdir):
 SEED_COLUMNS = STANDARD_COLUMNS[len(METHODS):]
 
 
-def standard_seeds(outdir, *datasets):
+def standard_seeds(outdir, *datasets, level="###"):
     """`standard-seeds OUTDIR [DATA...]`: the ten-class means of OIAD's one-sided scores and of the
     same-run peers for each seed (seed 0: the standard cells; others: bench/reproduce.sh
     standard-seeds), with their mean and sample standard deviation over the seeds whose ten cells
@@ -490,7 +491,7 @@ def standard_seeds(outdir, *datasets):
                 by_seed.setdefault(int(r["seed"]), {})[i] = r
         if not by_seed:
             continue
-        print(f"### {data}: ten-class means per seed\n")
+        print(f"{level} {data}: ten-class means per seed\n")
         head = "| seed | classes run | " + " | ".join(n for _, n in SEED_COLUMNS) + " |"
         print(head)
         print("|" + "---|" * (head.count("|") - 1))
@@ -516,6 +517,18 @@ def standard_seeds(outdir, *datasets):
             print(f"| mean of {len(full)} seeds | 10 | " + " | ".join(fmt(m, 4) for m, _ in st) + " |")
             print(f"| sd | | " + " | ".join(fmt(sd, 4) for _, sd in st) + " |")
         print()
+
+
+def standard_seed_section(outdir):
+    """The seed spread of the standard protocol's ten-class means, as docs/results.md shows it."""
+    print("### Seed spread of the ten-class means (standard protocol)\n")
+    print("The standard cells run again with seeds 1 and 2 (`bench/reproduce.sh standard-seeds`; OIAD and the "
+          "two same-run peers only, the same binary and settings as seed 0): the seed draws the 10% VAL part, the "
+          "holdout (and so which test images are scored), every network's initialisation and mini-batch order, "
+          "and OIAD's morph search. Each row is the mean over the classes the seed has run; mean and sd (sample standard "
+          "deviation) are over the seeds whose ten cells have all run. Made by `python3 bench/results_table.py "
+          "standard-seeds bench/cells`.\n")
+    standard_seeds(outdir, level="####")
 
 
 def preset_seeds(outdir):
