@@ -130,7 +130,8 @@ for cell in "${cells[@]+"${cells[@]}"}"; do
     mkdir -p "$record/$rel"
     for f in results.json experiment.json; do
       [ -s "$dir/$f" ] || continue
-      cp "$dir/$f" "$record/$rel/$f.tmp" && mv "$record/$rel/$f.tmp" "$record/$rel/$f"
+      # the recorded command names the output directory relative to the checkout
+      sed "s|--out $root/|--out |g" "$dir/$f" > "$record/$rel/$f.tmp" && mv "$record/$rel/$f.tmp" "$record/$rel/$f"
     done
   fi
 done
