@@ -116,7 +116,7 @@ for cell in "${cells[@]+"${cells[@]}"}"; do
     continue
   fi
   if [ -e "$out/hold" ]; then
-    echo "reproduce: $out/hold exists, waiting before $data $cls $protocol ($(date +%H:%M:%S))" >&2
+    echo "reproduce: $out/hold exists, waiting before $data $cls $protocol seed $cell_seed ($(date +%H:%M:%S))" >&2
     while [ -e "$out/hold" ]; do sleep 10; done
   fi
   echo "reproduce: $data $cls $protocol seed $cell_seed -> $dir ($(date +%H:%M:%S))" >&2
