@@ -14,6 +14,11 @@
 #             the 30 standard cells again with seeds SEEDS (default here "1 2"), OIAD and the
 #             peers only (the ten-class means' spread over seeds: bench/results_table.py
 #             standard-seeds OUT), into OUT/seeds/
+#   peer-reductions
+#             the cost of the same-run peers' reductions on CIFAR-10 cat and dog (the paper's Table II
+#             classes), standard protocol, seed 0, each peer alone: Deep SVDD with the authors' 350 + 150
+#             epochs instead of 30 + 50, and the transformation classifier as a WRN-10-2 instead of a
+#             WRN-10-1 (bench/results_table.py peer-reductions OUT), into OUT/peers/
 #   report    only rewrite docs/results.md from what OUT holds
 # Environment: OIAD (the oiad binary, build/oiad; a copy keeps a long campaign on one build
 # while build/ changes), SEED (0), SEEDS ("1 2 3"), PRESET (default), EPOCHS (30), LIMIT (0 = no cap), THREADS (all),
@@ -56,6 +61,17 @@ for d in mnist fashion-mnist cifar10; do
 done
 seeds=()
 for s in ${SEEDS:-1 2 3}; do seeds+=("mnist 7 paper $s"); done
+# DATA CLASS VARIANT: a peer run alone with one reduction undone (peer_variant below).
+peer_reductions=("cifar10 3 deepsvdd-350-150" "cifar10 3 transforms-wrn-10-2" "cifar10 5 deepsvdd-350-150"
+                 "cifar10 5 transforms-wrn-10-2")
+# peer_variant VARIANT: the experiment's method arguments for a peer-reduction cell.
+peer_variant() {
+  case "$1" in
+    deepsvdd-350-150) echo "--methods deepsvdd --deepsvdd-epochs 350,150" ;;
+    transforms-wrn-10-2) echo "--methods transforms --transforms-net 10,2" ;;
+    *) echo "reproduce.sh: unknown peer variant '$1'" >&2; exit 2 ;;
+  esac
+}
 standard_seeds=()
 # One data set's seeds before the next: each data set's spread is complete as early as possible.
 for d in mnist fashion-mnist cifar10; do
@@ -67,17 +83,18 @@ case "$what" in
   table2) cells=("${table2[@]}") ;;
   seeds) cells=("${seeds[@]}") ;;
   standard-seeds) cells=("${standard_seeds[@]}") ;;
+  peer-reductions) cells=("${peer_reductions[@]}") ;;
   standard) cells=("${standard[@]}") ;;
   defects) cells=("${defects[@]}") ;;
   all) cells=("${table2[@]}" "${standard[@]}" "${defects[@]}") ;;
   report) cells=() ;;
-  *) echo "reproduce.sh: unknown set '$what' (table2, standard, defects, seeds, standard-seeds, all, report)" >&2; exit 2 ;;
+  *) echo "reproduce.sh: unknown set '$what' (table2, standard, defects, seeds, standard-seeds, peer-reductions, all, report)" >&2; exit 2 ;;
 esac
 
-# complete RESULTS ONLY_OIAD_PEERS SEED: RESULTS holds every method the cell must run, with this
-# campaign's settings.
+# complete RESULTS ONLY_OIAD_PEERS SEED [METHOD]: RESULTS holds every method the cell must run, with
+# this campaign's settings (with METHOD, a peer-reduction cell: that method alone).
 complete() {
-  [ -s "$1" ] && python3 - "$1" "$peers" "$2" "$3" "$preset" "$epochs" "$limit" <<'PY'
+  [ -s "$1" ] && python3 - "$1" "$peers" "$2" "$3" "$preset" "$epochs" "$limit" "${4:-}" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
 if [str(r.get(k)) for k in ("seed", "preset", "epochs", "limit")] != sys.argv[4:8]:
@@ -89,16 +106,27 @@ if r["protocol"] == "defects":
     need.add("oiad_local")
 if r["protocol"] == "standard":
     need |= set(sys.argv[2].split(","))
+if sys.argv[8]:
+    need = {sys.argv[8]}
 sys.exit(0 if need <= set(r["methods"]) else 1)
 PY
 }
 
 for cell in "${cells[@]+"${cells[@]}"}"; do
   read -r data cls protocol cell_seed <<< "$cell"
+  # A peer-reduction cell: "DATA CLASS VARIANT", the standard protocol at seed 0, one peer alone.
+  variant=""; alone=""
+  case "$protocol" in
+    deepsvdd-*|transforms-*) variant=$protocol; protocol=standard; alone=${variant%%-*} ;;
+  esac
   # A standard cell of another seed runs OIAD and the peers only: the seed spread is asked of them.
   only_oiad_peers=0
   [ -n "$cell_seed" ] && [ "$protocol" = standard ] && only_oiad_peers=1
-  if [ -n "$cell_seed" ]; then
+  if [ -n "$variant" ]; then
+    cell_seed=$seed
+    mkdir -p "$out/peers"
+    dir="$out/peers/${data}_${cls}_${variant}"
+  elif [ -n "$cell_seed" ]; then
     mkdir -p "$out/seeds"
     dir="$out/seeds/${data}_${cls}_${protocol}_seed${cell_seed}"
   else
@@ -106,23 +134,26 @@ for cell in "${cells[@]+"${cells[@]}"}"; do
     dir="$out/${data}_${cls}_${protocol}"
   fi
   rel=${dir#"$out"/}
-  if [ -n "$record" ] && ! complete "$dir/results.json" "$only_oiad_peers" "$cell_seed" && \
-     complete "$record/$rel/results.json" "$only_oiad_peers" "$cell_seed"; then
+  if [ -n "$record" ] && ! complete "$dir/results.json" "$only_oiad_peers" "$cell_seed" "$alone" && \
+     complete "$record/$rel/results.json" "$only_oiad_peers" "$cell_seed" "$alone"; then
     mkdir -p "$dir"
     cp "$record/$rel/"*.json "$dir/"
   fi
-  if complete "$dir/results.json" "$only_oiad_peers" "$cell_seed"; then
-    echo "reproduce: $data $cls $protocol seed $cell_seed done already" >&2
+  if complete "$dir/results.json" "$only_oiad_peers" "$cell_seed" "$alone"; then
+    echo "reproduce: $data $cls $protocol ${variant:+$variant }seed $cell_seed done already" >&2
     continue
   fi
   if [ -e "$out/hold" ]; then
     echo "reproduce: $out/hold exists, waiting before $data $cls $protocol seed $cell_seed ($(date +%H:%M:%S))" >&2
     while [ -e "$out/hold" ]; do sleep 10; done
   fi
-  echo "reproduce: $data $cls $protocol seed $cell_seed -> $dir ($(date +%H:%M:%S))" >&2
+  echo "reproduce: $data $cls $protocol ${variant:+$variant }seed $cell_seed -> $dir ($(date +%H:%M:%S))" >&2
   methods=()
   [ "$protocol" = standard ] && methods=(--methods "oiad,vae,dcae,kde,ocsvm,gmm,$peers")
   [ "$only_oiad_peers" = 1 ] && methods=(--methods "oiad,$peers")
+  if [ -n "$variant" ]; then
+    read -r -a methods <<< "$(peer_variant "$variant")"
+  fi
   "$bin" "${threads[@]+"${threads[@]}"}" experiment --data "$data" --normal-class "$cls" --protocol "$protocol" \
     --preset "$preset" --seed "$cell_seed" --epochs "$epochs" --limit "$limit" --out "$dir" "${methods[@]+"${methods[@]}"}" \
     > "$dir.summary.json" 2> "$dir.log"

@@ -614,7 +614,43 @@ def relative_dev(*paths):
         print(f"| mean, {data} ({len(rows)}) | " + " | ".join(cells) + " |")
 
 
+def peer_reductions(outdir):
+    """`peer-reductions OUTDIR`: each peer-reduction cell of bench/reproduce.sh peer-reductions (a
+    peer alone, standard protocol, seed 0, with one of its reductions undone) beside the same peer
+    as the standard cells ran it, reduced, with seeds 0, 1 and 2 (their range is the seed noise the
+    difference is to be read against)."""
+    head = ("| class | peer: reduction undone | AUC, undone (seed 0) | AUC, reduced: seeds 0 / 1 / 2 | "
+            "undone − reduced seed 0 | fit s, undone / reduced seed 0 | final training loss, undone / reduced |")
+    print(head)
+    print("|" + "---|" * (head.count("|") - 1))
+    variants = {"deepsvdd-350-150": ("deepsvdd", "Deep SVDD: 350 + 150 epochs (reduced: 30 + 50)", "svdd_final_loss"),
+                "transforms-wrn-10-2": ("transforms", "GEOM-type: WRN-10-2 (reduced: WRN-10-1)", "final_loss")}
+    for path in sorted(glob.glob(os.path.join(outdir, "peers", "*", "results.json"))):
+        name = os.path.basename(os.path.dirname(path))
+        data, cls, variant = name.split("_", 2)
+        if variant not in variants:
+            continue
+        key, label, loss = variants[variant]
+        m = load(path)["methods"].get(key)
+        if m is None:
+            continue
+        reduced = []
+        for seed in (0, 1, 2):
+            p = (os.path.join(outdir, f"{data}_{cls}_standard", "results.json") if seed == 0 else
+                 os.path.join(outdir, "seeds", f"{data}_{cls}_standard_seed{seed}", "results.json"))
+            reduced.append(load(p)["methods"].get(key) if os.path.exists(p) else None)
+        r0 = reduced[0]
+        cls_name = CLASS_NAMES.get(data, [])[int(cls)] if cls.isdigit() else cls
+        print(f"| {data} {cls_name} | {label} | {m['auc']:.4f} | " +
+              " / ".join(fmt(r and r["auc"], 4) for r in reduced) + " | " +
+              (f"{m['auc'] - r0['auc']:+.4f}" if r0 else "–") + f" | {m['fit_seconds']:.0f} / " +
+              (f"{r0['fit_seconds']:.0f}" if r0 else "–") + f" | {fmt(m.get(loss), 3)} / " +
+              (fmt(r0.get(loss), 3) if r0 else "–") + " |")
+    print()
+
+
 if __name__ == "__main__":
     {"detector": detector, "presets": presets, "variants": variants, "training": training, "reproduce": reproduce,
      "defects": defects_tables, "preset-seeds": preset_seeds, "standard": standard,
-     "standard-seeds": standard_seeds, "relative-dev": relative_dev}[sys.argv[1]](*sys.argv[2:])
+     "standard-seeds": standard_seeds, "relative-dev": relative_dev,
+     "peer-reductions": peer_reductions}[sys.argv[1]](*sys.argv[2:])
