@@ -64,11 +64,11 @@ for s in ${SEEDS:-1 2 3}; do seeds+=("mnist 7 paper $s"); done
 # DATA CLASS VARIANT: a peer run alone with one reduction undone (peer_variant below).
 peer_reductions=("cifar10 3 deepsvdd-350-150" "cifar10 3 transforms-wrn-10-2" "cifar10 5 deepsvdd-350-150"
                  "cifar10 5 transforms-wrn-10-2")
-# peer_variant VARIANT: the experiment's method arguments for a peer-reduction cell.
+# peer_variant VARIANT: sets methods to the experiment's method arguments for a peer-reduction cell.
 peer_variant() {
   case "$1" in
-    deepsvdd-350-150) echo "--methods deepsvdd --deepsvdd-epochs 350,150" ;;
-    transforms-wrn-10-2) echo "--methods transforms --transforms-net 10,2" ;;
+    deepsvdd-350-150) methods=(--methods deepsvdd --deepsvdd-epochs 350,150) ;;
+    transforms-wrn-10-2) methods=(--methods transforms --transforms-net 10,2) ;;
     *) echo "reproduce.sh: unknown peer variant '$1'" >&2; exit 2 ;;
   esac
 }
@@ -151,9 +151,7 @@ for cell in "${cells[@]+"${cells[@]}"}"; do
   methods=()
   [ "$protocol" = standard ] && methods=(--methods "oiad,vae,dcae,kde,ocsvm,gmm,$peers")
   [ "$only_oiad_peers" = 1 ] && methods=(--methods "oiad,$peers")
-  if [ -n "$variant" ]; then
-    read -r -a methods <<< "$(peer_variant "$variant")"
-  fi
+  [ -z "$variant" ] || peer_variant "$variant"
   "$bin" "${threads[@]+"${threads[@]}"}" experiment --data "$data" --normal-class "$cls" --protocol "$protocol" \
     --preset "$preset" --seed "$cell_seed" --epochs "$epochs" --limit "$limit" --out "$dir" "${methods[@]+"${methods[@]}"}" \
     > "$dir.summary.json" 2> "$dir.log"
