@@ -1,7 +1,7 @@
 // Times make_calibration (which stores every VAL image's one-sided score) and single-image
 // one_sided_score calls on random VAL values: N images, K codes.
-//   g++ -O2 -std=c++17 -Iinclude bench/calibration_time.cpp build/liboiad.a -o build/calibration_time
-//   build/calibration_time 5000 20
+//   cmake --build build --target oiad_calibration_time
+//   build/oiad_calibration_time 5000 20
 #include <chrono>
 #include <cstdlib>
 #include <cstdio>

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Configures and builds oiad into build/ (binary: build/oiad). Incremental after the first run.
+# Usage: scripts/build.sh [cmake --build arguments, e.g. --target oiad_cli]  (default: every
+# target of the default build: the CLI, the tests, the Python module, the example)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 generator=()
@@ -11,4 +13,4 @@ python=()
 if [ ! -f build/CMakeCache.txt ]; then
   cmake -S . -B build "${generator[@]}" -DCMAKE_BUILD_TYPE=Release "${python[@]}" >/dev/null
 fi
-cmake --build build -j "$(nproc)"
+cmake --build build -j "$(nproc)" "$@"

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-runs/demo}
 bash scripts/setup.sh
-bash scripts/build.sh >/dev/null
+bash scripts/build.sh --target oiad_cli >/dev/null
 mkdir -p "$out"
 echo "demo: training on Fashion-MNIST 'Trouser' (log: $out/train.log)" >&2
 build/oiad train --data fashion-mnist --normal-class trouser --protocol paper --epochs 20 \

@@ -194,12 +194,14 @@ class Model:
             raise FileNotFoundError(errno.ENOENT, "no such folder", folder)
         self._m.save(path)
 
-    def score(self, images, metric="ssim", rule=None, fpr=None, alpha=None, resize=True, threads=None, progress=False):
+    def score(self, images, metric=None, rule=None, fpr=None, alpha=None, resize=True, threads=None, progress=False):
         """Scores images: an array ((N, H, W), (N, C, H, W) or (N, H, W, C); uint8, or float in
         [0, 1]) or a list of image file paths (PNG, JPEG, BMP). Images of another size or
         channel count than the model's are resized as `oiad score --resize` does (resize=False
-        refuses them). The decision is the model's stored one (`rule`, and its level `fpr` or
-        `alpha`) unless given: fpr alone selects the one-sided rule, alpha alone the paper's."""
+        refuses them). A detector model scores by the structure-consistency `metric` (None:
+        "ssim"); a VAE or DCAE model by its reconstruction error (give no metric). The decision
+        is the model's stored one (`rule`, and its level `fpr` or `alpha`) unless given: fpr
+        alone selects the one-sided rule, alpha alone the paper's."""
         args = (metric, rule, alpha, fpr, bool(resize), _threads_arg(threads), bool(progress))
         if isinstance(images, (list, tuple)) and images and all(_is_path(p) for p in images):
             return Scores(self._m.score_files([_check_file(p) for p in images], *args))
@@ -207,8 +209,8 @@ class Model:
             raise ValueError("images: give a list of file paths, not one path")
         return Scores(self._m.score(_as_nchw(images, "images"), *args))
 
-    def decision(self, metric="ssim", rule=None, fpr=None, alpha=None):
-        """The decision score() applies with these arguments: {rule, alpha, fpr, threshold}."""
+    def decision(self, metric=None, rule=None, fpr=None, alpha=None):
+        """The decision score() applies with these arguments: {metric, rule, alpha, fpr, threshold}."""
         return dict(self._m.decision(metric, rule, alpha, fpr))
 
     def calibrate(self, val_images, preset="default", rule=None, fpr=None, alpha=None, morphs=None, seed=0,

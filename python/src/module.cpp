@@ -104,31 +104,29 @@ class Model {
     d_.model.file.save(path);
   }
 
-  /// The decision `score` applies with these overrides: {"rule", "alpha", "fpr", "threshold"}
-  /// (threshold: the score above which an image is anomalous under the rule).
-  py::dict decision(const std::string& metric, std::optional<std::string> rule, std::optional<double> alpha,
+  /// The decision `score` applies with these overrides: {"rule", "alpha", "fpr", "threshold",
+  /// "metric"} (threshold: the score above which an image is anomalous under the rule).
+  py::dict decision(std::optional<std::string> metric, std::optional<std::string> rule, std::optional<double> alpha,
                     std::optional<double> fpr) const {
     require_calibration("decision");
-    const detect::DecisionRule r = decide(rule, alpha, fpr);
-    const detect::Metric m = detect::parse_metric(metric);
     py::dict out;
-    add_decision(out, m, r);
+    add_decision(out, detect::plan_scoring(d_, request(metric, rule, alpha, fpr), "decision"));
     return out;
   }
 
-  py::dict score(const U8Array& images, const std::string& metric, std::optional<std::string> rule,
+  py::dict score(const U8Array& images, std::optional<std::string> metric, std::optional<std::string> rule,
                  std::optional<double> alpha, std::optional<double> fpr, bool resize, int threads, bool progress) const {
     const Images im = images_of(images, "images");
-    return score_input(metric, rule, alpha, fpr, threads, progress, [&] {
+    return score_input(request(metric, rule, alpha, fpr), threads, progress, [&] {
       return model::model_input(d_.model, im.data, im.n, im.channels, im.height, im.width, resize, "images");
     });
   }
 
-  py::dict score_files(const std::vector<std::string>& paths, const std::string& metric, std::optional<std::string> rule,
-                       std::optional<double> alpha, std::optional<double> fpr, bool resize, int threads,
-                       bool progress) const {
+  py::dict score_files(const std::vector<std::string>& paths, std::optional<std::string> metric,
+                       std::optional<std::string> rule, std::optional<double> alpha, std::optional<double> fpr,
+                       bool resize, int threads, bool progress) const {
     OIAD_CHECK_USAGE(!paths.empty(), "images: no image files");
-    return score_input(metric, rule, alpha, fpr, threads, progress, [&] {
+    return score_input(request(metric, rule, alpha, fpr), threads, progress, [&] {
       std::vector<torch::Tensor> xs;
       for (const auto& p : paths) {
         const data::DecodedImage img = data::read_image_file(p);
@@ -143,8 +141,11 @@ class Model {
                  bool resize, int threads) {
     const Images im = images_of(images, "val_images");
     detect::DetectorOptions opt = detect::preset_options(preset);
-    const detect::DecisionRule decision =
-        detect::apply_overrides(detect::preset_decision(preset), {rule, alpha, fpr}, "calibrate", "", true);
+    const model::ModelKind kind = d_.model.net->config.kind;
+    const detect::DecisionRule decision = detect::apply_overrides(detect::preset_decision_for(preset, kind),
+                                                                  {rule, alpha, fpr}, "calibrate", "", true);
+    OIAD_CHECK_USAGE(!morphs || detect::scorer_of(kind) == detect::Scorer::kStructureConsistency, "calibrate: a ",
+                     model::kind_name(kind), " model is scored by its reconstruction error: morphs apply to detector models");
     if (morphs) {
       OIAD_CHECK_USAGE(*morphs >= 1 && *morphs <= 10000, "calibrate: morphs ", *morphs, " outside [1, 10000]");
       if (*morphs != opt.morphs) opt.morphs = *morphs, opt.preset = "custom";
@@ -163,26 +164,27 @@ class Model {
   void require_calibration(const char* what) const {
     OIAD_CHECK(d_.calibrated, what, ": ", name_, " has no calibration: call Model.calibrate(val_images) first");
   }
-  // The decision's fields: rule, alpha, fpr, and the threshold of the score under the rule.
-  void add_decision(py::dict& out, detect::Metric m, const detect::DecisionRule& r) const {
-    out["rule"] = detect::rule_name(r.rule);
-    out["alpha"] = r.alpha;
-    out["fpr"] = r.fpr;
-    out["threshold"] =
-        d_.calibration.threshold(m, r.rule, r.rule == detect::Rule::kPaper ? r.alpha : r.fpr);
+  static detect::ScoreOptions request(const std::optional<std::string>& metric, std::optional<std::string> rule,
+                                      std::optional<double> alpha, std::optional<double> fpr) {
+    detect::ScoreOptions o;
+    if (metric) o.metric = detect::parse_metric(*metric);
+    o.decision = {std::move(rule), alpha, fpr};
+    return o;
   }
-  detect::DecisionRule decide(std::optional<std::string> rule, std::optional<double> alpha,
-                              std::optional<double> fpr) const {
-    return detect::apply_overrides(d_.calibration.default_decision(), {rule, alpha, fpr}, "score", "");
+  // The decision's fields: what the scores are, rule, alpha, fpr, and the threshold of the
+  // score under the rule.
+  static void add_decision(py::dict& out, const detect::ScoringPlan& p) {
+    out["metric"] = p.score_name;
+    out["rule"] = detect::rule_name(p.decision.rule);
+    out["alpha"] = p.decision.alpha;
+    out["fpr"] = p.decision.fpr;
+    out["threshold"] = p.threshold;
   }
 
-  py::dict score_input(const std::string& metric, std::optional<std::string> rule, std::optional<double> alpha,
-                       std::optional<double> fpr, int threads, bool progress,
+  py::dict score_input(const detect::ScoreOptions& request, int threads, bool progress,
                        const std::function<torch::Tensor()>& make_input) const {
     require_calibration("score");
-    const detect::Metric m = detect::parse_metric(metric);
-    const detect::DecisionRule r = decide(rule, alpha, fpr);
-    const double level = r.rule == detect::Rule::kPaper ? r.alpha : r.fpr;
+    const detect::ScoringPlan plan = detect::plan_scoring(d_, request);
     std::vector<detect::ImageScore> scores;
     {
       py::gil_scoped_release nogil;
@@ -195,13 +197,14 @@ class Model {
       const int64_t n = x.size(0), block = 256;
       for (int64_t a = 0; a < n; a += block) {
         check_signals();
-        auto part = detect::score_images(d_, x.slice(0, a, std::min(n, a + block)), m, level, 64, {}, r.rule);
+        auto part = detect::score(d_, x.slice(0, a, std::min(n, a + block)), request).images;
         scores.insert(scores.end(), std::make_move_iterator(part.begin()), std::make_move_iterator(part.end()));
         count(int64_t(scores.size()), n);
       }
     }
     const auto n = py::ssize_t(scores.size());
-    const auto k = py::ssize_t(d_.calibration.codes.size());
+    const bool codes = plan.scorer == detect::Scorer::kStructureConsistency;
+    const auto k = py::ssize_t(codes ? d_.calibration.codes.size() : 0);
     py::array_t<double> score(n), p_value(n);
     py::array_t<bool> anomalous(n);
     py::array_t<int> extreme(n);
@@ -214,10 +217,11 @@ class Model {
     for (py::ssize_t i = 0; i < n; ++i) {
       const auto& s = scores[size_t(i)];
       sc(i) = s.score;
-      pv(i) = d_.calibration.p_value(m, r.rule, s.score);
+      pv(i) = s.p_value;
       an(i) = s.anomalous;
       ex(i) = s.most_extreme_code;
-      const auto& c = s.of(m);
+      if (!codes) continue;
+      const auto& c = s.of(plan.metric);
       for (py::ssize_t j = 0; j < k; ++j) co(i, j) = c[size_t(j)];
     }
     py::dict out;
@@ -226,9 +230,8 @@ class Model {
     out["p_value"] = p_value;
     out["most_extreme_code"] = extreme;
     out["consistency"] = consistency;
-    out["codes"] = d_.calibration.codes;
-    out["metric"] = metric;
-    add_decision(out, m, r);
+    out["codes"] = codes ? d_.calibration.codes : std::vector<int>{};
+    add_decision(out, plan);
     return out;
   }
 
@@ -274,7 +277,6 @@ Model train(const U8Array& images, const TrainArgs& a, const py::object& progres
   ds.train.labels.assign(size_t(im.n), 0);
 
   workflow::TrainJob job;
-  job.dataset = &ds;
   job.split = data::make_normal_split(ds, 0, a.val_fraction, a.seed);
   model::ModelConfig& cfg = job.config;
   cfg = model::ModelConfig::defaults(model::parse_kind(a.kind), ds.channels, a.input_size);
@@ -288,12 +290,12 @@ Model train(const U8Array& images, const TrainArgs& a, const py::object& progres
   job.train.batch_size = a.batch_size;
   job.train.kl_warmup_epochs = a.kl_warmup_epochs;
   if (a.lr) job.train.lr = *a.lr;
-  job.train.seed = a.seed;
   job.train.verbose = a.verbose;
   job.out = a.out;
-  job.calibrate = cfg.kind == model::ModelKind::kDetectorVae;
+  job.calibrate = true;
   job.preset = a.preset;
-  job.decision = detect::apply_overrides(detect::preset_decision(a.preset), {a.rule, a.alpha, a.fpr}, "train", "", true);
+  job.decision = detect::apply_overrides(detect::preset_decision_for(a.preset, cfg.kind), {a.rule, a.alpha, a.fpr},
+                                         "train", "", true);
   job.seed = a.seed;
   job.on_epoch = [&](const train::TrainState& s) {
     py::gil_scoped_acquire gil;
@@ -306,12 +308,9 @@ Model train(const U8Array& images, const TrainArgs& a, const py::object& progres
   };
   py::gil_scoped_release nogil;
   ThreadScope ts(a.threads);
-  workflow::TrainJobResult r = workflow::run_train_job(job);
+  workflow::TrainJobResult r = workflow::run_train_job(ds, job);
   const std::string name = a.model_name.empty() ? a.out : a.model_name;
-  if (job.calibrate) return Model(detect::calibrated_from(r.model, name), name);
-  detect::CalibratedDetector d;  // a VAE or DCAE baseline: no detector to calibrate
-  d.model = r.model;
-  return Model(std::move(d), name);
+  return Model(detect::calibrated_from(r.model, name), name);
 }
 
 py::dict load_dataset(const std::string& spec) {

@@ -238,12 +238,47 @@ ComplexityFit fit_line(const std::vector<double>& x, const std::vector<double>& 
   return f;
 }
 
-double Calibration::p_value(Metric m, Rule rule, double s) const {
-  const auto& all = val_scores(rule);
-  if (size_t(m) >= all.size() || all[size_t(m)].empty()) return std::numeric_limits<double>::quiet_NaN();
-  const auto& v = all[size_t(m)];
+double conformal_p_value(const std::vector<double>& v, double s) {
+  if (v.empty()) return std::numeric_limits<double>::quiet_NaN();
   const auto at_least = double(v.end() - std::lower_bound(v.begin(), v.end(), s));
   return (1.0 + at_least) / (double(v.size()) + 1.0);
+}
+
+double Calibration::p_value(Metric m, Rule rule, double s) const {
+  const auto& all = val_scores(rule);
+  if (size_t(m) >= all.size()) return std::numeric_limits<double>::quiet_NaN();
+  return conformal_p_value(all[size_t(m)], s);
+}
+
+double ReconstructionCalibration::threshold(double f) const {
+  check_fpr(f);
+  OIAD_CHECK(!val_sorted.empty(), "the reconstruction calibration has no VAL errors");
+  return quantile_sorted(val_sorted, 1.0 - f);
+}
+
+nlohmann::json ReconstructionCalibration::to_json() const {
+  return {{"scorer", "reconstruction"}, {"rule", rule_name(Rule::kOneSided)}, {"fpr", fpr},
+          {"n_val", val_sorted.size()}, {"val_reconstruction", val_sorted}};
+}
+
+ReconstructionCalibration ReconstructionCalibration::from_json(const nlohmann::json& j) {
+  ReconstructionCalibration c;
+  try {
+    OIAD_CHECK(j.value("scorer", "") == "reconstruction", "calibration: not of a reconstruction model (scorer ",
+               j.contains("scorer") ? j["scorer"].dump() : std::string("missing"), ")");
+    OIAD_CHECK(j.value("rule", "") == rule_name(Rule::kOneSided), "calibration: a reconstruction model decides by "
+               "the one-sided rule, not ", j.contains("rule") ? j["rule"].dump() : std::string("a missing rule"));
+    c.fpr = j.at("fpr").get<double>();
+    OIAD_CHECK(c.fpr > 0 && c.fpr < 1, "calibration: false-positive rate ", c.fpr, " outside (0, 1)");
+    c.val_sorted = j.at("val_reconstruction").get<std::vector<double>>();
+    const int64_t n = bounded_int(j, "n_val", 1, int64_t(1) << 40, "calibration");
+    OIAD_CHECK(int64_t(c.val_sorted.size()) == n && std::is_sorted(c.val_sorted.begin(), c.val_sorted.end()),
+               "calibration: the VAL reconstruction errors are unsorted or not one per VAL image");
+    for (double v : c.val_sorted) OIAD_CHECK(std::isfinite(v), "calibration: a VAL reconstruction error is not finite");
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(std::string("calibration: ") + e.what());
+  }
+  return c;
 }
 
 bool Calibration::anomalous_one_sided(Metric m, const std::vector<double>& sc, double fpr) const {

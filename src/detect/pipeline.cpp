@@ -18,6 +18,8 @@ nlohmann::json model_info(const model::LoadedModel& lm, const std::string& path)
   j["model"] = path;
   j["format_version"] = meta.value("format_version", 0);
   j["kind"] = model::kind_name(lm.net->config.kind);
+  const Scorer scorer = scorer_of(lm.net->config.kind);
+  j["scorer"] = scorer_name(scorer);
   j["config"] = lm.net->config.to_json();
   for (const char* k : {"dataset", "normal_class", "normal_class_name", "protocol", "seed", "preprocessing"})
     if (meta.contains(k)) j[k] = meta[k];
@@ -29,7 +31,11 @@ nlohmann::json model_info(const model::LoadedModel& lm, const std::string& path)
     if (t.contains("history") && !t["history"].empty()) j["final"] = t["history"].back();
   }
   j["calibrated"] = meta.contains("calibration");
-  if (j["calibrated"]) {
+  if (j["calibrated"] && scorer == Scorer::kReconstruction) {
+    const auto& c = meta["calibration"];
+    j["calibration"] = {{"scorer", c.value("scorer", "")}, {"rule", c.value("rule", "")}, {"fpr", c.value("fpr", 0.0)},
+                        {"n_val", c.value("n_val", 0)}};
+  } else if (j["calibrated"]) {
     // The scored codes and the settings that chose them (not the VAL distributions).
     const auto& c = meta["calibration"];
     nlohmann::json s = nlohmann::json::object();
@@ -52,12 +58,85 @@ nlohmann::json model_info(const model::LoadedModel& lm, const std::string& path)
   return j;
 }
 
+Scorer scorer_of(model::ModelKind kind) {
+  return kind == model::ModelKind::kDetectorVae ? Scorer::kStructureConsistency : Scorer::kReconstruction;
+}
+
+std::string scorer_name(Scorer s) {
+  return s == Scorer::kStructureConsistency ? "structure-consistency" : "reconstruction";
+}
+
+DecisionRule CalibratedDetector::default_decision() const {
+  if (scorer == Scorer::kReconstruction) return {Rule::kOneSided, calibration.alpha, reconstruction.fpr};
+  return calibration.default_decision();
+}
+
+bool CalibratedDetector::has_change_maps() const {
+  return scorer == Scorer::kReconstruction || calibration.has_metric(Metric::kLocal);
+}
+
+std::vector<Metric> CalibratedDetector::metrics() const {
+  std::vector<Metric> out;
+  if (scorer == Scorer::kStructureConsistency)
+    for (int m = 0; m < kNumMetrics; ++m)
+      if (calibration.has_metric(Metric(m))) out.push_back(Metric(m));
+  return out;
+}
+
+DecisionRule preset_decision_for(const std::string& preset, model::ModelKind kind) {
+  DecisionRule r = preset_decision(preset);
+  if (scorer_of(kind) == Scorer::kReconstruction) r.rule = Rule::kOneSided;
+  return r;
+}
+
+std::vector<double> reconstruction_scores(model::DetectorVae net, const torch::Tensor& images, int64_t block,
+                                          torch::Tensor* maps) {
+  OIAD_CHECK(block >= 1, "reconstruction scores: block ", block, " < 1");
+  torch::NoGradGuard ng;
+  const auto& cfg = net->config;
+  // Scoring runs in eval mode; it is set (and restored) only when the network is training, so
+  // that concurrent scorers of a loaded model never write to the module.
+  const bool was_training = net->is_training();
+  if (was_training) net->eval();
+  std::vector<double> scores;
+  scores.reserve(size_t(images.size(0)));
+  std::vector<torch::Tensor> parts;
+  for (int64_t a = 0; a < images.size(0); a += block) {
+    const torch::Tensor xb = images.slice(0, a, std::min(images.size(0), a + block));
+    const torch::Tensor logits = net->decoder->forward(net->encoder->forward(xb).first);
+    const torch::Tensor err = model::reconstruction_error(logits, xb, cfg.reconstruction).to(torch::kDouble).contiguous();
+    scores.insert(scores.end(), err.data_ptr<double>(), err.data_ptr<double>() + err.size(0));
+    if (maps) parts.push_back((xb - model::output_to_image(logits, cfg.reconstruction)).pow(2).sum(1));
+  }
+  if (was_training) net->train();
+  if (maps) *maps = parts.empty() ? torch::zeros({0, images.size(-2), images.size(-1)}) : torch::cat(parts);
+  return scores;
+}
+
 CalibratedDetector calibrated_from(const model::LoadedModel& m, const std::string& name) {
   CalibratedDetector d;
   d.model = m;
+  d.scorer = scorer_of(m.net->config.kind);
   const auto& meta = d.model.file.meta;
   OIAD_CHECK(meta.contains("calibration"), name, ": model has no calibration (run `oiad calibrate --model ", name,
              "`)");
+  if (d.scorer == Scorer::kReconstruction) {
+    const auto& c = meta["calibration"];
+    // Files written before reconstruction models had their own scorer hold a structure-
+    // consistency calibration of the autoencoder's codes.
+    OIAD_CHECK(c.is_object() && c.value("scorer", "") == "reconstruction", name, ": a ",
+               model::kind_name(m.net->config.kind),
+               " model scores by its reconstruction error, and its calibration is not of that kind (run `oiad "
+               "calibrate --model ",
+               name, "`)");
+    try {
+      d.reconstruction = ReconstructionCalibration::from_json(c);
+    } catch (...) {
+      rethrow_with_context(name + ": reading calibration");
+    }
+    d.calibrated = true;
+    return d;
+  }
   try {
     StoredCalibration s = parse_stored_calibration(meta["calibration"], d.model.net->config.latent_dim);
     d.detector = std::make_unique<Detector>(d.model.net, s.options);
@@ -74,6 +153,7 @@ CalibratedDetector calibrated_from(const model::LoadedModel& m, const std::strin
 
 void set_fast_decoder(CalibratedDetector& d, bool on) {
   OIAD_CHECK(d.calibrated, "set_fast_decoder: the model has no calibration");
+  if (d.scorer == Scorer::kReconstruction) return;  // one forward pass through LibTorch's modules
   DetectorOptions o = d.detector->options();
   o.fast_decoder = on;
   auto det = std::make_unique<Detector>(d.model.net, o);
@@ -95,6 +175,19 @@ CalibratedDetector load_detector(const std::string& path, bool require_calibrati
 void calibrate_into(model::LoadedModel& m, const DetectorOptions& options, const torch::Tensor& val_images,
                     const DecisionRule& decision, ConsistencyTable* val_values, const Detector::ConsistencyPass& pass) {
   check_fpr(decision.fpr);
+  if (scorer_of(m.net->config.kind) == Scorer::kReconstruction) {
+    OIAD_CHECK_USAGE(decision.rule == Rule::kOneSided, "calibrate: a ", model::kind_name(m.net->config.kind),
+                     " model decides by the one-sided rule on its reconstruction error, not the ",
+                     rule_name(decision.rule), " rule");
+    OIAD_CHECK(val_images.size(0) >= 1, "calibrate: no VAL images");
+    ReconstructionCalibration c;
+    c.fpr = decision.fpr;
+    c.val_sorted = reconstruction_scores(m.net, val_images);
+    std::sort(c.val_sorted.begin(), c.val_sorted.end());
+    m.file.meta["calibration"] = c.to_json();
+    m.file.meta.erase("evaluation");
+    return;
+  }
   Detector det(m.net, options);
   Calibration c = det.calibrate(val_images, decision.alpha, val_values, pass);
   c.rule = decision.rule;
@@ -232,6 +325,7 @@ std::vector<ImageScore> score_images(const CalibratedDetector& d, const torch::T
                                      const std::function<void(int64_t, int64_t)>& progress, Rule rule,
                                      torch::Tensor* change_maps) {
   OIAD_CHECK(d.calibrated, "scoring needs a calibrated model");
+  OIAD_CHECK(d.scorer == Scorer::kStructureConsistency, "score_images: a reconstruction model scores by detect::score");
   OIAD_CHECK(d.calibration.has_metric(metric), "the calibration has no ", metric_name(metric), " values");
   const bool paper = rule == Rule::kPaper, relative = rule == Rule::kRelative;
   if (paper)
@@ -278,10 +372,61 @@ std::vector<ImageScore> score_images(const CalibratedDetector& d, const torch::T
   return out;
 }
 
-std::vector<ImageScore> score_images(const CalibratedDetector& d, const torch::Tensor& images, Metric metric) {
-  OIAD_CHECK(d.calibrated, "scoring needs a calibrated model");
-  const DecisionRule r = d.calibration.default_decision();
-  return score_images(d, images, metric, r.rule == Rule::kPaper ? r.alpha : r.fpr, 64, {}, r.rule);
+ScoringPlan plan_scoring(const CalibratedDetector& d, const ScoreOptions& o, const std::string& what,
+                         const std::string& prefix) {
+  OIAD_CHECK(d.calibrated, what, ": the model has no calibration (run `oiad calibrate`)");
+  ScoringPlan p;
+  p.scorer = d.scorer;
+  p.decision = apply_overrides(d.default_decision(), o.decision, what, prefix);
+  p.level = p.decision.rule == Rule::kPaper ? p.decision.alpha : p.decision.fpr;
+  const std::string kind = model::kind_name(d.model.net->config.kind);
+  if (d.scorer == Scorer::kReconstruction) {
+    OIAD_CHECK_USAGE(!o.metric, what, ": a ", kind, " model has one score, its reconstruction error; ", prefix,
+                     "metric applies to detector models");
+    OIAD_CHECK_USAGE(p.decision.rule == Rule::kOneSided, what, ": a ", kind,
+                     " model decides by the one-sided rule on its reconstruction error (", prefix, "fpr), not the ",
+                     rule_name(p.decision.rule), " rule");
+    p.score_name = "reconstruction";
+    p.threshold = d.reconstruction.threshold(p.level);
+    return p;
+  }
+  p.metric = o.metric ? *o.metric : Metric::kSsim;
+  p.score_name = metric_name(p.metric);
+  OIAD_CHECK_USAGE(d.calibration.has_metric(p.metric), what, ": the calibration has no ", p.score_name, " values");
+  OIAD_CHECK_USAGE(!o.change_maps || d.has_change_maps(), what,
+                   ": no change maps (the calibration has no local values: run `oiad calibrate`)");
+  p.threshold = d.calibration.threshold(p.metric, p.decision.rule, p.level);
+  return p;
+}
+
+ScoreResult score(const CalibratedDetector& d, const torch::Tensor& images, const ScoreOptions& o) {
+  ScoreResult r;
+  r.plan = plan_scoring(d, o);
+  const ScoringPlan& p = r.plan;
+  if (d.scorer == Scorer::kReconstruction) {
+    const int64_t n = images.size(0);
+    std::vector<torch::Tensor> maps;
+    for (int64_t a = 0; a < n; a += o.block) {
+      const int64_t b = std::min(n, a + o.block);
+      torch::Tensor m;
+      for (double e : reconstruction_scores(d.model.net, images.slice(0, a, b), o.block, o.change_maps ? &m : nullptr)) {
+        ImageScore s;
+        s.score = e;
+        s.anomalous = e > p.threshold;
+        s.p_value = d.reconstruction.p_value(e);
+        r.images.push_back(std::move(s));
+      }
+      if (o.change_maps) maps.push_back(m);
+      if (o.progress) o.progress(b, n);
+    }
+    if (o.change_maps)
+      r.change_maps = maps.empty() ? torch::zeros({0, images.size(-2), images.size(-1)}) : torch::cat(maps);
+    return r;
+  }
+  r.images = score_images(d, images, p.metric, p.level, o.block, o.progress, p.decision.rule,
+                          o.change_maps ? &r.change_maps : nullptr);
+  for (auto& s : r.images) s.p_value = d.calibration.p_value(p.metric, p.decision.rule, s.score);
+  return r;
 }
 
 nlohmann::json MorphStrip::to_json() const {
@@ -298,7 +443,10 @@ nlohmann::json MorphStrip::to_json() const {
 MorphStrip morph_strip(const CalibratedDetector& d, const torch::Tensor& x, Metric metric, double alpha,
                        int codes_shown, int morphs_shown) {
   OIAD_CHECK(x.dim() == 4 && x.size(0) == 1, "morph strip: a morph strip shows one image");
-  const ImageScore sc = score_images(d, x, metric, alpha)[0];
+  OIAD_CHECK_USAGE(d.scorer == Scorer::kStructureConsistency, "morph strip: a ",
+                   model::kind_name(d.model.net->config.kind),
+                   " model scores by its reconstruction error; PR-morphs are the detector's");
+  const ImageScore sc = score_images(d, x, metric, alpha, kCalibrationBlock, {}, Rule::kPaper)[0];
   const auto& values = sc.of(metric);
   const auto& dist = d.calibration.distributions[size_t(metric)];
   // Codes ranked by how far the image's SC lies in the tails of VAL.

@@ -80,17 +80,15 @@ workflow::TrainJobResult train_or_load(const Context& c, const std::string& name
     return r;
   }
   workflow::TrainJob job;
-  job.dataset = &c.ds;
   job.split = c.split;
   job.config = model::ModelConfig::defaults(kind, c.ds.channels, c.o.input_size);
   if (kind == model::ModelKind::kDetectorVae) job.config.gamma = detector_gamma(c.o);
   job.train = c.o.train;
-  job.train.seed = c.o.seed;
   job.out = path;
   job.resume = fs::exists(path + ".ckpt");
   job.calibrate = false;
   job.seed = c.o.seed;
-  return workflow::run_train_job(job);
+  return workflow::run_train_job(c.ds, job);
 }
 
 nlohmann::json last_epoch(const workflow::TrainJobResult& r) {
@@ -115,22 +113,14 @@ nlohmann::json pixel_auroc(const Context& c, const torch::Tensor& maps) {
 MethodRun run_autoencoder(const Context& c, const std::string& name) {
   const double t0 = now_seconds();
   workflow::TrainJobResult tr = train_or_load(c, name, name == "vae" ? model::ModelKind::kVae : model::ModelKind::kDcae);
-  model::DetectorVae net = tr.model.net;
-  net->eval();
+  const model::DetectorVae& net = tr.model.net;
   const auto& cfg = net->config;
   const double s0 = now_seconds();
   const torch::Tensor x = part_input(c.ds, c.test, cfg.input_size);
-  torch::NoGradGuard ng;
-  std::vector<double> scores;
-  std::vector<torch::Tensor> maps;  // per-pixel squared error of the reconstruction (defects protocol)
-  for (int64_t a = 0; a < x.size(0); a += 256) {
-    auto xb = x.slice(0, a, std::min(x.size(0), a + 256));
-    auto mu = net->encoder->forward(xb).first;
-    auto logits = net->decoder->forward(mu);
-    auto err = model::reconstruction_error(logits, xb, cfg.reconstruction).to(torch::kDouble).contiguous();
-    scores.insert(scores.end(), err.data_ptr<double>(), err.data_ptr<double>() + err.size(0));
-    if (c.test.has_defects()) maps.push_back((xb - model::output_to_image(logits, cfg.reconstruction)).pow(2).sum(1));
-  }
+  // The scorer `oiad score` uses for these models (detect::Scorer::kReconstruction); the
+  // per-pixel maps only where the part has defect masks.
+  torch::Tensor maps;
+  std::vector<double> scores = detect::reconstruction_scores(net, x, 256, c.test.has_defects() ? &maps : nullptr);
   MethodRun r;
   r.name = name;
   r.scores = std::move(scores);
@@ -141,8 +131,8 @@ MethodRun run_autoencoder(const Context& c, const std::string& name) {
                {"final_epoch", last_epoch(tr)},
                {"model", "models/" + name + ".oiad"},
                {"wall_seconds", now_seconds() - t0}};
-  if (!maps.empty()) {
-    r.details["pixel_auroc"] = pixel_auroc(c, torch::cat(maps));
+  if (maps.defined()) {
+    r.details["pixel_auroc"] = pixel_auroc(c, maps);
     r.details["pixel_map"] = "per-pixel squared error of the decoded mean code, summed over channels";
   }
   return r;
@@ -309,7 +299,7 @@ MethodRun run_oiad(const Context& c) {
   const bool want_maps = c.test.has_defects() && cal.has_metric(detect::Metric::kLocal) &&
                          std::find(o.metrics.begin(), o.metrics.end(), "local") != o.metrics.end();
   torch::Tensor change_maps;
-  auto scored = detect::score_images(d, x, primary, o.alpha, 64, progress.counter("test images"), detect::Rule::kPaper,
+  auto scored = detect::score_images(d, x, primary, o.alpha, detect::kCalibrationBlock, progress.counter("test images"), detect::Rule::kPaper,
                                      want_maps ? &change_maps : nullptr);
   const double score_seconds = now_seconds() - s0;
 

@@ -32,6 +32,11 @@ torch::Tensor images_to_input(const uint8_t* pixels, int64_t n, int channels, in
       .contiguous();
 }
 
+torch::Tensor model_input(const LoadedModel& m, const data::DecodedImage& image, bool convert,
+                          const std::string& what) {
+  return model_input(m, image.chw.data(), 1, image.channels, image.height, image.width, convert, what);
+}
+
 torch::Tensor model_input(const LoadedModel& m, const uint8_t* pixels, int64_t n, int channels, int height,
                           int width, bool convert, const std::string& what) {
   const auto& cfg = m.net->config;

@@ -115,16 +115,16 @@ struct JobResult {
 struct Job {
   Model* model = nullptr;
   torch::Tensor x;  // (n, C, S, S) network input
-  detect::Metric metric = detect::Metric::kSsim;
-  detect::DecisionRule decision;
-  bool want_map = false, want_strip = false;
+  detect::ScoreOptions request;  // what was asked (change_maps: explain=map)
+  detect::ScoringPlan plan;      // what it resolved to against the model
+  bool want_strip = false;
   std::atomic<bool> abandoned{false};
   std::promise<JobResult> done;
 
-  double level() const { return decision.rule == detect::Rule::kPaper ? decision.alpha : decision.fpr; }
+  bool want_map() const { return request.change_maps; }
   bool batchable_with(const Job& o) const {
-    return !want_map && !want_strip && !o.want_map && !o.want_strip && model == o.model && metric == o.metric &&
-           decision.rule == o.decision.rule && level() == o.level();
+    return !want_map() && !want_strip && !o.want_map() && !o.want_strip && model == o.model &&
+           plan.metric == o.plan.metric && plan.decision.rule == o.plan.decision.rule && plan.level == o.plan.level;
   }
 };
 
@@ -280,9 +280,9 @@ struct Server::Impl {
       const torch::Tensor x = parts.size() == 1 ? parts[0] : torch::cat(parts);
       // Change maps come from the scoring pass itself (a request that asks for one is batched
       // alone: Job::batchable_with).
-      torch::Tensor maps;
-      const auto scores = detect::score_images(d, x, first.metric, first.level(), 64, {}, first.decision.rule,
-                                               first.want_map ? &maps : nullptr);
+      const detect::ScoreResult scored = detect::score(d, x, first.request);
+      const auto& scores = scored.images;
+      const torch::Tensor& maps = scored.change_maps;
       {
         // Counted before any answer goes out.
         std::lock_guard<std::mutex> lk(metrics.mu);
@@ -294,14 +294,14 @@ struct Server::Impl {
         JobResult r;
         const int64_t n = j->x.size(0);
         r.scores.assign(scores.begin() + at, scores.begin() + at + n);
-        for (int64_t i = 0; i < n && (j->want_map || j->want_strip); ++i) {
+        for (int64_t i = 0; i < n && (j->want_map() || j->want_strip); ++i) {
           const torch::Tensor xi = x.slice(0, at + i, at + i + 1);
           if (j->want_strip) {
             // A strip decodes its own morphs; a map alone needs none beyond the scoring pass.
-            const detect::MorphStrip strip = detect::morph_strip(d, xi, j->metric, d.calibration.alpha, 3, 8);
+            const detect::MorphStrip strip = detect::morph_strip(d, xi, j->plan.metric, d.calibration.alpha, 3, 8);
             r.strips.push_back(base64(report::morph_strip_png(strip)));
           }
-          if (j->want_map) {
+          if (j->want_map()) {
             const torch::Tensor m = maps[at + i].contiguous();
             const std::vector<uint8_t> input = model::input_to_bytes(xi[0]);
             r.maps.push_back(base64(report::change_map_png(input.data(), int(xi.size(1)), int(xi.size(2)),
@@ -387,25 +387,23 @@ struct Server::Impl {
         throw Refusal{400, "unknown option '" + printable(key) + "' (options: metric, rule, alpha, fpr, explain, resize)"};
     auto job = std::make_shared<Job>();
     job->model = m;
-    std::string metric_name = "ssim";
-    detect::DecisionOverrides over;
+    detect::ScoreOptions& request = job->request;
     bool resize = false;
     try {
-      if (opts.contains("metric")) metric_name = parse_string(opts["metric"], "metric");
-      job->metric = detect::parse_metric(metric_name);
-      if (opts.contains("rule")) over.rule = parse_string(opts["rule"], "rule");
-      if (opts.contains("alpha")) over.alpha = parse_number(opts["alpha"], "alpha");
-      if (opts.contains("fpr")) over.fpr = parse_number(opts["fpr"], "fpr");
-      job->decision = detect::apply_overrides(m->d.calibration.default_decision(), over, "score", "");
-      if (opts.contains("explain")) parse_explain(opts["explain"], job->want_map, job->want_strip);
+      if (opts.contains("metric")) request.metric = detect::parse_metric(parse_string(opts["metric"], "metric"));
+      if (opts.contains("rule")) request.decision.rule = parse_string(opts["rule"], "rule");
+      if (opts.contains("alpha")) request.decision.alpha = parse_number(opts["alpha"], "alpha");
+      if (opts.contains("fpr")) request.decision.fpr = parse_number(opts["fpr"], "fpr");
+      if (opts.contains("explain")) parse_explain(opts["explain"], request.change_maps, job->want_strip);
       if (opts.contains("resize")) resize = parse_bool(opts["resize"], "resize");
+      OIAD_CHECK_USAGE(!job->want_strip || m->d.scorer == detect::Scorer::kStructureConsistency, "model ", m->name,
+                       ": a ", model::kind_name(m->d.model.net->config.kind),
+                       " model scores by its reconstruction error and has no morph strip (explain=map shows its "
+                       "per-pixel error)");
+      job->plan = detect::plan_scoring(m->d, request, "model " + m->name, "");
     } catch (const UsageError& e) {
       throw Refusal{400, first_line(e.what())};
     }
-    if (!m->d.calibration.has_metric(job->metric))
-      throw Refusal{400, "model " + m->name + ": the calibration has no " + metric_name + " values"};
-    if (job->want_map && !m->d.calibration.has_metric(detect::Metric::kLocal))
-      throw Refusal{400, "model " + m->name + ": no change maps (its calibration has no local values)"};
     if (images.empty()) throw Refusal{400, "no image in the request"};
     if (int(images.size()) > opt.max_images)
       throw Refusal{413, std::to_string(images.size()) + " images in one request; the limit is " +
@@ -450,24 +448,23 @@ struct Server::Impl {
     }
     JobResult r = result.get();
     if (!r.error.empty()) throw Refusal{500, "scoring failed: " + r.error};
-    const detect::Calibration& cal = m->d.calibration;
-    const detect::DecisionRule& dr = job->decision;
-    json out = {{"model", m->name}, {"metric", metric_name}, {"rule", detect::rule_name(dr.rule)}};
+    const detect::ScoringPlan& plan = job->plan;
+    const detect::DecisionRule& dr = plan.decision;
+    const bool codes = plan.scorer == detect::Scorer::kStructureConsistency;
+    json out = {{"model", m->name}, {"metric", plan.score_name}, {"rule", detect::rule_name(dr.rule)}};
     if (dr.rule == detect::Rule::kPaper) {
       out["alpha"] = dr.alpha;
     } else {
       out["fpr"] = dr.fpr;
-      out["threshold"] = cal.threshold(job->metric, dr.rule, dr.fpr);
+      out["threshold"] = plan.threshold;
     }
     json list = json::array();
     for (size_t i = 0; i < r.scores.size(); ++i) {
       const auto& s = r.scores[i];
       json j = {{"name", printable(names[i])}, {"score", s.score}, {"anomalous", s.anomalous}};
-      const double p = cal.p_value(job->metric, dr.rule, s.score);
-      j["p_value"] = std::isnan(p) ? json(nullptr) : json(p);
-      j["most_extreme_code"] = s.most_extreme_code;
-      j["consistency"] = s.of(job->metric);
-      if (job->want_map) j["map"] = r.maps[i], j["map_max"] = r.map_max[i];
+      j["p_value"] = std::isnan(s.p_value) ? json(nullptr) : json(s.p_value);
+      if (codes) j["most_extreme_code"] = s.most_extreme_code, j["consistency"] = s.of(plan.metric);
+      if (job->want_map()) j["map"] = r.maps[i], j["map_max"] = r.map_max[i];
       if (job->want_strip) j["strip"] = r.strips[i];
       list.push_back(std::move(j));
     }
@@ -616,7 +613,11 @@ json model_card(const Model& m) {
   }
   card["input"] = {{"channels", info["config"].value("channels", 0)}, {"size", info["config"].value("input_size", 0)}};
   if (meta.contains("preprocessing")) card["preprocessing"] = meta["preprocessing"];
-  if (info.contains("calibration")) {
+  card["kind"] = info["kind"];
+  card["scorer"] = info["scorer"];
+  if (info.contains("calibration") && m.d.scorer == detect::Scorer::kReconstruction) {
+    card["calibration"] = info["calibration"];
+  } else if (info.contains("calibration")) {
     const auto& c = info["calibration"];
     card["calibration"] = {{"rule", c.value("rule", "paper")},
                            {"alpha", c.value("alpha", 0.4)},
@@ -627,10 +628,9 @@ json model_card(const Model& m) {
                            {"morphs", c.contains("detector") ? c["detector"].value("morphs", 0) : 0}};
   }
   json metrics = json::array();
-  for (int mi = 0; mi < detect::kNumMetrics; ++mi)
-    if (m.d.calibration.has_metric(detect::Metric(mi))) metrics.push_back(detect::metric_name(detect::Metric(mi)));
+  for (detect::Metric mi : m.d.metrics()) metrics.push_back(detect::metric_name(mi));
   card["metrics"] = metrics;
-  card["change_maps"] = m.d.calibration.has_metric(detect::Metric::kLocal);
+  card["change_maps"] = m.d.has_change_maps();
   if (meta.contains("evaluation")) card["evaluation"] = meta["evaluation"];
   return card;
 }

@@ -12,13 +12,12 @@
 
 namespace oiad::workflow {
 
-TrainJobResult run_train_job(const TrainJob& job) {
-  OIAD_CHECK(job.dataset != nullptr, "train: no data set");
-  const data::Dataset& ds = *job.dataset;
+TrainJobResult run_train_job(const data::Dataset& ds, const TrainJob& job) {
   const data::OneClassSplit& split = job.split;
   const model::ModelConfig& cfg = job.config;
   cfg.validate();
-  const TrainOptions& t = job.train;
+  TrainOptions t = job.train;
+  t.seed = job.seed;
 
   const std::vector<uint8_t> px = data::gather_pixels(ds, split.train);
   const torch::Tensor images =

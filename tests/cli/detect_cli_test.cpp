@@ -671,3 +671,79 @@ TEST_F(DetectCli, Errors) {
 
 }  // namespace
 }  // namespace oiad
+
+namespace oiad {
+namespace {
+
+// Brute-force ROC AUC: the share of (anomalous, normal) pairs ordered right, ties half.
+double pairwise_auc(const std::vector<double>& s, const std::vector<int>& y) {
+  double right = 0, pairs = 0;
+  for (size_t i = 0; i < s.size(); ++i)
+    for (size_t j = 0; j < s.size(); ++j)
+      if (y[i] == 1 && y[j] == 0) right += s[i] > s[j] ? 1 : s[i] == s[j] ? 0.5 : 0, pairs += 1;
+  return right / pairs;
+}
+
+// A DCAE model scores by its reconstruction error on every command: train calibrates it on
+// VAL (the one-sided rule at the preset's F), `model info` names the scorer, `score` gives
+// one reconstruction score per image whose decision is "score > threshold", `evaluate`'s AUC
+// is the brute-force AUC of those scores, `inspect --map` draws the per-pixel error; the
+// detector's options (--metric, the paper rule, morph strips and morph settings) are refused
+// with one line and exit 2.
+TEST_F(DetectCli, BaselineModelScoresByReconstruction) {
+  const std::string m = dir_->file("dcae.oiad");
+  auto t = run_oiad("--threads 1 train --data " + folder_ + " --normal-class a --kind dcae --epochs 2 "
+                    "--batch-size 16 --latent-dim 4 --out " + m);
+  ASSERT_EQ(t.exit_code, 0) << t.err;
+  const auto info = nlohmann::json::parse(run_oiad("model info " + m).out);
+  EXPECT_EQ(info["kind"], "dcae");
+  EXPECT_EQ(info["scorer"], "reconstruction");
+  EXPECT_EQ(info["calibration"]["rule"], "one-sided");
+  EXPECT_DOUBLE_EQ(info["calibration"]["fpr"].get<double>(), 0.05);
+
+  auto s = run_oiad("--threads 1 score --model " + m + " --split test");
+  ASSERT_EQ(s.exit_code, 0) << s.err;
+  const auto lines = json_lines(s.out);
+  ASSERT_GT(lines.size(), 10u);
+  std::vector<double> scores;
+  std::vector<int> labels;
+  for (const auto& j : lines) {
+    EXPECT_EQ(j["metric"], "reconstruction");
+    EXPECT_EQ(j["rule"], "one-sided");
+    EXPECT_FALSE(j.contains("consistency"));
+    EXPECT_EQ(j["anomalous"].get<bool>(), j["score"].get<double>() > j["threshold"].get<double>());
+    EXPECT_GT(j["p_value"].get<double>(), 0.0);
+    scores.push_back(j["score"]);
+    labels.push_back(j["label"]);
+  }
+  auto e = run_oiad("--threads 1 evaluate --model " + m + " --out " + dir_->file("dcae_eval"));
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  const auto ev = nlohmann::json::parse(e.out);
+  EXPECT_EQ(ev["scorer"], "reconstruction");
+  EXPECT_NEAR(ev["metrics"]["reconstruction"]["auc"].get<double>(), pairwise_auc(scores, labels), 1e-12);
+  EXPECT_EQ(ev["metrics"].size(), 1u);
+
+  auto map = run_oiad("inspect --model " + m + " " + folder_ + "/b/3.png --map " + dir_->file("dcae_map.png"));
+  ASSERT_EQ(map.exit_code, 0) << map.err;
+  EXPECT_TRUE(std::filesystem::exists(dir_->file("dcae_map.png")));
+  EXPECT_GT(nlohmann::json::parse(map.out)["map_max"].get<double>(), 0.0);
+
+  for (const std::string& bad : {"score --model " + m + " --metric mse " + folder_ + "/a/1.png",
+                                 "score --model " + m + " --rule paper " + folder_ + "/a/1.png",
+                                 "score --model " + m + " --alpha 0.1 " + folder_ + "/a/1.png",
+                                 "inspect --model " + m + " " + folder_ + "/a/1.png --out " + dir_->file("s.png"),
+                                 "calibrate --model " + m + " --morphs 7"}) {
+    auto r = run_oiad(bad);
+    EXPECT_EQ(r.exit_code, 2) << bad << "\n" << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_NE(r.err.find("dcae"), std::string::npos) << r.err;
+  }
+  // Calibrating again keeps the reconstruction scorer, at the F asked for.
+  auto c = run_oiad("--threads 1 calibrate --model " + m + " --fpr 0.1");
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_EQ(nlohmann::json::parse(c.out)["scorer"], "reconstruction");
+  EXPECT_DOUBLE_EQ(nlohmann::json::parse(run_oiad("model info " + m).out)["calibration"]["fpr"].get<double>(), 0.1);
+}
+
+}  // namespace
+}  // namespace oiad

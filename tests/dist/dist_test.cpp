@@ -15,7 +15,7 @@
 #include <sstream>
 
 #include "oiad/core/error.h"
-#include "oiad/dist/group.h"
+#include "oiad/dist/launch.h"
 #include "oiad/model/model_io.h"
 
 #include <nlohmann/json.hpp>

@@ -150,7 +150,7 @@ TEST(Experiment, RefusesBadOptions) {
 // model on the reported test images (loaded and scored again here), its AUC their brute-force
 // AUC; a shortened schedule keeps the learning-rate drops at their share and is recorded;
 // it joins a folder whose other methods ran first, and a second run reuses it.
-TEST(Experiment, EndToEndDeepSvdd) {
+TEST(ExperimentRun, EndToEndDeepSvdd) {
   test::TempDir dir;
   const std::string out = dir.file("exp");
   const data::Dataset ds = synthetic(40, 12);
@@ -185,7 +185,7 @@ TEST(Experiment, EndToEndDeepSvdd) {
 // whose other methods ran first and records its settings there; its stored scores are those
 // of the stored model on the reported test images, its AUC their brute-force AUC; a second
 // run reuses it, and a run with another classifier refuses the folder.
-TEST(Experiment, EndToEndTransforms) {
+TEST(ExperimentRun, EndToEndTransforms) {
   test::TempDir dir;
   const std::string out = dir.file("exp");
   const data::Dataset ds = synthetic(40, 12);
@@ -230,7 +230,7 @@ TEST(Experiment, EndToEndTransforms) {
 // The defects protocol runs every method from one call: the test part is the normal class's
 // test images, half clean and half with a synthetic defect, and split.json keeps each
 // image's defect so the same pixels can be rebuilt.
-TEST(Experiment, EndToEndDefectsProtocol) {
+TEST(ExperimentRun, EndToEndDefectsProtocol) {
   test::TempDir dir;
   const std::string out = dir.file("exp");
   const data::Dataset ds = synthetic(40, 12);
@@ -290,7 +290,7 @@ TEST(Experiment, EndToEndDefectsProtocol) {
 // give the reported AUCs (brute force) and the α sweep (brute-force count of score > 1-2α);
 // the report and figures are written; a second run resumes without redoing anything, and
 // a run with other settings in the same folder is refused.
-TEST(Experiment, EndToEndOnTinySyntheticData) {
+TEST(ExperimentRun, EndToEndOnTinySyntheticData) {
   test::TempDir dir;
   const std::string out = dir.file("exp");
   const data::Dataset ds = synthetic(40, 12);
@@ -374,7 +374,8 @@ TEST(Experiment, EndToEndOnTinySyntheticData) {
     const auto& one = res["oiad"][metric]["one_sided"];
     EXPECT_DOUBLE_EQ(one["fpr"].get<double>(), 0.05);
     const auto scored =
-        detect::score_images(det, x, detect::parse_metric(metric), 0.05, 64, {}, detect::Rule::kOneSided);
+        detect::score_images(det, x, detect::parse_metric(metric), 0.05, detect::kCalibrationBlock, {},
+                             detect::Rule::kOneSided);
     ASSERT_EQ(scored.size(), labels.size());
     double np = 0, nn = 0, tp = 0, tn = 0;
     for (size_t i = 0; i < labels.size(); ++i) {

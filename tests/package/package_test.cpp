@@ -65,7 +65,19 @@ TEST(Package, InstalledExampleBuildsAndScoresLikeTheCli) {
     EXPECT_EQ(a[i]["id"], b[i]["id"]);
     EXPECT_NEAR(a[i]["score"].get<double>(), b[i]["score"].get<double>(), 1e-9) << i;
     EXPECT_EQ(a[i]["anomalous"], b[i]["anomalous"]) << i;
+    EXPECT_NEAR(a[i]["p_value"].get<double>(), b[i]["p_value"].get<double>(), 1e-12) << i;
   }
+  // --map writes each image's change map as a binary PGM of the network's side.
+  auto mapped = test::run_command("OMP_NUM_THREADS=1 " + example + " --map " + model + " " + folder + "/a/1.png");
+  ASSERT_EQ(mapped.exit_code, 0) << mapped.err;
+  std::ifstream pgm(folder + "/a/1.png.map.pgm", std::ios::binary);
+  std::string magic;
+  int w = 0, h = 0, maxval = 0;
+  pgm >> magic >> w >> h >> maxval;
+  EXPECT_EQ(magic, "P5");
+  EXPECT_EQ(w, 32);
+  EXPECT_EQ(h, 32);
+  EXPECT_EQ(maxval, 255);
 
 #ifdef OIAD_PYTHON_EXECUTABLE
   // The installed Python module gives the same scores.

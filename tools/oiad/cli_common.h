@@ -9,7 +9,6 @@
 #include "oiad/data/dataset.h"
 #include "oiad/data/split.h"
 #include "oiad/detect/calibration.h"
-#include "oiad/model/model_io.h"
 
 namespace oiad::cli {
 
@@ -27,32 +26,6 @@ SplitData load_split_data(const std::string& spec, const std::string& normal_cla
 /// `--defects FAMILY,...`: the defect families of --protocol defects (data::defect_family_names()).
 void add_defects_option(CLI::App* c, std::vector<std::string>& families);
 
-/// Images chosen for scoring, with ids and labels (1 anomalous, 0 normal, -1 unknown).
-struct ImageSelection {
-  std::vector<uint8_t> pixels;  ///< (n, C, H, W) uint8
-  int64_t n = 0;
-  int channels = 0, height = 0, width = 0;
-  std::vector<std::string> ids;
-  std::vector<int> labels;
-};
-
-/// With `spec` empty or equal to the model's data set: the part `split` (train, val, test,
-/// or cle = the normal images of test) of the one-class split stored in the model, labelled.
-/// Otherwise the data set's own split (`split` = train or test), labelled against the
-/// model's normal class when the data set has a class of that name.
-/// `limit` > 0 keeps a seeded random subset of that many images (in their original order).
-ImageSelection select_images(const model::LoadedModel& m, const std::string& spec, const std::string& split,
-                             int64_t limit);
-
-/// The selection as the model's input (model::model_input; `what` names it in errors).
-torch::Tensor selection_input(const model::LoadedModel& m, const ImageSelection& s, bool resize, const std::string& what);
-
-/// Reads image files (PNG, JPEG, BMP); all must have one size and channel count.
-ImageSelection read_image_files(const std::vector<std::string>& paths);
-
-/// The one-class split stored in a model file.
-data::OneClassSplit model_split(const model::LoadedModel& m);
-
 /// The decision flags of a command: --rule, --alpha, --fpr (each optional).
 using DecisionFlags = detect::DecisionOverrides;
 
@@ -64,6 +37,13 @@ using DecisionFlags = detect::DecisionOverrides;
 /// together and set the stored levels whatever the rule.
 detect::DecisionRule apply_decision_flags(detect::DecisionRule base, const DecisionFlags& flags, const char* command,
                                           bool both_levels = false);
+
+/// The values joined with `sep` (help texts list allowed values with it).
+std::string join(const std::vector<std::string>& values, const char* sep = ",");
+
+/// Adds --metric to a scoring command: the structure-consistency metric of a detector model,
+/// one of detect::metric_names(); left empty when not given (the default, ssim).
+void add_metric_option(CLI::App* c, std::string& metric);
 
 /// Adds --rule, --alpha and --fpr to a command, with `what` telling what they set.
 void add_decision_flags(CLI::App* c, DecisionFlags& flags, const std::string& what);

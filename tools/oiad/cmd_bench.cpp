@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_common.h"
+#include "cli_images.h"
 #include "commands.h"
 #include "oiad/core/runtime.h"
 #include "oiad/detect/detector.h"
@@ -120,7 +121,12 @@ nlohmann::json bench_trained_model(const std::string& path, bool quick) {
   detect::CalibratedDetector d = detect::load_detector(path, true);
   const ImageSelection test = select_images(d.model, "", "test", quick ? 64 : 256);
   const torch::Tensor x = selection_input(d.model, test, false, "test images");
-  nlohmann::json j = {{"model", path}, {"images", x.size(0)}};
+  nlohmann::json j = {{"model", path}, {"images", x.size(0)}, {"scorer", detect::scorer_name(d.scorer)}};
+  if (d.scorer == detect::Scorer::kReconstruction) {
+    // One forward pass per image: nothing to compare with a preset.
+    j["score_images_per_s"] = rate([&] { detect::score(d, x); }, t) * double(x.size(0));
+    return j;
+  }
   const detect::DecisionRule r = d.calibration.default_decision();
   const double level = r.rule == detect::Rule::kPaper ? r.alpha : r.fpr;
   auto& stored = j["stored_calibration"];
@@ -128,7 +134,7 @@ nlohmann::json bench_trained_model(const std::string& path, bool quick) {
             {"morphs", d.detector->options().morphs},
             {"codes_scored", d.calibration.codes.size()}};
   stored["score_images_per_s"] =
-      rate([&] { detect::score_images(d, x, detect::Metric::kSsim, level, 64, {}, r.rule); }, t) * double(x.size(0));
+      rate([&] { detect::score_images(d, x, detect::Metric::kSsim, level, detect::kCalibrationBlock, {}, r.rule); }, t) * double(x.size(0));
   detect::Detector paper(d.model.net, detect::preset_options("paper"));
   const ImageSelection val = select_images(d.model, "", "val", 0);
   paper.fit_normal_range(selection_input(d.model, val, false, "VAL images"));

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_common.h"
+#include "cli_images.h"
 #include "commands.h"
 #include "oiad/core/error.h"
 #include "oiad/core/file_util.h"
@@ -57,9 +58,15 @@ void run_calibrate(const CalibrateOptions& o) {
   if (o.radius_step)
     OIAD_CHECK_USAGE(std::isfinite(*o.radius_step) && *o.radius_step >= 1e-3 && *o.radius_step <= 10,
                      "calibrate: --radius-step ", *o.radius_step, " outside [0.001, 10]");
-  const detect::DecisionRule decision =
-      apply_decision_flags(detect::preset_decision(o.preset), o.decision, "calibrate", /*both_levels=*/true);
   model::LoadedModel m = model::load_model(o.model);
+  const model::ModelKind kind = m.net->config.kind;
+  OIAD_CHECK_USAGE(detect::scorer_of(kind) == detect::Scorer::kStructureConsistency ||
+                       (o.morphs.empty() && !o.duplicate_tolerance && !o.placement && !o.radius_step && o.top_k == 0 &&
+                        o.select == "all"),
+                   "calibrate: ", o.model, " is a ", model::kind_name(kind),
+                   " model, scored by its reconstruction error: the morph-search options apply to detector models");
+  const detect::DecisionRule decision =
+      apply_decision_flags(detect::preset_decision_for(o.preset, kind), o.decision, "calibrate", /*both_levels=*/true);
   ImageSelection val = select_images(m, o.data, o.data.empty() ? "val" : "train", o.limit);
   detect::DetectorOptions opt = detect::preset_options(o.preset);
   const bool choose = o.morphs == "auto";
@@ -114,72 +121,79 @@ void run_calibrate(const CalibrateOptions& o) {
                      {"alpha", decision.alpha},
                      {"fpr", decision.fpr},
                      {"n_val", val.n},
-                     {"codes", m.file.meta["calibration"]["codes"]},
+                     {"scorer", detect::scorer_name(detect::scorer_of(kind))},
+                     {"codes", m.file.meta["calibration"].value("codes", nlohmann::json::array())},
                      {"seconds", secs}};
   if (choose) out["morphs_choice"] = choice;
   print_json_line(out.dump());
 }
 
 // ---- score ----
-// The JSON fields every scored image gets for a decision: the rule, its level, the one-sided
-// threshold, and the conformal p-value of the image's score.
-void add_decision_fields(nlohmann::json& j, const detect::Calibration& cal, detect::Metric metric,
-                         const detect::DecisionRule& d, double score) {
-  j["rule"] = detect::rule_name(d.rule);
-  if (d.rule == detect::Rule::kPaper) {
-    j["alpha"] = d.alpha;
+// The JSON fields of a decision: the rule, its level and (one-sided, relative) the threshold.
+void add_decision_fields(nlohmann::json& j, const detect::ScoringPlan& p) {
+  j["rule"] = detect::rule_name(p.decision.rule);
+  if (p.decision.rule == detect::Rule::kPaper) {
+    j["alpha"] = p.decision.alpha;
   } else {
-    j["fpr"] = d.fpr;
-    j["threshold"] = cal.threshold(metric, d.rule, d.fpr);
+    j["fpr"] = p.decision.fpr;
+    j["threshold"] = p.threshold;
   }
-  const double p = cal.p_value(metric, d.rule, score);
-  j["p_value"] = std::isnan(p) ? nlohmann::json(nullptr) : nlohmann::json(p);
 }
 
+nlohmann::json json_number(double v) { return std::isnan(v) ? nlohmann::json(nullptr) : nlohmann::json(v); }
+
 // Scores images as one process, or, when the launch has several ranks, each rank its
-// contiguous share in whole blocks of the 64 that one process scores together, gathered on
-// rank 0 in input order: rank 0 gets what one process with the same thread count gets (every
-// metric), the other ranks an empty list.
-std::vector<detect::ImageScore> score_on_every_rank(const char* command, const detect::CalibratedDetector& d,
-                                                    const torch::Tensor& x, detect::Metric metric, double level,
-                                                    detect::Rule rule, ProgressPrinter& progress) {
-  if (!launch().distributed()) return detect::score_images(d, x, metric, level, 64, progress.counter(), rule);
+// contiguous share in whole blocks of the kCalibrationBlock that one process scores together,
+// gathered on rank 0 in input order: rank 0 gets what one process with the same thread count
+// gets (every metric), the other ranks an empty list.
+detect::ScoreResult score_on_every_rank(const char* command, const detect::CalibratedDetector& d,
+                                        const torch::Tensor& x, detect::ScoreOptions so, ProgressPrinter& progress) {
+  so.progress = progress.counter();
+  if (!launch().distributed()) return detect::score(d, x, so);
   dist::Group group(launch());
-  const auto [begin, end] = dist::shard(x.size(0), group.rank(), group.size(), 64);
-  const auto part = detect::score_images(d, x.slice(0, begin, end), metric, level, 64, progress.counter(), rule);
-  // Per image: score, decision, most extreme code, then per metric its count and values.
+  const auto [begin, end] = dist::shard(x.size(0), group.rank(), group.size(), so.block);
+  detect::ScoreResult part = detect::score(d, x.slice(0, begin, end), so);
+  // Per image: score, decision, p-value, most extreme code, then per metric its count and values.
   std::vector<double> mine;
-  for (const auto& sc : part) {
-    mine.insert(mine.end(), {sc.score, double(sc.anomalous), double(sc.most_extreme_code)});
+  for (const auto& sc : part.images) {
+    mine.insert(mine.end(), {sc.score, double(sc.anomalous), sc.p_value, double(sc.most_extreme_code)});
     for (const auto& c : sc.consistency) {
       mine.push_back(double(c.size()));
       mine.insert(mine.end(), c.begin(), c.end());
     }
   }
   const auto all = group.all_gather(mine);
-  std::vector<detect::ImageScore> scores;
-  if (group.rank() != 0) return scores;
+  detect::ScoreResult r;
+  r.plan = part.plan;
+  if (group.rank() != 0) return r;
   for (const auto& values : all)
     for (size_t at = 0; at < values.size();) {
       detect::ImageScore sc;
       sc.score = values[at];
       sc.anomalous = values[at + 1] != 0;
-      sc.most_extreme_code = int(values[at + 2]);
-      at += 3;
+      sc.p_value = values[at + 2];
+      sc.most_extreme_code = int(values[at + 3]);
+      at += 4;
       for (auto& c : sc.consistency) {
         const size_t k = size_t(values[at]);
         c.assign(values.begin() + ptrdiff_t(at + 1), values.begin() + ptrdiff_t(at + 1 + k));
         at += 1 + k;
       }
-      scores.push_back(std::move(sc));
+      r.images.push_back(std::move(sc));
     }
-  OIAD_CHECK(int64_t(scores.size()) == x.size(0), command, ": gathered ", scores.size(), " results for ", x.size(0),
-             " images");
-  return scores;
+  OIAD_CHECK(int64_t(r.images.size()) == x.size(0), command, ": gathered ", r.images.size(), " results for ",
+             x.size(0), " images");
+  return r;
+}
+
+// --metric: the structure-consistency metric of a detector model; not given: the default (ssim).
+std::optional<detect::Metric> metric_flag(const std::string& name) {
+  if (name.empty()) return std::nullopt;
+  return detect::parse_metric(name);
 }
 
 struct ScoreOptions {
-  std::string model, data, split = "test", metric = "ssim", out;
+  std::string model, data, split = "test", metric, out;
   std::vector<std::string> images;
   DecisionFlags decision;  // not given: the calibration's default decision
   int64_t limit = 0;
@@ -193,29 +207,33 @@ int run_score(const ScoreOptions& o) {
   check_can_write("score", o.out);
   detect::CalibratedDetector d = detect::load_detector(o.model, true);
   if (o.reference_decoder) detect::set_fast_decoder(d, false);
-  const detect::DecisionRule decision = apply_decision_flags(d.calibration.default_decision(), o.decision, "score");
-  const detect::Metric metric = detect::parse_metric(o.metric);
+  detect::ScoreOptions so;
+  so.metric = metric_flag(o.metric);
+  so.decision = o.decision;
+  const detect::ScoringPlan plan = detect::plan_scoring(d, so, "score", "--");
   OIAD_CHECK_USAGE(o.images.empty() || o.data.empty(), "score: give --data SPEC or image files, not both");
   ImageSelection s = o.images.empty() ? select_images(d.model, o.data, o.split, o.limit) : read_image_files(o.images);
   auto x = selection_input(d.model, s, o.resize, o.images.empty() ? (o.data.empty() ? "data" : o.data) : s.ids[0]);
   ProgressPrinter progress("score");
-  const double level = decision.rule == detect::Rule::kPaper ? decision.alpha : decision.fpr;
-  const std::vector<detect::ImageScore> scores =
-      score_on_every_rank("score", d, x, metric, level, decision.rule, progress);
+  const detect::ScoreResult scored = score_on_every_rank("score", d, x, so, progress);
   if (launch().distributed() && launch().rank != 0) return 0;
   std::string out;
   bool any = false;
-  for (size_t i = 0; i < scores.size(); ++i) {
+  for (size_t i = 0; i < scored.images.size(); ++i) {
+    const detect::ImageScore& sc = scored.images[i];
     nlohmann::json j = {{"id", s.ids[i]}};
     if (s.labels[i] >= 0) j["label"] = s.labels[i];
-    j["score"] = scores[i].score;
-    j["anomalous"] = scores[i].anomalous;
-    j["metric"] = o.metric;
-    add_decision_fields(j, d.calibration, metric, decision, scores[i].score);
-    j["most_extreme_code"] = scores[i].most_extreme_code;
-    j["consistency"] = scores[i].of(metric);
+    j["score"] = sc.score;
+    j["anomalous"] = sc.anomalous;
+    j["metric"] = plan.score_name;
+    add_decision_fields(j, plan);
+    j["p_value"] = json_number(sc.p_value);
+    if (plan.scorer == detect::Scorer::kStructureConsistency) {
+      j["most_extreme_code"] = sc.most_extreme_code;
+      j["consistency"] = sc.of(plan.metric);
+    }
     out += j.dump() + "\n";
-    any = any || scores[i].anomalous;
+    any = any || sc.anomalous;
   }
   write_output(o.out, out);
   return o.exit_status && any ? kExitAnomalous : 0;
@@ -229,42 +247,15 @@ struct EvaluateOptions {
   DecisionFlags decision;  // the one-sided F and the paper α reported (default: the calibration's)
 };
 
-void run_evaluate(const EvaluateOptions& o) {
-  OIAD_CHECK_USAGE(!o.decision.rule, "evaluate: reports every rule; set their levels with --alpha and --fpr");
-  check_can_write_folder("evaluate", o.out);
-  detect::CalibratedDetector d = detect::load_detector(o.model, true);
-  const detect::DecisionRule levels =
-      apply_decision_flags(d.calibration.default_decision(), o.decision, "evaluate", /*both_levels=*/true);
-  ImageSelection s = select_images(d.model, "", "test", o.limit);
-  auto x = selection_input(d.model, s, false, "test images");
-  const auto t0 = Clock::now();
-  ProgressPrinter progress("evaluate");
-  auto scores = score_on_every_rank("evaluate", d, x, detect::Metric::kSsim, levels.alpha, detect::Rule::kPaper,
-                                    progress);
-  if (launch().distributed() && launch().rank != 0) return;  // rank 0 reports
-  const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
-  std::vector<uint8_t> labels(s.labels.begin(), s.labels.end());
-  nlohmann::json res = {{"model", o.model},
-                        {"dataset", d.model.file.meta.value("dataset", "")},
-                        {"normal_class", d.model.file.meta.value("normal_class_name", "")},
-                        {"protocol", d.model.file.meta.value("protocol", "")},
-                        {"n_test", s.n},
-                        {"rule", detect::rule_name(levels.rule)},
-                        {"alpha", levels.alpha},
-                        {"fpr", levels.fpr},
-                        {"preset", d.detector->options().preset},
-                        {"morphs", d.detector->options().morphs},
-                        {"codes_scored", d.calibration.codes.size()},
-                        {"score_seconds", secs},
-                        {"images_per_s", double(s.n) / std::max(secs, 1e-9)}};
-  // The paper's Table II AUC of OIAD for this data set and class, where it has one.
-  const double paper = experiment::paper_auc(res["dataset"], res["normal_class"], "oiad");
-  if (!std::isnan(paper)) res["paper_auc"] = paper;
-  // Per metric: the paper rule's AUC and decisions at α, the one-sided and relative rules'
-  // AUCs and decisions at F (calibrations that predate a rule report none), and under
-  // "decision" the default rule's. A metric the calibration lacks (the local metric of a
-  // calibration written before it existed) is left out.
-  std::vector<nlohmann::json> image_metrics(scores.size(), nlohmann::json::object());
+// Per structure-consistency metric: the paper rule's AUC and decisions at α, the one-sided
+// and relative rules' AUCs and decisions at F (calibrations that predate a rule report none),
+// and under "decision" the default rule's. A metric the calibration lacks (the local metric
+// of a calibration written before it existed) is left out. Fills each image's entry of
+// `image_metrics`; returns {metric: results}.
+nlohmann::json evaluate_consistency(const detect::CalibratedDetector& d, const torch::Tensor& x,
+                                    const std::vector<detect::ImageScore>& scores, const std::vector<uint8_t>& labels,
+                                    const detect::DecisionRule& levels, std::vector<nlohmann::json>& image_metrics) {
+  nlohmann::json metrics = nlohmann::json::object();
   for (int mi = 0; mi < detect::kNumMetrics; ++mi) {
     const auto metric = detect::Metric(mi);
     const auto& cal = d.calibration;
@@ -295,7 +286,7 @@ void run_evaluate(const EvaluateOptions& o) {
       }
     }
     const auto at = eval::sweep_point(levels.alpha, flagged, labels);
-    auto& mj = res["metrics"][detect::metric_name(metric)];
+    auto& mj = metrics[detect::metric_name(metric)];
     mj = {{"auc", eval::roc_auc(sc, labels)}, {"tp", at.tp}, {"tn", at.tn}, {"acc", at.acc}};
     if (one) {
       mj["auc_one_sided_mean"] = eval::roc_auc(one_sided, labels);
@@ -319,13 +310,84 @@ void run_evaluate(const EvaluateOptions& o) {
                         {"tn", k["tn"]}, {"acc", k["acc"]}};
     }
   }
+  return metrics;
+}
+
+// A reconstruction model: its one score, the AUC and the one-sided decision at F.
+nlohmann::json evaluate_reconstruction(const detect::ScoreResult& scored, const std::vector<uint8_t>& labels,
+                                       std::vector<nlohmann::json>& image_metrics) {
+  std::vector<double> sc;
+  for (size_t i = 0; i < scored.images.size(); ++i) {
+    const auto& im = scored.images[i];
+    sc.push_back(im.score);
+    image_metrics[i]["reconstruction"] = {{"score", im.score}, {"p_value", json_number(im.p_value)}};
+  }
+  const double f = scored.plan.decision.fpr;
+  const auto p = eval::threshold_point(f, sc, scored.plan.threshold, labels);
+  const nlohmann::json one = {{"fpr", f}, {"threshold", scored.plan.threshold}, {"tp", p.tp}, {"tn", p.tn}, {"acc", p.acc}};
+  nlohmann::json decision = {{"rule", "one-sided"}, {"fpr", f}, {"tp", p.tp}, {"tn", p.tn}, {"acc", p.acc}};
+  return {{"reconstruction", {{"auc", eval::roc_auc(sc, labels)}, {"one_sided", one}, {"decision", decision}}}};
+}
+
+void run_evaluate(const EvaluateOptions& o) {
+  OIAD_CHECK_USAGE(!o.decision.rule, "evaluate: reports every rule; set their levels with --alpha and --fpr");
+  check_can_write_folder("evaluate", o.out);
+  detect::CalibratedDetector d = detect::load_detector(o.model, true);
+  const bool reconstruction = d.scorer == detect::Scorer::kReconstruction;
+  OIAD_CHECK_USAGE(!reconstruction || !o.decision.alpha, "evaluate: ", o.model, " is a ",
+                   model::kind_name(d.model.net->config.kind),
+                   " model, decided by the one-sided rule on its reconstruction error: --alpha does not apply");
+  const detect::DecisionRule levels =
+      apply_decision_flags(d.default_decision(), o.decision, "evaluate", /*both_levels=*/true);
+  ImageSelection s = select_images(d.model, "", "test", o.limit);
+  auto x = selection_input(d.model, s, false, "test images");
+  const auto t0 = Clock::now();
+  ProgressPrinter progress("evaluate");
+  // Detector models: every metric's consistencies come from one pass (scored here under the
+  // paper rule at α; the other rules are computed from them below).
+  detect::ScoreOptions so;
+  if (reconstruction) {
+    so.decision.fpr = levels.fpr;
+  } else {
+    so.decision.rule = detect::rule_name(detect::Rule::kPaper);
+    so.decision.alpha = levels.alpha;
+  }
+  const detect::ScoreResult scored = score_on_every_rank("evaluate", d, x, so, progress);
+  if (launch().distributed() && launch().rank != 0) return;  // rank 0 reports
+  const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  std::vector<uint8_t> labels(s.labels.begin(), s.labels.end());
+  const std::string kind = model::kind_name(d.model.net->config.kind);
+  nlohmann::json res = {{"model", o.model},
+                        {"kind", kind},
+                        {"scorer", detect::scorer_name(d.scorer)},
+                        {"dataset", d.model.file.meta.value("dataset", "")},
+                        {"normal_class", d.model.file.meta.value("normal_class_name", "")},
+                        {"protocol", d.model.file.meta.value("protocol", "")},
+                        {"n_test", s.n},
+                        {"rule", detect::rule_name(levels.rule)},
+                        {"fpr", levels.fpr},
+                        {"score_seconds", secs},
+                        {"images_per_s", double(s.n) / std::max(secs, 1e-9)}};
+  if (!reconstruction) {
+    res["alpha"] = levels.alpha;
+    res["preset"] = d.detector->options().preset;
+    res["morphs"] = d.detector->options().morphs;
+    res["codes_scored"] = d.calibration.codes.size();
+  }
+  // The paper's Table II AUC of this kind of model for this data set and class, where it has one.
+  const double paper = experiment::paper_auc(res["dataset"], res["normal_class"], reconstruction ? kind : "oiad");
+  if (!std::isnan(paper)) res["paper_auc"] = paper;
+  std::vector<nlohmann::json> image_metrics(scored.images.size(), nlohmann::json::object());
+  res["metrics"] = reconstruction ? evaluate_reconstruction(scored, labels, image_metrics)
+                                  : evaluate_consistency(d, x, scored.images, labels, levels, image_metrics);
   if (o.record) {
     // The AUCs go into the model file (the service's model card shows them).
+    const std::string main_metric = reconstruction ? "reconstruction" : "ssim";
     nlohmann::json aucs = nlohmann::json::object();
     for (const auto& [name, mj] : res["metrics"].items()) aucs[name] = mj["auc"];
     model::ModelFile file = d.model.file;
-    file.meta["evaluation"] = {{"auc", aucs.value("ssim", nlohmann::json(nullptr))},
-                               {"metric", "ssim"},
+    file.meta["evaluation"] = {{"auc", aucs.value(main_metric, nlohmann::json(nullptr))},
+                               {"metric", main_metric},
                                {"aucs", aucs},
                                {"n_test", s.n},
                                {"limit", o.limit}};
@@ -335,7 +397,7 @@ void run_evaluate(const EvaluateOptions& o) {
   if (!o.out.empty()) {
     std::filesystem::create_directories(o.out);
     std::string lines;
-    for (size_t i = 0; i < scores.size(); ++i) {
+    for (size_t i = 0; i < scored.images.size(); ++i) {
       nlohmann::json j = {{"id", s.ids[i]}, {"label", s.labels[i]}};
       j.update(image_metrics[i]);
       lines += j.dump() + "\n";
@@ -350,7 +412,7 @@ void run_evaluate(const EvaluateOptions& o) {
 
 // ---- find ----
 struct FindOptions {
-  std::string model, data, split = "cle", metric = "ssim", out;
+  std::string model, data, split = "cle", metric, out;
   DecisionFlags decision;  // not given: the calibration's default decision
   int top = 16;
   int64_t limit = 0;
@@ -362,15 +424,17 @@ void run_find(const FindOptions& o) {
   check_out_is_not_an_input("find", o.out, {o.model, o.data});
   check_can_write("find", o.out);
   detect::CalibratedDetector d = detect::load_detector(o.model, true);
-  const detect::DecisionRule decision = apply_decision_flags(d.calibration.default_decision(), o.decision, "find");
-  const detect::Metric metric = detect::parse_metric(o.metric);
+  detect::ScoreOptions so;
+  so.metric = metric_flag(o.metric);
+  so.decision = o.decision;
+  const detect::ScoringPlan plan = detect::plan_scoring(d, so, "find", "--");
   const std::string model_data = d.model.file.meta.value("dataset", "");
   const std::string split = (o.data.empty() || o.data == model_data) ? o.split : (o.split == "cle" ? "test" : o.split);
   ImageSelection s = select_images(d.model, o.data, split, o.limit);
   auto x = selection_input(d.model, s, o.resize, o.data.empty() ? model_data : o.data);
-  const double level = decision.rule == detect::Rule::kPaper ? decision.alpha : decision.fpr;
   ProgressPrinter progress("find");
-  auto scores = detect::score_images(d, x, metric, level, 64, progress.counter(), decision.rule);
+  so.progress = progress.counter();
+  const std::vector<detect::ImageScore> scores = detect::score(d, x, so).images;
   std::vector<double> values;
   for (const auto& sc : scores) values.push_back(sc.score);
   const std::vector<size_t> order = report::rank_descending(values, size_t(o.top));
@@ -378,9 +442,8 @@ void run_find(const FindOptions& o) {
   for (size_t r = 0; r < order.size(); ++r) {
     const size_t i = order[r];
     nlohmann::json j = {{"rank", r + 1}, {"id", s.ids[i]}, {"score", scores[i].score},
-                        {"anomalous", scores[i].anomalous}, {"most_extreme_code", scores[i].most_extreme_code}};
-    const double p = d.calibration.p_value(metric, decision.rule, scores[i].score);
-    j["p_value"] = std::isnan(p) ? nlohmann::json(nullptr) : nlohmann::json(p);
+                        {"anomalous", scores[i].anomalous}, {"p_value", json_number(scores[i].p_value)}};
+    if (plan.scorer == detect::Scorer::kStructureConsistency) j["most_extreme_code"] = scores[i].most_extreme_code;
     if (s.labels[i] >= 0) j["label"] = s.labels[i];
     found.push_back(j);
   }
@@ -389,9 +452,9 @@ void run_find(const FindOptions& o) {
   for (const auto& sc : scores) flagged += sc.anomalous;
   print_json_line(nlohmann::json{{"scored", s.n},
                                  {"flagged", flagged},
-                                 {"rule", detect::rule_name(decision.rule)},
-                                 {decision.rule == detect::Rule::kPaper ? "alpha" : "fpr", level},
-                                 {"metric", o.metric},
+                                 {"rule", detect::rule_name(plan.decision.rule)},
+                                 {plan.decision.rule == detect::Rule::kPaper ? "alpha" : "fpr", plan.level},
+                                 {"metric", plan.score_name},
                                  {"grid", o.out},
                                  {"top", found}}
                       .dump());
@@ -399,7 +462,7 @@ void run_find(const FindOptions& o) {
 
 // ---- inspect ----
 struct InspectOptions {
-  std::string model, image, metric = "ssim", out, map;
+  std::string model, image, metric, out, map;
   int codes = 3;
   int morphs_shown = 8;
   bool resize = false;
@@ -416,25 +479,40 @@ void run_inspect(const InspectOptions& o) {
       check_can_write("inspect", *f);
     }
   detect::CalibratedDetector d = detect::load_detector(o.model, true);
-  const detect::Metric metric = detect::parse_metric(o.metric);
+  const bool reconstruction = d.scorer == detect::Scorer::kReconstruction;
+  OIAD_CHECK_USAGE(!reconstruction || o.out.empty(), "inspect: ", o.model, " is a ",
+                   model::kind_name(d.model.net->config.kind),
+                   " model, scored by its reconstruction error: it has no morph strip (--out); --map shows its "
+                   "per-pixel error");
+  detect::ScoreOptions so;
+  so.metric = metric_flag(o.metric);
+  so.change_maps = !o.map.empty();
+  detect::plan_scoring(d, so, "inspect", "--");
   ImageSelection s = read_image_files({o.image});
   auto x = selection_input(d.model, s, o.resize, o.image);
-  const detect::MorphStrip strip = detect::morph_strip(d, x, metric, d.calibration.alpha, o.codes, o.morphs_shown);
-  nlohmann::json r = strip.to_json();
+  nlohmann::json r;
+  if (!reconstruction) {
+    const detect::MorphStrip strip = detect::morph_strip(d, x, so.metric.value_or(detect::Metric::kSsim),
+                                                         d.calibration.alpha, o.codes, o.morphs_shown);
+    r = strip.to_json();
+    if (!o.out.empty()) report::write_morph_strip(o.out, strip), r["strip"] = o.out;
+  }
   r["image"] = o.image;
   if (!o.map.empty()) {
-    OIAD_CHECK(d.calibration.has_metric(detect::Metric::kLocal), o.model,
-               ": the calibration has no local values, so no change map (calibrate again)");
-    torch::Tensor maps;
-    detect::score_images(d, x, detect::Metric::kLocal, d.calibration.alpha, 64, {}, detect::Rule::kPaper, &maps);
-    const torch::Tensor m = maps[0].contiguous();
-    report::write_change_map(o.map, strip.input.data(), strip.channels, strip.size, m.data_ptr<float>());
+    // The map comes from the scoring pass: the local metric's (detector models, scored under
+    // the paper rule at the calibration's α as the strip is) or the per-pixel error.
+    if (!reconstruction) {
+      so.metric = detect::Metric::kLocal;
+      so.decision.rule = detect::rule_name(detect::Rule::kPaper);
+      so.decision.alpha = d.calibration.alpha;
+    }
+    const detect::ScoreResult scored = detect::score(d, x, so);
+    if (reconstruction) r["score"] = scored.images[0].score, r["anomalous"] = scored.images[0].anomalous;
+    const torch::Tensor m = scored.change_maps[0].contiguous();
+    const std::vector<uint8_t> input = model::input_to_bytes(x[0]);
+    report::write_change_map(o.map, input.data(), int(x.size(1)), int(x.size(2)), m.data_ptr<float>());
     r["map"] = o.map;
     r["map_max"] = m.max().item<double>();
-  }
-  if (!o.out.empty()) {
-    report::write_morph_strip(o.out, strip);
-    r["strip"] = o.out;
   }
   print_json_line(r.dump());
 }
@@ -502,7 +580,7 @@ void add_detect_commands(CLI::App& app, Runner& run) {
     c->add_option("--split", o->split, "train, val, test or cle (the model's split); train or test of another set")
         ->capture_default_str();
     c->add_option("--limit", o->limit, "score a seeded random subset of this many images")->check(CLI::NonNegativeNumber);
-    c->add_option("--metric", o->metric, "ssim, mse or loss")->check(CLI::IsMember(detect::metric_names()))->capture_default_str();
+    add_metric_option(c, o->metric);
     add_decision_flags(c, o->decision, "the decision (default: the calibration's, one-sided at F = 0.05 unless "
                                        "calibrated with --preset paper)");
     c->add_flag("--resize", o->resize, "resize images of another size or channel count to the model's");
@@ -535,7 +613,7 @@ void add_detect_commands(CLI::App& app, Runner& run) {
     c->add_option("--top", o->top, "how many images")->capture_default_str();
     add_decision_flags(c, o->decision, "rank and decide by this rule (default: the calibration's)");
     c->add_option("--limit", o->limit, "look at a seeded random subset of this many images")->check(CLI::NonNegativeNumber);
-    c->add_option("--metric", o->metric, "ssim, mse or loss")->check(CLI::IsMember(detect::metric_names()))->capture_default_str();
+    add_metric_option(c, o->metric);
     c->add_flag("--resize", o->resize, "resize images of another size or channel count to the model's");
     c->add_option("--out", o->out, "PNG grid to write");
     c->callback([&run, o] { run = [o] { run_find(*o); return 0; }; });
@@ -546,7 +624,7 @@ void add_detect_commands(CLI::App& app, Runner& run) {
     c->add_option("--model", o->model, "calibrated model file")->required();
     c->add_option("image", o->image, "image file")->required();
     c->add_option("--codes", o->codes, "how many codes to show")->capture_default_str();
-    c->add_option("--metric", o->metric, "ssim, mse or loss")->check(CLI::IsMember(detect::metric_names()))->capture_default_str();
+    add_metric_option(c, o->metric);
     c->add_flag("--resize", o->resize, "resize an image of another size to the model's");
     c->add_option("--out", o->out, "PNG strip to write");
     c->add_option("--map", o->map,

@@ -10,7 +10,8 @@
 #include "oiad/core/error.h"
 #include "oiad/data/registry.h"
 #include "oiad/data/split.h"
-#include "oiad/detect/detector.h"
+#include "oiad/detect/consistency.h"
+#include "oiad/detect/detector_options.h"
 #include "oiad/experiment/experiment.h"
 #include "oiad/model/config.h"
 
@@ -26,11 +27,6 @@ struct ExperimentCliOptions {
   experiment::ExperimentOptions exp;
 };
 
-std::string join(const std::vector<std::string>& v, const char* sep = ",") {
-  std::string s;
-  for (const auto& x : v) s += (s.empty() ? "" : sep) + x;
-  return s;
-}
 
 std::vector<std::string> split_list(const std::string& s, const std::string& what) {
   std::vector<std::string> v;

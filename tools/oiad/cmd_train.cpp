@@ -65,7 +65,6 @@ void run_train(TrainCliOptions o) {
                    " does not split evenly over ", launch().world_size, " ranks (the batch is the whole group's)");
   SplitData sd = load_split_data(o.data, o.normal_class, o.protocol, o.seed, o.limit, o.defects);
   workflow::TrainJob job;
-  job.dataset = &sd.dataset;
   job.split = sd.split;
   model::ModelConfig& cfg = job.config;
   cfg = model::ModelConfig::defaults(model::parse_kind(o.kind), sd.dataset.channels, o.input_size);
@@ -81,7 +80,8 @@ void run_train(TrainCliOptions o) {
   job.resume = o.resume;
   job.calibrate = o.calibrate;
   job.preset = o.preset;
-  job.decision = apply_decision_flags(detect::preset_decision(o.preset), o.decision, "train", /*both_levels=*/true);
+  job.decision = apply_decision_flags(detect::preset_decision_for(o.preset, cfg.kind), o.decision, "train",
+                                      /*both_levels=*/true);
   job.seed = o.seed;
   std::unique_ptr<dist::Group> group;
   if (launch().distributed()) {
@@ -90,7 +90,7 @@ void run_train(TrainCliOptions o) {
     job.train.group = group.get();
     if (group->rank() != 0) job.train.verbose = false;
   }
-  const workflow::TrainJobResult r = workflow::run_train_job(job);
+  const workflow::TrainJobResult r = workflow::run_train_job(sd.dataset, job);
   if (group && group->rank() != 0) return;
   const auto& last = r.state.history.back();
   print_json_line(nlohmann::json{{"model", o.out},
@@ -154,11 +154,9 @@ void add_train_command(CLI::App& app, Runner& run) {
   add_decision_flags(c, o->decision, "the default decision stored with the calibration (default: the preset's)");
   c->add_flag("!--no-calibrate", o->calibrate, "skip calibration on VAL after training");
   c->add_option("--out", o->out, "model file to write")->required();
-  o->train.seed = 0;
   c->callback([&run, o, kind] {
     run = [o, kind] {
       TrainCliOptions opts = *o;
-      opts.train.seed = opts.seed;
       opts.kind_given = kind->count() > 0;
       run_train(opts);
       return 0;

@@ -6,7 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <functional>
 
-#include "oiad/dist/group.h"
+#include "oiad/dist/launch.h"
 
 namespace oiad::cli {
 

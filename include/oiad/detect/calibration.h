@@ -173,6 +173,27 @@ struct Calibration {
   static Calibration from_json(const nlohmann::json& j);
 };
 
+/// The conformal p-value of a score `s` against the VAL images' scores of the same rule,
+/// ascending: (1 + #{VAL scores >= s}) / (n + 1); NaN when there are none.
+double conformal_p_value(const std::vector<double>& val_sorted, double s);
+
+/// The calibration of a reconstruction model (the VAE and DCAE baselines of Table II, scored
+/// as `oiad experiment` scores them: the reconstruction error of the decoded mean code). It
+/// keeps the VAL images' errors; its rule is the one-sided one: an image is anomalous when
+/// its error exceeds the (1 - f)-fractile of VAL's, so f is the share of normal VAL images
+/// flagged, as for the detector's one-sided rule.
+struct ReconstructionCalibration {
+  std::vector<double> val_sorted;  ///< VAL reconstruction errors, ascending
+  double fpr = 0.05;               ///< the default decision's f
+  /// The (1 - f)-fractile of the VAL errors.
+  double threshold(double f) const;
+  double p_value(double s) const { return conformal_p_value(val_sorted, s); }
+  /// {"scorer": "reconstruction", "rule": "one-sided", "fpr", "n_val", "val_reconstruction"}
+  nlohmann::json to_json() const;
+  /// Throws Error naming the field that is missing, unsorted or out of range.
+  static ReconstructionCalibration from_json(const nlohmann::json& j);
+};
+
 /// Monte-Carlo noise of one code's structure consistency against its spread over images,
 /// from two independent morph searches over the same images: a[i] and b[i] are image i's SC
 /// under two seeds. Each is t_i + e_i, the image's SC in the limit of many morphs plus search

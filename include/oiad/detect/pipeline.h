@@ -3,6 +3,8 @@
 #pragma once
 
 #include <functional>
+#include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,12 +19,33 @@ class Group;
 
 namespace oiad::detect {
 
-/// A model with its detector and (when present) its calibration.
+/// How a model scores images. A Detector-VAE by OIAD's structure consistency (the detector,
+/// Sec. III.D); the VAE and DCAE baselines by the reconstruction error of the decoded mean
+/// code (model::reconstruction_error, their training loss's L_R), as `oiad experiment`
+/// reports them in Table II: one forward pass per image.
+enum class Scorer { kStructureConsistency, kReconstruction };
+Scorer scorer_of(model::ModelKind kind);
+/// "structure-consistency", "reconstruction": the "scorer" of `oiad model info` and the model card.
+std::string scorer_name(Scorer s);
+
+/// A model with its scorer and (when present) its calibration: for a Detector-VAE the
+/// detector and its Calibration, for a VAE or DCAE the VAL reconstruction errors.
 struct CalibratedDetector {
   model::LoadedModel model;
-  std::unique_ptr<Detector> detector;
-  Calibration calibration;
+  Scorer scorer = Scorer::kStructureConsistency;
+  std::unique_ptr<Detector> detector;        ///< structure-consistency models
+  Calibration calibration;                   ///< structure-consistency models
+  ReconstructionCalibration reconstruction;  ///< reconstruction models
   bool calibrated = false;
+
+  /// The decision stored with the calibration (reconstruction models: one-sided at their f).
+  DecisionRule default_decision() const;
+  /// Whether scoring can return change maps: the local metric's (detector) or the per-pixel
+  /// squared error (reconstruction models, always).
+  bool has_change_maps() const;
+  /// The metrics a request may name: those the calibration holds (none for a reconstruction
+  /// model, whose one score is its reconstruction error).
+  std::vector<Metric> metrics() const;
 };
 
 /// What `oiad model info` prints (and the Python module's Model.info): {"model": path,
@@ -45,6 +68,9 @@ CalibratedDetector load_detector(const std::string& path, bool require_calibrati
 /// the file); an evaluation recorded there (`oiad evaluate --record`) is dropped, being of
 /// the previous calibration. With `val_values`, also returns each VAL image's consistencies.
 /// `pass` computes the VAL consistencies (default: Detector::consistency_in_blocks).
+/// A reconstruction model (VAE, DCAE) stores its VAL reconstruction errors instead
+/// (ReconstructionCalibration; `options`, `val_values` and `pass` do not apply), and only
+/// the one-sided rule: another rule in `decision` is a UsageError.
 void calibrate_into(model::LoadedModel& m, const DetectorOptions& options, const torch::Tensor& val_images,
                     const DecisionRule& decision, ConsistencyTable* val_values = nullptr,
                     const Detector::ConsistencyPass& pass = {});
@@ -82,30 +108,87 @@ MorphsChoice choose_morphs(const model::LoadedModel& m, DetectorOptions options,
 /// The detector and calibration stored in a model (the state load_detector gives).
 CalibratedDetector calibrated_from(const model::LoadedModel& m, const std::string& name);
 
+/// The decision of a preset for a model of `kind`: preset_decision(preset), except that a
+/// reconstruction model decides by the one-sided rule (at the preset's f).
+DecisionRule preset_decision_for(const std::string& preset, model::ModelKind kind);
+
+/// The reconstruction error of the decoded mean code of each image (N, C, S, S), in blocks
+/// of `block` images: how reconstruction models score. With `maps`, also the per-pixel
+/// squared error of the reconstruction summed over channels, (N, S, S).
+std::vector<double> reconstruction_scores(model::DetectorVae net, const torch::Tensor& images,
+                                          int64_t block = kCalibrationBlock, torch::Tensor* maps = nullptr);
+
 struct ImageScore {
   double score = 0;
   bool anomalous = false;
+  /// The conformal p-value of the score against VAL under the decision's rule (NaN when the
+  /// calibration predates the VAL scores it needs); set by detect::score.
+  double p_value = std::numeric_limits<double>::quiet_NaN();
+  /// The selected code whose consistency lies furthest in VAL's tails (-1: reconstruction models).
   int most_extreme_code = -1;
   /// Every metric's consistency, one value per selected code (all metrics come from one pass).
   ImageConsistency consistency;
   const std::vector<double>& of(Metric m) const { return consistency[size_t(m)]; }
 };
 
-/// Scores images (N, C, S, S) in blocks of `block` images; `progress(done, total)` after each.
-/// With Rule::kPaper the score is Calibration::score and `level` is α; with Rule::kOneSided
+/// The structure-consistency engine under detect::score, for callers that hold the metric,
+/// rule and level themselves (experiment, evaluate, bench); detector models only, every
+/// argument explicit. Scores images (N, C, S, S) in blocks of `block` images (kCalibrationBlock
+/// gives VAL images their calibration values to the last digit); `progress(done, total)`
+/// after each (may be empty); p_value is left NaN. With Rule::kPaper the score is Calibration::score and `level` is α; with Rule::kOneSided
 /// the score is Calibration::one_sided_score, with Rule::kRelative Calibration::relative_score
 /// (the image's complexity computed here), and `level` is the VAL false-positive rate f.
 /// With `change_maps`, also returns the local metric's change maps (N, S, S) from the same
 /// pass (Detector::change_maps; the calibration needs the local metric).
 std::vector<ImageScore> score_images(const CalibratedDetector& d, const torch::Tensor& images, Metric metric,
-                                     double level, int64_t block = 64,
-                                     const std::function<void(int64_t, int64_t)>& progress = {},
-                                     Rule rule = Rule::kPaper, torch::Tensor* change_maps = nullptr);
+                                     double level, int64_t block, const std::function<void(int64_t, int64_t)>& progress,
+                                     Rule rule, torch::Tensor* change_maps = nullptr);
 
-/// The same with the calibration's default decision (its rule and level): what `oiad score`
-/// does without --rule, --alpha or --fpr.
-std::vector<ImageScore> score_images(const CalibratedDetector& d, const torch::Tensor& images,
-                                     Metric metric = Metric::kSsim);
+/// A scoring request, the same on every surface (the CLI, the Python module, the service).
+struct ScoreOptions {
+  /// The structure-consistency metric of a detector model (unset: ssim). A reconstruction
+  /// model has one score, its reconstruction error: a metric given for it is refused.
+  std::optional<Metric> metric;
+  /// The decision: each part left unset keeps the model's stored default decision.
+  DecisionOverrides decision;
+  /// Also return change maps (CalibratedDetector::has_change_maps).
+  bool change_maps = false;
+  /// Images per block: a score does not depend on it (kCalibrationBlock: a VAL image gets its
+  /// calibration values to the last digit).
+  int64_t block = kCalibrationBlock;
+  /// Called with (images done, total) after each block.
+  std::function<void(int64_t, int64_t)> progress;
+};
+
+/// A request checked against a model: the metric and decision it resolves to.
+struct ScoringPlan {
+  Scorer scorer = Scorer::kStructureConsistency;
+  Metric metric = Metric::kSsim;  ///< detector models
+  /// What the scores are: the metric's name, or "reconstruction".
+  std::string score_name;
+  DecisionRule decision;
+  /// α (paper rule) or f (one-sided and relative rules).
+  double level = 0;
+  /// Anomalous ⇔ score > threshold.
+  double threshold = 0;
+};
+
+/// The plan of `o` for the calibrated model `d`: a UsageError, starting with `what` and naming
+/// options with `prefix` ("--" for the CLI), when the model cannot serve it (a metric its
+/// calibration lacks, a metric or the paper rule for a reconstruction model, a level out of
+/// range, change maps without the local metric).
+ScoringPlan plan_scoring(const CalibratedDetector& d, const ScoreOptions& o, const std::string& what = "score",
+                         const std::string& prefix = "");
+
+struct ScoreResult {
+  ScoringPlan plan;
+  std::vector<ImageScore> images;
+  torch::Tensor change_maps;  ///< (N, S, S) on the network input, when asked for
+};
+
+/// Scores images (N, C, S, S) as `o` asks, by the model's own scorer: what `oiad score`,
+/// the Python module and the service do.
+ScoreResult score(const CalibratedDetector& d, const torch::Tensor& images, const ScoreOptions& o = {});
 
 /// Fig. 2 for one image x (1, C, S, S): `morphs_shown` of its PR-morphs (spread over the
 /// perturbed values) along each of the `codes_shown` codes whose SC lies furthest in the tails

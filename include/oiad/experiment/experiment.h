@@ -23,9 +23,8 @@
 
 #include "oiad/data/dataset.h"
 #include "oiad/data/split.h"
-#include "oiad/peers/deep_svdd.h"
-#include "oiad/peers/transform_prediction.h"
-#include "oiad/train/trainer.h"
+#include "oiad/peers/peer_options.h"
+#include "oiad/train/train_options.h"
 
 namespace oiad::experiment {
 

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "oiad/data/readers.h"
 #include "oiad/model/model_io.h"
 
 namespace oiad::model {
@@ -26,6 +27,9 @@ torch::Tensor images_to_input(const uint8_t* pixels, int64_t n, int channels, in
 /// repeats the channel) and rounded to uint8, as if stored that way.
 torch::Tensor model_input(const LoadedModel& m, const uint8_t* pixels, int64_t n, int channels, int height,
                           int width, bool convert, const std::string& what);
+/// One decoded image (data::read_image_file, data::decode_image) for model `m`: (1, C, S, S).
+torch::Tensor model_input(const LoadedModel& m, const data::DecodedImage& image, bool convert,
+                          const std::string& what);
 
 /// Per-pixel maps on the network input, (n, S, S), brought back to the stored images' (n, H, W):
 /// the inverse of images_to_input's geometry ("none": as they are, "pad": the padding cut

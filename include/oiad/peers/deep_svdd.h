@@ -28,33 +28,10 @@
 #include <string>
 #include <vector>
 
+#include "oiad/peers/peer_options.h"
+
 namespace oiad::peers {
 
-struct DeepSvddOptions {
-  /// Autoencoder pre-training: epochs, Adam learning rate, epoch after which it drops to a
-  /// tenth, weight decay (Adam's L2 term), as the authors' examples have them.
-  int ae_epochs = 150;
-  double ae_lr = 1e-4;
-  int ae_lr_milestone = 50;
-  double ae_weight_decay = 0.5e-3;
-  /// Deep SVDD training, the same four settings.
-  int epochs = 150;
-  double lr = 1e-4;
-  int lr_milestone = 50;
-  double weight_decay = 0.5e-6;
-  int batch_size = 200;
-  /// Centre entries with |c_j| < ε become ±ε (a zero unit is matched trivially by zero weights).
-  double center_eps = 0.1;
-  uint64_t seed = 0;
-
-  /// The authors' example settings for grey (MNIST: 150 + 150 epochs, milestones 50, AE
-  /// weight decay 0.5e-3) or colour images (CIFAR-10: AE 350 epochs with milestone 250 and
-  /// weight decay 0.5e-6; Deep SVDD 150 with milestone 50).
-  static DeepSvddOptions published(int channels);
-  /// These settings with ae_epochs and epochs instead, each learning-rate drop moved to the
-  /// same share of its phase (rounded to the nearest epoch).
-  DeepSvddOptions with_epochs(int ae_epochs, int epochs) const;
-};
 
 /// The LeNet-type feature map φ (no bias terms anywhere).
 struct LeNetEncoderImpl : torch::nn::Module {

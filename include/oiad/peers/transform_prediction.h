@@ -36,32 +36,9 @@
 #include <string>
 #include <vector>
 
+#include "oiad/peers/peer_options.h"
+
 namespace oiad::peers {
-
-/// One geometric transformation: flip, then translate (rows by ty, columns by tx, positive
-/// = content moves down / right), then rotate counter-clockwise by rot90 · 90°.
-struct GeometricTransform {
-  bool flip = false;
-  int tx = 0, ty = 0;
-  int rot90 = 0;
-};
-
-/// Which factors of GEOM's product are used (all three: GEOM's 72 transformations).
-struct TransformSetOptions {
-  bool flips = true;         ///< ×2: identity and horizontal flip
-  bool translations = true;  ///< ×9: tx, ty ∈ {0, −S/4, +S/4}
-  bool rotations = true;     ///< ×4: k·90°, k = 0..3
-};
-
-/// "flip,translate,rotate" (any non-empty subset, comma-separated) -> the factors; a usage
-/// error names anything else.
-TransformSetOptions parse_transform_set(const std::string& s);
-/// The factors as parse_transform_set reads them, in the order flip, translate, rotate.
-std::string transform_set_name(const TransformSetOptions& o);
-
-/// The transformations of `o` for S-pixel images, in GEOM's order (flip outermost, then tx,
-/// then ty, rotation innermost). The first is the identity.
-std::vector<GeometricTransform> geometric_transforms(const TransformSetOptions& o, int size);
 
 /// Pixel maps of `ts` for S x S images: (T, S·S) int64, out[i] = in[map[t][i]] per channel.
 torch::Tensor transform_pixel_maps(const std::vector<GeometricTransform>& ts, int size);
@@ -86,26 +63,6 @@ struct WideResNetImpl : torch::nn::Module {
   torch::nn::Linear fc{nullptr};
 };
 TORCH_MODULE(WideResNet);
-
-struct TransformPredictionOptions {
-  TransformSetOptions transforms;
-  /// The classifier WRN-depth-widen. GEOM used WRN-16-8; on 2 cores it trains about 150 times
-  /// slower than WRN-10-1 (docs/results.md, "Peers"), a day per class, so the default is
-  /// WRN-10-1: with it GEOM's full set and training length fit 15 minutes per class.
-  int depth = 10;
-  int widen = 1;
-  /// Training length as GEOM sets it: ⌈passes / T⌉ epochs over the N·T (image,
-  /// transformation) pairs, so that each image is seen about `passes` times (GEOM: 200,
-  /// i.e. 3 epochs of its 72 transformations).
-  int passes = 200;
-  int batch_size = 128;
-  double lr = 1e-3;  ///< Adam (GEOM: Keras' Adam defaults)
-  /// "dirichlet" (GEOM) or "logprob".
-  std::string score = "dirichlet";
-  uint64_t seed = 0;
-
-  int epochs(int transforms) const { return (passes + transforms - 1) / transforms; }
-};
 
 struct TransformPredictionHistory {
   std::vector<double> loss;      ///< mean cross-entropy per epoch

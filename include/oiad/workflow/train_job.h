@@ -19,10 +19,11 @@ namespace oiad::workflow {
 using train::TrainOptions;
 using train::TrainState;
 
+/// One training run of a model on a split of a data set (run_train_job takes the data set).
 struct TrainJob {
-  const data::Dataset* dataset = nullptr;
   data::OneClassSplit split;
   model::ModelConfig config;
+  /// Epochs, batch, learning rates, warm-up, progress; its `seed` is set from `seed` below.
   TrainOptions train;
   /// Model file to write (atomically); `<out>.ckpt` holds the checkpoint after each epoch.
   std::string out;
@@ -34,7 +35,8 @@ struct TrainJob {
   std::string preset = "default";
   /// The default decision stored with the calibration (the preset's unless set).
   detect::DecisionRule decision;
-  /// Seed recorded in the file and used for the weights and the morph search.
+  /// The run's one seed: the weights, the batches (TrainOptions::seed), the morph search of
+  /// the calibration; recorded in the file.
   uint64_t seed = 0;
   /// Called after each epoch (once its checkpoint is written); may throw to stop training.
   std::function<void(const TrainState&)> on_epoch;
@@ -48,7 +50,8 @@ struct TrainJobResult {
   nlohmann::json calibration;
 };
 
-/// Trains, calibrates (when asked) and writes job.out; removes the checkpoint when done.
-TrainJobResult run_train_job(const TrainJob& job);
+/// Trains on the split's train part of `ds`, calibrates (when asked) and writes job.out;
+/// removes the checkpoint when done.
+TrainJobResult run_train_job(const data::Dataset& ds, const TrainJob& job);
 
 }  // namespace oiad::workflow
