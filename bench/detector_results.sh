@@ -25,7 +25,7 @@ for c in $classes; do
       [ "$preset" = paper ] && [ "$lim" = 0 ] && continue
       tag="$base.$preset.limit$lim"
       [ -s "$tag.eval.json" ] && continue
-      "$bin" evaluate --model "$m" --limit "$lim" --out "$tag.eval" > "$tag.eval.json" 2> "$tag.eval.log"
+      "$bin" evaluate --model "$m" --sample "$lim" --out "$tag.eval" > "$tag.eval.json" 2> "$tag.eval.log"
     done
   done
 done

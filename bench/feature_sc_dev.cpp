@@ -109,7 +109,7 @@ int run(int argc, char** argv) {
   // The detector, calibrated on VAL; its pixel-space one-sided scores for reference.
   auto net = loaded.net;
   net->eval();
-  detect::Detector det(net, detect::preset_options("default"));
+  detect::Detector det(net, detect::preset_options(detect::Preset::kDefault));
   const detect::Calibration cal = det.calibrate(x_val, 0.4);
   const auto table = det.structure_consistency(x_test);
   for (int m = 0; m < detect::kNumMetrics; ++m) {

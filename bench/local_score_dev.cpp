@@ -244,7 +244,7 @@ int main(int argc, char** argv) {
                                             ds.channels, 32);
     if (kind == "detector") {
       // Training variants under study, from the environment (unset: the `default` preset's).
-      cfg.gamma = detect::preset_gamma("default");
+      cfg.gamma = detect::preset_gamma(detect::Preset::kDefault);
       if (const char* v = std::getenv("DEV_KL")) cfg.kl_weight = std::atof(v);
       if (const char* v = std::getenv("DEV_GAMMA")) cfg.gamma = std::atof(v);
       if (const char* v = std::getenv("DEV_LATENT")) cfg.latent_dim = std::atoi(v);
@@ -284,7 +284,7 @@ int main(int argc, char** argv) {
     report(kind + " recon error", recon_err(x_test), recon_err(x_nov));
     if (kind == "dcae") continue;
 
-    detect::Detector det(net, detect::preset_options("default"));
+    detect::Detector det(net, detect::preset_options(detect::Preset::kDefault));
     detect::Calibration cal = det.calibrate(x_val, 0.4);
     for (int mm = 0; mm < detect::kNumMetrics; ++mm) {
       auto one_sided = [&](const torch::Tensor& x) {

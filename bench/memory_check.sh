@@ -7,6 +7,6 @@ model=$1; n=${2:-200}
 tmp=$(mktemp -d)/scores.jsonl
 bin="$(cd "$(dirname "$0")/.." && pwd)/build/oiad"
 for count in "$n" $((10 * n)); do
-  kb=$( { /usr/bin/time -f "%M" "$bin" score --model "$model" --split test --limit "$count" --out "$tmp"; } 2>&1 | tail -1)
+  kb=$( { /usr/bin/time -f "%M" "$bin" score --model "$model" --split test --sample "$count" --out "$tmp"; } 2>&1 | tail -1)
   echo "{\"images\": $count, \"peak_rss_mb\": $(awk "BEGIN {print $kb / 1024}")}"
 done

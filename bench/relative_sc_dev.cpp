@@ -134,7 +134,7 @@ int run(int argc, char** argv) {
 
   auto net = loaded.net;
   net->eval();
-  detect::Detector det(net, detect::preset_options("default"));
+  detect::Detector det(net, detect::preset_options(detect::Preset::kDefault));
   detect::ConsistencyTable tc;
   const detect::Calibration cal = det.calibrate(x_cal, 0.4, &tc);
   const detect::ConsistencyTable tt = det.structure_consistency(x_test);

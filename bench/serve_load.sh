@@ -3,7 +3,7 @@
 #
 #   bench/serve_load.sh MODEL IMAGE [OUT_DIR]     (default OUT_DIR: runs/serve_load)
 #
-# 0. The reference: `oiad score --model MODEL --split train --limit 2000`, images/s.
+# 0. The reference: `oiad score --model MODEL --split train --sample 2000`, images/s.
 # 1. Starts `oiad serve --model m=MODEL --port 0` (every core) and warms it up.
 # 2. Rated load: hey posts IMAGE for SWEEP_SECONDS (15) with 1, 2, 4, 8, 16 and 32 concurrent
 #    clients; the rated load is the highest images/s among the levels whose p99 latency is
@@ -33,7 +33,7 @@ head -c $(( $(stat -c %s "$image") / 2 )) "$image" > "$out/truncated.png"
 # The reference, in the same run: `oiad score` on 2,000 training images of the model's own
 # split (one process, every core, batches of 64), images/s as it reports them (scoring only,
 # without loading the model and the data).
-"$oiad" score --model "$model" --split train --limit 2000 --out "$out/cli_scores.jsonl" 2> "$out/cli_score.err"
+"$oiad" score --model "$model" --split train --sample 2000 --out "$out/cli_scores.jsonl" 2> "$out/cli_score.err"
 cli_rate=$(python3 -c 'import re,sys; print(re.findall(r"([\d.]+) images/s", open(sys.argv[1]).read())[-1])' "$out/cli_score.err")
 echo "serve_load: oiad score: $cli_rate images/s" >&2
 

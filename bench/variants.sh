@@ -13,7 +13,7 @@ for spec in "$@"; do
   # shellcheck disable=SC2086
   "$bin" train --data "$data" --normal-class "$cls" --epochs "$epochs" $args \
     --out "$out/$name.oiad" > "$out/$name.train.json" 2> "$out/$name.train.log"
-  "$bin" evaluate --model "$out/$name.oiad" --limit "$limit" > "$out/$name.eval.json" 2> "$out/$name.eval.log"
+  "$bin" evaluate --model "$out/$name.oiad" --sample "$limit" > "$out/$name.eval.json" 2> "$out/$name.eval.log"
   python3 - "$out/$name" <<'PY'
 import json, sys
 b = sys.argv[1]

@@ -53,6 +53,10 @@ metric_names = _oiad.metric_names
 rule_names = _oiad.rule_names
 preset_names = _oiad.preset_names
 
+# Defaults come from the library, where they are defined once (the CLI shows the same).
+_TRAIN = _oiad.TrainArgs()
+_DECISION = _oiad.preset_decision(_TRAIN.preset)
+
 
 def blas_core():
     """The OpenBLAS kernel family in use ("SkylakeX", "Haswell", "Prescott", ...)."""
@@ -199,7 +203,7 @@ class Model:
         [0, 1]) or a list of image file paths (PNG, JPEG, BMP). Images of another size or
         channel count than the model's are resized as `oiad score --resize` does (resize=False
         refuses them). A detector model scores by the structure-consistency `metric` (None:
-        "ssim"); a VAE or DCAE model by its reconstruction error (give no metric). The decision
+        oiad.default_metric, "ssim"); a VAE or DCAE model by its reconstruction error (give no metric). The decision
         is the model's stored one (`rule`, and its level `fpr` or `alpha`) unless given: fpr
         alone selects the one-sided rule, alpha alone the paper's."""
         args = (metric, rule, alpha, fpr, bool(resize), _threads_arg(threads), bool(progress))
@@ -213,7 +217,7 @@ class Model:
         """The decision score() applies with these arguments: {metric, rule, alpha, fpr, threshold}."""
         return dict(self._m.decision(metric, rule, alpha, fpr))
 
-    def calibrate(self, val_images, preset="default", rule=None, fpr=None, alpha=None, morphs=None, seed=0,
+    def calibrate(self, val_images, preset=_TRAIN.preset, rule=None, fpr=None, alpha=None, morphs=None, seed=0,
                   resize=True, threads=None):
         """Calibrates on normal images (VAL; none of them used for training), as `oiad calibrate`:
         the preset's detector (N morphs, code selection), its default decision unless rule /
@@ -234,15 +238,16 @@ def load(path):
     return Model(_oiad.Model.load(_check_file(path)))
 
 
-def train(images, epochs=30, latent_dim=None, seed=0, val_fraction=0.1, preset="default", gamma=None, batch_size=64,
-          lr=None, kl_warmup_epochs=5, input_size=32, rule=None, fpr=None, alpha=None, kind="detector", out=None,
-          threads=None, progress=True, name="arrays"):
+def train(images, epochs=_TRAIN.epochs, latent_dim=None, seed=0, val_fraction=_TRAIN.val_fraction,
+          preset=_TRAIN.preset, gamma=None, batch_size=_TRAIN.batch_size, lr=None,
+          kl_warmup_epochs=_TRAIN.kl_warmup_epochs, input_size=_TRAIN.input_size, rule=None, fpr=None, alpha=None,
+          kind=_TRAIN.kind, out=None, threads=None, progress=True, name="arrays"):
     """Trains a Detector-VAE on normal images and calibrates it, as `oiad train` does: a seeded
     `val_fraction` of the images is held out as VAL for the calibration, the rest trains.
     `progress`: True prints the CLI's progress on stderr, False nothing, a callable gets a dict
     per epoch (epoch, epochs, losses, seconds). `out` also writes the model file there (and a
-    checkpoint beside it during training). `kind` "vae" or "dcae" trains a baseline instead
-    (not calibrated). Returns a Model."""
+    checkpoint beside it during training). `kind` "vae" or "dcae" trains a baseline instead,
+    calibrated to score by its reconstruction error. Returns a Model."""
     a = _oiad.TrainArgs()
     a.epochs = int(epochs)
     a.latent_dim = None if latent_dim is None else int(latent_dim)
@@ -323,8 +328,9 @@ class OIAD:
     _params = ("epochs", "latent_dim", "metric", "rule", "fpr", "alpha", "preset", "gamma", "val_fraction", "batch_size",
                "seed", "threads", "progress")
 
-    def __init__(self, epochs=30, latent_dim=None, metric="ssim", rule="one-sided", fpr=0.05, alpha=0.4,
-                 preset="default", gamma=None, val_fraction=0.1, batch_size=64, seed=0, threads=None, progress=False):
+    def __init__(self, epochs=_TRAIN.epochs, latent_dim=None, metric=_oiad.default_metric, rule=_DECISION["rule"],
+                 fpr=_DECISION["fpr"], alpha=_DECISION["alpha"], preset=_TRAIN.preset, gamma=None,
+                 val_fraction=_TRAIN.val_fraction, batch_size=_TRAIN.batch_size, seed=0, threads=None, progress=False):
         self.epochs = epochs
         self.latent_dim = latent_dim
         self.metric = metric

@@ -140,15 +140,15 @@ class Model {
                  std::optional<double> alpha, std::optional<double> fpr, std::optional<int> morphs, uint64_t seed,
                  bool resize, int threads) {
     const Images im = images_of(images, "val_images");
-    detect::DetectorOptions opt = detect::preset_options(preset);
+    detect::DetectorOptions opt = detect::preset_options(detect::parse_preset(preset));
     const model::ModelKind kind = d_.model.net->config.kind;
-    const detect::DecisionRule decision = detect::apply_overrides(detect::preset_decision_for(preset, kind),
+    const detect::DecisionRule decision = detect::apply_overrides(detect::preset_decision_for(opt.preset, kind),
                                                                   {rule, alpha, fpr}, "calibrate", "", true);
     OIAD_CHECK_USAGE(!morphs || detect::scorer_of(kind) == detect::Scorer::kStructureConsistency, "calibrate: a ",
                      model::kind_name(kind), " model is scored by its reconstruction error: morphs apply to detector models");
     if (morphs) {
       OIAD_CHECK_USAGE(*morphs >= 1 && *morphs <= 10000, "calibrate: morphs ", *morphs, " outside [1, 10000]");
-      if (*morphs != opt.morphs) opt.morphs = *morphs, opt.preset = "custom";
+      if (*morphs != opt.morphs) opt.morphs = *morphs, opt.preset = detect::Preset::kCustom;
     }
     opt.seed = seed;
     py::gil_scoped_release nogil;
@@ -239,10 +239,14 @@ class Model {
   std::string name_;
 };
 
+// oiad.train's arguments. Their defaults are the library's (python/oiad reads them from here).
 struct TrainArgs {
   /// model_name: what Model.info calls the model (default: out).
-  std::string out, model_name, kind = "detector", preset = "default", name = "arrays";
-  int epochs = 30, batch_size = 64, kl_warmup_epochs = 5, input_size = 32, threads = 0;
+  std::string out, model_name, name = "arrays";
+  std::string kind = model::kind_name(model::ModelKind::kDetectorVae);
+  std::string preset = detect::preset_name(detect::Preset::kDefault);
+  int epochs = train::TrainOptions{}.epochs, batch_size = train::TrainOptions{}.batch_size;
+  int kl_warmup_epochs = train::TrainOptions{}.kl_warmup_epochs, input_size = model::kDefaultInputSize, threads = 0;
   std::optional<int> latent_dim;
   std::optional<double> gamma, lr;
   std::optional<std::string> rule;
@@ -254,17 +258,9 @@ struct TrainArgs {
 
 Model train(const U8Array& images, const TrainArgs& a, const py::object& progress) {
   const Images im = images_of(images, "images");
-  OIAD_CHECK_USAGE(a.epochs >= 1 && a.epochs <= 1000000, "train: epochs ", a.epochs, " outside [1, 1000000]");
-  OIAD_CHECK_USAGE(a.batch_size >= 2 && a.batch_size <= (1 << 16), "train: batch_size ", a.batch_size,
-                   " outside [2, 65536]");
-  OIAD_CHECK_USAGE(a.kl_warmup_epochs >= 0, "train: kl_warmup_epochs ", a.kl_warmup_epochs, " < 0");
-  if (a.latent_dim)
-    OIAD_CHECK_USAGE(*a.latent_dim >= 1 && *a.latent_dim <= 1024, "train: latent_dim ", *a.latent_dim,
-                     " outside [1, 1024]");
-  if (a.gamma)
-    OIAD_CHECK_USAGE(std::isfinite(*a.gamma) && *a.gamma >= 0 && *a.gamma <= 1e6, "train: gamma ", *a.gamma,
-                     " outside [0, 1e6]");
-  if (a.lr) OIAD_CHECK_USAGE(std::isfinite(*a.lr) && *a.lr > 0 && *a.lr <= 1, "train: lr ", *a.lr, " outside (0, 1]");
+  if (a.latent_dim) model::spec::kLatentDim.check(*a.latent_dim, "train", "");
+  if (a.gamma) model::spec::kGamma.check(*a.gamma, "train", "");
+  const detect::Preset preset = detect::parse_preset(a.preset);
   data::Dataset ds;
   ds.name = a.name;
   ds.source = "python";
@@ -282,7 +278,7 @@ Model train(const U8Array& images, const TrainArgs& a, const py::object& progres
   cfg = model::ModelConfig::defaults(model::parse_kind(a.kind), ds.channels, a.input_size);
   if (a.latent_dim) cfg.latent_dim = *a.latent_dim;
   if (cfg.kind == model::ModelKind::kDetectorVae)
-    cfg.gamma = a.gamma ? *a.gamma : detect::preset_gamma(a.preset);
+    cfg.gamma = a.gamma ? *a.gamma : detect::preset_gamma(preset);
   else if (a.gamma)
     cfg.gamma = *a.gamma;
   cfg.validate();
@@ -291,10 +287,11 @@ Model train(const U8Array& images, const TrainArgs& a, const py::object& progres
   job.train.kl_warmup_epochs = a.kl_warmup_epochs;
   if (a.lr) job.train.lr = *a.lr;
   job.train.verbose = a.verbose;
+  train::check_options(job.train, "train", "");
   job.out = a.out;
   job.calibrate = true;
-  job.preset = a.preset;
-  job.decision = detect::apply_overrides(detect::preset_decision_for(a.preset, cfg.kind), {a.rule, a.alpha, a.fpr},
+  job.preset = preset;
+  job.decision = detect::apply_overrides(detect::preset_decision_for(preset, cfg.kind), {a.rule, a.alpha, a.fpr},
                                          "train", "", true);
   job.seed = a.seed;
   job.on_epoch = [&](const train::TrainState& s) {
@@ -419,4 +416,14 @@ PYBIND11_MODULE(_oiad, m) {
   m.def("metric_names", &oiad::detect::metric_names);
   m.def("rule_names", &oiad::detect::rule_names);
   m.def("preset_names", &oiad::detect::preset_names);
+  m.attr("default_metric") = oiad::detect::metric_name(oiad::detect::kDefaultMetric);
+  // A preset's default decision: {"rule", "alpha", "fpr"} (the estimator's defaults).
+  m.def("preset_decision", [](const std::string& preset) {
+    const oiad::detect::DecisionRule d = oiad::detect::preset_decision(oiad::detect::parse_preset(preset));
+    py::dict out;
+    out["rule"] = oiad::detect::rule_name(d.rule);
+    out["alpha"] = d.alpha;
+    out["fpr"] = d.fpr;
+    return out;
+  }, py::arg("preset"));
 }

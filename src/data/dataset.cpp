@@ -3,14 +3,14 @@
 #include <algorithm>
 #include <cctype>
 
+#include "oiad/core/choice.h"
 #include "oiad/core/error.h"
 
 namespace oiad::data {
 
 const ImageSet& Dataset::split(const std::string& name) const {
-  if (name == "train") return train;
-  if (name == "test") return test;
-  throw UsageError("unknown split '" + name + "' (expected train or test)");
+  static const std::vector<std::string> kSplits = {"train", "test"};
+  return parse_choice(kSplits, name, "split") == 0 ? train : test;
 }
 
 std::string Dataset::image_id(const std::string& split_name, int64_t index) const {

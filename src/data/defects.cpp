@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "oiad/core/choice.h"
 #include "oiad/core/error.h"
 #include "oiad/core/random.h"
 
@@ -14,10 +15,7 @@ const std::vector<std::string>& defect_family_names() {
 }
 
 DefectFamily parse_defect_family(const std::string& name) {
-  const auto& n = defect_family_names();
-  const auto it = std::find(n.begin(), n.end(), name);
-  if (it == n.end()) throw UsageError("unknown defect family '" + name + "' (expected scratch, erase, stain or paste)");
-  return DefectFamily(it - n.begin());
+  return parse_enum<DefectFamily>(defect_family_names(), name, "defect family");
 }
 
 std::string defect_family_name(DefectFamily f) { return defect_family_names()[size_t(f)]; }

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "oiad/core/choice.h"
 #include "oiad/core/error.h"
 #include "oiad/core/file_util.h"
 #include "oiad/core/json_fields.h"
@@ -19,12 +20,7 @@ const std::vector<std::string>& protocol_names() {
   return kNames;
 }
 
-Protocol parse_protocol(const std::string& s) {
-  if (s == "paper") return Protocol::kPaper;
-  if (s == "standard") return Protocol::kStandard;
-  if (s == "defects") return Protocol::kDefects;
-  throw UsageError("unknown protocol '" + s + "' (expected paper, standard or defects)");
-}
+Protocol parse_protocol(const std::string& s) { return parse_enum<Protocol>(protocol_names(), s, "protocol"); }
 
 std::string protocol_name(Protocol p) { return protocol_names()[size_t(p)]; }
 

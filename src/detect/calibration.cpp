@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "oiad/core/choice.h"
 #include "oiad/core/error.h"
 #include "oiad/core/json_fields.h"
 
@@ -16,12 +17,7 @@ const std::vector<std::string>& rule_names() {
 
 std::string rule_name(Rule r) { return rule_names().at(size_t(r)); }
 
-Rule parse_rule(const std::string& s) {
-  const auto& names = rule_names();
-  for (size_t i = 0; i < names.size(); ++i)
-    if (names[i] == s) return Rule(i);
-  throw UsageError("unknown rule '" + s + "' (expected paper, one-sided or relative)");
-}
+Rule parse_rule(const std::string& s) { return parse_enum<Rule>(rule_names(), s, "rule"); }
 
 void check_fpr(double fpr) {
   OIAD_CHECK_USAGE(fpr > 0.0 && fpr < 1.0, "false-positive rate ", fpr, " outside (0, 1)");

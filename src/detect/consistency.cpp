@@ -2,6 +2,7 @@
 
 #include <cassert>
 
+#include "oiad/core/choice.h"
 #include "oiad/core/error.h"
 
 namespace oiad::detect {
@@ -13,12 +14,7 @@ const std::vector<std::string>& metric_names() {
 
 std::string metric_name(Metric m) { return metric_names().at(size_t(m)); }
 
-Metric parse_metric(const std::string& s) {
-  const auto& names = metric_names();
-  for (size_t i = 0; i < names.size(); ++i)
-    if (names[i] == s) return Metric(i);
-  throw UsageError("unknown metric '" + s + "' (expected mse, loss, ssim or local)");
-}
+Metric parse_metric(const std::string& s) { return parse_enum<Metric>(metric_names(), s, "metric"); }
 
 ConsistencyTable::ConsistencyTable(size_t images, size_t codes)
     : images_(images), codes_(codes), v_(images * kNumMetrics * codes, 0.0) {}

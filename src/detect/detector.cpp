@@ -103,15 +103,12 @@ void Detector::fit_normal_range(const torch::Tensor& val_images) {
   std::vector<int> order(d);
   std::iota(order.begin(), order.end(), 0);
   int k = opt_.top_k > 0 ? std::min<int>(opt_.top_k, int(d)) : int(d);
-  if (opt_.code_selection == "precision") {
+  if (opt_.code_selection == CodeSelection::kPrecision) {
     auto beta = net_->precision().detach().to(torch::kDouble).contiguous();
     const double* b = beta.data_ptr<double>();
     std::stable_sort(order.begin(), order.end(), [&](int a, int c) { return b[a] > b[c]; });
-  } else if (opt_.code_selection == "spread") {
+  } else if (opt_.code_selection == CodeSelection::kSpread) {
     std::stable_sort(order.begin(), order.end(), [&](int a, int c) { return spread[a] > spread[c]; });
-  } else {
-    OIAD_CHECK_USAGE(opt_.code_selection == "all", "unknown code selection '", opt_.code_selection,
-                     "' (expected all, precision or spread)");
   }
   order.resize(size_t(k));
   std::sort(order.begin(), order.end());
@@ -127,8 +124,7 @@ std::vector<float> Detector::morph_values(int code, float z) const {
   Rng rng(opt_.seed * 0x9E3779B97F4A7C15ULL + uint64_t(code) * 0xD1B54A32D192ED03ULL + 1);
   // Quasi placement: the golden-ratio sequence from a random start instead of independent
   // uniform draws (DetectorOptions::placement).
-  const bool quasi = opt_.placement == "quasi";
-  OIAD_CHECK(quasi || opt_.placement == "random", "detector: unknown placement '", opt_.placement, "'");
+  const bool quasi = opt_.placement == Placement::kQuasi;
   double u = quasi ? rng.uniform(0.0, 1.0) : 0.0;
   auto next = [&u] {  // the sequence's next point in [0, 1)
     u += 0.6180339887498949;

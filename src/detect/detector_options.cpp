@@ -4,18 +4,44 @@
 #include <cmath>
 #include <limits>
 
+#include "oiad/core/choice.h"
 #include "oiad/core/error.h"
 #include "oiad/core/json_fields.h"
 #include "oiad/model/config.h"
 
 namespace oiad::detect {
 
+const std::vector<std::string>& placement_names() {
+  static const std::vector<std::string> kNames = {"random", "quasi"};
+  return kNames;
+}
+std::string placement_name(Placement p) { return placement_names().at(size_t(p)); }
+Placement parse_placement(const std::string& s) { return parse_enum<Placement>(placement_names(), s, "placement"); }
+
+const std::vector<std::string>& code_selection_names() {
+  static const std::vector<std::string> kNames = {"all", "precision", "spread"};
+  return kNames;
+}
+std::string code_selection_name(CodeSelection c) { return code_selection_names().at(size_t(c)); }
+CodeSelection parse_code_selection(const std::string& s) {
+  return parse_enum<CodeSelection>(code_selection_names(), s, "code selection");
+}
+
+const std::vector<std::string>& preset_names() {
+  static const std::vector<std::string> kNames = {"default", "paper"};
+  return kNames;
+}
+std::string preset_name(Preset p) { return p == Preset::kCustom ? "custom" : preset_names().at(size_t(p)); }
+Preset parse_preset(const std::string& s) { return parse_enum<Preset>(preset_names(), s, "preset"); }
+
 nlohmann::json DetectorOptions::to_json() const {
-  nlohmann::json j = {{"preset", preset},           {"morphs", morphs},         {"draws_per_round", draws_per_round},
-                      {"radius_step", radius_step}, {"max_rounds", max_rounds}, {"range_quantile", range_quantile},
-                      {"top_k", top_k},             {"code_selection", code_selection}, {"seed", seed},
+  nlohmann::json j = {{"preset", preset_name(preset)}, {"morphs", morphs}, {"draws_per_round", draws_per_round},
+                      {"radius_step", radius_step},     {"max_rounds", max_rounds},
+                      {"range_quantile", range_quantile}, {"top_k", top_k},
+                      {"code_selection", code_selection_name(code_selection)}, {"seed", seed},
                       {"duplicate_tolerance", duplicate_tolerance}};
-  if (placement != "random") j["placement"] = placement;  // absent: the paper's random draws
+  // Absent: the paper's random draws.
+  if (placement != Placement::kRandom) j["placement"] = placement_name(placement);
   return j;
 }
 
@@ -24,65 +50,62 @@ DetectorOptions DetectorOptions::from_json(const nlohmann::json& j) {
   try {
     // Every number bounded before it sizes the morph search (a file can carry any value).
     const std::string what = "detector options";
-    o.preset = j.at("preset");
-    o.morphs = int(bounded_int(j, "morphs", 1, 10000, what));
+    // A name in a file that is not one of its set is a fault of the file (Error), named by field.
+    auto named = [&](const char* key, auto parse) {
+      try {
+        return parse(j.at(key).get<std::string>());
+      } catch (const UsageError& e) {
+        throw Error(oiad::detail::concat(what, ": ", key, ": ", e.what()));
+      }
+    };
+    o.preset = j.at("preset") == "custom" ? Preset::kCustom : named("preset", parse_preset);
+    o.morphs = int(bounded_int(j, "morphs", int64_t(spec::kMorphs.min), int64_t(spec::kMorphs.max), what));
     o.draws_per_round = int(bounded_int(j, "draws_per_round", 0, 10000, what));
-    o.radius_step = bounded_double(j, "radius_step", 1e-3, 10, what);
+    o.radius_step = bounded_double(j, "radius_step", spec::kRadiusStep.min, spec::kRadiusStep.max, what);
     o.max_rounds = int(bounded_int(j, "max_rounds", 1, 10000, what));
     o.range_quantile = bounded_double(j, "range_quantile", 0, 0.49, what);
-    o.top_k = int(bounded_int(j, "top_k", 0, model::kMaxLatentDim, what));
-    o.code_selection = j.at("code_selection");
-    OIAD_CHECK(std::find(code_selection_names().begin(), code_selection_names().end(), o.code_selection) !=
-                   code_selection_names().end(),
-               what, ": code_selection '", o.code_selection, "' is not all, precision or spread");
+    o.top_k = int(bounded_int(j, "top_k", int64_t(spec::kTopK.min), int64_t(spec::kTopK.max), what));
+    o.code_selection = named("code_selection", parse_code_selection);
     o.seed = json_uint64(j, "seed", what);
     // Calibrations written before duplicate merging existed have no such field: merging off.
-    o.duplicate_tolerance = j.contains("duplicate_tolerance") ? bounded_double(j, "duplicate_tolerance", 0, 10, what) : 0.0;
-    if (j.contains("placement")) {
-      o.placement = j.at("placement");
-      OIAD_CHECK(std::find(placement_names().begin(), placement_names().end(), o.placement) != placement_names().end(),
-                 what, ": placement '", o.placement, "' is not random or quasi");
-    }
+    o.duplicate_tolerance = j.contains("duplicate_tolerance")
+                                ? bounded_double(j, "duplicate_tolerance", spec::kDuplicateTolerance.min,
+                                                 spec::kDuplicateTolerance.max, what)
+                                : 0.0;
+    if (j.contains("placement")) o.placement = named("placement", parse_placement);
   } catch (const nlohmann::json::exception& e) {
     throw Error(std::string("detector options: ") + e.what());
   }
   return o;
 }
 
-DecisionRule preset_decision(const std::string& name) {
-  preset_options(name);  // refuses an unknown name
+DecisionRule preset_decision(Preset p) {
+  preset_options(p);  // refuses kCustom
   DecisionRule d;
-  d.rule = name == "paper" ? Rule::kPaper : Rule::kOneSided;
+  d.rule = p == Preset::kPaper ? Rule::kPaper : Rule::kOneSided;
   return d;
 }
 
-double preset_gamma(const std::string& name) {
-  preset_options(name);  // refuses an unknown name
-  return name == "paper" ? 40.0 : 5.0;
+double preset_gamma(Preset p) {
+  preset_options(p);  // refuses kCustom
+  return p == Preset::kPaper ? 40.0 : 5.0;
 }
 
-const std::vector<std::string>& code_selection_names() {
-  static const std::vector<std::string> kNames = {"all", "precision", "spread"};
-  return kNames;
-}
-
-const std::vector<std::string>& preset_names() {
-  static const std::vector<std::string> kNames = {"default", "paper"};
-  return kNames;
-}
-
-DetectorOptions preset_options(const std::string& name) {
+DetectorOptions preset_options(Preset p) {
   DetectorOptions o;
-  o.preset = name;
-  if (name == "paper") {
-    o.morphs = 100;
-  } else if (name == "default") {
-    o.morphs = 5;
-    o.radius_step = 0.2;
-    o.placement = "quasi";
-    o.duplicate_tolerance = 0.05;
-  } else {
-    throw UsageError("unknown preset '" + name + "' (expected paper or default)");
+  o.preset = p;
+  switch (p) {
+    case Preset::kPaper:
+      o.morphs = 100;
+      break;
+    case Preset::kDefault:
+      o.morphs = 5;
+      o.radius_step = 0.2;
+      o.placement = Placement::kQuasi;
+      o.duplicate_tolerance = 0.05;
+      break;
+    case Preset::kCustom:
+      throw UsageError("the options of a custom preset are the caller's, not a preset's");
   }
   return o;
 }
@@ -142,11 +165,6 @@ StoredCalibration parse_stored_calibration(const nlohmann::json& c, int latent_d
     throw Error(std::string("calibration: ") + e.what());
   }
   return s;
-}
-
-const std::vector<std::string>& placement_names() {
-  static const std::vector<std::string> kNames = {"random", "quasi"};
-  return kNames;
 }
 
 }  // namespace oiad::detect

@@ -83,7 +83,7 @@ std::vector<Metric> CalibratedDetector::metrics() const {
   return out;
 }
 
-DecisionRule preset_decision_for(const std::string& preset, model::ModelKind kind) {
+DecisionRule preset_decision_for(Preset preset, model::ModelKind kind) {
   DecisionRule r = preset_decision(preset);
   if (scorer_of(kind) == Scorer::kReconstruction) r.rule = Rule::kOneSided;
   return r;
@@ -390,7 +390,7 @@ ScoringPlan plan_scoring(const CalibratedDetector& d, const ScoreOptions& o, con
     p.threshold = d.reconstruction.threshold(p.level);
     return p;
   }
-  p.metric = o.metric ? *o.metric : Metric::kSsim;
+  p.metric = o.metric ? *o.metric : kDefaultMetric;
   p.score_name = metric_name(p.metric);
   OIAD_CHECK_USAGE(d.calibration.has_metric(p.metric), what, ": the calibration has no ", p.score_name, " values");
   OIAD_CHECK_USAGE(!o.change_maps || d.has_change_maps(), what,

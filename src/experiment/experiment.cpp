@@ -278,7 +278,8 @@ MethodRun run_oiad(const Context& c) {
   detect::DetectorOptions dopt = detect::preset_options(o.preset);
   dopt.seed = o.seed;
   detect::ConsistencyTable vc;
-  c.log("oiad: calibrating on " + std::to_string(val.size(0)) + " VAL images (preset " + o.preset + ")");
+  c.log("oiad: calibrating on " + std::to_string(val.size(0)) + " VAL images (preset " + detect::preset_name(o.preset) +
+        ")");
   detect::DecisionRule decision = detect::preset_decision(o.preset);
   decision.alpha = o.alpha;
   decision.fpr = o.one_sided_fpr;
@@ -433,7 +434,7 @@ MethodRun run_oiad(const Context& c) {
   }
   r.details = {{"metrics", metrics},
                {"primary_metric", detect::metric_name(primary)},
-               {"preset", o.preset},
+               {"preset", detect::preset_name(o.preset)},
                {"detector", dopt.to_json()},
                {"codes", cal.codes},
                {"n_val", vc.images()},
@@ -473,10 +474,10 @@ void join_settings(const nlohmann::json& settings, const ExperimentOptions& o, c
 nlohmann::json settings_of(const data::Dataset& ds, const data::OneClassSplit& split, const ExperimentOptions& o) {
   nlohmann::json s = {{"dataset", ds.name},
           {"normal_class", split.normal_class_name},
-          {"protocol", o.protocol},
+          {"protocol", data::protocol_name(o.protocol)},
           {"seed", o.seed},
           {"limit", o.limit},
-          {"preset", o.preset},
+          {"preset", detect::preset_name(o.preset)},
           {"gamma", detector_gamma(o)},
           {"alpha", o.alpha},
           {"input_size", o.input_size},
@@ -492,7 +493,7 @@ nlohmann::json settings_of(const data::Dataset& ds, const data::OneClassSplit& s
           {"gmm_bic_max_samples", o.gmm_bic_max_samples},
           {"ocsvm_nu", o.ocsvm_nu},
           {"ocsvm_gamma_factors", o.ocsvm_gamma_factors}};
-  if (o.protocol == "defects") s["defects"] = o.defects.empty() ? data::defect_family_names() : o.defects;
+  if (o.protocol == data::Protocol::kDefects) s["defects"] = o.defects.empty() ? data::defect_family_names() : o.defects;
   // A peer's settings are recorded when it runs; a folder made before may take them on
   // (join_settings).
   if (uses_method(o, "deepsvdd")) {
@@ -516,7 +517,7 @@ nlohmann::json run_experiment(const data::Dataset& ds, int normal_class, const E
   auto log = [&](const std::string& s) {
     if (o.log) o.log(s);
   };
-  const data::OneClassSplit split = data::make_split(ds, normal_class, data::parse_protocol(o.protocol), o.seed, o.limit, o.defects);
+  const data::OneClassSplit split = data::make_split(ds, normal_class, o.protocol, o.seed, o.limit, o.defects);
   std::vector<size_t> rest;
   const auto hold = draw_holdout(split.test, o.holdout_fraction, o.holdout_max, o.seed, rest);
   const data::SplitPart holdout = split.test.subset(hold), test = split.test.subset(rest);
@@ -594,7 +595,7 @@ nlohmann::json run_experiment(const data::Dataset& ds, int normal_class, const E
   nlohmann::json res = {{"dataset", ds.name},
                         {"normal_class", split.normal_class_name},
                         {"normal_class_index", split.normal_class},
-                        {"protocol", o.protocol},
+                        {"protocol", data::protocol_name(o.protocol)},
                         {"seed", o.seed},
                         {"limit", o.limit},
                         {"n_train", split.train.size()},
@@ -603,7 +604,7 @@ nlohmann::json run_experiment(const data::Dataset& ds, int normal_class, const E
                         {"n_test_anomalous", n_ano},
                         {"n_holdout", holdout.size()},
                         {"n_holdout_anomalous", hold_ano},
-                        {"preset", o.preset},
+                        {"preset", detect::preset_name(o.preset)},
                         {"gamma", detector_gamma(o)},
                         {"alpha", o.alpha},
                         {"epochs", o.train.epochs},

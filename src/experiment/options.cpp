@@ -55,11 +55,11 @@ void check_options(const ExperimentOptions& o) {
   } catch (const UsageError& e) {
     throw UsageError(std::string("experiment: ") + e.what());
   }
-  OIAD_CHECK_USAGE(o.defects.empty() || o.protocol == "defects", "experiment: --defects applies to --protocol defects only (the protocol is ",
-                   o.protocol, ")");
-  if (o.gamma)
-    OIAD_CHECK_USAGE(std::isfinite(*o.gamma) && *o.gamma >= 0 && *o.gamma <= 1e6, "experiment: --gamma ", *o.gamma,
-                     " outside [0, 1e6]");
+  OIAD_CHECK_USAGE(o.defects.empty() || o.protocol == data::Protocol::kDefects,
+                   "experiment: --defects applies to --protocol defects only (the protocol is ",
+                   data::protocol_name(o.protocol), ")");
+  if (o.gamma) model::spec::kGamma.check(*o.gamma, "experiment", "--");
+  train::check_options(o.train, "experiment", "--");
   if (uses_method(o, "deepsvdd"))
     OIAD_CHECK_USAGE(o.input_size == 32, "experiment: deepsvdd takes 32x32 network input (--input-size is ", o.input_size,
                      ")");

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "oiad/core/choice.h"
 #include "oiad/core/error.h"
 #include "oiad/core/json_fields.h"
 
@@ -24,28 +25,14 @@ const std::vector<int>& input_sizes() {
   return kSizes;
 }
 
-std::string kind_name(ModelKind k) {
-  switch (k) {
-    case ModelKind::kDetectorVae: return "detector";
-    case ModelKind::kVae: return "vae";
-    case ModelKind::kDcae: return "dcae";
-  }
-  return "?";
-}
+std::string kind_name(ModelKind k) { return kind_names().at(size_t(k)); }
 
-ModelKind parse_kind(const std::string& s) {
-  if (s == "detector") return ModelKind::kDetectorVae;
-  if (s == "vae") return ModelKind::kVae;
-  if (s == "dcae") return ModelKind::kDcae;
-  throw UsageError("unknown model kind '" + s + "' (expected detector, vae or dcae)");
-}
+ModelKind parse_kind(const std::string& s) { return parse_enum<ModelKind>(kind_names(), s, "model kind"); }
 
-std::string reconstruction_name(Reconstruction r) { return r == Reconstruction::kL2 ? "l2" : "bernoulli"; }
+std::string reconstruction_name(Reconstruction r) { return reconstruction_names().at(size_t(r)); }
 
 Reconstruction parse_reconstruction(const std::string& s) {
-  if (s == "l2") return Reconstruction::kL2;
-  if (s == "bernoulli") return Reconstruction::kBernoulli;
-  throw UsageError("unknown reconstruction loss '" + s + "' (expected l2 or bernoulli)");
+  return parse_enum<Reconstruction>(reconstruction_names(), s, "reconstruction loss");
 }
 
 ModelConfig ModelConfig::defaults(ModelKind kind, int channels, int input_size) {

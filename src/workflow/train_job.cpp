@@ -111,12 +111,13 @@ TrainJobResult run_train_job(const data::Dataset& ds, const TrainJob& job) {
     detect::DetectorOptions dopt = detect::preset_options(job.preset);
     dopt.seed = job.seed;
     if (t.verbose)
-      std::cerr << "train: calibrating on " << val.size(0) << " VAL images (preset " << job.preset << ")\n";
+      std::cerr << "train: calibrating on " << val.size(0) << " VAL images (preset " << detect::preset_name(job.preset)
+                << ")\n";
     // Data-parallel: the VAL images are shared out over the ranks as well.
     detect::calibrate_into(lm, dopt, val, job.decision, nullptr,
                            group ? detect::sharded_consistency_pass(*group) : detect::Detector::ConsistencyPass{});
     file = lm.file;
-    r.calibration = {{"preset", job.preset},
+    r.calibration = {{"preset", detect::preset_name(job.preset)},
                      {"rule", detect::rule_name(job.decision.rule)},
                      {"alpha", job.decision.alpha},
                      {"fpr", job.decision.fpr},

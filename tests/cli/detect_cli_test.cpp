@@ -216,7 +216,7 @@ TEST_F(DetectCli, FastPathEqualsReferenceUnderEachBlasKernel) {
   if (flags.find(" avx512f ") != std::string::npos) cores.push_back("SkylakeX");
   for (const auto& core : cores) {
     setenv("OPENBLAS_CORETYPE", core.c_str(), 1);
-    const std::string args = "--threads 2 score --model " + model_ + " --split test --limit 6 --metric ssim";
+    const std::string args = "--threads 2 score --model " + model_ + " --split test --sample 6 --metric ssim";
     auto fast = run_oiad(args), ref = run_oiad(args + " --reference-decoder");
     unsetenv("OPENBLAS_CORETYPE");
     ASSERT_EQ(fast.exit_code, 0) << core << ": " << fast.err;
@@ -507,7 +507,7 @@ TEST_F(DetectCli, ChangedDataSetIsRefused) {
   auto r = run_oiad("--threads 1 train --data " + data + " --normal-class a --epochs 1 --batch-size 16 "
                     "--latent-dim 2 --out " + m);
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  auto ok = run_oiad("--threads 1 score --model " + m + " --split test --limit 3");
+  auto ok = run_oiad("--threads 1 score --model " + m + " --split test --sample 3");
   ASSERT_EQ(ok.exit_code, 0) << ok.err;
   // One image altered in place: the same count, other pixels.
   cv::Mat blank(28, 28, CV_8UC1, cv::Scalar(77));
@@ -682,6 +682,19 @@ double pairwise_auc(const std::vector<double>& s, const std::vector<int>& y) {
     for (size_t j = 0; j < s.size(); ++j)
       if (y[i] == 1 && y[j] == 0) right += s[i] > s[j] ? 1 : s[i] == s[j] ? 0.5 : 0, pairs += 1;
   return right / pairs;
+}
+
+// --sample N scores a seeded subset of N images; the old spelling --limit still does, with a
+// one-line warning, and gives the same lines.
+TEST_F(DetectCli, SampleAndItsOldSpelling) {
+  auto a = run_oiad("--threads 1 score --model " + model_ + " --split test --sample 4");
+  auto b = run_oiad("--threads 1 score --model " + model_ + " --split test --limit 4");
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  EXPECT_EQ(json_lines(a.out).size(), 4u);
+  EXPECT_EQ(a.out, b.out);
+  EXPECT_EQ(a.err.find("deprecated"), std::string::npos) << a.err;
+  EXPECT_NE(b.err.find("--limit is deprecated"), std::string::npos) << b.err;
 }
 
 // A DCAE model scores by its reconstruction error on every command: train calibrates it on

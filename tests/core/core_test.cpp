@@ -1,4 +1,12 @@
 #include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "oiad/core/choice.h"
+#include "oiad/core/option_spec.h"
+#include "oiad/detect/calibration.h"
+#include "oiad/detect/detector_options.h"
+#include "oiad/train/train_options.h"
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -224,6 +232,77 @@ TEST(Rng, ShuffleIsAPermutation) {
   std::set<int> s(v.begin(), v.end());
   EXPECT_EQ(s.size(), 100u);
   EXPECT_NE(v[0] + v[1] * 100, 0 + 1 * 100);
+}
+
+}  // namespace
+}  // namespace oiad
+
+namespace oiad {
+namespace {
+
+// A closed set parses its own names to their positions; anything else is a usage error
+// listing every allowed name, written from the set (not re-typed), with the text shown
+// printable.
+TEST(Choice, ParsesAndListsTheSet) {
+  const std::vector<std::string> names = {"mse", "loss", "ssim", "local"};
+  EXPECT_EQ(parse_choice(names, "ssim", "metric"), 2u);
+  EXPECT_EQ(choice_list(names), "mse, loss, ssim or local");
+  EXPECT_EQ(choice_list({"a"}), "a");
+  EXPECT_EQ(choice_list({"a", "b"}, " and "), "a and b");
+  try {
+    parse_choice(names, "ss\x01im", "metric");
+    ADD_FAILURE() << "accepted";
+  } catch (const UsageError& e) {
+    EXPECT_STREQ(e.what(), "unknown metric 'ss\\x01im' (expected mse, loss, ssim or local)");
+  }
+  // The library's enum parsers are this one: their messages follow their name lists.
+  try {
+    detect::parse_rule("two-sided");
+    ADD_FAILURE() << "accepted";
+  } catch (const UsageError& e) {
+    EXPECT_EQ(std::string(e.what()), "unknown rule 'two-sided' (expected " + choice_list(detect::rule_names()) + ")");
+  }
+  for (size_t i = 0; i < detect::placement_names().size(); ++i)
+    EXPECT_EQ(detect::placement_name(detect::parse_placement(detect::placement_names()[i])),
+              detect::placement_names()[i]);
+  EXPECT_THROW(detect::parse_preset("custom"), UsageError);  // recorded, never asked for
+}
+
+// A numeric option's range: closed or open at its minimum, whole numbers for an integer
+// option, NaN and infinities refused; the message names the option as the CLI or Python
+// spells it, with the range as help texts show it.
+TEST(NumberSpec, RangesAndMessages) {
+  const NumberSpec epochs{"epochs", "", 1, 1e6};
+  const NumberSpec lr{"lr", "", 0, 1, true, false};
+  const NumberSpec warm{"kl-warmup", "", 0, 1e6, false, true, "kl_warmup_epochs"};
+  EXPECT_TRUE(epochs.accepts(1) && epochs.accepts(1e6));
+  EXPECT_FALSE(epochs.accepts(0) || epochs.accepts(1e6 + 1) || epochs.accepts(2.5) || epochs.accepts(std::nan("")));
+  EXPECT_TRUE(lr.accepts(1) && lr.accepts(1e-9));
+  EXPECT_FALSE(lr.accepts(0) || lr.accepts(INFINITY));
+  EXPECT_EQ(epochs.range_text(), "[1, 1e6]");
+  EXPECT_EQ(lr.range_text(), "(0, 1]");
+  EXPECT_EQ(NumberSpec::default_text(0.001), "0.001");
+  EXPECT_EQ(NumberSpec::default_text(2e-5), "2e-5");
+  EXPECT_EQ(warm.shown("--"), "--kl-warmup");
+  EXPECT_EQ(warm.shown(""), "kl_warmup_epochs");
+  EXPECT_EQ(NumberSpec({"batch-size", "", 2, 65536}).shown(""), "batch_size");
+  try {
+    lr.check(0, "train", "--");
+    ADD_FAILURE() << "accepted";
+  } catch (const UsageError& e) {
+    EXPECT_STREQ(e.what(), "train: --lr 0 outside (0, 1]");
+  }
+  try {
+    epochs.check(std::nan(""), "train", "");
+    ADD_FAILURE() << "accepted";
+  } catch (const UsageError& e) {
+    EXPECT_STREQ(e.what(), "train: epochs nan outside [1, 1e6]");
+  }
+  // The training options are checked by their specs, the first out of range named.
+  train::TrainOptions t;
+  EXPECT_NO_THROW(train::check_options(t, "train", "--"));
+  t.batch_size = 1;
+  EXPECT_THROW(train::check_options(t, "train", "--"), UsageError);
 }
 
 }  // namespace

@@ -95,7 +95,7 @@ TEST(Morphs, InsideRangeAndExactlyN) {
 TEST(Morphs, QuasiPlacementFillsTheIntervalEvenly) {
   for (int n : {5, 10, 20, 100}) {
     DetectorOptions o = small_options(n);
-    o.placement = "quasi";
+    o.placement = Placement::kQuasi;
     o.draws_per_round = n;
     o.radius_step = 0.5;
     Detector det(tiny_model(), o);
@@ -121,11 +121,11 @@ TEST(Morphs, QuasiPlacementFillsTheIntervalEvenly) {
   }
   // Stored with the calibration only when it is not the paper's random search.
   DetectorOptions q;
-  q.placement = "quasi";
+  q.placement = Placement::kQuasi;
   EXPECT_EQ(q.to_json()["placement"], "quasi");
-  EXPECT_EQ(DetectorOptions::from_json(q.to_json()).placement, "quasi");
+  EXPECT_EQ(DetectorOptions::from_json(q.to_json()).placement, Placement::kQuasi);
   EXPECT_FALSE(DetectorOptions().to_json().contains("placement"));
-  EXPECT_EQ(DetectorOptions::from_json(DetectorOptions().to_json()).placement, "random");
+  EXPECT_EQ(DetectorOptions::from_json(DetectorOptions().to_json()).placement, Placement::kRandom);
   auto bad = q.to_json();
   bad["placement"] = "sobol";
   EXPECT_THROW(DetectorOptions::from_json(bad), Error);
@@ -362,7 +362,7 @@ TEST(Consistency, DeterministicBatchIndependentAndAMean) {
 TEST(Calibrate, KeepsDistributionsAndSelectsCodes) {
   DetectorOptions o = small_options(3);
   o.top_k = 2;
-  o.code_selection = "spread";
+  o.code_selection = CodeSelection::kSpread;
   Detector det(tiny_model(), o);
   torch::manual_seed(2);
   Calibration c = det.calibrate(torch::rand({10, 1, 32, 32}), 0.4);

@@ -235,7 +235,7 @@ TEST(ExperimentRun, EndToEndDefectsProtocol) {
   const std::string out = dir.file("exp");
   const data::Dataset ds = synthetic(40, 12);
   auto o = tiny_options(out);
-  o.protocol = "defects";
+  o.protocol = data::Protocol::kDefects;
   const nlohmann::json res = experiment::run_experiment(ds, 0, o);
   EXPECT_EQ(res["protocol"], "defects");
   EXPECT_EQ(res["n_test"].get<int>() + res["n_holdout"].get<int>(), 12);

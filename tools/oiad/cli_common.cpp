@@ -7,12 +7,14 @@
 #include <filesystem>
 #include <iostream>
 
+#include "oiad/core/choice.h"
 #include "oiad/core/error.h"
 #include "oiad/core/file_util.h"
 #include "oiad/core/random.h"
 #include "oiad/data/defects.h"
 #include "oiad/data/readers.h"
 #include "oiad/data/registry.h"
+#include "oiad/model/config.h"
 
 namespace oiad::cli {
 
@@ -46,10 +48,116 @@ std::string join(const std::vector<std::string>& values, const char* sep) {
   return out;
 }
 
+CLI::Option* add_choice(CLI::App* c, const std::string& flag, std::string& value, const std::vector<std::string>& names,
+                        const std::string& help) {
+  // CLI11 lists the allowed values beside the flag (TEXT:{a,b,c}); the help adds the default.
+  return c->add_option(flag, value, value.empty() ? help : help + " (default: " + value + ")")
+      ->check(CLI::IsMember(names));
+}
+
+CLI::Option* add_model_file(CLI::App* c, std::string& path, const std::string& help) {
+  return c->add_option("--model", path, help)->required();
+}
+
+CLI::Option* add_data_option(CLI::App* c, std::string& spec, const std::string& help) {
+  return c->add_option("--data", spec, help + ": " + choice_list(data::known_dataset_names(), ", ") +
+                                           ", a folder of images or a .tar.gz archive");
+}
+
+void add_split_options(CLI::App* c, std::string& normal_class, std::string& protocol,
+                       std::vector<std::string>& families) {
+  c->add_option("--normal-class", normal_class, "normal class: index or name")->required();
+  add_choice(c, "--protocol", protocol, data::protocol_names(),
+             "one-class split: paper (Sec. IV.B), standard (Ruff et al. 2018) or defects (synthetic local defects "
+             "on the normal class)");
+  add_defects_option(c, families);
+}
+
+CLI::Option* add_split_limit(CLI::App* c, int64_t& limit) {
+  return c->add_option("--limit", limit, "cap the images drawn for each part of the split (0: no cap)")
+      ->check(CLI::NonNegativeNumber);
+}
+
+void add_sample_option(CLI::App* c, int64_t& sample, const std::string& what) {
+  c->add_option("--sample", sample, "score a seeded random subset of this many " + what + " (0: all)")
+      ->check(CLI::NonNegativeNumber);
+  // The old spelling, which other commands use for a cap per split part.
+  c->add_option_function<int64_t>(
+       "--limit",
+       [&sample, c](int64_t v) {
+         std::cerr << "oiad: " << c->get_name() << " --limit is deprecated and will be removed; use --sample " << v
+                   << "\n";
+         sample = v;
+       },
+       "deprecated: the old name of --sample")
+      ->check(CLI::NonNegativeNumber)
+      ->group("");
+}
+
+CLI::Option* add_seed_option(CLI::App* c, uint64_t& seed, const std::string& what) {
+  return c->add_option("--seed", seed, "seed of " + what)->capture_default_str();
+}
+
+CLI::Option* add_preset_option(CLI::App* c, std::string& preset, const std::string& help) {
+  return add_choice(c, "--preset", preset, detect::preset_names(), help);
+}
+
+CLI::Option* add_input_size_option(CLI::App* c, int& size) {
+  std::vector<std::string> sizes;
+  for (int s : model::input_sizes()) sizes.push_back(std::to_string(s));
+  return c->add_option("--input-size", size,
+                       "network input side: " + choice_list(sizes) + " (28x28 images are padded to 32, others "
+                       "resized; default " + std::to_string(size) + ")")
+      ->check(CLI::IsMember(model::input_sizes()));
+}
+
+std::string preset_gamma_help() {
+  std::string h = "default: the preset's";
+  for (const std::string& p : detect::preset_names())
+    h += (p == detect::preset_names().front() ? ", " : ", ") +
+         NumberSpec::default_text(detect::preset_gamma(detect::parse_preset(p))) + " for " + p;
+  return h;
+}
+
+std::string preset_values_help(double (*field)(const detect::DetectorOptions&)) {
+  std::string h = "default: the preset's";
+  for (const std::string& p : detect::preset_names())
+    h += ", " + NumberSpec::default_text(field(detect::preset_options(detect::parse_preset(p)))) + " for " + p;
+  return h;
+}
+
+std::string presets_help() {
+  std::vector<std::string> parts;
+  for (const std::string& name : detect::preset_names()) {
+    const detect::Preset p = detect::parse_preset(name);
+    const detect::DetectorOptions o = detect::preset_options(p);
+    const detect::DecisionRule d = detect::preset_decision(p);
+    const auto n = [](double v) { return NumberSpec::default_text(v); };
+    std::string h = name + " (N = " + std::to_string(o.morphs) + " morphs per code, " +
+                    detect::placement_name(o.placement) + "-placed over radius steps of " + n(o.radius_step) + ", ";
+    h += o.duplicate_tolerance > 0 ? "duplicate codes once (within " + n(o.duplicate_tolerance) + " VAL sd)"
+                                   : std::string("every code");
+    h += "; decides by the " + detect::rule_name(d.rule) + " rule at " +
+         (d.rule == detect::Rule::kPaper ? "α = " + n(d.alpha) : "F = " + n(d.fpr)) +
+         "; trains the Detector-VAE with γ = " + n(detect::preset_gamma(p)) + ")";
+    parts.push_back(h);
+  }
+  return choice_list(parts);
+}
+
+void add_train_options(CLI::App* c, train::TrainOptions& t) {
+  add_number(c, train::spec::kEpochs, t.epochs);
+  add_number(c, train::spec::kBatchSize, t.batch_size);
+  add_number(c, train::spec::kLr, t.lr);
+  add_number(c, train::spec::kDiscLr, t.disc_lr);
+  add_number(c, train::spec::kKlWarmup, t.kl_warmup_epochs);
+}
+
 void add_metric_option(CLI::App* c, std::string& metric) {
   c->add_option("--metric", metric,
-                "structure-consistency metric of a detector model: " + join(detect::metric_names(), ", ") +
-                    " (default: ssim). A VAE or DCAE model has one score, its reconstruction error")
+                "structure-consistency metric of a detector model: " + choice_list(detect::metric_names()) +
+                    " (default " + detect::metric_name(detect::kDefaultMetric) +
+                    "). A VAE or DCAE model has one score, its reconstruction error")
       ->check(CLI::IsMember(detect::metric_names()));
 }
 

@@ -8,7 +8,10 @@
 
 #include "oiad/data/dataset.h"
 #include "oiad/data/split.h"
+#include "oiad/train/train_options.h"
+#include "oiad/core/option_spec.h"
 #include "oiad/detect/calibration.h"
+#include "oiad/detect/detector_options.h"
 
 namespace oiad::cli {
 
@@ -37,6 +40,63 @@ using DecisionFlags = detect::DecisionOverrides;
 /// together and set the stored levels whatever the rule.
 detect::DecisionRule apply_decision_flags(detect::DecisionRule base, const DecisionFlags& flags, const char* command,
                                           bool both_levels = false);
+
+// ---- Options declared once ----
+// Every flag that several commands take is added by one function here, and every numeric
+// flag of a component from its spec (core/option_spec.h), so that a name, default, range or
+// help text is written in one place. Ranges are checked by the component's own check (which
+// the Python module calls too), after parsing: CLI11's range checks let NaN through.
+
+/// --NAME of a spec, for a field whose current value is the default (shown in the help).
+template <class T>
+CLI::Option* add_number(CLI::App* c, const NumberSpec& s, T& value) {
+  return c->add_option(std::string("--") + s.name, value,
+                       std::string(s.help) + " (default " + NumberSpec::default_text(double(value)) + "; " +
+                           s.range_text() + ")");
+}
+/// The same for an optional field: unset, `unset` says what applies.
+template <class T>
+CLI::Option* add_number(CLI::App* c, const NumberSpec& s, std::optional<T>& value, const std::string& unset) {
+  return c->add_option(std::string("--") + s.name, value, std::string(s.help) + " (" + s.range_text() + "; " + unset + ")");
+}
+/// Checks an optional value against its spec when it is set.
+template <class T>
+void check_number(const NumberSpec& s, const std::optional<T>& v, const std::string& what) {
+  if (v) s.check(double(*v), what, "--");
+}
+
+/// A flag of a closed set: `names` (the library's list) are its allowed values (CLI11 lists
+/// them beside the flag); the help adds the default (the field's value, when not empty).
+CLI::Option* add_choice(CLI::App* c, const std::string& flag, std::string& value, const std::vector<std::string>& names,
+                        const std::string& help);
+
+/// --model FILE: the model file a command reads (required).
+CLI::Option* add_model_file(CLI::App* c, std::string& path, const std::string& help = "calibrated model file");
+/// --data SPEC: a named data set, a folder or a .tar.gz archive.
+CLI::Option* add_data_option(CLI::App* c, std::string& spec, const std::string& help);
+/// --normal-class (required) and --protocol, with --defects for the defects protocol.
+void add_split_options(CLI::App* c, std::string& normal_class, std::string& protocol, std::vector<std::string>& families);
+/// --limit N: cap the images drawn for each part of a split (0: no cap).
+CLI::Option* add_split_limit(CLI::App* c, int64_t& limit);
+/// --sample N: score a seeded random subset of N of the images (`what`); the old spelling
+/// --limit is accepted with a warning.
+void add_sample_option(CLI::App* c, int64_t& sample, const std::string& what);
+/// --seed N, with what it seeds.
+CLI::Option* add_seed_option(CLI::App* c, uint64_t& seed, const std::string& what);
+/// --preset NAME (detect::preset_names()).
+CLI::Option* add_preset_option(CLI::App* c, std::string& preset, const std::string& help);
+/// --input-size S (model::input_sizes()).
+CLI::Option* add_input_size_option(CLI::App* c, int& size);
+/// "default: the preset's, 5 for default, 40 for paper": --gamma's default, from the presets.
+std::string preset_gamma_help();
+/// "default: the preset's, 0.05 for default, 0 for paper": a detector option's default,
+/// `field` read from each preset's options.
+std::string preset_values_help(double (*field)(const detect::DetectorOptions&));
+/// What each preset is, from the library: its N, placement, radius step, duplicate codes,
+/// decision and TC weight ("default (N = 5 quasi-placed, ...) or paper (...)").
+std::string presets_help();
+/// The training flags of TrainOptions (train::spec).
+void add_train_options(CLI::App* c, train::TrainOptions& t);
 
 /// The values joined with `sep` (help texts list allowed values with it).
 std::string join(const std::vector<std::string>& values, const char* sep = ",");

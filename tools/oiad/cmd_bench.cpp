@@ -91,7 +91,8 @@ nlohmann::json bench_model(int channels, bool quick) {
   // depends on the model, and on this briefly trained model of random images it may be
   // very few); "default_every_code" without merging (the slowest case of the preset).
   for (const char* preset : {"default", "default_every_code", "paper", "paper_reference"}) {
-    detect::DetectorOptions o = detect::preset_options(std::string(preset).substr(0, std::string(preset).find('_')));
+    detect::DetectorOptions o =
+        detect::preset_options(detect::parse_preset(std::string(preset).substr(0, std::string(preset).find('_'))));
     o.fast_decoder = std::string(preset) != "paper_reference";
     if (std::string(preset) == "default_every_code") o.duplicate_tolerance = 0;
     detect::Detector det(net, o);
@@ -130,20 +131,22 @@ nlohmann::json bench_trained_model(const std::string& path, bool quick) {
   const detect::DecisionRule r = d.calibration.default_decision();
   const double level = r.rule == detect::Rule::kPaper ? r.alpha : r.fpr;
   auto& stored = j["stored_calibration"];
-  stored = {{"preset", d.detector->options().preset},
+  stored = {{"preset", detect::preset_name(d.detector->options().preset)},
             {"morphs", d.detector->options().morphs},
             {"codes_scored", d.calibration.codes.size()}};
   stored["score_images_per_s"] =
-      rate([&] { detect::score_images(d, x, detect::Metric::kSsim, level, detect::kCalibrationBlock, {}, r.rule); }, t) * double(x.size(0));
-  detect::Detector paper(d.model.net, detect::preset_options("paper"));
+      rate([&] { detect::score_images(d, x, detect::kDefaultMetric, level, detect::kCalibrationBlock, {}, r.rule); }, t) *
+      double(x.size(0));
+  detect::Detector paper(d.model.net, detect::preset_options(detect::Preset::kPaper));
   const ImageSelection val = select_images(d.model, "", "val", 0);
   paper.fit_normal_range(selection_input(d.model, val, false, "VAL images"));
   auto& p = j["paper"];
   p = {{"preset", "paper"}, {"morphs", paper.options().morphs}, {"codes_scored", paper.codes().size()}};
   p["score_images_per_s"] = rate(
                                 [&] {
-                                  for (int64_t a = 0; a < x.size(0); a += 64)
-                                    paper.structure_consistency(x.slice(0, a, std::min(x.size(0), a + 64)));
+                                  const int64_t block = detect::kCalibrationBlock;
+                                  for (int64_t a = 0; a < x.size(0); a += block)
+                                    paper.structure_consistency(x.slice(0, a, std::min(x.size(0), a + block)));
                                 },
                                 t) *
                             double(x.size(0));

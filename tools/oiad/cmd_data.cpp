@@ -19,7 +19,7 @@ struct DataOptions {
   std::string spec;
   std::string dir;
   std::string normal_class;
-  std::string protocol = "paper";
+  std::string protocol = data::protocol_name(data::Protocol::kPaper);
   std::vector<std::string> defects;
   uint64_t seed = 0;
   int64_t limit = 0;
@@ -87,14 +87,10 @@ void add_data_command(CLI::App& app, Runner& run) {
   fetch->callback([&run, opt] { run = [opt] { run_fetch(*opt); return 0; }; });
 
   CLI::App* split = data->add_subcommand("split", "make a seeded one-class split and save its indices as JSON");
-  split->add_option("--data", opt->spec, "mnist, fashion-mnist, cifar10, or a path")->required();
-  split->add_option("--normal-class", opt->normal_class, "normal class: index or name")->required();
-  split->add_option("--protocol", opt->protocol, "paper (Sec. IV.B), standard (Ruff et al. 2018) or defects (synthetic local defects on the normal class)")
-      ->check(CLI::IsMember(data::protocol_names()))
-      ->capture_default_str();
-  add_defects_option(split, opt->defects);
-  split->add_option("--seed", opt->seed, "random seed")->capture_default_str();
-  split->add_option("--limit", opt->limit, "cap the images of each part (0: no cap)")->check(CLI::NonNegativeNumber);
+  add_data_option(split, opt->spec, "the data set")->required();
+  add_split_options(split, opt->normal_class, opt->protocol, opt->defects);
+  add_seed_option(split, opt->seed, "the split");
+  add_split_limit(split, opt->limit);
   split->add_option("--out", opt->out, "write the split (every index) to this JSON file");
   split->callback([&run, opt] { run = [opt] { run_split(*opt); return 0; }; });
 }

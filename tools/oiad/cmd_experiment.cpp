@@ -21,6 +21,8 @@ namespace {
 
 struct ExperimentCliOptions {
   std::string data, normal_class, methods, metrics;  // comma-separated
+  std::string protocol = data::protocol_name(data::Protocol::kPaper);
+  std::string preset = detect::preset_name(detect::Preset::kDefault);
   std::string transforms_set;                        // empty: the default set
   std::vector<int> transforms_net;                   // depth, widen; empty: the default
   bool quick = false;
@@ -45,6 +47,8 @@ void run_experiment_command(ExperimentCliOptions o, const std::string& command) 
   o.exp.methods = split_list(o.methods, "--methods");
   o.exp.metrics = split_list(o.metrics, "--metrics");
   o.exp.command = command;
+  o.exp.protocol = data::parse_protocol(o.protocol);
+  o.exp.preset = detect::parse_preset(o.preset);
   try {
     if (!o.transforms_set.empty()) o.exp.transforms.transforms = peers::parse_transform_set(o.transforms_set);
   } catch (const UsageError& e) {
@@ -78,36 +82,21 @@ void add_experiment_command(CLI::App& app, Runner& run, const std::string& comma
   CLI::App* c = app.add_subcommand("experiment",
                                    "train, calibrate and evaluate every method of Table II on one split; "
                                    "writes results.json, report.md, report.html and figures (resumable)");
-  c->add_option("--data", o->data, "mnist, fashion-mnist, cifar10, or a path")->required();
-  c->add_option("--normal-class", o->normal_class, "normal class: index or name")->required();
-  c->add_option("--protocol", e.protocol, "paper, standard or defects (docs/results.md)")
-      ->check(CLI::IsMember(data::protocol_names()))
-      ->capture_default_str();
-  add_defects_option(c, e.defects);
+  add_data_option(c, o->data, "the data set")->required();
+  add_split_options(c, o->normal_class, o->protocol, e.defects);
   c->add_option("--methods", o->methods, "comma-separated, of: " + join(experiment::method_names(), ", "))
       ->capture_default_str();
   c->add_option("--metrics", o->metrics, "OIAD metrics reported, comma-separated, of: " + join(detect::metric_names(), ", "))
       ->capture_default_str();
-  c->add_option("--preset", e.preset, "OIAD detector preset: default or paper")
-      ->check(CLI::IsMember(detect::preset_names()))
-      ->capture_default_str();
-  c->add_option("--gamma", e.gamma, "TC weight γ of the Detector-VAE (default: the preset's, 5 default, 40 paper)");
+  add_preset_option(c, o->preset, "OIAD detector preset");
+  add_number(c, model::spec::kGamma, e.gamma, "the Detector-VAE's; " + preset_gamma_help());
   c->add_option("--alpha", e.alpha, "α of the decisions, in (0, 0.5]")->capture_default_str();
-  c->add_option("--seed", e.seed, "seed of the split, holdout, weights and morph search")->capture_default_str();
-  c->add_option("--limit", e.limit, "cap the images drawn for each part of the split (0: no cap)")
-      ->check(CLI::NonNegativeNumber);
-  c->add_option("--epochs", e.train.epochs, "training epochs of the Detector-VAE, VAE and DCAE")
-      ->check(CLI::Range(1, 1000000))
-      ->capture_default_str();
-  c->add_option("--batch-size", e.train.batch_size, "images per training step")
-      ->check(CLI::Range(2, 1 << 16))
-      ->capture_default_str();
-  c->add_option("--kl-warmup", e.train.kl_warmup_epochs, "epochs of KL/TC warm-up (0: off)")
-      ->check(CLI::NonNegativeNumber)
-      ->capture_default_str();
-  c->add_option("--input-size", e.input_size, "network input side: 32 or 64")
-      ->check(CLI::IsMember(model::input_sizes()))
-      ->capture_default_str();
+  add_seed_option(c, e.seed, "the split, holdout, weights and morph search");
+  add_split_limit(c, e.limit);
+  add_number(c, train::spec::kEpochs, e.train.epochs);
+  add_number(c, train::spec::kBatchSize, e.train.batch_size);
+  add_number(c, train::spec::kKlWarmup, e.train.kl_warmup_epochs);
+  add_input_size_option(c, e.input_size);
   c->add_option("--deepsvdd-epochs", e.deepsvdd_epochs,
                 "deepsvdd: autoencoder and Deep SVDD epochs, AE,SVDD (default: 150,150 for grey images, the authors' "
                 "schedule; 30,50 for colour, shortened from their 350,150; learning-rate drops keep their share)")

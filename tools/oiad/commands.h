@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <vector>
 
 #include "oiad/dist/launch.h"
 
@@ -20,7 +21,12 @@ constexpr int kExitAnomalous = 3;
 void add_data_command(CLI::App& app, Runner& run);
 void add_train_command(CLI::App& app, Runner& run);
 void add_model_command(CLI::App& app, Runner& run);
-void add_detect_commands(CLI::App& app, Runner& run);
+void add_calibrate_command(CLI::App& app, Runner& run);
+void add_score_command(CLI::App& app, Runner& run);
+void add_evaluate_command(CLI::App& app, Runner& run);
+void add_find_command(CLI::App& app, Runner& run);
+void add_inspect_command(CLI::App& app, Runner& run);
+void add_compare_command(CLI::App& app, Runner& run);
 void add_bench_command(CLI::App& app, Runner& run);
 void add_serve_command(CLI::App& app, Runner& run);
 /// `command_line` is the invocation, recorded in the experiment's report.
@@ -29,6 +35,12 @@ void add_experiment_command(CLI::App& app, Runner& run, const std::string& comma
 /// This process's place in a distributed run (one rank unless launched as several: --rank,
 /// --world-size, --master, or torchrun's / Slurm's environment); set by main().
 const dist::Launch& launch();
+
+/// Marks a command as one that may run as several ranks (it shards its work over a
+/// dist::Group); main refuses a distributed launch of any other, naming the ones that may.
+void allow_distributed(CLI::App* command);
+/// The commands allow_distributed marked, in the order they were added.
+const std::vector<const CLI::App*>& distributed_commands();
 
 /// Prints one JSON value on stdout followed by a newline.
 void print_json_line(const std::string& json_text);

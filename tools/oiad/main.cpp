@@ -18,6 +18,16 @@ namespace {
 dist::Launch the_launch;
 }
 const dist::Launch& launch() { return the_launch; }
+
+namespace {
+std::vector<const CLI::App*>& distributed_list() {
+  static std::vector<const CLI::App*> commands;
+  return commands;
+}
+}  // namespace
+
+void allow_distributed(CLI::App* command) { distributed_list().push_back(command); }
+const std::vector<const CLI::App*>& distributed_commands() { return distributed_list(); }
 }  // namespace oiad::cli
 
 namespace {
@@ -54,7 +64,12 @@ int main(int argc, char** argv) {
   oiad::cli::add_data_command(app, run);
   oiad::cli::add_train_command(app, run);
   oiad::cli::add_model_command(app, run);
-  oiad::cli::add_detect_commands(app, run);
+  oiad::cli::add_calibrate_command(app, run);
+  oiad::cli::add_score_command(app, run);
+  oiad::cli::add_evaluate_command(app, run);
+  oiad::cli::add_find_command(app, run);
+  oiad::cli::add_inspect_command(app, run);
+  oiad::cli::add_compare_command(app, run);
   oiad::cli::add_bench_command(app, run);
   oiad::cli::add_serve_command(app, run);
   std::string command_line = "oiad";
@@ -79,13 +94,17 @@ int main(int argc, char** argv) {
       if (const char* omp = std::getenv("OMP_NUM_THREADS")) threads = std::max(0, std::atoi(omp));
     oiad::set_num_threads(std::min(threads, 8 * cores));
     oiad::cli::the_launch = oiad::dist::resolve_launch(dist_flags);
-    const std::string command = app.get_subcommands().empty() ? "" : app.get_subcommands()[0]->get_name();
-    OIAD_CHECK_USAGE(!oiad::cli::the_launch.distributed() || command == "score" || command == "train" ||
-                         command == "evaluate" || command == "calibrate",
-                     "oiad ", command,
-                     " runs as one process; of the commands, `train`, `calibrate`, `score` and `evaluate` run "
-                     "distributed (world size ", oiad::cli::the_launch.world_size, " from ",
-                     oiad::cli::the_launch.source, ")");
+    const CLI::App* command = app.get_subcommands().empty() ? nullptr : app.get_subcommands()[0];
+    const auto& allowed = oiad::cli::distributed_commands();
+    if (oiad::cli::the_launch.distributed() && std::find(allowed.begin(), allowed.end(), command) == allowed.end()) {
+      std::string names;
+      for (size_t i = 0; i < allowed.size(); ++i)
+        names += (i == 0 ? "" : i + 1 == allowed.size() ? " and " : ", ") + ("`" + allowed[i]->get_name() + "`");
+      throw oiad::UsageError(oiad::detail::concat("oiad ", command ? command->get_name() : "",
+                                                  " runs as one process; of the commands, ", names,
+                                                  " run distributed (world size ", oiad::cli::the_launch.world_size,
+                                                  " from ", oiad::cli::the_launch.source, ")"));
+    }
     const int status = run ? run() : 0;
     // Results go to stdout: a write that failed (a full disk, a closed pipe) is an error.
     std::cout.flush();

@@ -16,6 +16,8 @@ namespace oiad::detect {
 /// per window position against VAL, and summarised by the mean of its largest values
 /// (detector.h, local_consistency). Larger = less consistent.
 enum class Metric { kMse = 0, kLoss = 1, kSsim = 2, kLocal = 3 };
+/// The metric scoring uses unless told another (SSIM, the paper's best on its data).
+constexpr Metric kDefaultMetric = Metric::kSsim;
 constexpr int kNumMetrics = 4;
 std::string metric_name(Metric m);
 Metric parse_metric(const std::string& s);  ///< one of metric_names()

@@ -8,9 +8,35 @@
 #include <string>
 #include <vector>
 
+#include "oiad/core/option_spec.h"
 #include "oiad/detect/calibration.h"
+#include "oiad/model/config.h"
 
 namespace oiad::detect {
+
+/// Where the morph search draws its perturbations (DetectorOptions::placement); the order of
+/// placement_names().
+enum class Placement { kRandom, kQuasi };
+/// Which codes are scored (DetectorOptions::code_selection); the order of code_selection_names().
+enum class CodeSelection { kAll, kPrecision, kSpread };
+/// A named set of detector options (preset_options): `default` and `paper` (preset_names(), the
+/// values of every --preset option); `custom` marks options changed from a preset's.
+enum class Preset { kDefault, kPaper, kCustom };
+
+/// "random", "quasi".
+const std::vector<std::string>& placement_names();
+std::string placement_name(Placement p);
+Placement parse_placement(const std::string& s);  ///< UsageError for another name
+/// "all", "precision", "spread".
+const std::vector<std::string>& code_selection_names();
+std::string code_selection_name(CodeSelection c);
+CodeSelection parse_code_selection(const std::string& s);  ///< UsageError for another name
+/// "default", "paper": the presets a user may ask for (not "custom").
+const std::vector<std::string>& preset_names();
+/// "default", "paper" or "custom".
+std::string preset_name(Preset p);
+/// One of preset_names() (UsageError for another, "custom" included).
+Preset parse_preset(const std::string& s);
 
 struct DetectorOptions {
   /// N: PR-morphs per code (paper: 100, Sec. IV.B).
@@ -30,21 +56,20 @@ struct DetectorOptions {
   double range_quantile = 0.01;
   /// Number of codes to use (0: all), chosen by `code_selection`.
   int top_k = 0;
-  /// "all", "precision" (largest learned β_j first) or "spread" (widest VAL range first):
-  /// code_selection_names().
-  std::string code_selection = "all";
+  /// All codes, or top_k by precision (largest learned β_j first) or by spread (widest VAL
+  /// range first).
+  CodeSelection code_selection = CodeSelection::kAll;
   /// > 0: after calibration, drop codes whose VAL consistencies duplicate a kept code's
   /// within this fraction of its VAL spread, every metric (detect::distinct_codes); 0: keep
   /// all. Collapsed codes are such duplicates (on a 30-epoch MNIST-7 model, 17 of 20 codes
   /// stayed within 0.02 sd of the median code's SC on every VAL image, while the 3 active
   /// ones came 1.7-6.7 sd away).
   double duplicate_tolerance = 0;
-  /// Where the search draws its perturbations inside each round's [-tΔr, tΔr]: "random"
-  /// (independent uniform draws: the paper's natural search) or "quasi" (the golden-ratio
+  /// Where the search draws its perturbations inside each round's [-tΔr, tΔr]: random
+  /// (independent uniform draws: the paper's natural search) or quasi (the golden-ratio
   /// sequence u_j = frac(u_0 + j·0.618...) from a seeded random start u_0: the same search,
-  /// with draws that fill the interval evenly, to lower the search noise of SC at a given N;
-  /// placement_names()).
-  std::string placement = "random";
+  /// with draws that fill the interval evenly, to lower the search noise of SC at a given N).
+  Placement placement = Placement::kRandom;
   /// Seed of the morph search; every image uses the same stream per code, so an image's
   /// score does not depend on which other images are scored with it.
   uint64_t seed = 0;
@@ -57,37 +82,46 @@ struct DetectorOptions {
   /// Decode with FastDecoder (transposed convolutions as per-phase matrix products) instead
   /// of LibTorch's modules; equal to 1e-5 (tested). A runtime setting, not stored.
   bool fast_decoder = true;
-  /// Name of the preset these options came from ("paper", "default", "custom").
-  std::string preset = "custom";
+  /// The preset these options came from (kCustom once changed from it).
+  Preset preset = Preset::kCustom;
 
   nlohmann::json to_json() const;
   static DetectorOptions from_json(const nlohmann::json& j);
 };
 
-/// "paper": N = 100 morphs per code drawn at random (the paper's search), every code.
-/// "default": N = 5 morphs per code placed along the golden-ratio sequence ("quasi") with
+/// The declarations of the calibration's flags (core/option_spec.h); unset, each takes the
+/// preset's value. A model file's stored options are held to the same ranges.
+namespace spec {
+inline constexpr NumberSpec kMorphs{"morphs", "N, PR-morphs per code", 1, 10000};
+inline constexpr NumberSpec kRadiusStep{"radius-step",
+                                        "Δr of the morph search as a share of the code's normal range: round t draws "
+                                        "within ±t·Δr of the code's value",
+                                        1e-3, 10, false, false};
+inline constexpr NumberSpec kDuplicateTolerance{"duplicate-tolerance",
+                                                "score codes whose VAL consistencies duplicate another's (within this "
+                                                "many VAL sd) once; 0 keeps every code",
+                                                0, 10, false, false};
+inline constexpr NumberSpec kTopK{"top-k", "use only k codes (0: all)", 0, model::kMaxLatentDim};
+inline constexpr NumberSpec kMorphsEpsilon{"morphs-epsilon", "tolerance of --morphs auto (noise sd / VAL sd)", 0, 1e6,
+                                           true, false};
+}  // namespace spec
+
+/// kPaper: N = 100 morphs per code drawn at random (the paper's search), every code.
+/// kDefault: N = 5 morphs per code placed along the golden-ratio sequence (quasi) with
 /// radius step Δr = 0.2 (so the search still reaches the whole normal range), and codes whose
 /// VAL consistencies duplicate another's (within 0.05 sd) are scored once (and weighted in
 /// the one-sided mean by the codes they stand for); chosen by paired measurement against
 /// `paper` for the one-sided rule, the default decision (docs/performance.md). The paper
-/// rule's AUC needs the `paper` preset to be repeatable.
-/// Throws UsageError for another name.
-DetectorOptions preset_options(const std::string& name);
-/// A preset's default decision: "paper" is the paper's two-sided rule at α = 0.4 (Sec. IV.B);
-/// "default" is the one-sided rule at a VAL false-positive rate of 0.05.
-DecisionRule preset_decision(const std::string& name);
+/// rule's AUC needs the `paper` preset to be repeatable. kCustom is no preset (UsageError).
+DetectorOptions preset_options(Preset p);
+/// A preset's default decision: paper is the paper's two-sided rule at α = 0.4 (Sec. IV.B);
+/// default is the one-sided rule at a VAL false-positive rate of 0.05.
+DecisionRule preset_decision(Preset p);
 /// The TC weight γ of eq. 9 a preset trains the Detector-VAE with (`oiad train`, `oiad
-/// experiment`, unless --gamma is given): "paper" 40 (Sec. IV.B); "default" 5, chosen on
+/// experiment`, unless --gamma is given): paper 40 (Sec. IV.B); default 5, chosen on
 /// development splits of training images for the local metric (docs/results.md, "The
 /// local metric: how it was chosen").
-double preset_gamma(const std::string& name);
-
-/// "all", "precision", "spread": the allowed values of DetectorOptions::code_selection.
-const std::vector<std::string>& code_selection_names();
-/// "random", "quasi": the allowed values of DetectorOptions::placement.
-const std::vector<std::string>& placement_names();
-/// "default", "paper": the allowed values of every --preset option.
-const std::vector<std::string>& preset_names();
+double preset_gamma(Preset p);
 
 /// The normal value range of each code (from VAL).
 struct NormalRange {

@@ -110,7 +110,7 @@ CalibratedDetector calibrated_from(const model::LoadedModel& m, const std::strin
 
 /// The decision of a preset for a model of `kind`: preset_decision(preset), except that a
 /// reconstruction model decides by the one-sided rule (at the preset's f).
-DecisionRule preset_decision_for(const std::string& preset, model::ModelKind kind);
+DecisionRule preset_decision_for(Preset preset, model::ModelKind kind);
 
 /// The reconstruction error of the decoded mean code of each image (N, C, S, S), in blocks
 /// of `block` images: how reconstruction models score. With `maps`, also the per-pixel
@@ -146,7 +146,7 @@ std::vector<ImageScore> score_images(const CalibratedDetector& d, const torch::T
 
 /// A scoring request, the same on every surface (the CLI, the Python module, the service).
 struct ScoreOptions {
-  /// The structure-consistency metric of a detector model (unset: ssim). A reconstruction
+  /// The structure-consistency metric of a detector model (unset: kDefaultMetric). A reconstruction
   /// model has one score, its reconstruction error: a metric given for it is refused.
   std::optional<Metric> metric;
   /// The decision: each part left unset keeps the model's stored default decision.
@@ -163,7 +163,7 @@ struct ScoreOptions {
 /// A request checked against a model: the metric and decision it resolves to.
 struct ScoringPlan {
   Scorer scorer = Scorer::kStructureConsistency;
-  Metric metric = Metric::kSsim;  ///< detector models
+  Metric metric = kDefaultMetric;  ///< detector models
   /// What the scores are: the metric's name, or "reconstruction".
   std::string score_name;
   DecisionRule decision;

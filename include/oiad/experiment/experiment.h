@@ -23,6 +23,8 @@
 
 #include "oiad/data/dataset.h"
 #include "oiad/data/split.h"
+#include "oiad/detect/detector_options.h"
+#include "oiad/model/config.h"
 #include "oiad/peers/peer_options.h"
 #include "oiad/train/train_options.h"
 
@@ -33,14 +35,14 @@ namespace oiad::experiment {
 const std::vector<std::string>& method_names();
 
 struct ExperimentOptions {
-  std::string protocol = "paper";
+  data::Protocol protocol = data::Protocol::kPaper;
   /// The defect families of the defects protocol (data::defect_family_names()); empty: all.
   std::vector<std::string> defects;
   /// Any of method_names().
   std::vector<std::string> methods = {"oiad", "vae", "dcae", "kde", "ocsvm", "gmm"};
   /// OIAD structure-consistency metrics reported (all are computed in one pass).
   std::vector<std::string> metrics = {"mse", "loss", "ssim", "local"};
-  std::string preset = "default";
+  detect::Preset preset = detect::Preset::kDefault;
   /// The Detector-VAE's TC weight γ; unset: the preset's (detect::preset_gamma).
   std::optional<double> gamma;
   uint64_t seed = 0;
@@ -50,7 +52,7 @@ struct ExperimentOptions {
   double alpha = 0.4;
   /// VAL false-positive rate of the one-sided rule's decisions reported beside them.
   double one_sided_fpr = 0.05;
-  int input_size = 32;
+  int input_size = model::kDefaultInputSize;
   /// Training of the Detector-VAE, VAE and DCAE (epochs, batch, learning rates, warm-up).
   train::TrainOptions train;
   /// Holdout for the baselines: this share of each label of the test part, seeded.

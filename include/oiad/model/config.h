@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "oiad/core/option_spec.h"
+
 namespace oiad::model {
 
 enum class ModelKind {
@@ -36,13 +38,24 @@ constexpr int kMaxDiscLayers = 64;
 
 /// The network input sides the model supports: 32 (28x28 zero-padded) and 64 (Table I).
 const std::vector<int>& input_sizes();
+/// The input side of every command and function that takes one, unless told otherwise.
+constexpr int kDefaultInputSize = 32;
+
+/// The declarations of the config's flags (core/option_spec.h); unset, each takes the
+/// kind's default (ModelConfig::defaults).
+namespace spec {
+inline constexpr NumberSpec kLatentDim{"latent-dim", "latent codes", 1, kMaxLatentDim};
+inline constexpr NumberSpec kGamma{"gamma", "TC weight γ", 0, 1e6, false, false};
+inline constexpr NumberSpec kEta{"eta", "precision regulariser weight η", 0, 1e6, false, false};
+inline constexpr NumberSpec kKlWeight{"kl-weight", "KL weight, the paper's λ_kd", 0, 1e6, false, false};
+}  // namespace spec
 
 struct ModelConfig {
   ModelKind kind = ModelKind::kDetectorVae;
   /// Image channels (1 for MNIST-like, 3 for CIFAR-like).
   int channels = 1;
   /// Side of the square network input: 32 (28x28 images padded) or 64 (Table I, resized).
-  int input_size = 32;
+  int input_size = kDefaultInputSize;
   /// Latent codes: paper default 20 for MNIST / Fashion-MNIST, 40 for CIFAR-10 (Sec. IV.B).
   int latent_dim = 20;
   /// Width of the decoder's first dense layer: 128 (MNIST-size) or 512 (CIFAR-size), Table I.

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "oiad/core/option_spec.h"
+
 namespace oiad::dist {
 class Group;
 }
@@ -74,6 +76,23 @@ struct TrainState {
   std::string optim_vae;   ///< serialised optimiser state (empty before the first epoch)
   std::string optim_disc;
 };
+
+/// The declarations of TrainOptions' flags (core/option_spec.h); the defaults are the
+/// struct's initialisers.
+namespace spec {
+inline constexpr NumberSpec kEpochs{"epochs", "passes over the training images", 1, 1e6};
+inline constexpr NumberSpec kBatchSize{"batch-size",
+                                       "images per step (distributed: the whole group's, split over the ranks)", 2,
+                                       65536};
+inline constexpr NumberSpec kLr{"lr", "Adam learning rate (encoder, decoder, precisions)", 0, 1, true, false};
+inline constexpr NumberSpec kDiscLr{"disc-lr", "Adam learning rate of the TC discriminator", 0, 1, true, false};
+inline constexpr NumberSpec kKlWarmup{"kl-warmup", "epochs over which the KL and TC weights rise from 0 (0: off)", 0,
+                                      1e6, false, true, "kl_warmup_epochs"};
+}  // namespace spec
+
+/// UsageError "WHAT: PREFIX+NAME V outside RANGE" for the first option of `o` out of its
+/// spec's range (prefix "--" for the CLI, "" for Python).
+void check_options(const TrainOptions& o, const std::string& what, const std::string& prefix);
 
 /// Called after every epoch with the state so far (to write a checkpoint).
 using EpochCallback = std::function<void(const TrainState&)>;

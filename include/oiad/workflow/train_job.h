@@ -10,6 +10,7 @@
 #include "oiad/data/dataset.h"
 #include "oiad/data/split.h"
 #include "oiad/detect/calibration.h"
+#include "oiad/detect/detector_options.h"
 #include "oiad/model/config.h"
 #include "oiad/model/model_io.h"
 #include "oiad/train/trainer.h"
@@ -32,7 +33,7 @@ struct TrainJob {
   bool resume = false;
   /// Calibrate on the split's VAL part with `preset` and store it, with `decision`, in the file.
   bool calibrate = true;
-  std::string preset = "default";
+  detect::Preset preset = detect::Preset::kDefault;
   /// The default decision stored with the calibration (the preset's unless set).
   detect::DecisionRule decision;
   /// The run's one seed: the weights, the batches (TrainOptions::seed), the morph search of
