@@ -9,6 +9,7 @@
 #include <cmath>
 
 #include "internal.h"
+#include "method.h"
 #include "oiad/core/error.h"
 #include "oiad/core/file_util.h"
 #include "oiad/core/progress.h"
@@ -27,7 +28,12 @@
 
 namespace oiad::experiment {
 
+using detail::Context;
 using detail::MethodRun;
+using detail::detector_gamma;
+using detail::pixel_auroc;
+using detail::to_input;
+using detail::train_or_load;
 namespace fs = std::filesystem;
 
 namespace {
@@ -39,117 +45,6 @@ nlohmann::json read_json_file(const std::string& path) {
   } catch (const nlohmann::json::exception& e) {
     throw Error(oiad::detail::concat(path, ": not valid JSON (", e.what(), "); delete it to redo that step"));
   }
-}
-
-torch::Tensor to_input(const data::Dataset& ds, const std::vector<uint8_t>& px, int input_size) {
-  const int64_t n = int64_t(px.size()) / ds.image_size();
-  return model::images_to_input(px.data(), n, ds.channels, ds.height, ds.width, input_size);
-}
-
-torch::Tensor part_input(const data::Dataset& ds, const data::SplitPart& p, int input_size) {
-  return to_input(ds, data::gather_pixels(ds, p), input_size);
-}
-
-// The Detector-VAE's TC weight: --gamma, or the preset's.
-double detector_gamma(const ExperimentOptions& o) { return o.gamma ? *o.gamma : detect::preset_gamma(o.preset); }
-
-struct Context {
-  const data::Dataset& ds;
-  const data::OneClassSplit& split;
-  const data::SplitPart& test;  // reported test part
-  const ExperimentOptions& o;
-  std::vector<uint8_t> labels;  // of the reported test part
-  void log(const std::string& s) const {
-    if (o.log) o.log(s);
-  }
-};
-
-// Trains (or resumes, or reuses) a model of `kind` into DIR/models/<name>.oiad.
-workflow::TrainJobResult train_or_load(const Context& c, const std::string& name, model::ModelKind kind) {
-  const std::string path = c.o.out + "/models/" + name + ".oiad";
-  if (fs::exists(path)) {
-    // Training finished in an earlier run; reuse it (the split was checked already).
-    workflow::TrainJobResult r;
-    r.model = model::load_model(path);
-    for (const auto& e : r.model.file.meta.at("training").at("history")) {
-      r.state.history.push_back(train::EpochRecord::from_json(e));
-      r.train_seconds += r.state.history.back().seconds;
-    }
-    r.state.epochs_done = int(r.state.history.size());
-    c.log(name + ": reusing " + path);
-    return r;
-  }
-  workflow::TrainJob job;
-  job.split = c.split;
-  job.config = model::ModelConfig::defaults(kind, c.ds.channels, c.o.input_size);
-  if (kind == model::ModelKind::kDetectorVae) job.config.gamma = detector_gamma(c.o);
-  job.train = c.o.train;
-  job.out = path;
-  job.resume = fs::exists(path + ".ckpt");
-  job.calibrate = false;
-  job.seed = c.o.seed;
-  return workflow::run_train_job(c.ds, job);
-}
-
-nlohmann::json last_epoch(const workflow::TrainJobResult& r) {
-  return r.state.history.empty() ? nlohmann::json() : r.state.history.back().to_json();
-}
-
-// Pixel-level AUROC of per-pixel change maps (n, S, S) on the network input against the
-// defect masks of the reported test part, pooled over all its images (a clean image counts
-// with an all-zero mask, as in MVTec AD's pixel AUROC); null for a part without defects.
-nlohmann::json pixel_auroc(const Context& c, const torch::Tensor& maps) {
-  if (!c.test.has_defects()) return nullptr;
-  const std::vector<uint8_t> masks = data::defect_masks(c.ds, c.test);
-  auto m = model::input_map_to_image(maps, c.ds.height, c.ds.width).to(torch::kDouble).contiguous();
-  OIAD_CHECK(size_t(m.numel()) == masks.size(), "experiment: ", m.numel(), " map pixels for ", masks.size(),
-             " mask pixels");
-  const size_t defect_pixels = size_t(std::count(masks.begin(), masks.end(), uint8_t(1)));
-  if (defect_pixels == 0 || defect_pixels == masks.size()) return nullptr;
-  return eval::roc_auc(std::vector<double>(m.data_ptr<double>(), m.data_ptr<double>() + m.numel()), masks);
-}
-
-// ---- VAE and DCAE: reconstruction loss of the mean code ----
-MethodRun run_autoencoder(const Context& c, const std::string& name) {
-  const double t0 = now_seconds();
-  workflow::TrainJobResult tr = train_or_load(c, name, name == "vae" ? model::ModelKind::kVae : model::ModelKind::kDcae);
-  const model::DetectorVae& net = tr.model.net;
-  const auto& cfg = net->config;
-  const double s0 = now_seconds();
-  const torch::Tensor x = part_input(c.ds, c.test, cfg.input_size);
-  // The scorer `oiad score` uses for these models (detect::Scorer::kReconstruction); the
-  // per-pixel maps only where the part has defect masks.
-  torch::Tensor maps;
-  std::vector<double> scores = detect::reconstruction_scores(net, x, 256, c.test.has_defects() ? &maps : nullptr);
-  MethodRun r;
-  r.name = name;
-  r.scores = std::move(scores);
-  r.score_seconds = now_seconds() - s0;
-  r.fit_seconds = tr.train_seconds;
-  r.auc = eval::roc_auc(r.scores, c.labels);
-  r.details = {{"score", "reconstruction error of the decoded mean code (" + model::reconstruction_name(cfg.reconstruction) + ")"},
-               {"final_epoch", last_epoch(tr)},
-               {"model", "models/" + name + ".oiad"},
-               {"wall_seconds", now_seconds() - t0}};
-  if (maps.defined()) {
-    r.details["pixel_auroc"] = pixel_auroc(c, maps);
-    r.details["pixel_map"] = "per-pixel squared error of the decoded mean code, summed over channels";
-  }
-  return r;
-}
-
-// ---- Same-run peers ----
-// A peer's run on the reported test part: its scores (higher = more anomalous), the seconds
-// they took and their AUC.
-MethodRun peer_scores(const Context& c, const std::string& name, const std::function<torch::Tensor(const torch::Tensor&)>& score) {
-  const double s0 = now_seconds();
-  const torch::Tensor s = score(part_input(c.ds, c.test, c.o.input_size)).to(torch::kDouble).contiguous();
-  MethodRun r;
-  r.name = name;
-  r.scores.assign(s.data_ptr<double>(), s.data_ptr<double>() + s.numel());
-  r.score_seconds = now_seconds() - s0;
-  r.auc = eval::roc_auc(r.scores, c.labels);
-  return r;
 }
 
 // ---- Deep SVDD ----
@@ -170,89 +65,6 @@ peers::DeepSvddOptions deepsvdd_options(const ExperimentOptions& o, int channels
 }
 
 namespace {
-
-MethodRun run_deepsvdd(const Context& c) {
-  const double t0 = now_seconds();
-  const ExperimentOptions& o = c.o;
-  const peers::DeepSvddOptions p = deepsvdd_options(o, c.ds.channels);
-  peers::DeepSvdd m(c.ds.channels, o.input_size, p);
-  const std::string path = o.out + "/models/deepsvdd.pt";
-  peers::DeepSvddHistory h;
-  if (fs::exists(path)) {
-    m.load(path);
-    c.log("deepsvdd: reusing " + path);
-  } else {
-    const torch::Tensor x = part_input(c.ds, c.split.train, o.input_size);
-    c.log("deepsvdd: " + std::to_string(x.size(0)) + " training images, autoencoder " + std::to_string(p.ae_epochs) +
-          " epochs, Deep SVDD " + std::to_string(p.epochs) + " epochs");
-    ProgressPrinter progress("deepsvdd", 30.0, [&](const std::string& line) { c.log(line); }, bool(o.log));
-    const int64_t total = int64_t(p.ae_epochs) + p.epochs;
-    h = m.fit(x, [&](const std::string& phase, int e, int n, double loss) {
-      const int64_t done = phase == "autoencoder" ? e : int64_t(p.ae_epochs) + e;
-      progress.update(done, total, phase + " epoch " + std::to_string(e) + "/" + std::to_string(n) + ", loss " +
-                                       report::fixed(loss, 4));
-    });
-    fs::create_directories(o.out + "/models");
-    m.save(path);
-  }
-  MethodRun r = peer_scores(c, "deepsvdd", [&](const torch::Tensor& x) { return m.score(x); });
-  r.fit_seconds = h.ae_seconds + h.svdd_seconds;
-  r.details = {{"score", "squared distance of the network output to the centre, ‖φ(x) − c‖²"},
-               {"ae_epochs", p.ae_epochs},
-               {"ae_lr_milestone", p.ae_lr_milestone},
-               {"epochs", p.epochs},
-               {"lr_milestone", p.lr_milestone},
-               {"ae_seconds", h.ae_seconds},
-               {"svdd_seconds", h.svdd_seconds},
-               {"ae_final_loss", h.ae_loss.empty() ? nlohmann::json() : nlohmann::json(h.ae_loss.back())},
-               {"svdd_final_loss", h.svdd_loss.empty() ? nlohmann::json() : nlohmann::json(h.svdd_loss.back())},
-               {"model", "models/deepsvdd.pt"},
-               {"wall_seconds", now_seconds() - t0}};
-  return r;
-}
-
-// ---- Transformation prediction ----
-MethodRun run_transforms(const Context& c) {
-  const double t0 = now_seconds();
-  const ExperimentOptions& o = c.o;
-  peers::TransformPredictionOptions p = o.transforms;
-  p.seed = o.seed;
-  peers::TransformPrediction m(c.ds.channels, o.input_size, p);
-  const std::string path = o.out + "/models/transforms.pt";
-  peers::TransformPredictionHistory h;
-  if (fs::exists(path)) {
-    m.load(path);
-    c.log("transforms: reusing " + path);
-  } else {
-    const torch::Tensor x = part_input(c.ds, c.split.train, o.input_size);
-    const int epochs = p.epochs(m.transforms());
-    c.log("transforms: " + std::to_string(x.size(0)) + " training images, " + std::to_string(m.transforms()) +
-          " transformations (" + peers::transform_set_name(p.transforms) + "), WRN-" + std::to_string(p.depth) + "-" +
-          std::to_string(p.widen) + ", " + std::to_string(epochs) + " epochs");
-    ProgressPrinter progress("transforms", 30.0, [&](const std::string& line) { c.log(line); }, bool(o.log));
-    h = m.fit(x, [&](int e, int n, double loss) {
-      progress.update(e, n, "epoch " + std::to_string(e) + "/" + std::to_string(n) + ", loss " + report::fixed(loss, 4));
-    });
-    fs::create_directories(o.out + "/models");
-    m.save(path);
-  }
-  MethodRun r = peer_scores(c, "transforms", [&](const torch::Tensor& x) { return m.score(x); });
-  r.fit_seconds = h.train_seconds + h.dirichlet_seconds;
-  r.details = {{"score", p.score == "dirichlet" ? "GEOM's Dirichlet normality score, negated"
-                                                : "minus the summed log-probability of the right transformation"},
-               {"set", peers::transform_set_name(p.transforms)},
-               {"transformations", m.transforms()},
-               {"network", "WRN-" + std::to_string(p.depth) + "-" + std::to_string(p.widen)},
-               {"epochs", p.epochs(m.transforms())},
-               {"passes", p.passes},
-               {"train_seconds", h.train_seconds},
-               {"dirichlet_seconds", h.dirichlet_seconds},
-               {"final_loss", h.loss.empty() ? nlohmann::json() : nlohmann::json(h.loss.back())},
-               {"final_accuracy", h.accuracy.empty() ? nlohmann::json() : nlohmann::json(h.accuracy.back())},
-               {"model", "models/transforms.pt"},
-               {"wall_seconds", now_seconds() - t0}};
-  return r;
-}
 
 // ---- OIAD ----
 std::vector<size_t> picks(const std::vector<size_t>& from, int k, uint64_t seed) {
@@ -440,7 +252,7 @@ MethodRun run_oiad(const Context& c) {
                {"n_val", vc.images()},
                {"train_seconds", tr.train_seconds},
                {"calibrate_seconds", calibrate_seconds},
-               {"final_epoch", last_epoch(tr)},
+               {"final_epoch", tr.state.history.empty() ? nlohmann::json() : tr.state.history.back().to_json()},
                {"model", "models/oiad.oiad"},
                {"pictures", pictures},
                {"wall_seconds", now_seconds() - t0}};
@@ -511,87 +323,16 @@ nlohmann::json settings_of(const data::Dataset& ds, const data::OneClassSplit& s
 
 }  // namespace
 
-nlohmann::json run_experiment(const data::Dataset& ds, int normal_class, const ExperimentOptions& o) {
-  check_options(o);
-  const double start = now_seconds();
-  auto log = [&](const std::string& s) {
-    if (o.log) o.log(s);
-  };
-  const data::OneClassSplit split = data::make_split(ds, normal_class, o.protocol, o.seed, o.limit, o.defects);
-  std::vector<size_t> rest;
-  const auto hold = draw_holdout(split.test, o.holdout_fraction, o.holdout_max, o.seed, rest);
-  const data::SplitPart holdout = split.test.subset(hold), test = split.test.subset(rest);
+namespace {
+
+// results.json's content: the run's settings, each method's entry (OIAD's one per metric),
+// the seconds; and the runs whose scores the ROC figure draws.
+nlohmann::json results_of(const data::Dataset& ds, const data::OneClassSplit& split, const data::SplitPart& holdout,
+                          const data::SplitPart& test, const ExperimentOptions& o, const std::vector<MethodRun>& done,
+                          std::vector<MethodRun>& curves, nlohmann::json& pictures) {
   size_t n_ano = 0, hold_ano = 0;
   for (auto a : test.anomalous) n_ano += a;
   for (auto a : holdout.anomalous) hold_ano += a;
-  OIAD_CHECK(n_ano > 0 && n_ano < test.size(), "experiment: the reported test part needs normal and anomalous images (",
-             test.size(), " images, ", n_ano, " anomalous)");
-
-  fs::create_directories(o.out + "/methods");
-  fs::create_directories(o.out + "/models");
-  nlohmann::json split_json = nlohmann::json::parse(split.to_json());
-  split_json["holdout"] = data::part_json(holdout);
-  split_json["reported_test"] = data::part_json(test);
-  split_json["holdout_rule"] = "seeded sample of " + report::fixed(100 * o.holdout_fraction, 0) +
-                               "% of each label of the test part (at most " + std::to_string(o.holdout_max) +
-                               " images); used only to choose the baselines' PCA size and kernel width";
-  const nlohmann::json settings = settings_of(ds, split, o);
-  const std::string settings_path = o.out + "/experiment.json", split_path = o.out + "/split.json";
-  if (fs::exists(settings_path)) {
-    join_settings(settings, o, settings_path);
-    OIAD_CHECK(fs::exists(split_path) && read_json_file(split_path) == split_json, split_path,
-               ": differs from the split these settings make (data changed?); use another --out");
-    log("experiment: resuming in " + o.out);
-  } else {
-    write_file_atomic(split_path, split_json.dump(1) + "\n");
-    join_settings(settings, o, settings_path);
-  }
-
-  Context c{ds, split, test, o, std::vector<uint8_t>(test.anomalous.begin(), test.anomalous.end())};
-  std::vector<MethodRun> done;
-  bool need_features = false;
-  for (const auto& m : o.methods)
-    if ((m == "kde" || m == "ocsvm" || m == "gmm") && !fs::exists(o.out + "/methods/" + m + ".json")) need_features = true;
-  detail::BaselineInputs features;
-  if (need_features) {
-    const int64_t dim = int64_t(ds.channels) * ds.height * ds.width;
-    auto mat = [&](const data::SplitPart& p) { return baselines::from_pixels(data::gather_pixels(ds, p), int64_t(p.size()), dim); };
-    features.train = mat(split.train), features.val = mat(split.val), features.holdout = mat(holdout),
-    features.test = mat(test);
-    features.holdout_labels.assign(holdout.anomalous.begin(), holdout.anomalous.end());
-    features.test_labels = c.labels;
-    detail::project_features(features, o);
-  }
-  bool pca_charged = false;
-  for (const auto& m : o.methods) {
-    const std::string file = o.out + "/methods/" + m + ".json";
-    if (fs::exists(file)) {
-      done.push_back(detail::method_from_json(read_json_file(file)));
-      OIAD_CHECK(done.back().scores.size() == test.size(), file, ": has ", done.back().scores.size(),
-                 " scores for ", test.size(), " test images; delete it to redo ", m);
-      log(m + ": done in an earlier run (AUC " + report::fixed(done.back().auc, 4) + ")");
-      continue;
-    }
-    log(m + ": starting");
-    const double t0 = now_seconds();
-    MethodRun r = m == "oiad"                    ? run_oiad(c)
-                  : (m == "vae" || m == "dcae") ? run_autoencoder(c, m)
-                  : m == "deepsvdd"             ? run_deepsvdd(c)
-                  : m == "transforms"           ? run_transforms(c)
-                                                : detail::run_baseline(m, features, o);
-    if (!r.details.contains("wall_seconds")) r.details["wall_seconds"] = now_seconds() - t0;
-    if (r.details.contains("pca_seconds") && !pca_charged) {
-      // The shared PCA ran once, before the first baseline: charge its time to that one.
-      r.details["wall_seconds"] = r.details["wall_seconds"].get<double>() + features.pca_seconds;
-      pca_charged = true;
-    }
-    write_file_atomic(file, detail::to_json(r).dump() + "\n");
-    log(m + ": AUC " + report::fixed(r.auc, 4) + " (fit " + report::fixed(r.fit_seconds, 1) + " s, score " +
-        report::fixed(r.score_seconds, 1) + " s)");
-    done.push_back(std::move(r));
-  }
-
-  // ---- results.json ----
   nlohmann::json res = {{"dataset", ds.name},
                         {"normal_class", split.normal_class_name},
                         {"normal_class_index", split.normal_class},
@@ -612,8 +353,7 @@ nlohmann::json run_experiment(const data::Dataset& ds, int normal_class, const E
                         {"metrics", o.metrics},
                         {"machine", {{"threads", num_threads()}, {"blas_core", blas_core_name()}}},
                         {"command", o.command}};
-  nlohmann::json methods = nlohmann::json::object(), oiad = nlohmann::json::object(), pictures;
-  std::vector<MethodRun> curves;  // one per reported method, for the ROC figure
+  nlohmann::json methods = nlohmann::json::object(), oiad = nlohmann::json::object();
   double total = 0;
   for (const auto& r : done) {
     total += r.details.value("wall_seconds", r.fit_seconds + r.score_seconds);
@@ -664,6 +404,108 @@ nlohmann::json run_experiment(const data::Dataset& ds, int normal_class, const E
   res["methods"] = methods;
   if (!oiad.empty()) res["oiad"] = oiad;
   res["seconds"] = total;
+  return res;
+}
+
+}  // namespace
+
+namespace {
+
+// Every method of o.methods, in order: one finished in an earlier run is read back from
+// DIR/methods/<name>.json, the others run (and are saved there as each finishes).
+std::vector<MethodRun> run_methods(const Context& c, const data::SplitPart& holdout) {
+  const ExperimentOptions& o = c.o;
+  const data::Dataset& ds = c.ds;
+  const data::OneClassSplit& split = c.split;
+  const data::SplitPart& test = c.test;
+  auto log = [&](const std::string& s) { c.log(s); };
+  std::vector<MethodRun> done;
+  bool need_features = false;
+  for (const auto& m : o.methods)
+    if ((m == "kde" || m == "ocsvm" || m == "gmm") && !fs::exists(o.out + "/methods/" + m + ".json")) need_features = true;
+  detail::BaselineInputs features;
+  if (need_features) {
+    const int64_t dim = int64_t(ds.channels) * ds.height * ds.width;
+    auto mat = [&](const data::SplitPart& p) { return baselines::from_pixels(data::gather_pixels(ds, p), int64_t(p.size()), dim); };
+    features.train = mat(split.train), features.val = mat(split.val), features.holdout = mat(holdout),
+    features.test = mat(test);
+    features.holdout_labels.assign(holdout.anomalous.begin(), holdout.anomalous.end());
+    features.test_labels = c.labels;
+    detail::project_features(features, o);
+  }
+  bool pca_charged = false;
+  for (const auto& m : o.methods) {
+    const std::string file = o.out + "/methods/" + m + ".json";
+    if (fs::exists(file)) {
+      done.push_back(detail::method_from_json(read_json_file(file)));
+      OIAD_CHECK(done.back().scores.size() == test.size(), file, ": has ", done.back().scores.size(),
+                 " scores for ", test.size(), " test images; delete it to redo ", m);
+      log(m + ": done in an earlier run (AUC " + report::fixed(done.back().auc, 4) + ")");
+      continue;
+    }
+    log(m + ": starting");
+    const double t0 = now_seconds();
+    const std::unique_ptr<detail::Method> method = detail::make_method(m, c);
+    MethodRun r = m == "oiad" ? run_oiad(c)
+                  : method    ? detail::run_method(c, m, *method)
+                              : detail::run_baseline(m, features, o);
+    if (!r.details.contains("wall_seconds")) r.details["wall_seconds"] = now_seconds() - t0;
+    if (r.details.contains("pca_seconds") && !pca_charged) {
+      // The shared PCA ran once, before the first baseline: charge its time to that one.
+      r.details["wall_seconds"] = r.details["wall_seconds"].get<double>() + features.pca_seconds;
+      pca_charged = true;
+    }
+    write_file_atomic(file, detail::to_json(r).dump() + "\n");
+    log(m + ": AUC " + report::fixed(r.auc, 4) + " (fit " + report::fixed(r.fit_seconds, 1) + " s, score " +
+        report::fixed(r.score_seconds, 1) + " s)");
+    done.push_back(std::move(r));
+  }
+
+  return done;
+}
+
+}  // namespace
+
+nlohmann::json run_experiment(const data::Dataset& ds, int normal_class, const ExperimentOptions& o) {
+  check_options(o);
+  const double start = now_seconds();
+  auto log = [&](const std::string& s) {
+    if (o.log) o.log(s);
+  };
+  const data::OneClassSplit split = data::make_split(ds, normal_class, o.protocol, o.seed, o.limit, o.defects);
+  std::vector<size_t> rest;
+  const auto hold = draw_holdout(split.test, o.holdout_fraction, o.holdout_max, o.seed, rest);
+  const data::SplitPart holdout = split.test.subset(hold), test = split.test.subset(rest);
+  size_t n_ano = 0;
+  for (auto a : test.anomalous) n_ano += a;
+  OIAD_CHECK(n_ano > 0 && n_ano < test.size(), "experiment: the reported test part needs normal and anomalous images (",
+             test.size(), " images, ", n_ano, " anomalous)");
+
+  fs::create_directories(o.out + "/methods");
+  fs::create_directories(o.out + "/models");
+  nlohmann::json split_json = nlohmann::json::parse(split.to_json());
+  split_json["holdout"] = data::part_json(holdout);
+  split_json["reported_test"] = data::part_json(test);
+  split_json["holdout_rule"] = "seeded sample of " + report::fixed(100 * o.holdout_fraction, 0) +
+                               "% of each label of the test part (at most " + std::to_string(o.holdout_max) +
+                               " images); used only to choose the baselines' PCA size and kernel width";
+  const nlohmann::json settings = settings_of(ds, split, o);
+  const std::string settings_path = o.out + "/experiment.json", split_path = o.out + "/split.json";
+  if (fs::exists(settings_path)) {
+    join_settings(settings, o, settings_path);
+    OIAD_CHECK(fs::exists(split_path) && read_json_file(split_path) == split_json, split_path,
+               ": differs from the split these settings make (data changed?); use another --out");
+    log("experiment: resuming in " + o.out);
+  } else {
+    write_file_atomic(split_path, split_json.dump(1) + "\n");
+    join_settings(settings, o, settings_path);
+  }
+
+  Context c{ds, split, test, o, std::vector<uint8_t>(test.anomalous.begin(), test.anomalous.end())};
+  const std::vector<MethodRun> done = run_methods(c, holdout);
+  std::vector<MethodRun> curves;  // one per reported method, for the ROC figure
+  nlohmann::json pictures;
+  nlohmann::json res = results_of(ds, split, holdout, test, o, done, curves, pictures);
   res["seconds_this_run"] = now_seconds() - start;
   detail::write_report(o.out, res, curves, c.labels, pictures.is_null() ? nlohmann::json::object() : pictures);
   write_file_atomic(o.out + "/results.json", res.dump(2) + "\n");

@@ -1,0 +1,101 @@
+#include "method.h"
+
+#include <algorithm>
+#include <filesystem>
+
+#include "oiad/core/error.h"
+#include "oiad/core/progress.h"
+#include "oiad/data/defects.h"
+#include "oiad/eval/roc.h"
+#include "oiad/model/preprocess.h"
+
+namespace oiad::experiment::detail {
+
+namespace fs = std::filesystem;
+
+torch::Tensor to_input(const data::Dataset& ds, const std::vector<uint8_t>& px, int input_size) {
+  const int64_t n = int64_t(px.size()) / ds.image_size();
+  return model::images_to_input(px.data(), n, ds.channels, ds.height, ds.width, input_size);
+}
+
+torch::Tensor Context::input(const data::SplitPart& p) const {
+  return to_input(ds, data::gather_pixels(ds, p), o.input_size);
+}
+
+nlohmann::json pixel_auroc(const Context& c, const torch::Tensor& maps) {
+  if (!c.test.has_defects()) return nullptr;
+  const std::vector<uint8_t> masks = data::defect_masks(c.ds, c.test);
+  auto m = model::input_map_to_image(maps, c.ds.height, c.ds.width).to(torch::kDouble).contiguous();
+  OIAD_CHECK(size_t(m.numel()) == masks.size(), "experiment: ", m.numel(), " map pixels for ", masks.size(),
+             " mask pixels");
+  const size_t defect_pixels = size_t(std::count(masks.begin(), masks.end(), uint8_t(1)));
+  if (defect_pixels == 0 || defect_pixels == masks.size()) return nullptr;
+  return eval::roc_auc(std::vector<double>(m.data_ptr<double>(), m.data_ptr<double>() + m.numel()), masks);
+}
+
+double detector_gamma(const ExperimentOptions& o) { return o.gamma ? *o.gamma : detect::preset_gamma(o.preset); }
+
+workflow::TrainJobResult train_or_load(const Context& c, const std::string& name, model::ModelKind kind) {
+  const std::string path = c.o.out + "/models/" + name + ".oiad";
+  if (fs::exists(path)) {
+    // Training finished in an earlier run; reuse it (the split was checked already).
+    workflow::TrainJobResult r;
+    r.model = model::load_model(path);
+    for (const auto& e : r.model.file.meta.at("training").at("history")) {
+      r.state.history.push_back(train::EpochRecord::from_json(e));
+      r.train_seconds += r.state.history.back().seconds;
+    }
+    r.state.epochs_done = int(r.state.history.size());
+    c.log(name + ": reusing " + path);
+    return r;
+  }
+  workflow::TrainJob job;
+  job.split = c.split;
+  job.config = model::ModelConfig::defaults(kind, c.ds.channels, c.o.input_size);
+  if (kind == model::ModelKind::kDetectorVae) job.config.gamma = detector_gamma(c.o);
+  job.train = c.o.train;
+  job.out = path;
+  job.resume = fs::exists(path + ".ckpt");
+  job.calibrate = false;
+  job.seed = c.o.seed;
+  return workflow::run_train_job(c.ds, job);
+}
+
+std::unique_ptr<Method> make_method(const std::string& name, const Context& c) {
+  if (name == "vae") return make_autoencoder_method(model::ModelKind::kVae);
+  if (name == "dcae") return make_autoencoder_method(model::ModelKind::kDcae);
+  if (name == "deepsvdd") return make_deep_svdd_method(c);
+  if (name == "transforms") return make_transforms_method(c);
+  return nullptr;
+}
+
+MethodRun run_method(const Context& c, const std::string& name, Method& m) {
+  const double t0 = now_seconds();
+  const std::string path = c.o.out + "/models/" + m.model_file();
+  if (fs::exists(path)) {
+    m.load(c, path);
+    c.log(name + ": reusing " + path);
+  } else {
+    fs::create_directories(c.o.out + "/models");
+    m.fit(c, path);
+  }
+  const double s0 = now_seconds();
+  const bool want_maps = c.test.has_defects() && !m.map_description().empty();
+  torch::Tensor maps;
+  MethodRun r;
+  r.name = name;
+  r.scores = m.score(c.input(c.test), want_maps ? &maps : nullptr);
+  r.score_seconds = now_seconds() - s0;
+  r.fit_seconds = m.fit_seconds();
+  r.auc = eval::roc_auc(r.scores, c.labels);
+  r.details = m.details();
+  r.details["model"] = "models/" + m.model_file();
+  r.details["wall_seconds"] = now_seconds() - t0;
+  if (want_maps) {
+    r.details["pixel_auroc"] = pixel_auroc(c, maps);
+    r.details["pixel_map"] = m.map_description();
+  }
+  return r;
+}
+
+}  // namespace oiad::experiment::detail

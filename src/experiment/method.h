@@ -1,0 +1,88 @@
+// The methods of `oiad experiment` and what they share (LibTorch side; internal.h is the
+// plain one). A method that fits a model and scores images is a Method: a file of its own
+// (autoencoder_method.cpp, deep_svdd_method.cpp, transforms_method.cpp) and a line in
+// make_method. run_method gives every one the same skeleton: load what an earlier run saved
+// in DIR/models/ or fit and save, score the reported test part, time both, and report AUC,
+// pixel AUROC (where the part has defect masks and the method draws maps) and its details.
+// OIAD (several metrics from one pass, calibration on VAL, the paper's figures) and the
+// feature baselines (one shared PCA, sizes chosen on the holdout) keep runners of their own.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "internal.h"
+#include "oiad/data/dataset.h"
+#include "oiad/data/split.h"
+#include "oiad/model/config.h"
+#include "oiad/workflow/train_job.h"
+
+namespace oiad::experiment::detail {
+
+/// The run's data and settings, as every method sees them.
+struct Context {
+  const data::Dataset& ds;
+  const data::OneClassSplit& split;
+  const data::SplitPart& test;  ///< the reported test part
+  const ExperimentOptions& o;
+  std::vector<uint8_t> labels;  ///< of the reported test part
+  void log(const std::string& s) const {
+    if (o.log) o.log(s);
+  }
+  /// A part's images as the network input (N, C, S, S) at the run's input size.
+  torch::Tensor input(const data::SplitPart& p) const;
+};
+
+/// Images (n, C, H, W) uint8 of `ds`'s size as the network input at `input_size`.
+torch::Tensor to_input(const data::Dataset& ds, const std::vector<uint8_t>& px, int input_size);
+
+/// Pixel-level AUROC of per-pixel maps (n, S, S) on the network input against the defect
+/// masks of the reported test part, pooled over all its images (a clean image counts with an
+/// all-zero mask, as in MVTec AD's pixel AUROC); null for a part without defects.
+nlohmann::json pixel_auroc(const Context& c, const torch::Tensor& maps);
+
+/// The Detector-VAE's TC weight: --gamma, or the preset's.
+double detector_gamma(const ExperimentOptions& o);
+
+/// Trains (or resumes from its checkpoint, or reuses when finished) a model of `kind` into
+/// DIR/models/<name>.oiad, uncalibrated.
+workflow::TrainJobResult train_or_load(const Context& c, const std::string& name, model::ModelKind kind);
+
+/// A method that fits a model on the split's train part and scores images.
+class Method {
+ public:
+  virtual ~Method() = default;
+  /// Its model file, under DIR/models/.
+  virtual std::string model_file() const = 0;
+  /// Loads the model an earlier run saved at `path`.
+  virtual void load(const Context& c, const std::string& path) = 0;
+  /// Fits on the split's train part and saves the model at `path` (resuming an interrupted
+  /// fit where the method can).
+  virtual void fit(const Context& c, const std::string& path) = 0;
+  /// Scores of images (N, C, S, S), one per image, higher = more anomalous; with `maps`, also
+  /// per-pixel maps (N, S, S) on the network input where the method has them (left
+  /// undefined otherwise).
+  virtual std::vector<double> score(const torch::Tensor& x, torch::Tensor* maps) = 0;
+  /// What its maps are ("" when it has none).
+  virtual std::string map_description() const { return ""; }
+  /// Seconds the fit took (the earlier run's for a loaded model).
+  virtual double fit_seconds() const = 0;
+  /// What results.json reports of it beside AUC and seconds.
+  virtual nlohmann::json details() const = 0;
+};
+
+/// `name`'s Method: "vae", "dcae", "deepsvdd" or "transforms" (nullptr for another).
+std::unique_ptr<Method> make_method(const std::string& name, const Context& c);
+
+/// The skeleton every Method runs through (header comment).
+MethodRun run_method(const Context& c, const std::string& name, Method& m);
+
+std::unique_ptr<Method> make_autoencoder_method(model::ModelKind kind);
+std::unique_ptr<Method> make_deep_svdd_method(const Context& c);
+std::unique_ptr<Method> make_transforms_method(const Context& c);
+
+}  // namespace oiad::experiment::detail
