@@ -2,7 +2,8 @@
 # The main job on the embedded default: set up, build, train an OIAD detector on
 # Fashion-MNIST class 1 (trouser) with the paper's split, calibrate it on VAL, evaluate it
 # on CLE + ANO, and print the AUC of each metric and where the results went.
-# Usage: scripts/demo.sh [OUTDIR]   (default runs/demo; takes about 5 minutes on 2 cores)
+# Usage: scripts/demo.sh [OUTDIR]   (default runs/demo; 8 minutes on a clean clone on 2 cores,
+# about 5 of them building the CLI: docs/performance.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-runs/demo}

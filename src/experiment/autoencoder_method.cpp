@@ -49,7 +49,7 @@ class AutoencoderMethod : public Method {
 
   double fit_seconds() const override { return r_.train_seconds; }
 
-  nlohmann::json details() const override {
+  nlohmann::json details() override {
     const auto& cfg = r_.model.net->config;
     return {{"score", "reconstruction error of the decoded mean code (" + model::reconstruction_name(cfg.reconstruction) +
                           ")"},

@@ -33,15 +33,11 @@ class DeepSvddMethod : public Method {
     m_.save(path);
   }
 
-  std::vector<double> score(const torch::Tensor& x, torch::Tensor*) override {
-    const torch::Tensor s = m_.score(x).to(torch::kDouble).contiguous();
-    return std::vector<double>(s.data_ptr<double>(), s.data_ptr<double>() + s.numel());
-  }
+  std::vector<double> score(const torch::Tensor& x, torch::Tensor*) override { return to_scores(m_.score(x)); }
 
   double fit_seconds() const override { return h_.ae_seconds + h_.svdd_seconds; }
 
-  nlohmann::json details() const override {
-    auto last = [](const std::vector<double>& v) { return v.empty() ? nlohmann::json() : nlohmann::json(v.back()); };
+  nlohmann::json details() override {
     return {{"score", "squared distance of the network output to the centre, ‖φ(x) − c‖²"},
             {"ae_epochs", p_.ae_epochs},
             {"ae_lr_milestone", p_.ae_lr_milestone},
@@ -49,8 +45,8 @@ class DeepSvddMethod : public Method {
             {"lr_milestone", p_.lr_milestone},
             {"ae_seconds", h_.ae_seconds},
             {"svdd_seconds", h_.svdd_seconds},
-            {"ae_final_loss", last(h_.ae_loss)},
-            {"svdd_final_loss", last(h_.svdd_loss)}};
+            {"ae_final_loss", last_or_null(h_.ae_loss)},
+            {"svdd_final_loss", last_or_null(h_.svdd_loss)}};
   }
 
  private:

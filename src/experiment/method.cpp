@@ -33,6 +33,15 @@ nlohmann::json pixel_auroc(const Context& c, const torch::Tensor& maps) {
   return eval::roc_auc(std::vector<double>(m.data_ptr<double>(), m.data_ptr<double>() + m.numel()), masks);
 }
 
+std::vector<double> to_scores(const torch::Tensor& s) {
+  const torch::Tensor d = s.to(torch::kDouble).contiguous();
+  return std::vector<double>(d.data_ptr<double>(), d.data_ptr<double>() + d.numel());
+}
+
+nlohmann::json last_or_null(const std::vector<double>& history) {
+  return history.empty() ? nlohmann::json() : nlohmann::json(history.back());
+}
+
 double detector_gamma(const ExperimentOptions& o) { return o.gamma ? *o.gamma : detect::preset_gamma(o.preset); }
 
 workflow::TrainJobResult train_or_load(const Context& c, const std::string& name, model::ModelKind kind) {
@@ -46,7 +55,6 @@ workflow::TrainJobResult train_or_load(const Context& c, const std::string& name
       r.train_seconds += r.state.history.back().seconds;
     }
     r.state.epochs_done = int(r.state.history.size());
-    c.log(name + ": reusing " + path);
     return r;
   }
   workflow::TrainJob job;
@@ -62,6 +70,7 @@ workflow::TrainJobResult train_or_load(const Context& c, const std::string& name
 }
 
 std::unique_ptr<Method> make_method(const std::string& name, const Context& c) {
+  if (name == "oiad") return make_oiad_method();
   if (name == "vae") return make_autoencoder_method(model::ModelKind::kVae);
   if (name == "dcae") return make_autoencoder_method(model::ModelKind::kDcae);
   if (name == "deepsvdd") return make_deep_svdd_method(c);

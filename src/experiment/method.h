@@ -1,11 +1,11 @@
 // The methods of `oiad experiment` and what they share (LibTorch side; internal.h is the
 // plain one). A method that fits a model and scores images is a Method: a file of its own
-// (autoencoder_method.cpp, deep_svdd_method.cpp, transforms_method.cpp) and a line in
-// make_method. run_method gives every one the same skeleton: load what an earlier run saved
+// (oiad_method.cpp, autoencoder_method.cpp, deep_svdd_method.cpp, transforms_method.cpp) and
+// a line in make_method. run_method gives every one the same skeleton: load what an earlier run saved
 // in DIR/models/ or fit and save, score the reported test part, time both, and report AUC,
 // pixel AUROC (where the part has defect masks and the method draws maps) and its details.
-// OIAD (several metrics from one pass, calibration on VAL, the paper's figures) and the
-// feature baselines (one shared PCA, sizes chosen on the holdout) keep runners of their own.
+// The feature baselines (one shared PCA, sizes chosen on the holdout) keep a runner of their
+// own (internal.h, run_baseline).
 #pragma once
 
 #include <torch/torch.h>
@@ -45,6 +45,12 @@ torch::Tensor to_input(const data::Dataset& ds, const std::vector<uint8_t>& px, 
 /// all-zero mask, as in MVTec AD's pixel AUROC); null for a part without defects.
 nlohmann::json pixel_auroc(const Context& c, const torch::Tensor& maps);
 
+/// A method's scores (N,) of any floating type as doubles.
+std::vector<double> to_scores(const torch::Tensor& s);
+/// The last value of a per-epoch history, or null when it is empty (a model loaded from an
+/// earlier run keeps no history).
+nlohmann::json last_or_null(const std::vector<double>& history);
+
 /// The Detector-VAE's TC weight: --gamma, or the preset's.
 double detector_gamma(const ExperimentOptions& o);
 
@@ -71,16 +77,20 @@ class Method {
   virtual std::string map_description() const { return ""; }
   /// Seconds the fit took (the earlier run's for a loaded model).
   virtual double fit_seconds() const = 0;
-  /// What results.json reports of it beside AUC and seconds.
-  virtual nlohmann::json details() const = 0;
+  /// What results.json reports of it beside AUC and seconds (after score; not timed as
+  /// scoring: OIAD derives every metric, rule and figure here).
+  virtual nlohmann::json details() = 0;
 };
 
-/// `name`'s Method: "vae", "dcae", "deepsvdd" or "transforms" (nullptr for another).
+/// `name`'s Method: "oiad", "vae", "dcae", "deepsvdd" or "transforms" (nullptr for another:
+/// the feature baselines, which share one PCA of the parts and choose their sizes on the
+/// holdout, run through run_baseline).
 std::unique_ptr<Method> make_method(const std::string& name, const Context& c);
 
 /// The skeleton every Method runs through (header comment).
 MethodRun run_method(const Context& c, const std::string& name, Method& m);
 
+std::unique_ptr<Method> make_oiad_method();
 std::unique_ptr<Method> make_autoencoder_method(model::ModelKind kind);
 std::unique_ptr<Method> make_deep_svdd_method(const Context& c);
 std::unique_ptr<Method> make_transforms_method(const Context& c);

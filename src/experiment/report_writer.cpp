@@ -25,13 +25,12 @@ std::vector<double> column(const nlohmann::json& rows, const char* key) {
   return v;
 }
 
-}  // namespace
-
-void write_report(const std::string& dir, const nlohmann::json& res, const std::vector<MethodRun>& runs,
-                  const std::vector<uint8_t>& test_labels, const nlohmann::json& pictures) {
+// The figures: ROC curves of every method, and for OIAD Fig. 3 (decisions against α) and
+// Fig. 4 (the metrics side by side, decisions against the size of VAL).
+void write_figures(const std::string& dir, const nlohmann::json& res, const std::vector<MethodRun>& runs,
+                   const std::vector<uint8_t>& test_labels) {
   namespace fs = std::filesystem;
   fs::create_directories(dir + "/figures");
-  std::vector<std::string> figures_made;
   // ROC curves of every method.
   {
     report::Panel p;
@@ -93,6 +92,40 @@ void write_report(const std::string& dir, const nlohmann::json& res, const std::
     report::write_plot(dir + "/figures/metrics_val_size.svg", {side, size}, 2);
   }
 
+}
+
+// OIAD's decisions (Fig. 3, Fig. 4): each metric's AUCs and decisions at α, the figures.
+void add_oiad_section(report::Document& doc, const nlohmann::json& oiad, double alpha) {
+  doc.heading("OIAD decisions (Fig. 3, Fig. 4)");
+  std::vector<std::vector<std::string>> orows;
+  for (const auto& [metric, m] : oiad.items()) {
+    const auto& at = m.at("at_alpha");
+    orows.push_back({metric, report::fixed(m.at("auc").get<double>(), 4),
+                     report::fixed(m.at("auc_one_sided_mean").get<double>(), 4),
+                     m.contains("auc_relative") ? report::fixed(m.at("auc_relative").get<double>(), 4) : "–",
+                     report::fixed(at.at("tp").get<double>(), 3), report::fixed(at.at("tn").get<double>(), 3),
+                     report::fixed(at.at("acc").get<double>(), 3)});
+  }
+  doc.table({"metric", "AUC (two-sided rule)", "AUC (one-sided mean SC)", "AUC (relative)", "TP at α", "TN at α",
+             "acc at α"},
+            orows);
+  doc.paragraph("α = " + report::fixed(alpha, 2) + " (the paper's rule: an image is normal when every code's "
+                "structure consistency lies between its α- and (1-α)-fractiles on VAL). The one-sided mean SC and "
+                "the relative rule (the one-sided score less what the image's own complexity predicts of it, "
+                "fitted on VAL) are variants beside the paper's rule, not the paper's.");
+  doc.image("figures/sweep.svg", "Fig. 3: TP, TN and overall accuracy against α, per metric");
+  doc.image("figures/metrics_val_size.svg",
+            "Fig. 4: the metrics side by side; TP and TN against the number of VAL images used for the "
+            "thresholds (mean over seeded subsets)");
+}
+
+}  // namespace
+
+void write_report(const std::string& dir, const nlohmann::json& res, const std::vector<MethodRun>& runs,
+                  const std::vector<uint8_t>& test_labels, const nlohmann::json& pictures) {
+  write_figures(dir, res, runs, test_labels);
+  const nlohmann::json& oiad = res.value("oiad", nlohmann::json::object());
+  const double alpha = res.value("alpha", 0.4);
   // ---- the document ----
   const std::string title = "oiad experiment: " + res.value("dataset", "") + ", normal class " +
                             res.value("normal_class", "") + ", " + res.value("protocol", "") + " protocol";
@@ -128,29 +161,7 @@ void write_report(const std::string& dir, const nlohmann::json& res, const std::
   }
   doc.table({"method", "AUC", "paper", "fit s", "score s", "details"}, rows);
   doc.image("figures/roc.svg", "ROC curves of every method on the reported test images");
-  if (!oiad.empty()) {
-    doc.heading("OIAD decisions (Fig. 3, Fig. 4)");
-    std::vector<std::vector<std::string>> orows;
-    for (const auto& [metric, m] : oiad.items()) {
-      const auto& at = m.at("at_alpha");
-      orows.push_back({metric, report::fixed(m.at("auc").get<double>(), 4),
-                       report::fixed(m.at("auc_one_sided_mean").get<double>(), 4),
-                       m.contains("auc_relative") ? report::fixed(m.at("auc_relative").get<double>(), 4) : "–",
-                       report::fixed(at.at("tp").get<double>(), 3), report::fixed(at.at("tn").get<double>(), 3),
-                       report::fixed(at.at("acc").get<double>(), 3)});
-    }
-    doc.table({"metric", "AUC (two-sided rule)", "AUC (one-sided mean SC)", "AUC (relative)", "TP at α", "TN at α",
-               "acc at α"},
-              orows);
-    doc.paragraph("α = " + report::fixed(alpha, 2) + " (the paper's rule: an image is normal when every code's "
-                  "structure consistency lies between its α- and (1-α)-fractiles on VAL). The one-sided mean SC and "
-                  "the relative rule (the one-sided score less what the image's own complexity predicts of it, "
-                  "fitted on VAL) are variants beside the paper's rule, not the paper's.");
-    doc.image("figures/sweep.svg", "Fig. 3: TP, TN and overall accuracy against α, per metric");
-    doc.image("figures/metrics_val_size.svg",
-              "Fig. 4: the metrics side by side; TP and TN against the number of VAL images used for the "
-              "thresholds (mean over seeded subsets)");
-  }
+  if (!oiad.empty()) add_oiad_section(doc, oiad, alpha);
   if (pictures.contains("strips") && !pictures["strips"].empty()) {
     doc.heading("PR-morphs (Fig. 2)");
     for (const auto& s : pictures["strips"]) {

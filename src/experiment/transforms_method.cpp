@@ -37,15 +37,11 @@ class TransformsMethod : public Method {
     m_.save(path);
   }
 
-  std::vector<double> score(const torch::Tensor& x, torch::Tensor*) override {
-    const torch::Tensor s = m_.score(x).to(torch::kDouble).contiguous();
-    return std::vector<double>(s.data_ptr<double>(), s.data_ptr<double>() + s.numel());
-  }
+  std::vector<double> score(const torch::Tensor& x, torch::Tensor*) override { return to_scores(m_.score(x)); }
 
   double fit_seconds() const override { return h_.train_seconds + h_.dirichlet_seconds; }
 
-  nlohmann::json details() const override {
-    auto last = [](const std::vector<double>& v) { return v.empty() ? nlohmann::json() : nlohmann::json(v.back()); };
+  nlohmann::json details() override {
     return {{"score", p_.score == "dirichlet" ? "GEOM's Dirichlet normality score, negated"
                                               : "minus the summed log-probability of the right transformation"},
             {"set", peers::transform_set_name(p_.transforms)},
@@ -55,8 +51,8 @@ class TransformsMethod : public Method {
             {"passes", p_.passes},
             {"train_seconds", h_.train_seconds},
             {"dirichlet_seconds", h_.dirichlet_seconds},
-            {"final_loss", last(h_.loss)},
-            {"final_accuracy", last(h_.accuracy)}};
+            {"final_loss", last_or_null(h_.loss)},
+            {"final_accuracy", last_or_null(h_.accuracy)}};
   }
 
  private:

@@ -55,6 +55,10 @@ std::vector<torch::Tensor> grads_of(torch::optim::Optimizer& opt) {
 
 }  // namespace
 
+// One function of about 160 lines on purpose: the order of its random draws, optimiser steps
+// and collectives is what makes a resumed run give an uninterrupted one's weights and a
+// data-parallel run follow one process (both tested); in pieces, that order and the state
+// it needs (optimisers, shard, generator) would be spread over their interfaces.
 void train_model(model::DetectorVae& net, const torch::Tensor& images, const TrainOptions& o, TrainState& state,
                  const EpochCallback& on_epoch) {
   OIAD_CHECK(images.dim() == 4 && images.size(1) == net->config.channels &&

@@ -12,6 +12,80 @@
 
 namespace oiad::workflow {
 
+namespace {
+
+// The network and the state to train from: the checkpoint's (resume), else new weights from
+// the job's seed.
+model::DetectorVae start_network(const TrainJob& job, const std::string& ckpt, model::ModelFile& file,
+                                 TrainState& state, bool verbose) {
+  if (!job.resume) {
+    torch::manual_seed(job.seed);  // weight initialisation
+    return model::DetectorVae(job.config);
+  }
+  OIAD_CHECK(std::filesystem::exists(ckpt), "train: --resume: no checkpoint ", ckpt);
+  model::LoadedModel lm = model::load_model(ckpt);
+  OIAD_CHECK(lm.file.meta.value("split", nlohmann::json()) == nlohmann::json::parse(job.split.to_json()), ckpt,
+             ": checkpoint was trained on another split (data, class, protocol, seed or limit differ)");
+  OIAD_CHECK(lm.net->config.to_json() == job.config.to_json(), ckpt, ": checkpoint has another model config");
+  lm.net->train();
+  file = lm.file;
+  state.epochs_done = file.meta.at("training").at("epochs_done");
+  for (const auto& e : file.meta.at("training").at("history")) state.history.push_back(train::EpochRecord::from_json(e));
+  state.optim_vae = file.blobs["optim_vae"];
+  state.optim_disc = file.blobs["optim_disc"];
+  if (verbose) std::cerr << "train: resuming " << ckpt << " after epoch " << state.epochs_done << "\n";
+  return lm.net;
+}
+
+// What the model file records of the data: the data set, class, protocol, seed, the
+// preprocessing, the split and its fingerprint.
+void record_data(model::ModelFile& file, const data::Dataset& ds, const TrainJob& job) {
+  const data::OneClassSplit& split = job.split;
+  file.meta["dataset"] = ds.name;
+  file.meta["data_source"] = ds.source;
+  file.meta["normal_class"] = split.normal_class;
+  file.meta["normal_class_name"] = split.normal_class_name;
+  file.meta["class_names"] = ds.class_names;
+  file.meta["protocol"] = split.protocol;
+  file.meta["seed"] = job.seed;
+  file.meta["preprocessing"] = {{"scale", "x / 255"},
+                                {"image_channels", ds.channels},
+                                {"image_height", ds.height},
+                                {"image_width", ds.width},
+                                {"input_size", job.config.input_size},
+                                {"resize", model::resize_method(ds.height, ds.width, job.config.input_size)}};
+  file.meta["split"] = nlohmann::json::parse(split.to_json());
+  file.meta["data_fingerprint"] = data::data_fingerprint(ds, split);
+}
+
+// Calibrates the trained network on the split's VAL part (Sec. III.D.1) into `file`; returns
+// what TrainJobResult::calibration reports.
+nlohmann::json calibrate_on_val(const data::Dataset& ds, const TrainJob& job, model::DetectorVae& net,
+                                model::ModelFile& file, dist::Group* group, bool verbose) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::vector<uint8_t> vpx = data::gather_pixels(ds, job.split.val);
+  auto val = model::images_to_input(vpx.data(), int64_t(job.split.val.size()), ds.channels, ds.height, ds.width,
+                                    job.config.input_size);
+  model::LoadedModel lm{net, file};
+  detect::DetectorOptions dopt = detect::preset_options(job.preset);
+  dopt.seed = job.seed;
+  if (verbose)
+    std::cerr << "train: calibrating on " << val.size(0) << " VAL images (preset " << detect::preset_name(job.preset)
+              << ")\n";
+  // Data-parallel: the VAL images are shared out over the ranks as well.
+  detect::calibrate_into(lm, dopt, val, job.decision, nullptr,
+                         group ? detect::sharded_consistency_pass(*group) : detect::Detector::ConsistencyPass{});
+  file = lm.file;
+  return {{"preset", detect::preset_name(job.preset)},
+          {"rule", detect::rule_name(job.decision.rule)},
+          {"alpha", job.decision.alpha},
+          {"fpr", job.decision.fpr},
+          {"n_val", val.size(0)},
+          {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}};
+}
+
+}  // namespace
+
 TrainJobResult run_train_job(const data::Dataset& ds, const TrainJob& job) {
   const data::OneClassSplit& split = job.split;
   const model::ModelConfig& cfg = job.config;
@@ -31,39 +105,8 @@ TrainJobResult run_train_job(const data::Dataset& ds, const TrainJob& job) {
   model::DetectorVae net(nullptr);
   model::ModelFile file;
   TrainState& state = r.state;
-  if (job.resume) {
-    OIAD_CHECK(std::filesystem::exists(ckpt), "train: --resume: no checkpoint ", ckpt);
-    model::LoadedModel lm = model::load_model(ckpt);
-    OIAD_CHECK(lm.file.meta.value("split", nlohmann::json()) == nlohmann::json::parse(split.to_json()), ckpt,
-               ": checkpoint was trained on another split (data, class, protocol, seed or limit differ)");
-    OIAD_CHECK(lm.net->config.to_json() == cfg.to_json(), ckpt, ": checkpoint has another model config");
-    net = lm.net;
-    net->train();
-    file = lm.file;
-    state.epochs_done = file.meta.at("training").at("epochs_done");
-    for (const auto& e : file.meta.at("training").at("history")) state.history.push_back(train::EpochRecord::from_json(e));
-    state.optim_vae = file.blobs["optim_vae"];
-    state.optim_disc = file.blobs["optim_disc"];
-    if (t.verbose) std::cerr << "train: resuming " << ckpt << " after epoch " << state.epochs_done << "\n";
-  } else {
-    torch::manual_seed(job.seed);  // weight initialisation
-    net = model::DetectorVae(cfg);
-  }
-  file.meta["dataset"] = ds.name;
-  file.meta["data_source"] = ds.source;
-  file.meta["normal_class"] = split.normal_class;
-  file.meta["normal_class_name"] = split.normal_class_name;
-  file.meta["class_names"] = ds.class_names;
-  file.meta["protocol"] = split.protocol;
-  file.meta["seed"] = job.seed;
-  file.meta["preprocessing"] = {{"scale", "x / 255"},
-                                {"image_channels", ds.channels},
-                                {"image_height", ds.height},
-                                {"image_width", ds.width},
-                                {"input_size", cfg.input_size},
-                                {"resize", model::resize_method(ds.height, ds.width, cfg.input_size)}};
-  file.meta["split"] = nlohmann::json::parse(split.to_json());
-  file.meta["data_fingerprint"] = data::data_fingerprint(ds, split);
+  net = start_network(job, ckpt, file, state, t.verbose);
+  record_data(file, ds, job);
   auto training_json = [&](const TrainState& s) {
     nlohmann::json h = nlohmann::json::array();
     for (const auto& e : s.history) h.push_back(e.to_json());
@@ -101,29 +144,7 @@ TrainJobResult run_train_job(const data::Dataset& ds, const TrainJob& job) {
   file.blobs.erase("optim_vae");
   file.blobs.erase("optim_disc");
   for (const auto& e : state.history) r.train_seconds += e.seconds;
-  if (job.calibrate) {
-    // Calibrate on the split's VAL part (Sec. III.D.1) and keep it in the same file.
-    const auto t0 = std::chrono::steady_clock::now();
-    const std::vector<uint8_t> vpx = data::gather_pixels(ds, split.val);
-    auto val = model::images_to_input(vpx.data(), int64_t(split.val.size()), ds.channels, ds.height, ds.width,
-                                      cfg.input_size);
-    model::LoadedModel lm{net, file};
-    detect::DetectorOptions dopt = detect::preset_options(job.preset);
-    dopt.seed = job.seed;
-    if (t.verbose)
-      std::cerr << "train: calibrating on " << val.size(0) << " VAL images (preset " << detect::preset_name(job.preset)
-                << ")\n";
-    // Data-parallel: the VAL images are shared out over the ranks as well.
-    detect::calibrate_into(lm, dopt, val, job.decision, nullptr,
-                           group ? detect::sharded_consistency_pass(*group) : detect::Detector::ConsistencyPass{});
-    file = lm.file;
-    r.calibration = {{"preset", detect::preset_name(job.preset)},
-                     {"rule", detect::rule_name(job.decision.rule)},
-                     {"alpha", job.decision.alpha},
-                     {"fpr", job.decision.fpr},
-                     {"n_val", val.size(0)},
-                     {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}};
-  }
+  if (job.calibrate) r.calibration = calibrate_on_val(ds, job, net, file, group, t.verbose);
   if (!writer) {
     group->barrier();  // rank 0 has written job.out
     r.model = model::LoadedModel{net, file};
