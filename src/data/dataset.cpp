@@ -19,6 +19,32 @@ std::string Dataset::image_id(const std::string& split_name, int64_t index) cons
   return split_name + "/" + std::to_string(index);
 }
 
+Dataset Dataset::empty_of_side(int side) const {
+  Dataset out;
+  out.name = name;
+  out.source = source;
+  out.channels = channels;
+  out.height = out.width = side;
+  out.class_names = class_names;
+  return out;
+}
+
+ImageView Dataset::image(const std::string& split_name, int64_t index) const {
+  const ImageSet& s = split(split_name);
+  OIAD_CHECK(index >= 0 && index < s.count, name, ": image ", index, " out of range for ", split_name, " (", s.count,
+             " images)");
+  const size_t i = size_t(index);
+  ImageView v;
+  v.channels = channels;
+  v.height = mixed_sizes() ? s.heights.at(i) : height;
+  v.width = mixed_sizes() ? s.widths.at(i) : width;
+  const size_t plane = size_t(v.height) * size_t(v.width);
+  const size_t offset = mixed_sizes() ? size_t(s.offsets.at(i)) : i * plane * size_t(channels);
+  v.pixels = s.pixels.data() + offset;
+  if (!s.masks.empty() && s.has_mask.at(i)) v.mask = s.masks.data() + offset / size_t(channels);
+  return v;
+}
+
 std::vector<int64_t> Dataset::per_class(const std::string& split_name) const {
   std::vector<int64_t> n(class_names.size(), 0);
   for (int32_t l : split(split_name).labels) n.at(static_cast<size_t>(l))++;

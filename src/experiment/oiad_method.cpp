@@ -92,7 +92,8 @@ nlohmann::json oiad_metric(const Context& c, const detect::CalibratedDetector& d
                    {"scores_one_sided", one}};
   if (m == detect::Metric::kLocal && change_maps) {
     // The local metric's change maps against the defect masks.
-    metrics[name]["pixel_auroc"] = pixel_auroc(c, *change_maps);
+    const nlohmann::json pm = pixel_metrics(c, *change_maps);
+    if (pm.is_object()) metrics[name].update(pm);
   }
   if (cal.has_one_sided(m)) {
     const double threshold = cal.one_sided_threshold(m, o.one_sided_fpr);
@@ -188,7 +189,7 @@ class OiadMethod : public Method {
         std::find(o.metrics.begin(), o.metrics.end(), "ssim") != o.metrics.end() ? "ssim" : o.metrics.front());
     ProgressPrinter progress("oiad: scoring", 30.0, [&](const std::string& line) { c.log(line); }, bool(o.log));
     // On the defects protocol the local metric's change maps come from the same pass.
-    want_maps_ = c.test.has_defects() && cal.has_metric(detect::Metric::kLocal) &&
+    want_maps_ = c.has_masks() && cal.has_metric(detect::Metric::kLocal) &&
                  std::find(o.metrics.begin(), o.metrics.end(), "local") != o.metrics.end();
     scored_ = detect::score_images(d_, x, primary_, o.alpha, detect::kCalibrationBlock, progress.counter("test images"),
                                    detect::Rule::kPaper, want_maps_ ? &change_maps_ : nullptr);

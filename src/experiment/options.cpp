@@ -60,6 +60,16 @@ void check_options(const ExperimentOptions& o) {
                    data::protocol_name(o.protocol), ")");
   if (o.gamma) model::spec::kGamma.check(*o.gamma, "experiment", "--");
   train::check_options(o.train, "experiment", "--");
+  if (o.tile) {
+    for (const auto& m : o.methods)
+      OIAD_CHECK_USAGE(m != "deepsvdd" && m != "transforms", "experiment: ", m,
+                       " does not run on tiles (with --tile the methods are oiad, vae, dcae, kde, ocsvm and gmm)");
+    OIAD_CHECK_USAGE(o.tile_stride >= 1 && o.tile_stride <= o.input_size, "experiment: tile stride ", o.tile_stride,
+                     " outside [1, ", o.input_size, "] (the tile side)");
+    OIAD_CHECK_USAGE(o.protocol != data::Protocol::kDefects && o.protocol != data::Protocol::kPaper,
+                     "experiment: --tile runs on the standard and inspection protocols (the ",
+                     data::protocol_name(o.protocol), " protocol's images are thumbnails)");
+  }
   if (uses_method(o, "deepsvdd"))
     OIAD_CHECK_USAGE(o.input_size == 32, "experiment: deepsvdd takes 32x32 network input (--input-size is ", o.input_size,
                      ")");

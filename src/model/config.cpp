@@ -21,7 +21,7 @@ const std::vector<std::string>& reconstruction_names() {
 }
 
 const std::vector<int>& input_sizes() {
-  static const std::vector<int> kSizes = {32, 64};
+  static const std::vector<int> kSizes = {32, 64, 128, 256, 512};
   return kSizes;
 }
 
@@ -100,7 +100,7 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j) {
 void ModelConfig::validate() const {
   OIAD_CHECK(channels == 1 || channels == 3, "model config: channels ", channels, " not 1 or 3");
   OIAD_CHECK(std::find(input_sizes().begin(), input_sizes().end(), input_size) != input_sizes().end(),
-             "model config: input size ", input_size, " not 32 or 64");
+             "model config: input size ", input_size, " not 32, 64, 128, 256 or 512");
   OIAD_CHECK(latent_dim >= 1 && latent_dim <= kMaxLatentDim, "model config: latent_dim ", latent_dim, " out of range");
   OIAD_CHECK(encoder_dense >= 1 && decoder_dense >= 1 && encoder_dense <= kMaxDenseWidth &&
                  decoder_dense <= kMaxDenseWidth,

@@ -1,10 +1,20 @@
 #include "oiad/model/networks.h"
 
+#include <algorithm>
+
 #include "oiad/core/error.h"
 
 namespace oiad::model {
 
 namespace nn = torch::nn;
+
+int base_side(int input_size) { return std::min(input_size / 16, 4); }
+
+int extra_stages(int input_size) {
+  int n = 0;
+  for (int s = input_size; s > 64; s /= 2) ++n;
+  return n;
+}
 
 ConvEncoderImpl::ConvEncoderImpl(const ModelConfig& c) {
   features = register_module(
@@ -12,7 +22,13 @@ ConvEncoderImpl::ConvEncoderImpl(const ModelConfig& c) {
                                  nn::Conv2d(nn::Conv2dOptions(32, 32, 4).stride(2).padding(1)), nn::ReLU(),
                                  nn::Conv2d(nn::Conv2dOptions(32, 64, 4).stride(2).padding(1)), nn::ReLU(),
                                  nn::Conv2d(nn::Conv2dOptions(64, 64, 4).stride(2).padding(1)), nn::ReLU()));
-  const int side = c.input_size / 16;
+  // Sides above 64: one more 64-channel stride-2 stage per doubling, so that the dense layer
+  // sees the 4x4 map of Table I's 64-pixel network.
+  for (int i = 0; i < extra_stages(c.input_size); ++i) {
+    features->push_back(nn::Conv2d(nn::Conv2dOptions(64, 64, 4).stride(2).padding(1)));
+    features->push_back(nn::ReLU());
+  }
+  const int side = base_side(c.input_size);
   dense = register_module("dense", nn::Linear(64 * side * side, c.encoder_dense));
   mu_head = register_module("mu", nn::Linear(c.encoder_dense, c.latent_dim));
   logvar_head = register_module("logvar", nn::Linear(c.encoder_dense, c.latent_dim));
@@ -23,12 +39,23 @@ std::pair<torch::Tensor, torch::Tensor> ConvEncoderImpl::forward(const torch::Te
   return {mu_head->forward(h), logvar_head->forward(h)};
 }
 
-ConvDecoderImpl::ConvDecoderImpl(const ModelConfig& c) : base_(c.input_size / 16) {
+ConvDecoderImpl::ConvDecoderImpl(const ModelConfig& c) : base_(base_side(c.input_size)) {
   dense = register_module("dense", nn::Sequential(nn::Linear(c.latent_dim, c.decoder_dense), nn::ReLU(),
                                                   nn::Linear(c.decoder_dense, 64 * base_ * base_), nn::ReLU()));
   auto up = [](int in, int out) { return nn::ConvTranspose2d(nn::ConvTranspose2dOptions(in, out, 4).stride(2).padding(1)); };
-  deconv = register_module("deconv", nn::Sequential(up(64, 64), nn::ReLU(), up(64, 32), nn::ReLU(), up(32, 32),
-                                                    nn::ReLU(), up(32, c.channels)));
+  // Table I's four stages, built in one expression as they always were (the order in which
+  // their weights are drawn from the seed is that of this call's arguments).
+  nn::Sequential table_one(up(64, 64), nn::ReLU(), up(64, 32), nn::ReLU(), up(32, 32), nn::ReLU(), up(32, c.channels));
+  if (extra_stages(c.input_size) == 0) {
+    deconv = register_module("deconv", table_one);
+  } else {  // sides above 64: the encoder's extra stages, mirrored, before Table I's
+    deconv = register_module("deconv", nn::Sequential());
+    for (int i = 0; i < extra_stages(c.input_size); ++i) {
+      deconv->push_back(up(64, 64));
+      deconv->push_back(nn::ReLU());
+    }
+    for (const auto& m : *table_one) deconv->push_back(m);  // the same modules, renumbered
+  }
 }
 
 torch::Tensor ConvDecoderImpl::forward(const torch::Tensor& z) {

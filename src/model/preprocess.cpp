@@ -2,6 +2,7 @@
 
 #include "oiad/core/error.h"
 #include "oiad/core/json_fields.h"
+#include "oiad/data/resize.h"
 
 namespace oiad::model {
 
@@ -53,16 +54,25 @@ torch::Tensor model_input(const LoadedModel& m, const uint8_t* pixels, int64_t n
                ", the model expects ", want_w, "x", want_h, " (use --resize to resize)");
     return images_to_input(pixels, n, channels, height, width, cfg.input_size);
   }
-  auto x = torch::from_blob(const_cast<uint8_t*>(pixels), {n, channels, height, width}, torch::kUInt8)
-               .to(torch::kFloat32)
-               .div(255.0f);
-  if (channels != cfg.channels) x = channels == 3 ? x.mean(1, true) : x.repeat({1, 3, 1, 1});
-  namespace F = torch::nn::functional;
-  x = F::interpolate(x, F::InterpolateFuncOptions()
-                            .size(std::vector<int64_t>{want_h, want_w})
-                            .mode(torch::kBilinear)
-                            .align_corners(false));
-  const auto bytes = input_to_bytes(x);
+  // Channels first (grey = channel mean, rounded; grey to colour repeats the channel), then
+  // the size by data::resize_image, the function that brings a data set to a network's side
+  // (data::resized), so that an image file scores as it would from its data set.
+  std::vector<uint8_t> chans(pixels, pixels + size_t(n) * channels * height * width);
+  if (channels != cfg.channels) {
+    auto x = torch::from_blob(chans.data(), {n, channels, height, width}, torch::kUInt8).to(torch::kFloat32).div(255.0f);
+    x = channels == 3 ? x.mean(1, true) : x.repeat({1, 3, 1, 1});
+    chans = input_to_bytes(x);
+  }
+  std::vector<uint8_t> bytes;
+  if (height == want_h && width == want_w) {
+    bytes = std::move(chans);
+  } else {
+    const size_t in = size_t(cfg.channels) * height * width;
+    for (int64_t i = 0; i < n; ++i) {
+      const auto r = data::resize_image(chans.data() + size_t(i) * in, cfg.channels, height, width, want_h, want_w);
+      bytes.insert(bytes.end(), r.begin(), r.end());
+    }
+  }
   return images_to_input(bytes.data(), n, cfg.channels, want_h, want_w, cfg.input_size);
 }
 
@@ -75,6 +85,11 @@ torch::Tensor input_map_to_image(const torch::Tensor& maps, int height, int widt
     const int64_t ph = (s - height) / 2, pw = (s - width) / 2;
     return maps.slice(1, ph, ph + height).slice(2, pw, pw + width).contiguous();
   }
+  return resize_maps(maps, height, width);
+}
+
+torch::Tensor resize_maps(const torch::Tensor& maps, int height, int width) {
+  OIAD_CHECK(maps.dim() == 3, "pixel maps must be (n, H, W), got ", maps.sizes());
   namespace F = torch::nn::functional;
   return F::interpolate(maps.unsqueeze(1), F::InterpolateFuncOptions()
                                                .size(std::vector<int64_t>{height, width})

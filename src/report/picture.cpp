@@ -115,43 +115,55 @@ void write_morph_strip(const std::string& path, const detect::MorphStrip& strip)
   write_file_atomic(path, png.data(), png.size());
 }
 
-std::vector<uint8_t> change_map_png(const uint8_t* chw, int channels, int size, const float* map, int scale) {
+std::vector<uint8_t> change_map_png(const uint8_t* chw, int channels, int height, int width, const float* map,
+                                    int scale) {
   OIAD_CHECK(channels == 1 || channels == 3, "change map: cannot draw ", channels, "-channel images");
-  OIAD_CHECK(size > 0 && scale >= 1 && scale <= 64, "change map: size ", size, " or scale ", scale, " out of range");
-  cv::Mat img(size, size, CV_8UC3), level(size, size, CV_8UC1);
-  cv::Mat weight(size, size, CV_32FC1);
-  for (int y = 0; y < size; ++y)
-    for (int x = 0; x < size; ++x) {
-      for (int k = 0; k < 3; ++k)
-        img.at<cv::Vec3b>(y, x)[2 - k] = chw[(size_t(channels == 1 ? 0 : k) * size + y) * size + x];  // RGB -> BGR
+  OIAD_CHECK(height > 0 && width > 0 && scale >= 1 && scale <= 64, "change map: size ", width, "x", height,
+             " or scale ", scale, " out of range");
+  cv::Mat img(height, width, CV_8UC3), level(height, width, CV_8UC1);
+  cv::Mat weight(height, width, CV_32FC1);
+  const size_t plane = size_t(height) * width;
+  for (int y = 0; y < height; ++y)
+    for (int x = 0; x < width; ++x) {
+      for (int k = 0; k < 3; ++k)  // RGB -> BGR
+        img.at<cv::Vec3b>(y, x)[2 - k] = chw[size_t(channels == 1 ? 0 : k) * plane + size_t(y) * width + x];
       // z = 0 (as normal as VAL) shows the image alone; z >= kChangeMapFullScale shows the
       // colour map's top at full weight. NaN (never produced) counts as 0.
-      const float z = map[size_t(y) * size + x];
+      const float z = map[size_t(y) * width + x];
       const float t = std::isfinite(z) ? std::clamp(z / float(kChangeMapFullScale), 0.0f, 1.0f) : 0.0f;
       level.at<uint8_t>(y, x) = uint8_t(std::lround(t * 255.0f));
       weight.at<float>(y, x) = float(kChangeMapOpacity) * t;
     }
   cv::Mat heat;
   cv::applyColorMap(level, heat, cv::COLORMAP_JET);
-  cv::Mat out(size, size, CV_8UC3);
-  for (int y = 0; y < size; ++y)
-    for (int x = 0; x < size; ++x) {
+  cv::Mat out(height, width, CV_8UC3);
+  for (int y = 0; y < height; ++y)
+    for (int x = 0; x < width; ++x) {
       const float w = weight.at<float>(y, x);
       for (int k = 0; k < 3; ++k)
         out.at<cv::Vec3b>(y, x)[k] =
             cv::saturate_cast<uint8_t>((1.0f - w) * float(img.at<cv::Vec3b>(y, x)[k]) + w * float(heat.at<cv::Vec3b>(y, x)[k]));
     }
-  cv::Mat big;
-  cv::resize(out, big, cv::Size(size * scale, size * scale), 0, 0, cv::INTER_NEAREST);
+  cv::Mat big = out;
+  if (scale > 1) cv::resize(out, big, cv::Size(width * scale, height * scale), 0, 0, cv::INTER_NEAREST);
   std::vector<uint8_t> buf;
   OIAD_CHECK(cv::imencode(".png", big, buf), "change map: PNG encoding failed");
   return buf;
 }
 
+std::vector<uint8_t> change_map_png(const uint8_t* chw, int channels, int size, const float* map, int scale) {
+  return change_map_png(chw, channels, size, size, map, scale);
+}
+
+void write_change_map(const std::string& path, const uint8_t* chw, int channels, int height, int width,
+                      const float* map, int scale) {
+  const std::vector<uint8_t> png = change_map_png(chw, channels, height, width, map, scale);
+  write_file_atomic(path, png.data(), png.size());
+}
+
 void write_change_map(const std::string& path, const uint8_t* chw, int channels, int size, const float* map,
                       int scale) {
-  const std::vector<uint8_t> png = change_map_png(chw, channels, size, map, scale);
-  write_file_atomic(path, png.data(), png.size());
+  write_change_map(path, chw, channels, size, size, map, scale);
 }
 
 }  // namespace oiad::report

@@ -6,7 +6,10 @@
 
 #include "oiad/core/error.h"
 #include "oiad/core/runtime.h"
+#include "oiad/data/resize.h"
+#include "oiad/data/tiles.h"
 #include "oiad/detect/pipeline.h"
+#include "oiad/detect/tiling.h"
 #include "oiad/dist/group.h"
 #include "oiad/model/preprocess.h"
 
@@ -48,12 +51,20 @@ void record_data(model::ModelFile& file, const data::Dataset& ds, const TrainJob
   file.meta["class_names"] = ds.class_names;
   file.meta["protocol"] = split.protocol;
   file.meta["seed"] = job.seed;
-  file.meta["preprocessing"] = {{"scale", "x / 255"},
-                                {"image_channels", ds.channels},
-                                {"image_height", ds.height},
-                                {"image_width", ds.width},
-                                {"input_size", job.config.input_size},
-                                {"resize", model::resize_method(ds.height, ds.width, job.config.input_size)}};
+  if (job.tiled)
+    file.meta["preprocessing"] = {{"scale", "x / 255"},
+                                  {"image_channels", ds.channels},
+                                  {"input_size", job.config.input_size},
+                                  {"resize", "tiles"},
+                                  {"tile_side", job.config.input_size},
+                                  {"tile_stride", job.tile_stride}};
+  else
+    file.meta["preprocessing"] = {{"scale", "x / 255"},
+                                  {"image_channels", ds.channels},
+                                  {"image_height", ds.height},
+                                  {"image_width", ds.width},
+                                  {"input_size", job.config.input_size},
+                                  {"resize", model::resize_method(ds.height, ds.width, job.config.input_size)}};
   file.meta["split"] = nlohmann::json::parse(split.to_json());
   file.meta["data_fingerprint"] = data::data_fingerprint(ds, split);
 }
@@ -63,9 +74,17 @@ void record_data(model::ModelFile& file, const data::Dataset& ds, const TrainJob
 nlohmann::json calibrate_on_val(const data::Dataset& ds, const TrainJob& job, model::DetectorVae& net,
                                 model::ModelFile& file, dist::Group* group, bool verbose) {
   const auto t0 = std::chrono::steady_clock::now();
-  const std::vector<uint8_t> vpx = data::gather_pixels(ds, job.split.val);
-  auto val = model::images_to_input(vpx.data(), int64_t(job.split.val.size()), ds.channels, ds.height, ds.width,
-                                    job.config.input_size);
+  torch::Tensor val;
+  if (job.tiled) {  // VAL tiles for the tiles' calibration; the whole VAL images after it
+    const data::Dataset tiles =
+        data::random_tiles(ds, job.split.val, job.config.input_size, 16 * int64_t(job.split.val.size()), job.seed + 1);
+    val = model::images_to_input(tiles.train.pixels.data(), tiles.train.count, tiles.channels, tiles.height,
+                                 tiles.width, job.config.input_size);
+  } else {
+    const std::vector<uint8_t> vpx = data::gather_pixels(ds, job.split.val);
+    val = model::images_to_input(vpx.data(), int64_t(job.split.val.size()), ds.channels, ds.height, ds.width,
+                                 job.config.input_size);
+  }
   model::LoadedModel lm{net, file};
   detect::DetectorOptions dopt = detect::preset_options(job.preset);
   dopt.seed = job.seed;
@@ -75,6 +94,12 @@ nlohmann::json calibrate_on_val(const data::Dataset& ds, const TrainJob& job, mo
   // Data-parallel: the VAL images are shared out over the ranks as well.
   detect::calibrate_into(lm, dopt, val, job.decision, nullptr,
                          group ? detect::sharded_consistency_pass(*group) : detect::Detector::ConsistencyPass{});
+  if (job.tiled) {
+    std::vector<data::ImageView> views;
+    for (int64_t k : job.split.val.index) views.push_back(ds.image(job.split.val.source, k));
+    if (verbose) std::cerr << "train: calibrating the image score on " << views.size() << " whole VAL images\n";
+    detect::calibrate_tiling_into(lm, views, job.config.input_size, job.tile_stride, job.tile_metric);
+  }
   file = lm.file;
   return {{"preset", detect::preset_name(job.preset)},
           {"rule", detect::rule_name(job.decision.rule)},
@@ -86,16 +111,33 @@ nlohmann::json calibrate_on_val(const data::Dataset& ds, const TrainJob& job, mo
 
 }  // namespace
 
-TrainJobResult run_train_job(const data::Dataset& ds, const TrainJob& job) {
+TrainJobResult run_train_job(const data::Dataset& native, const TrainJob& job) {
   const data::OneClassSplit& split = job.split;
   const model::ModelConfig& cfg = job.config;
   cfg.validate();
+  // Images of mixed sizes or larger than the network are resized to it once (data/resize.h);
+  // the model then records the network size as its image size.
+  // With tiles, the images stay at their own sizes and training draws tiles from them.
+  data::Dataset converted;
+  const bool convert = !job.tiled && data::needs_resize(native, cfg.input_size);
+  if (convert) converted = data::resized(native, cfg.input_size);
+  const data::Dataset& ds = convert ? converted : native;
   TrainOptions t = job.train;
   t.seed = job.seed;
 
-  const std::vector<uint8_t> px = data::gather_pixels(ds, split.train);
-  const torch::Tensor images =
-      model::images_to_input(px.data(), int64_t(split.train.size()), ds.channels, ds.height, ds.width, cfg.input_size);
+  torch::Tensor images;
+  if (job.tiled) {
+    OIAD_CHECK_USAGE(job.tile_stride > 0 && job.tile_stride <= cfg.input_size, "train: tile stride ", job.tile_stride,
+                     " outside [1, ", cfg.input_size, "] (the tile side)");
+    const int64_t n = job.tiles > 0 ? job.tiles : std::max<int64_t>(2000, 16 * int64_t(split.train.size()));
+    const data::Dataset tiles = data::random_tiles(ds, split.train, cfg.input_size, n, job.seed);
+    images = model::images_to_input(tiles.train.pixels.data(), tiles.train.count, tiles.channels, tiles.height,
+                                    tiles.width, cfg.input_size);
+  } else {
+    const std::vector<uint8_t> px = data::gather_pixels(ds, split.train);
+    images =
+        model::images_to_input(px.data(), int64_t(split.train.size()), ds.channels, ds.height, ds.width, cfg.input_size);
+  }
   const std::string ckpt = job.out + ".ckpt";
   // Data-parallel: every rank trains and calibrates (the VAL images shared out); rank 0 alone
   // writes checkpoints and the model file, and the others wait for it at the end.

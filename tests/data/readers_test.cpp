@@ -246,10 +246,6 @@ TEST(ImageFolder, ClassLayoutAndFlat) {
 TEST(ImageFolder, RefusesBadInput) {
   TempDir e;
   expect_error([&] { read_image_folder(e.path()); }, {e.path(), "no images"});
-  TempDir m;
-  write_test_png(m.file("a/x.png"), 3, 3, 1, 0);
-  write_test_png(m.file("a/y.png"), 4, 3, 1, 0);
-  expect_error([&] { read_image_folder(m.path()); }, {"mixed image sizes", "a/y.png"});
   TempDir c;
   write_test_png(c.file("a/x.png"), 3, 3, 1, 0);
   test::write_bytes(c.file("a/z.png"), {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 1, 2, 3});
@@ -262,6 +258,123 @@ TEST(ImageFolder, RefusesBadInput) {
   write_test_png(s.file("train/a/x.png"), 3, 3, 1, 0);
   write_test_png(s.file("other/x.png"), 3, 3, 1, 0);
   expect_error([&] { read_image_folder(s.path()); }, {"other/x.png", "train/<class>"});
+}
+
+// A mask image: 255 inside the rectangle [y0, y1) x [x0, x1), 0 elsewhere.
+void write_mask_png(const std::string& path, int h, int w, int y0, int y1, int x0, int x1) {
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  cv::Mat m(h, w, CV_8UC1, cv::Scalar(0));
+  for (int y = y0; y < y1; ++y)
+    for (int x = x0; x < x1; ++x) m.at<uint8_t>(y, x) = 255;
+  cv::imwrite(path, m);
+}
+
+// Images of different sizes are kept at their own sizes: each has its height, width and
+// offset, and its pixels where write_test_png put them.
+TEST(ImageFolder, MixedSizes) {
+  TempDir m;
+  write_test_png(m.file("a/x.png"), 3, 3, 1, 0);
+  write_test_png(m.file("a/y.png"), 4, 5, 1, 1);
+  write_test_png(m.file("b/z.png"), 2, 6, 1, 2);
+  Dataset ds = read_image_folder(m.path());
+  EXPECT_TRUE(ds.mixed_sizes());
+  EXPECT_EQ(ds.height, 0);
+  EXPECT_EQ(ds.image_size(), 0);
+  ASSERT_EQ(ds.train.count, 3);
+  EXPECT_EQ(ds.train.heights, (std::vector<int32_t>{3, 4, 2}));
+  EXPECT_EQ(ds.train.widths, (std::vector<int32_t>{3, 5, 6}));
+  EXPECT_EQ(ds.train.offsets, (std::vector<int64_t>{0, 9, 29}));
+  const ImageView v = ds.image("train", 1);
+  EXPECT_EQ(v.height, 4);
+  EXPECT_EQ(v.width, 5);
+  EXPECT_EQ(v.pixels[2 * 5 + 3], uint8_t(1 + 2 * 5 + 3));
+  EXPECT_EQ(v.mask, nullptr);
+  EXPECT_FALSE(ds.has_masks());
+}
+
+// The MVTec AD layout: train/good, test/<defect> and test/good, masks under
+// ground_truth/<defect>/<name>_mask.png. Good images have all-zero masks; a defective
+// image without a mask file has no known mask.
+TEST(ImageFolder, MvtecLayoutWithMasks) {
+  TempDir d;
+  write_test_png(d.file("train/good/000.png"), 6, 8, 3, 1);
+  write_test_png(d.file("train/good/001.png"), 6, 8, 3, 2);
+  write_test_png(d.file("test/good/000.png"), 6, 8, 3, 3);
+  write_test_png(d.file("test/crack/000.png"), 6, 8, 3, 4);
+  write_test_png(d.file("test/crack/001.png"), 6, 8, 3, 5);  // no mask file
+  write_mask_png(d.file("ground_truth/crack/000_mask.png"), 6, 8, 1, 3, 2, 5);
+  Dataset ds = read_image_folder(d.path());
+  EXPECT_EQ(ds.class_names, (std::vector<std::string>{"crack", "good"}));
+  EXPECT_EQ(ds.train.count, 2);
+  ASSERT_EQ(ds.test.count, 3);
+  EXPECT_TRUE(ds.has_masks());
+  EXPECT_EQ(ds.test.ids[0], "test/crack/000.png");
+  const ImageView crack = ds.image("test", 0);
+  ASSERT_NE(crack.mask, nullptr);
+  int on = 0;
+  for (int y = 0; y < 6; ++y)
+    for (int x = 0; x < 8; ++x) {
+      const bool inside = y >= 1 && y < 3 && x >= 2 && x < 5;
+      EXPECT_EQ(crack.mask[y * 8 + x], inside ? 1 : 0);
+      on += crack.mask[y * 8 + x];
+    }
+  EXPECT_EQ(on, 6);
+  EXPECT_EQ(ds.image("test", 1).mask, nullptr);  // crack/001: no mask file
+  const ImageView good = ds.image("test", 2);
+  ASSERT_NE(good.mask, nullptr);
+  EXPECT_EQ(std::count(good.mask, good.mask + 48, uint8_t(1)), 0);
+  ASSERT_NE(ds.image("train", 0).mask, nullptr);
+}
+
+// The magnetic-tile layout: MT_<class>/Imgs/<name>.jpg with its mask <name>.png beside, all
+// in the train split, classes named without MT_; sizes may differ.
+TEST(ImageFolder, MagneticTileLayout) {
+  TempDir d;
+  const std::string root = d.file("magnetic-tile");
+  for (int i = 0; i < 3; ++i) {
+    write_test_png(root + "/MT_Free/Imgs/f" + std::to_string(i) + ".jpg", 7 + i, 5, 1, i);
+    write_mask_png(root + "/MT_Free/Imgs/f" + std::to_string(i) + ".png", 7 + i, 5, 0, 0, 0, 0);
+  }
+  write_test_png(root + "/MT_Crack/Imgs/c0.jpg", 9, 6, 1, 7);
+  write_mask_png(root + "/MT_Crack/Imgs/c0.png", 9, 6, 2, 4, 1, 2);
+  Dataset ds = read_image_folder(root);
+  EXPECT_EQ(ds.class_names, (std::vector<std::string>{"Crack", "Free"}));
+  EXPECT_TRUE(ds.mixed_sizes());
+  ASSERT_EQ(ds.train.count, 4);
+  EXPECT_EQ(ds.test.count, 0);
+  const ImageView c = ds.image("train", 0);
+  EXPECT_EQ(ds.train.ids[0], "MT_Crack/Imgs/c0.jpg");
+  ASSERT_NE(c.mask, nullptr);
+  EXPECT_EQ(std::count(c.mask, c.mask + 54, uint8_t(1)), 2);
+  EXPECT_EQ(c.mask[2 * 6 + 1], 1);
+  EXPECT_EQ(c.mask[3 * 6 + 1], 1);
+  // The same tree packed in a tar archive (a single top folder skipped) reads the same.
+  const std::string tar = d.file("mt.tar");
+  ASSERT_EQ(std::system(("tar -cf " + tar + " -C " + d.path() + " magnetic-tile").c_str()), 0);
+  Dataset a = read_image_archive(tar);
+  EXPECT_EQ(a.train.pixels, ds.train.pixels);
+  EXPECT_EQ(a.train.masks, ds.train.masks);
+  EXPECT_EQ(a.train.heights, ds.train.heights);
+}
+
+// A mask whose size differs from its image's names both files; a mask without an image, or
+// misnamed, is refused.
+TEST(ImageFolder, RefusesBadMasks) {
+  TempDir d;
+  write_test_png(d.file("train/good/000.png"), 6, 8, 1, 1);
+  write_test_png(d.file("test/crack/000.png"), 6, 8, 1, 4);
+  write_mask_png(d.file("ground_truth/crack/000_mask.png"), 6, 7, 1, 3, 2, 5);
+  expect_error([&] { read_image_folder(d.path()); }, {"ground_truth/crack/000_mask.png", "7x6", "test/crack/000.png", "8x6"});
+  TempDir o;
+  write_test_png(o.file("train/good/000.png"), 6, 8, 1, 1);
+  write_test_png(o.file("test/crack/000.png"), 6, 8, 1, 4);
+  write_mask_png(o.file("ground_truth/crack/002_mask.png"), 6, 8, 1, 3, 2, 5);
+  expect_error([&] { read_image_folder(o.path()); }, {"ground_truth/crack/002_mask.png", "has no image"});
+  TempDir n;
+  write_test_png(n.file("train/good/000.png"), 6, 8, 1, 1);
+  write_test_png(n.file("test/crack/000.png"), 6, 8, 1, 4);
+  write_mask_png(n.file("ground_truth/crack/000.png"), 6, 8, 1, 3, 2, 5);
+  expect_error([&] { read_image_folder(n.path()); }, {"ground_truth/crack/000.png", "_mask.png"});
 }
 
 // A .tar.gz of a folder is read directly (a single top folder skipped); a cut archive is refused.

@@ -2,6 +2,8 @@
 // with a message saying where they were looked for.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "oiad/core/error.h"
 #include "oiad/data/registry.h"
 
@@ -32,6 +34,41 @@ TEST(RealData, Mnist) { check_counts("mnist", 60000, 10000, 1, 28, 28); }
 TEST(RealData, FashionMnist) { check_counts("fashion-mnist", 60000, 10000, 1, 28, 28); }
 // CIFAR-10: 50000 train and 10000 test images of 32x32 colour (Krizhevsky 2009).
 TEST(RealData, Cifar10) { check_counts("cifar10", 50000, 10000, 3, 32, 32); }
+
+// Magnetic-tile (Huang et al.): the counts its README states (data/README.md beside the
+// project): 952 defect-free and 392 defective grey photographs of mixed sizes, 103-632 wide
+// and 222-403 high, a mask beside each, empty for the defect-free ones and 4 Uneven ones.
+TEST(RealData, MagneticTile) {
+  Dataset ds;
+  try {
+    ds = load_dataset("magnetic-tile");
+  } catch (const Error& e) {
+    GTEST_SKIP() << "magnetic-tile absent: " << e.what();
+  }
+  EXPECT_EQ(ds.channels, 1);
+  EXPECT_TRUE(ds.mixed_sizes());
+  EXPECT_EQ(ds.test.count, 0);
+  ASSERT_EQ(ds.class_names, (std::vector<std::string>{"Blowhole", "Break", "Crack", "Fray", "Free", "Uneven"}));
+  EXPECT_EQ(ds.per_class("train"), (std::vector<int64_t>{115, 85, 57, 32, 952, 103}));
+  int lo_w = 1 << 30, hi_w = 0, lo_h = 1 << 30, hi_h = 0;
+  int64_t with_defect = 0, known = 0;
+  for (int64_t i = 0; i < ds.train.count; ++i) {
+    const ImageView v = ds.image("train", i);
+    lo_w = std::min(lo_w, v.width), hi_w = std::max(hi_w, v.width);
+    lo_h = std::min(lo_h, v.height), hi_h = std::max(hi_h, v.height);
+    ASSERT_NE(v.mask, nullptr) << ds.train.ids[size_t(i)];
+    ++known;
+    const bool defect = std::any_of(v.mask, v.mask + size_t(v.width) * v.height, [](uint8_t b) { return b != 0; });
+    with_defect += defect;
+    if (ds.class_names[size_t(ds.train.labels[size_t(i)])] == "Free") EXPECT_FALSE(defect) << ds.train.ids[size_t(i)];
+  }
+  EXPECT_EQ(known, 1344);
+  EXPECT_EQ(with_defect, 388);
+  EXPECT_EQ(lo_w, 103);
+  EXPECT_EQ(hi_w, 632);
+  EXPECT_EQ(lo_h, 222);
+  EXPECT_EQ(hi_h, 403);
+}
 
 }  // namespace
 }  // namespace oiad::data

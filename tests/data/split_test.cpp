@@ -47,6 +47,32 @@ TEST(Split, PaperProtocolFractionsAndLabels) {
   EXPECT_EQ(anomalous, 20);
 }
 
+// Inspection protocol: 30% of the normal class to test, 10% of the rest to VAL, the rest to
+// train, disjoint; test then holds every image of the other classes; all from train, and
+// the split survives its JSON.
+TEST(Split, InspectionProtocol) {
+  Dataset ds = tiny(400, 1, 4);  // 100 images per class
+  ds.test = ImageSet{};          // the inspection protocol reads the train split only
+  OneClassSplit s = make_split(ds, 1, Protocol::kInspection, 9);
+  EXPECT_EQ(s.protocol, "inspection");
+  EXPECT_EQ(s.val.size(), 7u);     // round(0.1 x 70)
+  EXPECT_EQ(s.train.size(), 63u);
+  ASSERT_EQ(s.test.size(), 330u);  // 30 normal + 300 others
+  std::set<int64_t> seen;
+  for (const SplitPart* p : {&s.train, &s.val, &s.test}) {
+    EXPECT_EQ(p->source, "train");
+    for (size_t k = 0; k < p->size(); ++k) {
+      const int64_t i = p->index[k];
+      EXPECT_TRUE(seen.insert(i).second) << "index " << i << " used twice";
+      EXPECT_EQ(p->anomalous[k], ds.train.labels[size_t(i)] != 1);
+    }
+  }
+  EXPECT_EQ(seen.size(), 400u);
+  const OneClassSplit back = OneClassSplit::from_json(s.to_json(), "split");
+  EXPECT_EQ(back.test.index, s.test.index);
+  EXPECT_NE(make_split(ds, 1, Protocol::kInspection, 10).train.index, s.train.index);
+}
+
 // Standard protocol: VAL is 10% of the normal training images; test is the whole test split.
 TEST(Split, StandardProtocol) {
   Dataset ds = tiny(1000, 100, 10);

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <map>
 
 #include "oiad/core/error.h"
 #include "oiad/data/registry.h"
@@ -132,8 +133,8 @@ TEST(Losses, GradientRouting) {
 }
 
 // Table I: the stack maps 32x32 and 64x64 inputs back to the same shape.
-TEST(Networks, ShapesForBothInputSizes) {
-  for (int s : {32, 64}) {
+TEST(Networks, ShapesForEveryInputSize) {
+  for (int s : {32, 64, 128, 256}) {
     for (int ch : {1, 3}) {
       ModelConfig c = ModelConfig::defaults(ModelKind::kDetectorVae, ch, s);
       DetectorVae m(c);
@@ -144,6 +145,70 @@ TEST(Networks, ShapesForBothInputSizes) {
   }
   EXPECT_EQ(ModelConfig::defaults(ModelKind::kDetectorVae, 3, 32).latent_dim, 40);
   EXPECT_EQ(ModelConfig::defaults(ModelKind::kDetectorVae, 3, 32).decoder_dense, 512);
+}
+
+// Table I's stack at 32 and 64 (parameter names and shapes as model files store them), and
+// one more stride-2 stage of 64 channels per doubling above 64, counted by hand: each extra
+// 4x4 convolution and transposed convolution has 64·64·16 weights and 64 biases, and the
+// dense layers keep the 4x4 map of the 64-pixel network.
+TEST(Networks, OneStagePerDoubling) {
+  auto params = [](int side) {
+    ModelConfig c = ModelConfig::defaults(ModelKind::kDcae, 1, side);
+    DetectorVae m(c);
+    std::map<std::string, std::vector<int64_t>> p;
+    for (const auto& kv : m->named_parameters()) p[kv.key()] = kv.value().sizes().vec();
+    return p;
+  };
+  const auto p32 = params(32), p64 = params(64), p128 = params(128), p512 = params(512);
+  EXPECT_EQ(p32.at("encoder.dense.weight"), (std::vector<int64_t>{128, 64 * 2 * 2}));
+  EXPECT_EQ(p64.at("encoder.dense.weight"), (std::vector<int64_t>{128, 64 * 4 * 4}));
+  EXPECT_EQ(p128.at("encoder.dense.weight"), (std::vector<int64_t>{128, 64 * 4 * 4}));
+  EXPECT_EQ(p64.at("decoder.deconv.6.weight"), (std::vector<int64_t>{32, 1, 4, 4}));
+  EXPECT_EQ(p64.at("encoder.features.0.weight"), (std::vector<int64_t>{32, 1, 4, 4}));
+  EXPECT_EQ(p64.size(), p32.size());
+  // 128: one extra stage each side (2 tensors each); 512: three.
+  EXPECT_EQ(p128.size(), p64.size() + 4);
+  EXPECT_EQ(p512.size(), p64.size() + 12);
+  EXPECT_EQ(p128.at("encoder.features.8.weight"), (std::vector<int64_t>{64, 64, 4, 4}));
+  EXPECT_EQ(p128.at("decoder.deconv.0.weight"), (std::vector<int64_t>{64, 64, 4, 4}));
+  EXPECT_EQ(p128.at("decoder.deconv.8.weight"), (std::vector<int64_t>{32, 1, 4, 4}));
+  auto count = [](const std::map<std::string, std::vector<int64_t>>& p) {
+    int64_t n = 0;
+    for (const auto& [k, v] : p) {
+      int64_t e = 1;
+      for (int64_t d : v) e *= d;
+      n += e;
+    }
+    return n;
+  };
+  EXPECT_EQ(count(p512) - count(p64), 3 * 2 * (64 * 64 * 16 + 64));
+  EXPECT_THROW(ModelConfig::defaults(ModelKind::kDcae, 1, 96).validate(), Error);
+}
+
+// A model's weights at 32 and 64 are drawn from the seed in the order they always were: the
+// decoder built here as the constructor built it before sides above 64 existed (the same
+// expressions, after the encoder) gets the same weights under the same seed.
+TEST(Networks, SeededWeightsUnchangedAt32And64) {
+  namespace nn = torch::nn;
+  for (int side : {32, 64}) {
+    const ModelConfig c = ModelConfig::defaults(ModelKind::kDcae, 1, side);
+    torch::manual_seed(7);
+    DetectorVae now(c);
+    torch::manual_seed(7);
+    ConvEncoder encoder(c);
+    const int base = side / 16;
+    nn::Sequential dense(nn::Linear(c.latent_dim, c.decoder_dense), nn::ReLU(),
+                         nn::Linear(c.decoder_dense, 64 * base * base), nn::ReLU());
+    auto up = [](int in, int out) { return nn::ConvTranspose2d(nn::ConvTranspose2dOptions(in, out, 4).stride(2).padding(1)); };
+    nn::Sequential deconv(up(64, 64), nn::ReLU(), up(64, 32), nn::ReLU(), up(32, 32), nn::ReLU(), up(32, c.channels));
+    for (int i : {0, 2, 4, 6}) {
+      const auto& a = now->decoder->deconv[size_t(i)]->as<nn::ConvTranspose2d>()->weight;
+      const auto& b = deconv[size_t(i)]->as<nn::ConvTranspose2d>()->weight;
+      EXPECT_TRUE(torch::equal(a, b)) << side << " layer " << i;
+    }
+    EXPECT_TRUE(torch::equal(now->encoder->features[0]->as<nn::Conv2d>()->weight,
+                             encoder->features[0]->as<nn::Conv2d>()->weight));
+  }
 }
 
 // 28x28 images are zero-padded by 2 pixels to 32x32; pixel values scale to [0, 1].

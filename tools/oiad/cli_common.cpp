@@ -111,6 +111,33 @@ CLI::Option* add_input_size_option(CLI::App* c, int& size) {
       ->check(CLI::IsMember(model::input_sizes()));
 }
 
+void add_tile_options(CLI::App* c, TileFlags& t) {
+  std::vector<std::string> sizes;
+  for (int s : model::input_sizes()) sizes.push_back(std::to_string(s));
+  c->add_option("--tile", t.side,
+                "score images at their own resolution in overlapping tiles of SIDE (the network side: " +
+                    choice_list(sizes) + "); the image score is the highest tile score, calibrated on whole VAL "
+                    "images, and change maps are stitched at full size (default: images are resized to the network)")
+      ->check(CLI::IsMember(model::input_sizes()));
+  c->add_option("--stride", t.stride, "tile stride in pixels, 1 to SIDE (default SIDE / 2)")->check(CLI::PositiveNumber);
+  c->add_option("--tiles", t.tiles, "training tiles drawn (seeded) from the normal images (default 16 per image, "
+                                    "at least 2000)")
+      ->check(CLI::PositiveNumber);
+}
+
+void TileFlags::resolve(int& input_size, bool input_size_given, const char* command) {
+  if (side == 0) {
+    OIAD_CHECK_USAGE(stride == 0 && tiles == 0, command, ": --stride and --tiles apply with --tile SIDE");
+    return;
+  }
+  OIAD_CHECK_USAGE(!input_size_given || input_size == side, command, ": --input-size ", input_size, " and --tile ",
+                   side, " disagree (with tiles the network side is the tile side)");
+  input_size = side;
+  if (stride == 0) stride = side / 2;
+  OIAD_CHECK_USAGE(stride <= side, command, ": --stride ", stride, " is larger than the tile side ", side,
+                   " (tiles would leave gaps)");
+}
+
 std::string preset_gamma_help() {
   std::string h = "default: the preset's";
   for (const std::string& p : detect::preset_names())

@@ -87,6 +87,17 @@ CLI::Option* add_seed_option(CLI::App* c, uint64_t& seed, const std::string& wha
 CLI::Option* add_preset_option(CLI::App* c, std::string& preset, const std::string& help);
 /// --input-size S (model::input_sizes()).
 CLI::Option* add_input_size_option(CLI::App* c, int& size);
+/// The tile route (`--tile SIDE`, `--stride S`, `--tiles N`): images scored at their own
+/// resolution in tiles of SIDE, the network side (detect/tiling.h).
+struct TileFlags {
+  int side = 0;     ///< 0: the resize route
+  int stride = 0;   ///< 0: side / 2
+  int64_t tiles = 0;  ///< training tiles; 0: the library's default
+  /// Applies the flags to `input_size` (SIDE is the network side; an --input-size that
+  /// differs is a UsageError) and resolves the stride.
+  void resolve(int& input_size, bool input_size_given, const char* command);
+};
+void add_tile_options(CLI::App* c, TileFlags& t);
 /// "default: the preset's, 5 for default, 40 for paper": --gamma's default, from the presets.
 std::string preset_gamma_help();
 /// "default: the preset's, 0.05 for default, 0 for paper": a detector option's default,

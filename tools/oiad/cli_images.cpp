@@ -6,6 +6,7 @@
 #include "oiad/core/random.h"
 #include "oiad/data/readers.h"
 #include "oiad/data/registry.h"
+#include "oiad/data/resize.h"
 #include "oiad/model/preprocess.h"
 
 namespace oiad::cli {
@@ -33,21 +34,23 @@ torch::Tensor selection_input(const model::LoadedModel& m, const ImageSelection&
   return model::model_input(m, s.pixels.data(), s.n, s.channels, s.height, s.width, resize, what);
 }
 
-ImageSelection select_images(const model::LoadedModel& m, const std::string& spec, const std::string& split,
-                             int64_t limit) {
+ChosenImages choose_images(const model::LoadedModel& m, const std::string& spec, const std::string& split,
+                           int64_t limit) {
   const std::string model_data = m.file.meta.value("dataset", "");
   const bool own = spec.empty() || spec == model_data;
   OIAD_CHECK_USAGE(!(spec.empty() && model_data.empty()), "no --data given and the model names no data set");
-  data::Dataset ds = data::load_dataset(own ? model_data : spec);
-  ImageSelection s;
-  s.channels = ds.channels;
-  s.height = ds.height;
-  s.width = ds.width;
-  const size_t sz = size_t(ds.image_size());
+  ChosenImages c;
+  c.ds = data::load_dataset(own ? model_data : spec);
+  c.what = own ? model_data : spec;
+  data::Dataset& ds = c.ds;
   if (own) {
     data::OneClassSplit sp = model_split(m);
     // The stored indices mean the images they meant at training only if the data set is
-    // unchanged: refuse one that changed (and any index out of range).
+    // unchanged: refuse one that changed (and any index out of range). A model trained on
+    // images resized to its network (data/resize.h) recorded the resized set's fingerprint.
+    const bool tiled = m.file.meta.contains("tiling");
+    const int side = m.net->config.input_size;
+    if (!tiled && data::needs_resize(ds, side)) ds = data::resized(ds, side);
     data::check_data_fingerprint(ds, sp, m.file.meta.value("data_fingerprint", nlohmann::json()), model_data);
     data::SplitPart part;
     if (split == "train") part = sp.train;
@@ -61,12 +64,11 @@ ImageSelection select_images(const model::LoadedModel& m, const std::string& spe
       part = part.subset(normal);
     }
     // (A defect's image keeps its id: the id names the data set image it was made from.)
-    const data::SplitPart chosen = part.subset(subset(part.size(), limit));
-    for (size_t i = 0; i < chosen.size(); ++i) {
-      s.ids.push_back(ds.image_id(chosen.source, chosen.index[i]));
-      s.labels.push_back(chosen.anomalous[i]);
+    c.part = part.subset(subset(part.size(), limit));
+    for (size_t i = 0; i < c.part.size(); ++i) {
+      c.ids.push_back(ds.image_id(c.part.source, c.part.index[i]));
+      c.labels.push_back(c.part.anomalous[i]);
     }
-    s.pixels = data::gather_pixels(ds, chosen);  // bounds-checked, defects applied
   } else {
     OIAD_CHECK_USAGE(split == "train" || split == "test", "split '", split, "' of ", spec,
                      ": expected train or test (val and cle exist only for the model's own data set)");
@@ -74,16 +76,34 @@ ImageSelection select_images(const model::LoadedModel& m, const std::string& spe
     const auto& src = ds.split(which);
     const std::string normal = m.file.meta.value("normal_class_name", "");
     int normal_idx = -1;
-    for (size_t c = 0; c < ds.class_names.size(); ++c)
-      if (ds.class_names[c] == normal) normal_idx = int(c);
+    for (size_t k = 0; k < ds.class_names.size(); ++k)
+      if (ds.class_names[k] == normal) normal_idx = int(k);
+    c.part.source = which;
     for (size_t i : subset(size_t(src.count), limit)) {
-      s.pixels.insert(s.pixels.end(), src.pixels.begin() + ptrdiff_t(i * sz), src.pixels.begin() + ptrdiff_t((i + 1) * sz));
-      s.ids.push_back(ds.image_id(which, int64_t(i)));
-      s.labels.push_back(normal_idx < 0 ? -1 : int(src.labels[i] != normal_idx));
+      c.part.index.push_back(int64_t(i));
+      c.part.anomalous.push_back(normal_idx >= 0 && src.labels[i] != normal_idx);
+      c.ids.push_back(ds.image_id(which, int64_t(i)));
+      c.labels.push_back(normal_idx < 0 ? -1 : int(src.labels[i] != normal_idx));
     }
   }
+  OIAD_CHECK(!c.ids.empty(), "no images selected (", c.what, ", split ", split, ")");
+  return c;
+}
+
+ImageSelection select_images(const model::LoadedModel& m, const std::string& spec, const std::string& split,
+                             int64_t limit) {
+  ChosenImages c = choose_images(m, spec, split, limit);
+  // Images of mixed sizes or larger than the network come resized to it (data/resize.h).
+  const int side = m.net->config.input_size;
+  if (data::needs_resize(c.ds, side)) c.ds = data::resized(c.ds, side);
+  ImageSelection s;
+  s.channels = c.ds.channels;
+  s.height = c.ds.height;
+  s.width = c.ds.width;
+  s.pixels = data::gather_pixels(c.ds, c.part);  // bounds-checked, defects applied
+  s.ids = std::move(c.ids);
+  s.labels = std::move(c.labels);
   s.n = int64_t(s.ids.size());
-  OIAD_CHECK(s.n > 0, "no images selected (", own ? model_data : spec, ", split ", split, ")");
   return s;
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "oiad/data/dataset.h"
 #include "oiad/data/split.h"
 #include "oiad/model/model_io.h"
 
@@ -20,6 +21,19 @@ struct ImageSelection {
   std::vector<std::string> ids;
   std::vector<int> labels;
 };
+
+/// Images chosen from a data set, as references into it (at their own sizes: the tile route
+/// reads them there), with ids and labels as in ImageSelection.
+struct ChosenImages {
+  data::Dataset ds;
+  data::SplitPart part;
+  std::vector<std::string> ids;
+  std::vector<int> labels;
+  std::string what;  ///< the data set as named
+};
+/// The images select_images returns, not yet gathered (see there).
+ChosenImages choose_images(const model::LoadedModel& m, const std::string& spec, const std::string& split,
+                           int64_t limit);
 
 /// With `spec` empty or equal to the model's data set: the part `split` (train, val, test,
 /// or cle = the normal images of test) of the one-class split stored in the model, labelled.

@@ -40,11 +40,12 @@ double rate(Fn fn, double min_seconds) {
 // FLOPs of one decoder forward pass (multiply-adds count 2): dense layers and transposed
 // convolutions, 2·C_in·C_out·k²·H_in·W_in each.
 double decoder_flops(const model::ModelConfig& c) {
-  const double base = c.input_size / 16;
+  const double base = model::base_side(c.input_size);
   double f = 2.0 * c.latent_dim * c.decoder_dense + 2.0 * c.decoder_dense * 64 * base * base;
-  const int chans[5] = {64, 64, 32, 32, c.channels};
+  std::vector<int> chans(size_t(model::extra_stages(c.input_size)), 64);
+  for (int ch : {64, 64, 32, 32, c.channels}) chans.push_back(ch);
   double side = base;
-  for (int l = 0; l < 4; ++l) {
+  for (size_t l = 0; l + 1 < chans.size(); ++l) {
     f += 2.0 * chans[l] * chans[l + 1] * 16 * side * side;
     side *= 2;
   }

@@ -1,6 +1,8 @@
 // oiad data info|fetch|split
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <climits>
 #include <iostream>
 
 #include "cli_common.h"
@@ -27,7 +29,27 @@ struct DataOptions {
 };
 
 nlohmann::json split_counts(const data::Dataset& ds, const std::string& split) {
-  return {{"count", ds.split(split).count}, {"per_class", ds.per_class(split)}};
+  const data::ImageSet& s = ds.split(split);
+  nlohmann::json j = {{"count", s.count}, {"per_class", ds.per_class(split)}};
+  if (ds.has_masks()) {
+    int64_t known = 0, defective = 0;
+    for (int64_t i = 0; i < s.count; ++i) {
+      const data::ImageView v = ds.image(split, i);
+      known += v.mask != nullptr;
+      defective += v.mask && std::any_of(v.mask, v.mask + size_t(v.height) * v.width, [](uint8_t b) { return b != 0; });
+    }
+    j["masks"] = {{"known", known}, {"with_defect", defective}};
+  }
+  return j;
+}
+
+// Height or width: the one size of the set, or {"min", "max"} over its images.
+nlohmann::json extent(const data::Dataset& ds, bool height) {
+  if (!ds.mixed_sizes()) return height ? ds.height : ds.width;
+  int lo = INT32_MAX, hi = 0;
+  for (const data::ImageSet* s : {&ds.train, &ds.test})
+    for (int32_t v : height ? s->heights : s->widths) lo = std::min(lo, int(v)), hi = std::max(hi, int(v));
+  return {{"min", lo}, {"max", hi}};
 }
 
 void run_info(const DataOptions& o) {
@@ -35,8 +57,9 @@ void run_info(const DataOptions& o) {
   nlohmann::json j = {{"name", ds.name},
                       {"source", ds.source},
                       {"channels", ds.channels},
-                      {"height", ds.height},
-                      {"width", ds.width},
+                      {"height", extent(ds, true)},
+                      {"width", extent(ds, false)},
+                      {"mixed_sizes", ds.mixed_sizes()},
                       {"classes", ds.class_names},
                       {"splits", {{"train", split_counts(ds, "train")}, {"test", split_counts(ds, "test")}}}};
   print_json_line(j.dump());
@@ -76,7 +99,7 @@ void add_data_command(CLI::App& app, Runner& run) {
   data->require_subcommand(1);
 
   CLI::App* info = data->add_subcommand("info", "print a data set's shape, classes and split sizes as JSON");
-  info->add_option("spec", opt->spec, "mnist, fashion-mnist, cifar10, or a path")->required();
+  info->add_option("spec", opt->spec, "mnist, fashion-mnist, cifar10, magnetic-tile, or a path")->required();
   info->callback([&run, opt] { run = [opt] { run_info(*opt); return 0; }; });
 
   CLI::App* fetch = data->add_subcommand("fetch", "download an official release over HTTPS (SHA-256 checked)");

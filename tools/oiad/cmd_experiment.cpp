@@ -26,6 +26,8 @@ struct ExperimentCliOptions {
   std::string transforms_set;                        // empty: the default set
   std::vector<int> transforms_net;                   // depth, widen; empty: the default
   bool quick = false;
+  bool input_size_given = false;
+  TileFlags tile;
   experiment::ExperimentOptions exp;
 };
 
@@ -49,6 +51,10 @@ void run_experiment_command(ExperimentCliOptions o, const std::string& command) 
   o.exp.command = command;
   o.exp.protocol = data::parse_protocol(o.protocol);
   o.exp.preset = detect::parse_preset(o.preset);
+  o.tile.resolve(o.exp.input_size, o.input_size_given, "experiment");
+  o.exp.tile = o.tile.side > 0;
+  o.exp.tile_stride = o.tile.stride;
+  o.exp.tiles = o.tile.tiles;
   try {
     if (!o.transforms_set.empty()) o.exp.transforms.transforms = peers::parse_transform_set(o.transforms_set);
   } catch (const UsageError& e) {
@@ -97,6 +103,7 @@ void add_experiment_command(CLI::App& app, Runner& run, const std::string& comma
   add_number(c, train::spec::kBatchSize, e.train.batch_size);
   add_number(c, train::spec::kKlWarmup, e.train.kl_warmup_epochs);
   add_input_size_option(c, e.input_size);
+  add_tile_options(c, o->tile);
   c->add_option("--deepsvdd-epochs", e.deepsvdd_epochs,
                 "deepsvdd: autoencoder and Deep SVDD epochs, AE,SVDD (default: 150,150 for grey images, the authors' "
                 "schedule; 30,50 for colour, shortened from their 350,150; learning-rate drops keep their share)")
@@ -140,6 +147,7 @@ void add_experiment_command(CLI::App& app, Runner& run, const std::string& comma
       if (given("--transforms-passes")) e.transforms.passes = given_values.transforms.passes;
       // --transforms-set and --transforms-net are applied after this, in run_experiment_command.
     }
+    o->input_size_given = c->count("--input-size") > 0;
     run = [o, command_line] { run_experiment_command(*o, command_line); return 0; };
   });
 }

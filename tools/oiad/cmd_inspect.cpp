@@ -18,6 +18,7 @@
 #include "oiad/data/readers.h"
 #include "oiad/detect/complexity.h"
 #include "oiad/detect/pipeline.h"
+#include "oiad/detect/tiling.h"
 #include "oiad/dist/group.h"
 #include "oiad/eval/roc.h"
 #include "oiad/experiment/experiment.h"
@@ -49,6 +50,28 @@ void run_inspect(const InspectOptions& o) {
       check_can_write("inspect", *f);
     }
   detect::CalibratedDetector d = detect::load_detector(o.model, true);
+  if (detect::is_tiled(d.model)) {
+    // A tiled model: the image at its own size, its map stitched from the tiles' maps.
+    OIAD_CHECK_USAGE(o.out.empty(), "inspect: ", o.model, " is a tiled model: --map draws its full-size change map; ",
+                     "a morph strip (--out) is of one network-size image");
+    const detect::TileCalibration t = detect::tile_calibration(d.model, o.model);
+    data::DecodedImage img = data::read_image_file(o.image);
+    OIAD_CHECK_USAGE(img.channels == d.model.net->config.channels, o.image, ": ", img.channels,
+                     " channel(s), the model expects ", d.model.net->config.channels);
+    const data::ImageView v{img.channels, img.height, img.width, img.chw.data(), nullptr};
+    const detect::TiledScore r = detect::score_tiled(d, t, v, t.fpr, true);
+    report::write_change_map(o.map, img.chw.data(), img.channels, img.height, img.width, r.map.data(), 1);
+    print_json_line(nlohmann::json{{"image", o.image},
+                                   {"score", r.image.score},
+                                   {"anomalous", r.image.anomalous},
+                                   {"p_value", json_number(r.image.p_value)},
+                                   {"metric", t.score_name},
+                                   {"tiles", r.layout.count()},
+                                   {"map", o.map},
+                                   {"map_max", *std::max_element(r.map.begin(), r.map.end())}}
+                        .dump());
+    return;
+  }
   const bool reconstruction = d.scorer == detect::Scorer::kReconstruction;
   OIAD_CHECK_USAGE(!reconstruction || o.out.empty(), "inspect: ", o.model, " is a ",
                    model::kind_name(d.model.net->config.kind),

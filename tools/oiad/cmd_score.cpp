@@ -18,6 +18,7 @@
 #include "oiad/data/readers.h"
 #include "oiad/detect/complexity.h"
 #include "oiad/detect/pipeline.h"
+#include "oiad/detect/tiling.h"
 #include "oiad/dist/group.h"
 #include "oiad/eval/roc.h"
 #include "oiad/experiment/experiment.h"
@@ -40,11 +41,68 @@ struct ScoreOptions {
   bool exit_status = false;
 };
 
+// A tiled model (trained with --tile): each image at its own size, tile by tile; the image
+// score is the highest tile score, decided by the one-sided rule on whole VAL images.
+int run_score_tiled(const ScoreOptions& o, const detect::CalibratedDetector& d) {
+  const detect::TileCalibration t = detect::tile_calibration(d.model, o.model);
+  OIAD_CHECK_USAGE(o.metric.empty() || o.metric == t.score_name, "score: the tiled model scores its tiles by ",
+                   t.score_name, " (chosen at training); --metric ", o.metric, " does not apply");
+  OIAD_CHECK_USAGE((!o.decision.rule || *o.decision.rule == detect::rule_name(detect::Rule::kOneSided)) &&
+                       !o.decision.alpha,
+                   "score: a tiled model decides by the one-sided rule on whole images (--fpr)");
+  const double f = o.decision.fpr.value_or(t.fpr);
+  const double threshold = t.threshold(f);
+  OIAD_CHECK_USAGE(o.images.empty() || o.data.empty(), "score: give --data SPEC or image files, not both");
+  OIAD_CHECK_USAGE(!launch().distributed(), "score: a tiled model scores on one process");
+  std::vector<data::DecodedImage> files;
+  ChosenImages chosen;
+  std::vector<std::string> ids;
+  std::vector<int> labels;
+  if (o.images.empty()) {
+    chosen = choose_images(d.model, o.data, o.split, o.sample);
+    ids = chosen.ids, labels = chosen.labels;
+  } else {
+    for (const std::string& p : o.images) {
+      files.push_back(data::read_image_file(p));
+      OIAD_CHECK_USAGE(files.back().channels == d.model.net->config.channels, p, ": ", files.back().channels,
+                       " channel(s), the model expects ", d.model.net->config.channels);
+      ids.push_back(p);
+      labels.push_back(-1);
+    }
+  }
+  std::string out;
+  bool any = false;
+  ProgressPrinter progress("score");
+  for (size_t i = 0; i < ids.size(); ++i) {
+    const data::ImageView v =
+        files.empty() ? chosen.ds.image(chosen.part.source, chosen.part.index[i])
+                      : data::ImageView{files[i].channels, files[i].height, files[i].width, files[i].chw.data(), nullptr};
+    const detect::TiledScore r = detect::score_tiled(d, t, v, f, false);
+    nlohmann::json j = {{"id", ids[i]}};
+    if (labels[i] >= 0) j["label"] = labels[i];
+    j["score"] = r.image.score;
+    j["anomalous"] = r.image.anomalous;
+    j["metric"] = t.score_name;
+    j["rule"] = detect::rule_name(detect::Rule::kOneSided);
+    j["fpr"] = f;
+    j["threshold"] = threshold;
+    j["p_value"] = json_number(r.image.p_value);
+    j["tiles"] = r.layout.count();
+    j["worst_tile"] = {{"y", r.layout.y(r.worst_tile)}, {"x", r.layout.x(r.worst_tile)}, {"side", t.side}};
+    out += j.dump() + "\n";
+    any = any || r.image.anomalous;
+    progress.count(int64_t(i + 1), int64_t(ids.size()));
+  }
+  write_output(o.out, out);
+  return o.exit_status && any ? kExitAnomalous : 0;
+}
+
 int run_score(const ScoreOptions& o) {
   check_out_is_not_an_input("score", o.out, {o.model});
   check_can_write("score", o.out);
   detect::CalibratedDetector d = detect::load_detector(o.model, true);
   if (o.reference_decoder) detect::set_fast_decoder(d, false);
+  if (detect::is_tiled(d.model)) return run_score_tiled(o, d);
   detect::ScoreOptions so;
   so.metric = metric_flag(o.metric);
   so.decision = o.decision;

@@ -34,6 +34,9 @@ struct TrainCliOptions {
   int64_t limit = 0;
   uint64_t seed = 0;
   int input_size = model::kDefaultInputSize;
+  bool input_size_given = false;
+  TileFlags tile;
+  std::string metric;  // the tiles' metric (tiled detectors)
   std::optional<int> latent_dim;
   std::optional<double> gamma, eta, kl_weight;  // not given: the kind's defaults
   bool resume = false;
@@ -62,6 +65,8 @@ void run_train(TrainCliOptions o) {
   }
   OIAD_CHECK_USAGE(o.train.batch_size % launch().world_size == 0, "train: --batch-size ", o.train.batch_size,
                    " does not split evenly over ", launch().world_size, " ranks (the batch is the whole group's)");
+  o.tile.resolve(o.input_size, o.input_size_given, "train");
+  OIAD_CHECK_USAGE(o.metric.empty() || o.tile.side > 0, "train: --metric chooses the tiles' score (with --tile)");
   SplitData sd = load_split_data(o.data, o.normal_class, o.protocol, o.seed, o.limit, o.defects);
   workflow::TrainJob job;
   job.split = sd.split;
@@ -82,6 +87,13 @@ void run_train(TrainCliOptions o) {
   job.decision = apply_decision_flags(detect::preset_decision_for(preset, cfg.kind), o.decision, "train",
                                       /*both_levels=*/true);
   job.seed = o.seed;
+  job.tiled = o.tile.side > 0;
+  job.tile_stride = o.tile.stride;
+  job.tiles = o.tile.tiles;
+  if (!o.metric.empty()) job.tile_metric = detect::parse_metric(o.metric);
+  OIAD_CHECK_USAGE(!job.tiled || !launch().distributed(), "train: --tile runs on one process");
+  OIAD_CHECK_USAGE(!job.tiled || job.calibrate, "train: a tiled model is calibrated when it is trained (--tile with ",
+                   "--no-calibrate)");
   std::unique_ptr<dist::Group> group;
   if (launch().distributed()) {
     // Data-parallel training (train::TrainOptions::group); rank 0 prints and writes.
@@ -119,7 +131,11 @@ void add_train_command(CLI::App& app, Runner& run) {
   add_train_options(c, o->train);
   add_split_limit(c, o->limit);
   add_seed_option(c, o->seed, "the split, the weights and the batches");
-  add_input_size_option(c, o->input_size);
+  auto* input_size = add_input_size_option(c, o->input_size);
+  add_tile_options(c, o->tile);
+  add_choice(c, "--metric", o->metric, detect::metric_names(),
+             "with --tile: the metric the tiles of a detector are scored by (default " +
+                 detect::metric_name(detect::kDefaultMetric) + ")");
   // The defaults shown are the library's (ModelConfig::defaults, the presets').
   const auto n = [](double v) { return NumberSpec::default_text(v); };
   const model::ModelConfig grey = model::ModelConfig::defaults(model::ModelKind::kDetectorVae, 1, o->input_size);
@@ -139,10 +155,11 @@ void add_train_command(CLI::App& app, Runner& run) {
   add_decision_flags(c, o->decision, "the default decision stored with the calibration (default: the preset's)");
   c->add_flag("!--no-calibrate", o->calibrate, "skip calibration on VAL after training");
   c->add_option("--out", o->out, "model file to write")->required();
-  c->callback([&run, o, kind] {
-    run = [o, kind] {
+  c->callback([&run, o, kind, input_size] {
+    run = [o, kind, input_size] {
       TrainCliOptions opts = *o;
       opts.kind_given = kind->count() > 0;
+      opts.input_size_given = input_size->count() > 0;
       run_train(opts);
       return 0;
     };

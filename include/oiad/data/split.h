@@ -24,10 +24,15 @@ enum class Protocol {
   /// half left clean (label 0) and half given one seeded synthetic defect (label 1, data/
   /// defects.h), the families taking turns. Paste donors are other images of the test split.
   kDefects,
+  /// Inspection photographs without a published split (Magnetic-tile): the normal class's
+  /// training images seeded into 30% test, and of the rest 10% VAL and 90% train; test = those
+  /// normal images (label 0) followed by every image of the other classes (label 1, masks
+  /// kept), all from the train split.
+  kInspection,
 };
 
 Protocol parse_protocol(const std::string& s);  ///< one of protocol_names()
-/// "paper", "standard": the allowed values of every --protocol option.
+/// "paper", "standard", "defects", "inspection": the allowed values of every --protocol option.
 const std::vector<std::string>& protocol_names();
 std::string protocol_name(Protocol p);
 
@@ -80,9 +85,15 @@ OneClassSplit make_normal_split(const Dataset& ds, int normal_class, double val_
 
 /// Copies a part's images: (n, C, H, W) uint8, with the part's defects applied.
 std::vector<uint8_t> gather_pixels(const Dataset& ds, const SplitPart& part);
-/// The defects' masks of a part: (n, H, W) uint8, 1 on the pixels a defect changed (all 0
-/// for a clean image, and for every image of a part without defects).
+/// The masks of a part: (n, H, W) uint8, 1 on the pixels a synthetic defect changed or the
+/// data set's ground-truth mask marks (all 0 for a clean image, and for every image of a
+/// part of a data set without masks and defects).
 std::vector<uint8_t> defect_masks(const Dataset& ds, const SplitPart& part);
+/// Per image of a part: 1 when its mask is known (a synthetic defect's part, or a data set
+/// image whose mask is known), 0 otherwise.
+std::vector<uint8_t> known_masks(const Dataset& ds, const SplitPart& part);
+/// True when some image of the part has a known mask.
+bool has_masks(const Dataset& ds, const SplitPart& part);
 
 /// What a model trained on `split` of `ds` records of its data, to notice later that the data
 /// set changed: {"train_images", "test_images" (the data set's counts), "sha256" (of every

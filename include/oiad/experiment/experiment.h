@@ -53,6 +53,13 @@ struct ExperimentOptions {
   /// VAL false-positive rate of the one-sided rule's decisions reported beside them.
   double one_sided_fpr = 0.05;
   int input_size = model::kDefaultInputSize;
+  /// The tile route (`--tile`): when `tile` is set, input_size is the tile side; OIAD, the VAE
+  /// and the DCAE train on seeded tiles (`tiles`, 0: the library's default) and score every
+  /// image tile by tile at its own size, `tile_stride` apart (detect/tiling.h); the feature
+  /// baselines see each image resized to input_size.
+  bool tile = false;
+  int tile_stride = 0;
+  int64_t tiles = 0;
   /// Training of the Detector-VAE, VAE and DCAE (epochs, batch, learning rates, warm-up).
   train::TrainOptions train;
   /// Holdout for the baselines: this share of each label of the test part, seeded.

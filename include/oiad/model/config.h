@@ -36,7 +36,8 @@ constexpr int kMaxLatentDim = 1024;
 constexpr int kMaxDenseWidth = 16384;
 constexpr int kMaxDiscLayers = 64;
 
-/// The network input sides the model supports: 32 (28x28 zero-padded) and 64 (Table I).
+/// The network input sides the model supports: 32 (28x28 zero-padded), 64 (Table I) and the
+/// doublings up to 512 (one more stride-2 stage each, model/networks.h).
 const std::vector<int>& input_sizes();
 /// The input side of every command and function that takes one, unless told otherwise.
 constexpr int kDefaultInputSize = 32;
@@ -54,7 +55,8 @@ struct ModelConfig {
   ModelKind kind = ModelKind::kDetectorVae;
   /// Image channels (1 for MNIST-like, 3 for CIFAR-like).
   int channels = 1;
-  /// Side of the square network input: 32 (28x28 images padded) or 64 (Table I, resized).
+  /// Side of the square network input: 32 (28x28 images padded), 64 (Table I, resized) or
+  /// 128, 256, 512 (one more stride-2 stage per doubling).
   int input_size = kDefaultInputSize;
   /// Latent codes: paper default 20 for MNIST / Fashion-MNIST, 40 for CIFAR-10 (Sec. IV.B).
   int latent_dim = 20;

@@ -1,6 +1,6 @@
 // The networks of Table I and the losses of eq. 9.
 //
-// Shapes: images x are (N, C, S, S) float32 in [0, 1], S = input_size (32 or 64);
+// Shapes: images x are (N, C, S, S) float32 in [0, 1], S = input_size (32, 64, ..., 512);
 // codes z, mu, logvar are (N, d), d = latent_dim. The decoder returns its raw output
 // (N, C, S, S): for the l2 (Gaussian) decoder that is the reconstruction itself, for the
 // Bernoulli decoder the logits of the pixel probabilities (see output_to_image).
@@ -20,8 +20,16 @@ namespace oiad::model {
 /// measured on MNIST, every run collapsed to an all-black output within 200 steps.)
 torch::Tensor output_to_image(const torch::Tensor& out, Reconstruction kind);
 
-/// Four 4x4 stride-2 convolutions (32, 32, 64, 64 channels, ReLU), dense 128 ReLU, then the
-/// heads for mu and log-variance (Table I). A deterministic encoder (DCAE) uses mu only.
+/// The side of the map between the convolutions and the dense layers: S/16 for S = 32 and
+/// 64 (Table I), 4 above.
+int base_side(int input_size);
+/// Stride-2 stages beyond Table I's four: one per doubling of the side above 64 (0 for 32
+/// and 64, so that their networks and model files are exactly Table I's).
+int extra_stages(int input_size);
+
+/// Four 4x4 stride-2 convolutions (32, 32, 64, 64 channels, ReLU), then extra_stages() more
+/// of 64 channels, dense 128 ReLU, then the heads for mu and log-variance (Table I). A
+/// deterministic encoder (DCAE) uses mu only.
 struct ConvEncoderImpl : torch::nn::Module {
   explicit ConvEncoderImpl(const ModelConfig& c);
   /// Returns {mu, logvar}, each (N, d).
@@ -31,8 +39,9 @@ struct ConvEncoderImpl : torch::nn::Module {
 };
 TORCH_MODULE(ConvEncoder);
 
-/// Dense 128/512 ReLU, dense (S/16)²·64 ReLU, four 4x4 stride-2 transposed convolutions
-/// (64, 32, 32, C channels; ReLU between them, logits out), Table I.
+/// Dense 128/512 ReLU, dense base_side²·64 ReLU, extra_stages() 4x4 stride-2 transposed
+/// convolutions of 64 channels, then Table I's four (64, 32, 32, C channels; ReLU between
+/// them, logits out).
 struct ConvDecoderImpl : torch::nn::Module {
   explicit ConvDecoderImpl(const ModelConfig& c);
   torch::Tensor forward(const torch::Tensor& z);  ///< (N, d) -> logits (N, C, S, S)

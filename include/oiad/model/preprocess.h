@@ -23,8 +23,9 @@ torch::Tensor images_to_input(const uint8_t* pixels, int64_t n, int channels, in
 /// Images for model `m`: (n, C, H, W) uint8 of the model's image size and channel count (its
 /// "preprocessing" metadata) -> its input, by images_to_input. Images of another size or
 /// channel count are an error naming `what`, unless `convert`: then they are first brought to
-/// the model's image size (bilinear) and channel count (grey = channel mean; grey to colour
-/// repeats the channel) and rounded to uint8, as if stored that way.
+/// the model's channel count (grey = channel mean; grey to colour repeats the channel, rounded
+/// to uint8) and image size (data::resize_image: pixel-area averaging when shrinking,
+/// bilinear when enlarging, as data::resized does), as if stored that way.
 torch::Tensor model_input(const LoadedModel& m, const uint8_t* pixels, int64_t n, int channels, int height,
                           int width, bool convert, const std::string& what);
 /// One decoded image (data::read_image_file, data::decode_image) for model `m`: (1, C, S, S).
@@ -35,6 +36,9 @@ torch::Tensor model_input(const LoadedModel& m, const data::DecodedImage& image,
 /// the inverse of images_to_input's geometry ("none": as they are, "pad": the padding cut
 /// off, "bilinear": resized back).
 torch::Tensor input_map_to_image(const torch::Tensor& maps, int height, int width);
+/// Per-pixel maps (n, H, W) resized to (n, height, width), bilinear (for maps of images that
+/// were resized to the network: data::resized).
+torch::Tensor resize_maps(const torch::Tensor& maps, int height, int width);
 
 /// (n, C, S, S) float in [0, 1] -> (n, C, S, S) uint8 (rounded), for writing pictures.
 std::vector<uint8_t> input_to_bytes(const torch::Tensor& x);

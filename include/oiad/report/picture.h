@@ -50,5 +50,10 @@ constexpr double kChangeMapOpacity = 0.7;
 std::vector<uint8_t> change_map_png(const uint8_t* chw, int channels, int size, const float* map, int scale = 4);
 void write_change_map(const std::string& path, const uint8_t* chw, int channels, int size, const float* map,
                       int scale = 4);
+/// The same for an image of height x width (a photograph scored by tiles, at its own size).
+std::vector<uint8_t> change_map_png(const uint8_t* chw, int channels, int height, int width, const float* map,
+                                    int scale);
+void write_change_map(const std::string& path, const uint8_t* chw, int channels, int height, int width,
+                      const float* map, int scale);
 
 }  // namespace oiad::report

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -36,6 +37,15 @@ struct TrainJob {
   detect::Preset preset = detect::Preset::kDefault;
   /// The default decision stored with the calibration (the preset's unless set).
   detect::DecisionRule decision;
+  /// Tiles (the `--tile` route; off: images are resized to the network, data/resize.h): the
+  /// network side config.input_size is the tile side; training draws `tiles` seeded tiles
+  /// from the train part's images at their own resolution (0: 16 per image, at least 2,000);
+  /// the calibration runs on as many VAL tiles as 16 per VAL image, then on the whole VAL
+  /// images tiled at `tile_stride` (detect/tiling.h), by `tile_metric` for a detector.
+  bool tiled = false;
+  int tile_stride = 0;
+  int64_t tiles = 0;
+  std::optional<detect::Metric> tile_metric;
   /// The run's one seed: the weights, the batches (TrainOptions::seed), the morph search of
   /// the calibration; recorded in the file.
   uint64_t seed = 0;
