@@ -140,7 +140,11 @@ class Scores:
     score (larger = more anomalous), anomalous (bool: the decision), p_value (conformal, against
     the VAL images' scores), most_extreme_code, consistency (n x codes: the structure
     consistency of each scored code, for the metric); and the decision applied: metric, rule,
-    alpha, fpr, threshold (anomalous <=> score > threshold), codes (the scored codes)."""
+    alpha, fpr, threshold (anomalous <=> score > threshold), codes (the scored codes).
+    A tiled model (trained with --tile) scores each image at its own size: score is its
+    highest tile score, and `tiles` (tiles per image), `worst_tile` (n x 2: y, x of the tile
+    with the highest score) and `maps` (one (H, W) float array per image: the change map
+    stitched at the image's size) are set; they are None for other models."""
 
     def __init__(self, d):
         self.score = d["score"]
@@ -154,6 +158,9 @@ class Scores:
         self.alpha = d["alpha"]
         self.fpr = d["fpr"]
         self.threshold = d["threshold"]
+        self.tiles = d.get("tiles")
+        self.worst_tile = d.get("worst_tile")
+        self.maps = d.get("maps")
 
     def __len__(self):
         return len(self.score)

@@ -20,6 +20,7 @@
 #include "oiad/data/split.h"
 #include "oiad/detect/detector_options.h"
 #include "oiad/detect/pipeline.h"
+#include "oiad/detect/tiling.h"
 #include "oiad/eval/roc.h"
 #include "oiad/model/config.h"
 #include "oiad/model/preprocess.h"
@@ -117,6 +118,12 @@ class Model {
   py::dict score(const U8Array& images, std::optional<std::string> metric, std::optional<std::string> rule,
                  std::optional<double> alpha, std::optional<double> fpr, bool resize, int threads, bool progress) const {
     const Images im = images_of(images, "images");
+    if (detect::is_tiled(d_.model)) {
+      std::vector<data::ImageView> views;
+      const size_t one = size_t(im.channels) * im.height * im.width;
+      for (int64_t i = 0; i < im.n; ++i) views.push_back({im.channels, im.height, im.width, im.data + size_t(i) * one, nullptr});
+      return score_tiled(views, metric, rule, alpha, fpr, threads, progress);
+    }
     return score_input(request(metric, rule, alpha, fpr), threads, progress, [&] {
       return model::model_input(d_.model, im.data, im.n, im.channels, im.height, im.width, resize, "images");
     });
@@ -126,6 +133,16 @@ class Model {
                        std::optional<std::string> rule, std::optional<double> alpha, std::optional<double> fpr,
                        bool resize, int threads, bool progress) const {
     OIAD_CHECK_USAGE(!paths.empty(), "images: no image files");
+    if (detect::is_tiled(d_.model)) {  // each file at its own size
+      std::vector<data::DecodedImage> files;
+      {
+        py::gil_scoped_release nogil;
+        for (const auto& p : paths) files.push_back(data::read_image_file(p));
+      }
+      std::vector<data::ImageView> views;
+      for (const auto& f : files) views.push_back({f.channels, f.height, f.width, f.chw.data(), nullptr});
+      return score_tiled(views, metric, rule, alpha, fpr, threads, progress);
+    }
     return score_input(request(metric, rule, alpha, fpr), threads, progress, [&] {
       std::vector<torch::Tensor> xs;
       for (const auto& p : paths) {
@@ -161,6 +178,70 @@ class Model {
   }
 
  private:
+  // A tiled model (trained with --tile): each image at its own size, its score the highest
+  // tile score, decided by the one-sided rule on whole VAL images (detect/tiling.h); the
+  // stitched maps come back too, one (H, W) array per image.
+  py::dict score_tiled(const std::vector<data::ImageView>& views, const std::optional<std::string>& metric,
+                       const std::optional<std::string>& rule, std::optional<double> alpha, std::optional<double> fpr,
+                       int threads, bool progress) const {
+    require_calibration("score");
+    const detect::TileCalibration t = detect::tile_calibration(d_.model, name_);
+    OIAD_CHECK_USAGE(!metric || *metric == t.score_name, "score: the tiled model scores its tiles by ", t.score_name,
+                     " (chosen at training); metric=", *metric, " does not apply");
+    OIAD_CHECK_USAGE((!rule || *rule == detect::rule_name(detect::Rule::kOneSided)) && !alpha,
+                     "score: a tiled model decides by the one-sided rule on whole images (fpr)");
+    if (fpr) OIAD_CHECK_USAGE(*fpr > 0 && *fpr < 1, "score: fpr ", *fpr, " outside (0, 1)");
+    const double f = fpr.value_or(t.fpr);
+    std::vector<detect::TiledScore> scored;
+    {
+      py::gil_scoped_release nogil;
+      ThreadScope ts(threads);
+      ProgressPrinter printer("score", 10.0, {}, progress);
+      for (size_t i = 0; i < views.size(); ++i) {
+        check_signals();
+        OIAD_CHECK_USAGE(views[i].channels == d_.model.net->config.channels, "images: ", views[i].channels,
+                         " channel(s), the model expects ", d_.model.net->config.channels);
+        scored.push_back(detect::score_tiled(d_, t, views[i], f, true));
+        printer.count(int64_t(i + 1), int64_t(views.size()));
+      }
+    }
+    const auto n = py::ssize_t(scored.size());
+    py::array_t<double> score(n), p_value(n);
+    py::array_t<bool> anomalous(n);
+    py::array_t<int> tiles(n), worst(std::vector<py::ssize_t>{n, 2});
+    py::list maps;
+    for (py::ssize_t i = 0; i < n; ++i) {
+      const auto& r = scored[size_t(i)];
+      score.mutable_at(i) = r.image.score;
+      p_value.mutable_at(i) = r.image.p_value;
+      anomalous.mutable_at(i) = r.image.anomalous;
+      tiles.mutable_at(i) = int(r.layout.count());
+      worst.mutable_at(i, 0) = r.layout.y(r.worst_tile);
+      worst.mutable_at(i, 1) = r.layout.x(r.worst_tile);
+      py::array_t<float> m(std::vector<py::ssize_t>{py::ssize_t(r.layout.height), py::ssize_t(r.layout.width)});
+      std::copy(r.map.begin(), r.map.end(), m.mutable_data());
+      maps.append(m);
+    }
+    py::dict out;
+    out["score"] = score;
+    out["anomalous"] = anomalous;
+    out["p_value"] = p_value;
+    py::array_t<int> none(n);
+    std::fill(none.mutable_data(), none.mutable_data() + n, -1);
+    out["most_extreme_code"] = none;
+    out["consistency"] = py::array_t<double>(std::vector<py::ssize_t>{n, 0});
+    out["codes"] = std::vector<int>{};
+    out["tiles"] = tiles;
+    out["worst_tile"] = worst;
+    out["maps"] = maps;
+    out["metric"] = t.score_name;
+    out["rule"] = detect::rule_name(detect::Rule::kOneSided);
+    out["alpha"] = d_.scorer == detect::Scorer::kStructureConsistency ? d_.calibration.alpha : 0.0;
+    out["fpr"] = f;
+    out["threshold"] = t.threshold(f);
+    return out;
+  }
+
   void require_calibration(const char* what) const {
     OIAD_CHECK(d_.calibrated, what, ": ", name_, " has no calibration: call Model.calibrate(val_images) first");
   }

@@ -191,3 +191,65 @@ def test_roc_auc_against_pair_counting():
     assert oiad.roc_auc(s, y) == pytest.approx(pairs / (len(pos) * len(neg)), abs=1e-12)
     with pytest.raises(ValueError, match="label 2"):
         oiad.roc_auc([0.1, 0.2], [0, 2])
+
+
+def test_tiled_model_scores_photographs_as_the_cli(tmp_path):
+    """A tiled DCAE trained by the CLI on grey textures of mixed sizes: Model.score of image
+    files of their own sizes gives `oiad score`'s scores, decisions and p-values, and one
+    stitched map per image of that image's size."""
+    rng = np.random.default_rng(3)
+    root = tmp_path / "set"
+    paths = []
+    for i in range(24):
+        h, w = 40 + int(rng.integers(0, 20)), 44 + int(rng.integers(0, 24))
+        img = (90 + 20 * ((np.add.outer(np.arange(h) // 4, np.arange(w) // 4)) % 2)
+               + rng.integers(0, 20, (h, w))).astype(np.uint8)
+        cls = "good" if i < 20 else "spot"
+        if cls == "spot":
+            img[10:16, 12:18] = 240
+        d = root / cls
+        d.mkdir(parents=True, exist_ok=True)
+        path = d / ("%02d.png" % i)
+        path.write_bytes(_png(img))
+        paths.append(str(path))
+    model_path = str(tmp_path / "t.oiad")
+    r = subprocess.run([CLI, "--threads", "1", "train", "--data", str(root), "--normal-class", "good", "--protocol",
+                        "inspection", "--kind", "dcae", "--tile", "32", "--stride", "16", "--tiles", "100",
+                        "--epochs", "1", "--out", model_path], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    files = paths[18:]
+    lines = cli("score", "--model", model_path, *files)
+    s = oiad.load(model_path).score(files)
+    assert len(s) == len(lines) == len(files)
+    for i, j in enumerate(lines):
+        assert s.score[i] == pytest.approx(j["score"], abs=1e-9)
+        assert bool(s.anomalous[i]) == j["anomalous"]
+        assert s.p_value[i] == pytest.approx(j["p_value"], abs=1e-12)
+        assert int(s.tiles[i]) == j["tiles"]
+        assert [int(v) for v in s.worst_tile[i]] == [j["worst_tile"]["y"], j["worst_tile"]["x"]]
+        h, w = oiad_image_shape(files[i])
+        assert s.maps[i].shape == (h, w)
+    with pytest.raises(ValueError):
+        oiad.load(model_path).score(files, alpha=0.1)
+
+
+def oiad_image_shape(path):
+    """(height, width) from a PNG's IHDR chunk."""
+    import struct
+    with open(path, "rb") as f:
+        head = f.read(24)
+    w, h = struct.unpack(">II", head[16:24])
+    return h, w
+
+
+def _png(img):
+    """A grey PNG of a (H, W) uint8 array, written with zlib (no imaging library needed)."""
+    import struct
+    import zlib
+    h, w = img.shape
+    raw = b"".join(b"\x00" + img[y].tobytes() for y in range(h))
+
+    def chunk(tag, data):
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
