@@ -23,7 +23,7 @@ std::string base64(const std::vector<uint8_t>& bytes) {
 // change map (from the scoring pass) and the morph strip (which decodes its own morphs).
 void add_pictures(const ScoreRequest& q, const torch::Tensor& x, const torch::Tensor& maps, int64_t at, JobResult& r) {
   const detect::CalibratedDetector& d = q.model->d;
-  for (int64_t i = 0; i < q.x.size(0); ++i) {
+  for (int64_t i = 0; i < q.images(); ++i) {
     const torch::Tensor xi = x.slice(0, at + i, at + i + 1);
     if (q.want_strip) {
       const detect::MorphStrip strip = detect::morph_strip(d, xi, q.plan.metric, d.calibration.alpha, 3, 8);
@@ -47,9 +47,10 @@ struct Batcher::Job {
   std::promise<JobResult> done;
 
   // Requests scored together: the same model and decision, and no pictures (a change map
-  // comes from the scoring pass, so a request that asks for one is scored alone).
+  // comes from the scoring pass, so a request that asks for one is scored alone); a tiled
+  // model's request is scored alone, image by image (its tiles are its batches).
   bool batchable_with(const Job& o) const {
-    return !q.want_map() && !q.want_strip && !o.q.want_map() && !o.q.want_strip && q.model == o.q.model &&
+    return !q.tiling && !o.q.tiling && !q.want_map() && !q.want_strip && !o.q.want_map() && !o.q.want_strip && q.model == o.q.model &&
            q.plan.metric == o.q.plan.metric && q.plan.decision.rule == o.q.plan.decision.rule &&
            q.plan.level == o.q.plan.level;
   }
@@ -117,10 +118,10 @@ void Batcher::worker_loop() {
       if (jobs_.empty()) return;
       batch.push_back(jobs_.front());
       jobs_.pop_front();
-      int64_t images = batch[0]->q.x.size(0);
+      int64_t images = batch[0]->q.images();
       for (auto it = jobs_.begin(); it != jobs_.end();) {
-        if (batch[0]->batchable_with(**it) && images + (*it)->q.x.size(0) <= opt_.batch_images) {
-          images += (*it)->q.x.size(0);
+        if (batch[0]->batchable_with(**it) && images + (*it)->q.images() <= opt_.batch_images) {
+          images += (*it)->q.images();
           batch.push_back(*it);
           it = jobs_.erase(it);
         } else {
@@ -142,6 +143,29 @@ void Batcher::finish_job(Job& j, JobResult r) {
   j.done.set_value(std::move(r));
 }
 
+// A tiled model's request: each image at its own size (detect::score_tiled), its map
+// stitched at that size and drawn over it.
+void Batcher::run_tiled(Job& j) {
+  const ScoreRequest& q = j.q;
+  JobResult r;
+  try {
+    for (const data::DecodedImage& p : q.photos) {
+      const data::ImageView v{p.channels, p.height, p.width, p.chw.data(), nullptr};
+      const detect::TiledScore t = detect::score_tiled(q.model->d, *q.tiling, v, q.plan.level, q.want_map());
+      r.scores.push_back(t.image);
+      if (q.want_map()) {
+        r.maps.push_back(base64(report::change_map_png(p.chw.data(), p.channels, p.height, p.width, t.map.data(), 1)));
+        r.map_max.push_back(*std::max_element(t.map.begin(), t.map.end()));
+      }
+    }
+    metrics_.scored(uint64_t(q.photos.size()));
+  } catch (const std::exception& e) {
+    r = JobResult{};
+    r.error = first_line(e.what());
+  }
+  finish_job(j, std::move(r));
+}
+
 void Batcher::run_batch(std::vector<std::shared_ptr<Job>>& batch) {
   std::vector<std::shared_ptr<Job>> live;
   for (auto& j : batch)
@@ -151,6 +175,10 @@ void Batcher::run_batch(std::vector<std::shared_ptr<Job>>& batch) {
       live.push_back(j);
   if (live.empty()) return;
   const ScoreRequest& first = live[0]->q;
+  if (first.tiling) {
+    run_tiled(*live[0]);
+    return;
+  }
   std::vector<torch::Tensor> parts;
   for (auto& j : live) parts.push_back(j->q.x);
   try {

@@ -52,6 +52,7 @@ class Batcher {
   struct Job;
   void worker_loop();
   void run_batch(std::vector<std::shared_ptr<Job>>& batch);
+  void run_tiled(Job& j);
   void finish_job(Job& j, JobResult r);
   Refusal busy(httplib::Response& res);  // call with mu_ held
 

@@ -167,7 +167,27 @@ ScoreRequest read_score_request(const httplib::Request& req, Model& m, const Ser
                      model::kind_name(m.d.model.net->config.kind),
                      " model scores by its reconstruction error and has no morph strip (explain=map shows its "
                      "per-pixel error)");
-    r.plan = detect::plan_scoring(m.d, o, "model " + m.name, "");
+    if (detect::is_tiled(m.d.model)) {
+      // A tiled model: the tiles' score is fixed at training; the decision is the one-sided
+      // rule on whole images at f.
+      r.tiling = detect::tile_calibration(m.d.model, m.name);
+      OIAD_CHECK_USAGE(!o.metric || detect::metric_name(*o.metric) == r.tiling->score_name, "model ", m.name,
+                       ": a tiled model scores its tiles by ", r.tiling->score_name);
+      OIAD_CHECK_USAGE((!o.decision.rule || *o.decision.rule == detect::rule_name(detect::Rule::kOneSided)) &&
+                           !o.decision.alpha,
+                       "model ", m.name, ": a tiled model decides by the one-sided rule on whole images (fpr)");
+      OIAD_CHECK_USAGE(!r.want_strip, "model ", m.name, ": a tiled model has no morph strip (explain=map draws its ",
+                       "full-size change map)");
+      const double f = o.decision.fpr.value_or(r.tiling->fpr);
+      OIAD_CHECK_USAGE(f > 0 && f < 1, "fpr ", f, " outside (0, 1)");
+      r.plan.scorer = m.d.scorer;
+      r.plan.score_name = r.tiling->score_name;
+      r.plan.decision = detect::DecisionRule{detect::Rule::kOneSided, 0.4, f};
+      r.plan.level = f;
+      r.plan.threshold = r.tiling->threshold(f);
+    } else {
+      r.plan = detect::plan_scoring(m.d, o, "model " + m.name, "");
+    }
   } catch (const UsageError& e) {
     throw Refusal{400, first_line(e.what())};
   }
@@ -185,13 +205,19 @@ ScoreRequest read_score_request(const httplib::Request& req, Model& m, const Ser
       throw Refusal{413, shown + ": " + std::to_string(pixels) + " pixels; the limit is " +
                              std::to_string(opt.max_image_pixels)};
     try {
-      xs.push_back(model::model_input(m.d.model, data::decode_image(bytes, shown), resize, shown));
+      if (r.tiling) {
+        r.photos.push_back(data::decode_image(bytes, shown));
+        OIAD_CHECK_USAGE(r.photos.back().channels == m.d.model.net->config.channels, shown, ": ",
+                         r.photos.back().channels, " channel(s), the model expects ", m.d.model.net->config.channels);
+      } else {
+        xs.push_back(model::model_input(m.d.model, data::decode_image(bytes, shown), resize, shown));
+      }
     } catch (const std::exception& e) {
       throw Refusal{400, first_line(e.what())};
     }
     r.names.push_back(image_name);
   }
-  r.x = xs.size() == 1 ? xs[0] : torch::cat(xs);
+  if (!r.tiling) r.x = xs.size() == 1 ? xs[0] : torch::cat(xs);
   return r;
 }
 

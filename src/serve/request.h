@@ -7,10 +7,13 @@
 #include <httplib.h>
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "oiad/data/readers.h"
 #include "oiad/detect/pipeline.h"
+#include "oiad/detect/tiling.h"
 #include "server.h"
 
 namespace oiad::serve {
@@ -39,7 +42,11 @@ nlohmann::json model_card(const Model& m);
 /// names, the scoring request and the plan it resolves to against the model.
 struct ScoreRequest {
   Model* model = nullptr;
-  torch::Tensor x;
+  torch::Tensor x;  ///< the images as network input (undefined for a tiled model)
+  /// A tiled model's images, each at its own size (detect/tiling.h), and its tile calibration.
+  std::vector<data::DecodedImage> photos;
+  std::optional<detect::TileCalibration> tiling;
+  int64_t images() const { return x.defined() ? x.size(0) : int64_t(photos.size()); }
   std::vector<std::string> names;
   detect::ScoreOptions options;  ///< change_maps: explain=map
   detect::ScoringPlan plan;

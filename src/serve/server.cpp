@@ -113,11 +113,11 @@ struct Server::Impl {
     ScoreRequest q = read_score_request(req, *m, opt);
     const detect::ScoringPlan plan = q.plan;
     const std::vector<std::string> names = q.names;
-    const bool want_map = q.want_map(), want_strip = q.want_strip;
+    const bool want_map = q.want_map(), want_strip = q.want_strip, tiled = q.tiling.has_value();
     const JobResult r = batcher->score(std::move(q), res);
     if (!r.error.empty()) throw Refusal{500, "scoring failed: " + r.error};
     const detect::DecisionRule& dr = plan.decision;
-    const bool codes = plan.scorer == detect::Scorer::kStructureConsistency;
+    const bool codes = plan.scorer == detect::Scorer::kStructureConsistency && !tiled;
     json out = {{"model", m->name}, {"metric", plan.score_name}, {"rule", detect::rule_name(dr.rule)}};
     if (dr.rule == detect::Rule::kPaper) {
       out["alpha"] = dr.alpha;

@@ -51,9 +51,9 @@ std::vector<json> cli_scores(const std::vector<std::string>& images, const std::
 // A server on a free port of 127.0.0.1, serving in a thread until the object dies.
 class RunningServer {
  public:
-  explicit RunningServer(serve::ServerOptions o = {}, const std::string& name = "m") {
+  explicit RunningServer(serve::ServerOptions o = {}, const std::string& name = "m", const std::string& path = "") {
     o.port = 0;
-    server_ = std::make_unique<serve::Server>(std::vector<serve::ModelSpec>{{name, model_path()}}, o);
+    server_ = std::make_unique<serve::Server>(std::vector<serve::ModelSpec>{{name, path.empty() ? model_path() : path}}, o);
     port_ = server_->bind();
     thread_ = std::thread([this] { server_->run(); });
   }
@@ -161,6 +161,71 @@ TEST_F(Serve, ExplainReturnsChangeMapAndStrip) {
   const uint32_t height = (uint32_t(head[20]) << 24) | (uint32_t(head[21]) << 16) | (uint32_t(head[22]) << 8) | head[23];
   EXPECT_EQ(width, 128u);
   EXPECT_EQ(height, 128u);
+}
+
+// Width and height from the IHDR chunk of a base64-encoded PNG (the first 32 characters
+// decoded by hand through the alphabet).
+std::pair<uint32_t, uint32_t> png_size_of_base64(const std::string& b64) {
+  const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::vector<uint8_t> head;
+  for (size_t i = 0; i + 4 <= 32; i += 4) {
+    uint32_t v = 0;
+    for (size_t k = 0; k < 4; ++k) v = (v << 6) | uint32_t(alphabet.find(b64[i + k]));
+    head.push_back(uint8_t(v >> 16)), head.push_back(uint8_t(v >> 8)), head.push_back(uint8_t(v));
+  }
+  auto be32 = [&](size_t at) {
+    return (uint32_t(head[at]) << 24) | (uint32_t(head[at + 1]) << 16) | (uint32_t(head[at + 2]) << 8) | head[at + 3];
+  };
+  return {be32(16), be32(20)};
+}
+
+// A tiled model (trained by the CLI on textures of mixed sizes): the service scores each
+// photograph at its own size as `oiad score` does, and explain=map gives the change map at
+// the photograph's size; a morph strip and the paper rule are refused.
+TEST_F(Serve, TiledModelScoresPhotographsAtTheirSize) {
+  test::TempDir d;
+  cv::RNG rng(4);
+  std::vector<std::string> files;
+  for (int i = 0; i < 22; ++i) {
+    const int h = 40 + int(rng.uniform(0, 20)), w = 44 + int(rng.uniform(0, 24));
+    cv::Mat m(h, w, CV_8UC1);
+    for (int y = 0; y < h; ++y)
+      for (int x = 0; x < w; ++x) m.at<uint8_t>(y, x) = uint8_t(90 + 20 * ((x / 4 + y / 4) % 2) + rng.uniform(0, 20));
+    const std::string cls = i < 20 ? "good" : "spot";
+    if (cls == "spot") m(cv::Rect(12, 10, 6, 6)).setTo(240);
+    std::filesystem::create_directories(d.file("set/" + cls));
+    files.push_back(d.file("set/" + cls + "/" + std::to_string(i) + ".png"));
+    cv::imwrite(files.back(), m);
+  }
+  const std::string model = d.file("t.oiad");
+  const auto t = test::run_oiad("--threads 1 train --data " + d.file("set") + " --normal-class good --protocol inspection "
+                                "--kind dcae --tile 32 --stride 16 --tiles 100 --epochs 1 --out " + model);
+  ASSERT_EQ(t.exit_code, 0) << t.err;
+  const auto cli = test::run_oiad("--threads 1 score --model " + model + " " + files[19] + " " + files[21]);
+  ASSERT_EQ(cli.exit_code, 0) << cli.err;
+  std::vector<json> want;
+  std::istringstream in(cli.out);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) want.push_back(json::parse(line));
+  ASSERT_EQ(want.size(), 2u);
+  RunningServer s({}, "t", model);
+  auto c = s.client();
+  for (size_t i = 0; i < 2; ++i) {
+    const std::string& f = i == 0 ? files[19] : files[21];
+    auto r = c.Post("/v1/models/t/score?explain=map", file_bytes(f), "image/png");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body;
+    const json j = json::parse(r->body);
+    const json& im = j["images"][0];
+    EXPECT_DOUBLE_EQ(im["score"].get<double>(), want[i]["score"].get<double>());
+    EXPECT_EQ(im["anomalous"], want[i]["anomalous"]);
+    EXPECT_EQ(im["p_value"], want[i]["p_value"]);
+    EXPECT_DOUBLE_EQ(j["threshold"].get<double>(), want[i]["threshold"].get<double>());
+    const cv::Mat img = cv::imread(f, cv::IMREAD_GRAYSCALE);
+    EXPECT_EQ(png_size_of_base64(im["map"]), std::make_pair(uint32_t(img.cols), uint32_t(img.rows)));
+  }
+  expect_json_error(c.Post("/v1/models/t/score?explain=strip", file_bytes(files[0]), "image/png"), 400, "morph strip");
+  expect_json_error(c.Post("/v1/models/t/score?rule=paper", file_bytes(files[0]), "image/png"), 400, "one-sided");
 }
 
 TEST_F(Serve, RefusalsAreJsonErrors) {
