@@ -78,22 +78,32 @@ Dataset random_tiles(const Dataset& ds, const SplitPart& part, int side, int64_t
   return out;
 }
 
+MapStitcher::MapStitcher(const TileLayout& layout)
+    : layout_(layout), sum_(size_t(layout.height) * layout.width, 0.0f), count_(sum_.size(), 0.0f) {}
+
+void MapStitcher::add(size_t k, const float* m) {
+  const TileLayout& t = layout_;
+  OIAD_CHECK(k < t.count(), "tiles: tile ", k, " of ", t.count());
+  const int y0 = t.y(k), x0 = t.x(k);
+  for (int r = 0; r < t.side && y0 + r < t.height; ++r)
+    for (int c = 0; c < t.side && x0 + c < t.width; ++c) {
+      const size_t p = size_t(y0 + r) * t.width + size_t(x0 + c);
+      sum_[p] += m[size_t(r) * t.side + c];
+      count_[p] += 1.0f;
+    }
+}
+
+std::vector<float> MapStitcher::result() const {
+  std::vector<float> out(sum_.size());
+  for (size_t p = 0; p < out.size(); ++p) out[p] = sum_[p] / count_[p];
+  return out;
+}
+
 std::vector<float> stitch_tiles(const TileLayout& t, const float* maps) {
-  std::vector<float> sum(size_t(t.height) * t.width, 0.0f);
-  std::vector<float> n(sum.size(), 0.0f);
+  MapStitcher s(t);
   const size_t plane = size_t(t.side) * t.side;
-  for (size_t k = 0; k < t.count(); ++k) {
-    const int y0 = t.y(k), x0 = t.x(k);
-    const float* m = maps + k * plane;
-    for (int r = 0; r < t.side && y0 + r < t.height; ++r)
-      for (int c = 0; c < t.side && x0 + c < t.width; ++c) {
-        const size_t p = size_t(y0 + r) * t.width + size_t(x0 + c);
-        sum[p] += m[size_t(r) * t.side + c];
-        n[p] += 1.0f;
-      }
-  }
-  for (size_t p = 0; p < sum.size(); ++p) sum[p] /= n[p];
-  return sum;
+  for (size_t k = 0; k < t.count(); ++k) s.add(k, maps + k * plane);
+  return s.result();
 }
 
 }  // namespace oiad::data

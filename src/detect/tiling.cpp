@@ -1,6 +1,7 @@
 #include "oiad/detect/tiling.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "oiad/core/error.h"
 #include "oiad/core/json_fields.h"
@@ -81,7 +82,8 @@ std::vector<double> tile_scores(const CalibratedDetector& d, const TileCalibrati
   const data::TileLayout layout = data::tile_layout(image.height, image.width, t.side, t.stride);
   const ScoreOptions o = tile_options(d, t, map != nullptr);
   std::vector<double> scores;
-  std::vector<float> tile_maps;
+  std::optional<data::MapStitcher> stitcher;
+  if (map) stitcher.emplace(layout);
   const size_t n = layout.count(), tile_bytes = size_t(image.channels) * t.side * t.side;
   for (size_t a = 0; a < n; a += size_t(tile_batch)) {
     const size_t b = std::min(n, a + size_t(tile_batch));
@@ -96,10 +98,11 @@ std::vector<double> tile_scores(const CalibratedDetector& d, const TileCalibrati
     for (const ImageScore& s : r.images) scores.push_back(s.score);
     if (map) {
       const torch::Tensor m = r.change_maps.to(torch::kFloat).contiguous();
-      tile_maps.insert(tile_maps.end(), m.data_ptr<float>(), m.data_ptr<float>() + m.numel());
+      const size_t plane = size_t(t.side) * t.side;
+      for (size_t k = a; k < b; ++k) stitcher->add(k, m.data_ptr<float>() + (k - a) * plane);
     }
   }
-  if (map) *map = data::stitch_tiles(layout, tile_maps.data());
+  if (map) *map = stitcher->result();
   return scores;
 }
 

@@ -36,9 +36,23 @@ std::vector<uint8_t> crop_tile(const ImageView& image, int y, int x, int side);
 /// when the data set has them). Throws Error for an empty part.
 Dataset random_tiles(const Dataset& ds, const SplitPart& part, int side, int64_t count, uint64_t seed);
 
-/// Per-pixel maps of the tiles of `layout` (tile k: side x side floats at maps[k·side²])
-/// stitched into the image's height x width map: each pixel the mean of the tiles covering
-/// it (the reflected margin of a tile larger than the image is dropped).
+/// Per-pixel maps of the tiles of `layout` stitched into the image's height x width map:
+/// each pixel the mean of the tiles covering it (the reflected margin of a tile larger than
+/// the image is dropped). Tiles are added one at a time, so that only the image's map and
+/// its coverage counts are held, never every tile's map.
+class MapStitcher {
+ public:
+  explicit MapStitcher(const TileLayout& layout);
+  /// Adds tile k's side x side map.
+  void add(size_t k, const float* map);
+  /// The stitched map (every pixel is covered by some tile).
+  std::vector<float> result() const;
+
+ private:
+  TileLayout layout_;
+  std::vector<float> sum_, count_;
+};
+/// All tiles at once: tile k's map at maps[k·side²].
 std::vector<float> stitch_tiles(const TileLayout& layout, const float* maps);
 
 }  // namespace oiad::data
