@@ -157,6 +157,8 @@ class Model {
                  std::optional<double> alpha, std::optional<double> fpr, std::optional<int> morphs, uint64_t seed,
                  bool resize, int threads) {
     const Images im = images_of(images, "val_images");
+    OIAD_CHECK_USAGE(!detect::is_tiled(d_.model), "calibrate: ", name_, " is a tiled model, calibrated on VAL tiles and ",
+                     "whole VAL images when `oiad train --tile` trained it; train it again to calibrate it again");
     detect::DetectorOptions opt = detect::preset_options(detect::parse_preset(preset));
     const model::ModelKind kind = d_.model.net->config.kind;
     const detect::DecisionRule decision = detect::apply_overrides(detect::preset_decision_for(opt.preset, kind),

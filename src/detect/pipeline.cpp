@@ -186,6 +186,7 @@ void calibrate_into(model::LoadedModel& m, const DetectorOptions& options, const
     std::sort(c.val_sorted.begin(), c.val_sorted.end());
     m.file.meta["calibration"] = c.to_json();
     m.file.meta.erase("evaluation");
+    m.file.meta.erase("tiling");  // whole images were calibrated on the previous tile scores
     return;
   }
   Detector det(m.net, options);
@@ -204,8 +205,10 @@ void calibrate_into(model::LoadedModel& m, const DetectorOptions& options, const
     j["merged_codes"] = merged;
   }
   m.file.meta["calibration"] = j;
-  // An evaluation recorded by `oiad evaluate --record` was of the previous calibration.
+  // An evaluation recorded by `oiad evaluate --record`, and a tiled model's calibration of
+  // whole images (detect/tiling.h), were of the previous calibration.
   m.file.meta.erase("evaluation");
+  m.file.meta.erase("tiling");
 }
 
 Detector::ConsistencyPass sharded_consistency_pass(dist::Group& group) {

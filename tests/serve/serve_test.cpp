@@ -226,6 +226,17 @@ TEST_F(Serve, TiledModelScoresPhotographsAtTheirSize) {
   }
   expect_json_error(c.Post("/v1/models/t/score?explain=strip", file_bytes(files[0]), "image/png"), 400, "morph strip");
   expect_json_error(c.Post("/v1/models/t/score?rule=paper", file_bytes(files[0]), "image/png"), 400, "one-sided");
+  // The CLI beside it: inspect --map draws the map at the photograph's size; the commands
+  // that read network-size images refuse the tiled model in one line (usage, exit 2).
+  const auto map = test::run_oiad("--threads 1 inspect --model " + model + " " + files[21] + " --map " + d.file("m.png"));
+  ASSERT_EQ(map.exit_code, 0) << map.err;
+  const cv::Mat drawn = cv::imread(d.file("m.png")), photo = cv::imread(files[21]);
+  EXPECT_EQ(drawn.size(), photo.size());
+  for (const std::string& cmd : std::vector<std::string>{"evaluate --out " + d.file("ev"), "find --out " + d.file("g.png"), "calibrate"}) {
+    const auto r = test::run_oiad(cmd + " --model " + model);
+    EXPECT_EQ(r.exit_code, 2) << cmd << r.err;
+    EXPECT_NE(r.err.find("tiled"), std::string::npos) << cmd << r.err;
+  }
 }
 
 TEST_F(Serve, RefusalsAreJsonErrors) {

@@ -92,6 +92,11 @@ ChosenImages choose_images(const model::LoadedModel& m, const std::string& spec,
 
 ImageSelection select_images(const model::LoadedModel& m, const std::string& spec, const std::string& split,
                              int64_t limit) {
+  // A tiled model scores whole images tile by tile (`oiad score`, `inspect --map`, the
+  // experiment); this reads network-size images, which it would take for single tiles.
+  OIAD_CHECK_USAGE(!m.file.meta.contains("tiling"), "this command reads images at the network's size, and the model "
+                   "is tiled (trained with --tile): use `oiad score` or `oiad inspect --map` for its images, `oiad "
+                   "experiment --tile` to evaluate it, and `oiad train --tile` to calibrate it again");
   ChosenImages c = choose_images(m, spec, split, limit);
   // Images of mixed sizes or larger than the network come resized to it (data/resize.h).
   const int side = m.net->config.input_size;

@@ -65,8 +65,9 @@ CalibratedDetector load_detector(const std::string& path, bool require_calibrati
 
 /// Calibrates on VAL images (N, C, S, S) and stores options, normal range, VAL
 /// distributions and the default decision in the model file's metadata (the caller saves
-/// the file); an evaluation recorded there (`oiad evaluate --record`) is dropped, being of
-/// the previous calibration. With `val_values`, also returns each VAL image's consistencies.
+/// the file); an evaluation recorded there (`oiad evaluate --record`) and a tiled model's
+/// calibration of whole images (meta["tiling"], detect/tiling.h) are dropped, being of the
+/// previous calibration. With `val_values`, also returns each VAL image's consistencies.
 /// `pass` computes the VAL consistencies (default: Detector::consistency_in_blocks).
 /// A reconstruction model (VAE, DCAE) stores its VAL reconstruction errors instead
 /// (ReconstructionCalibration; `options`, `val_values` and `pass` do not apply), and only
