@@ -3,7 +3,9 @@
 # `oiad inspect --map` (the stitched full-size map) for grey textures of 256, 1024 and 4096
 # pixels a side, with a tiled model (trained with --tile). Peak memory should follow the
 # image and its map (4 bytes a pixel, twice while stitching), not the number of tiles.
-# Usage: bench/tiled_photograph.sh MODEL [DIR]   One JSON line per (command, side) on stdout.
+# Then the throughput at 256 x 256: 32 such images scored in one call (images/s, process start
+# and model loading included).
+# Usage: bench/tiled_photograph.sh MODEL [DIR]   One JSON line per measurement on stdout.
 set -euo pipefail
 model=${1:?usage: bench/tiled_photograph.sh MODEL [DIR]}
 dir=${2:-runs/tiled_photograph}
@@ -34,3 +36,8 @@ for n in 256 1024 4096; do
     echo "{\"command\": \"$cmd\", \"side\": $n, \"tiles\": $tiles, \"seconds\": $secs, \"max_rss_mib\": $((kb / 1024))}"
   done
 done
+files=()
+for i in $(seq 1 32); do files+=("$dir/tex256.png"); done
+/usr/bin/time -f '%e %M' -o "$dir/time" "$bin" --threads 2 score --model "$model" "${files[@]}" --out "$dir/score32.jsonl" 2> /dev/null
+read -r secs kb < "$dir/time"
+echo "{\"command\": \"score 32 images\", \"side\": 256, \"seconds\": $secs, \"images_per_s\": $(/usr/bin/python3 -c "print(round(32 / $secs, 2))"), \"max_rss_mib\": $((kb / 1024))}"

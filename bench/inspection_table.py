@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""The inspection table of docs/results.md from `oiad experiment` folders of one data set
+with masks (the same protocol and route, one folder per seed): per method, the image AUROC
+over every defective test image and per defect type (from the stored per-image scores and
+the split's indices), the pixel AUROC and AUPRO (results.json), fit minutes and scoring
+images/s (the run's own timings). Several folders: the mean over them, and the seeds' range.
+
+Usage: bench/inspection_table.py INFO_JSON RUN_DIR [RUN_DIR ...]
+INFO_JSON is `oiad data info` of the data set: its class order and per-class counts give
+each image's class (image folders are read in path order, class folders sorted)."""
+import json
+import sys
+
+
+def auroc(pos, neg):
+    """Mann-Whitney: the share of (positive, negative) pairs ordered correctly, ties 1/2."""
+    neg = sorted(neg)
+    import bisect
+    wins = 0.0
+    for p in pos:
+        lo, hi = bisect.bisect_left(neg, p), bisect.bisect_right(neg, p)
+        wins += lo + 0.5 * (hi - lo)
+    return wins / (len(pos) * len(neg))
+
+
+def method_scores(run, name):
+    """Per reported test image: the method's label-free score (OIAD: each metric's one-sided
+    score, the rule oiad decides by)."""
+    if name.startswith("oiad_"):
+        m = json.load(open(run + "/methods/oiad.json"))["details"]["metrics"][name[5:]]
+        return m["scores_one_sided"]
+    return json.load(open(run + "/methods/%s.json" % name))["scores"]
+
+
+def main():
+    info = json.load(open(sys.argv[1]))
+    runs = sys.argv[2:]
+    classes = info["classes"]
+    start, cls_of = 0, []
+    for c, n in zip(classes, info["splits"]["train"]["per_class"]):
+        cls_of += [c] * n
+        start += n
+    rows = {}
+    for run in runs:
+        res = json.load(open(run + "/results.json"))
+        split = json.load(open(run + "/split.json"))
+        normal = res["normal_class"]
+        test = split["reported_test"]
+        kinds = [cls_of[i] for i in test["index"]]
+        types = sorted(set(k for k in kinds if k != normal))
+        for name, m in res["methods"].items():
+            s = method_scores(run, name)
+            neg = [v for v, k in zip(s, kinds) if k == normal]
+            r = rows.setdefault(name, {})
+            r.setdefault("image", []).append(auroc([v for v, k in zip(s, kinds) if k != normal], neg))
+            for t in types:
+                r.setdefault(t, []).append(auroc([v for v, k in zip(s, kinds) if k == t], neg))
+            for k in ("pixel_auroc", "aupro"):
+                if m.get(k) is not None:
+                    r.setdefault(k, []).append(m[k])
+            r.setdefault("fit_min", []).append(m["fit_seconds"] / 60)
+            # A tiled method scores the VAL images too in its scoring time (their maxima set F).
+            details = json.load(open(run + "/methods/%s.json" % name.split("_")[0]))["details"]
+            scored = len(s) + details.get("tiling", {}).get("val_images", 0)
+            # The feature baselines' scoring time leaves out their features (PCA): not comparable.
+            if not name.startswith(("kde", "ocsvm", "gmm")):
+                r.setdefault("img_s", []).append(scored / m["score_seconds"])
+    cols = ["image"] + types + ["pixel_auroc", "aupro", "fit_min", "img_s"]
+    heads = ["image AUROC"] + types + ["pixel AUROC", "AUPRO", "fit min", "score img/s"]
+    print("| method | " + " | ".join(heads) + " |")
+    print("|---|" + "---:|" * len(heads))
+    for name, r in rows.items():
+        cells = []
+        for c in cols:
+            v = r.get(c)
+            if not v:
+                cells.append("–")
+                continue
+            mean = sum(v) / len(v)
+            digits = 1 if c in ("fit_min", "img_s") else 3
+            cell = "%.*f" % (digits, mean)
+            if len(v) > 1 and digits == 3:
+                cell += " (%.*f-%.*f)" % (digits, min(v), digits, max(v))
+            cells.append(cell)
+        print("| %s | %s |" % (name, " | ".join(cells)))
+
+
+if __name__ == "__main__":
+    main()
