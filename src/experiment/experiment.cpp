@@ -178,7 +178,7 @@ nlohmann::json results_of(const data::Dataset& ds, const data::OneClassSplit& sp
                             {"acc", m.at("at_alpha").at("acc")},
                             {"preset", r.details.at("preset")},
                             {"codes_scored", r.details.at("codes").size()}};
-        for (const char* k : {"pixel_auroc", "aupro", "pixel_images"})
+        for (const char* k : {"pixel_auroc", "aupro", "pixel_images", "per_kind"})
           if (m.contains(k)) e[k] = m.at(k);
         if (m.contains("auc_relative")) e["auc_relative"] = m.at("auc_relative");
         const double p = paper_auc(ds.name, split.normal_class_name, "oiad");

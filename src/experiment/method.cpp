@@ -23,9 +23,49 @@ torch::Tensor Context::input(const data::SplitPart& p) const {
   return to_input(ds, data::gather_pixels(ds, p), o.input_size);
 }
 
+void PixelTally::add(const double* map, const uint8_t* mask, int height, int width, const std::string& kind) {
+  (kind.empty() ? normal : by_kind[kind]).add(map, mask, height, width);
+}
+
+namespace {
+nlohmann::json measures(const std::vector<const eval::PixelMaps*>& parts) {
+  eval::PixelMaps pm;
+  for (const eval::PixelMaps* p : parts) {
+    pm.scores.insert(pm.scores.end(), p->scores.begin(), p->scores.end());
+    pm.masks.insert(pm.masks.end(), p->masks.begin(), p->masks.end());
+    pm.heights.insert(pm.heights.end(), p->heights.begin(), p->heights.end());
+    pm.widths.insert(pm.widths.end(), p->widths.begin(), p->widths.end());
+  }
+  const size_t defect = size_t(std::count(pm.masks.begin(), pm.masks.end(), uint8_t(1)));
+  if (defect == 0 || defect == pm.masks.size()) return nullptr;
+  return {{"pixel_auroc", eval::pixel_auroc(pm)}, {"aupro", eval::aupro(pm)}, {"pixel_images", pm.images()}};
+}
+}  // namespace
+
+nlohmann::json PixelTally::result() const {
+  std::vector<const eval::PixelMaps*> all = {&normal};
+  for (const auto& [k, p] : by_kind) all.push_back(&p);
+  nlohmann::json out = measures(all);
+  if (!out.is_object()) return nullptr;
+  nlohmann::json per = nlohmann::json::object();
+  for (const auto& [k, p] : by_kind) {
+    const nlohmann::json m = measures({&normal, &p});
+    if (m.is_object()) per[k] = m;
+  }
+  out["per_kind"] = per;
+  return out;
+}
+
+std::string test_kind(const Context& c, size_t i) {
+  if (!c.test.anomalous.at(i)) return "";
+  if (c.test.has_defects() && c.test.defect[i] >= 0) return data::defect_family_name(data::DefectFamily(c.test.defect[i]));
+  const int label = c.native.split(c.test.source).labels.at(size_t(c.test.index[i]));
+  return c.native.class_names.at(size_t(label));
+}
+
 nlohmann::json pixel_metrics(const Context& c, const torch::Tensor& maps) {
   if (!c.has_masks()) return nullptr;
-  eval::PixelMaps pm;
+  PixelTally tally;
   if (c.test.has_defects()) {  // synthetic defects: every image, at the stored size
     const std::vector<uint8_t> masks = data::defect_masks(c.ds, c.test);
     auto m = model::input_map_to_image(maps, c.ds.height, c.ds.width).to(torch::kDouble).contiguous();
@@ -33,7 +73,7 @@ nlohmann::json pixel_metrics(const Context& c, const torch::Tensor& maps) {
     OIAD_CHECK(size_t(m.numel()) == masks.size(), "experiment: ", m.numel(), " map pixels for ", masks.size(),
                " mask pixels");
     for (size_t i = 0; i < c.test.size(); ++i)
-      pm.add(m.data_ptr<double>() + i * plane, masks.data() + i * plane, c.ds.height, c.ds.width);
+      tally.add(m.data_ptr<double>() + i * plane, masks.data() + i * plane, c.ds.height, c.ds.width, test_kind(c, i));
   } else {  // ground-truth masks: each image with a known mask, at its own size
     for (size_t i = 0; i < c.test.size(); ++i) {
       const data::ImageView v = c.native.image(c.test.source, c.test.index[i]);
@@ -41,12 +81,10 @@ nlohmann::json pixel_metrics(const Context& c, const torch::Tensor& maps) {
       torch::Tensor m = model::input_map_to_image(maps.slice(0, int64_t(i), int64_t(i) + 1), c.ds.height, c.ds.width);
       if (&c.native != &c.ds) m = model::resize_maps(m, v.height, v.width);  // the images were resized
       m = m.to(torch::kDouble).contiguous();
-      pm.add(m.data_ptr<double>(), v.mask, v.height, v.width);
+      tally.add(m.data_ptr<double>(), v.mask, v.height, v.width, test_kind(c, i));
     }
   }
-  const size_t defect = size_t(std::count(pm.masks.begin(), pm.masks.end(), uint8_t(1)));
-  if (defect == 0 || defect == pm.masks.size()) return nullptr;
-  return {{"pixel_auroc", eval::pixel_auroc(pm)}, {"aupro", eval::aupro(pm)}, {"pixel_images", pm.images()}};
+  return tally.result();
 }
 
 std::vector<double> to_scores(const torch::Tensor& s) {

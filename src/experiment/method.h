@@ -10,6 +10,7 @@
 
 #include <torch/torch.h>
 
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -18,6 +19,7 @@
 #include "internal.h"
 #include "oiad/data/dataset.h"
 #include "oiad/data/split.h"
+#include "oiad/eval/regions.h"
 #include "oiad/model/config.h"
 #include "oiad/workflow/train_job.h"
 
@@ -43,8 +45,24 @@ struct Context {
 /// Images (n, C, H, W) uint8 of `ds`'s size as the network input at `input_size`.
 torch::Tensor to_input(const data::Dataset& ds, const std::vector<uint8_t>& px, int input_size);
 
+/// Maps and masks of the reported test images gathered for the pixel measures: every image
+/// with a known mask, and apart the anomalous ones of each kind (a data set class, or a
+/// synthetic defect family).
+struct PixelTally {
+  eval::PixelMaps normal;
+  std::map<std::string, eval::PixelMaps> by_kind;
+  /// `kind` empty: a normal image.
+  void add(const double* map, const uint8_t* mask, int height, int width, const std::string& kind);
+  /// {"pixel_auroc", "aupro", "pixel_images", "per_kind": {kind: {the same three}}} over every
+  /// image, and over the normal images with one kind's; null when no image has a defect pixel.
+  nlohmann::json result() const;
+};
+/// The kind of reported test image i for PixelTally ("" when normal): its defect family, or
+/// its class in the data set.
+std::string test_kind(const Context& c, size_t i);
+
 /// Pixel-level measures of per-pixel maps (n, S, S) on the network input against the masks of
-/// the reported test part: {"pixel_auroc", "aupro", "pixel_images"} (eval/regions.h: pooled
+/// the reported test part: PixelTally::result() (eval/regions.h: pooled
 /// over every image whose mask is known, a clean image counting with an all-zero mask, as in
 /// MVTec AD's evaluation); null for a part without masks. Synthetic defects are measured at
 /// the stored size; ground-truth masks at each image's own size, the map brought there

@@ -91,14 +91,14 @@ class TiledMethod : public Method {
       val.push_back(score_image(c.native.image(c.split.val.source, k), false));
       progress.count(int64_t(++done), int64_t(total));
     }
-    eval::PixelMaps pm;
+    PixelTally pm;
     size_t missing_masks = 0;
     for (size_t i = 0; i < c.test.size(); ++i) {
       const data::ImageView v = c.native.image(c.test.source, c.test.index[i]);
       test.push_back(score_image(v, true));
       if (v.mask) {
         std::vector<double> m(test.back().map.begin(), test.back().map.end());
-        pm.add(m.data(), v.mask, v.height, v.width);
+        pm.add(m.data(), v.mask, v.height, v.width, test_kind(c, i));
       } else {
         missing_masks += c.test.anomalous[i];
       }
@@ -106,10 +106,7 @@ class TiledMethod : public Method {
       progress.count(int64_t(++done), int64_t(total));
     }
     details_ = nlohmann::json::object();
-    nlohmann::json pixel;
-    const size_t defect = size_t(std::count(pm.masks.begin(), pm.masks.end(), uint8_t(1)));
-    if (defect > 0 && defect < pm.masks.size())
-      pixel = {{"pixel_auroc", eval::pixel_auroc(pm)}, {"aupro", eval::aupro(pm)}, {"pixel_images", pm.images()}};
+    const nlohmann::json pixel = pm.result();
     const nlohmann::json tiling = {{"side", o.input_size},
                                    {"stride", o.tile_stride},
                                    {"aggregate", "max"},

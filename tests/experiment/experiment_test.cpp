@@ -261,6 +261,14 @@ TEST(ExperimentRun, EndToEndDefectsProtocol) {
   // pooled over the reported test images; recomputed here by counting pairs.
   ASSERT_TRUE(res["methods"]["dcae"].contains("pixel_auroc"));
   EXPECT_FALSE(res["methods"]["kde"].contains("pixel_auroc"));
+  // Per defect family: the families of the reported defective images, no other key.
+  std::set<std::string> families;
+  for (const auto& d : split["reported_test"]["defect"])
+    if (!d.is_null()) families.insert(d.get<std::string>());
+  std::set<std::string> kinds;
+  const nlohmann::json& per_kind = res["methods"]["dcae"]["per_kind"];
+  for (auto it = per_kind.begin(); it != per_kind.end(); ++it) kinds.insert(it.key());
+  EXPECT_EQ(kinds, families);
   ASSERT_TRUE(res["methods"].contains("oiad_local"));
   const double local_pixel = res["methods"]["oiad_local"]["pixel_auroc"];
   EXPECT_GE(local_pixel, 0.0);
@@ -368,6 +376,10 @@ TEST(ExperimentRun, InspectionResizedWithMasks) {
   }
   EXPECT_EQ(res["methods"]["dcae"]["pixel_images"].get<size_t>(), reported.size());
   EXPECT_NEAR(res["methods"]["dcae"]["pixel_auroc"].get<double>(), pair_count_auroc(pos, neg), 1e-4);
+  // One kind of defect: its measures (its images with the normal ones) are the overall ones.
+  const nlohmann::json& spot = res["methods"]["dcae"]["per_kind"]["spot"];
+  EXPECT_NEAR(spot["pixel_auroc"].get<double>(), pair_count_auroc(pos, neg), 1e-4);
+  EXPECT_DOUBLE_EQ(spot["aupro"].get<double>(), aupro);
 }
 
 // The tile route: the experiment's scores of the tiled DCAE and OIAD are those `oiad score`
