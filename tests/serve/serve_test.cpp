@@ -132,6 +132,22 @@ TEST_F(Serve, ScoresEqualTheCli) {
 }
 
 // explain=map,strip returns both pictures as base64 PNG of the documented sizes.
+// Width and height from the IHDR chunk of a base64-encoded PNG (the first 32 characters
+// decoded by hand through the alphabet).
+std::pair<uint32_t, uint32_t> png_size_of_base64(const std::string& b64) {
+  const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::vector<uint8_t> head;
+  for (size_t i = 0; i + 4 <= 32; i += 4) {
+    uint32_t v = 0;
+    for (size_t k = 0; k < 4; ++k) v = (v << 6) | uint32_t(alphabet.find(b64[i + k]));
+    head.push_back(uint8_t(v >> 16)), head.push_back(uint8_t(v >> 8)), head.push_back(uint8_t(v));
+  }
+  auto be32 = [&](size_t at) {
+    return (uint32_t(head[at]) << 24) | (uint32_t(head[at + 1]) << 16) | (uint32_t(head[at + 2]) << 8) | head[at + 3];
+  };
+  return {be32(16), be32(20)};
+}
+
 TEST_F(Serve, ExplainReturnsChangeMapAndStrip) {
   RunningServer s;
   auto c = s.client();
@@ -147,36 +163,7 @@ TEST_F(Serve, ExplainReturnsChangeMapAndStrip) {
   }
   EXPECT_TRUE(im["map_max"].is_number());
   // A PNG of the model's input (32 x 32) scaled 4 times: IHDR width and height 128.
-  const std::string map_b64 = im["map"];
-  // IHDR's width is bytes 16-19 of the PNG; decode the first 24 base64 characters (18 bytes)
-  // by hand through a table: only a byte-exact check of two header fields.
-  const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::vector<uint8_t> head;
-  for (size_t i = 0; i + 4 <= 32; i += 4) {
-    uint32_t v = 0;
-    for (size_t k = 0; k < 4; ++k) v = (v << 6) | uint32_t(alphabet.find(map_b64[i + k]));
-    head.push_back(uint8_t(v >> 16)), head.push_back(uint8_t(v >> 8)), head.push_back(uint8_t(v));
-  }
-  const uint32_t width = (uint32_t(head[16]) << 24) | (uint32_t(head[17]) << 16) | (uint32_t(head[18]) << 8) | head[19];
-  const uint32_t height = (uint32_t(head[20]) << 24) | (uint32_t(head[21]) << 16) | (uint32_t(head[22]) << 8) | head[23];
-  EXPECT_EQ(width, 128u);
-  EXPECT_EQ(height, 128u);
-}
-
-// Width and height from the IHDR chunk of a base64-encoded PNG (the first 32 characters
-// decoded by hand through the alphabet).
-std::pair<uint32_t, uint32_t> png_size_of_base64(const std::string& b64) {
-  const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::vector<uint8_t> head;
-  for (size_t i = 0; i + 4 <= 32; i += 4) {
-    uint32_t v = 0;
-    for (size_t k = 0; k < 4; ++k) v = (v << 6) | uint32_t(alphabet.find(b64[i + k]));
-    head.push_back(uint8_t(v >> 16)), head.push_back(uint8_t(v >> 8)), head.push_back(uint8_t(v));
-  }
-  auto be32 = [&](size_t at) {
-    return (uint32_t(head[at]) << 24) | (uint32_t(head[at + 1]) << 16) | (uint32_t(head[at + 2]) << 8) | head[at + 3];
-  };
-  return {be32(16), be32(20)};
+  EXPECT_EQ(png_size_of_base64(im["map"]), std::make_pair(128u, 128u));
 }
 
 // A tiled model (trained by the CLI on textures of mixed sizes): the service scores each
