@@ -4,6 +4,8 @@ with masks (the same protocol and route, one folder per seed): per method, the i
 over every defective test image and per defect type (from the stored per-image scores and
 the split's indices), the pixel AUROC and AUPRO (results.json), fit minutes and scoring
 images/s (the run's own timings). Several folders: the mean over them, and the seeds' range.
+A second table gives, for each method that draws a map, its pixel AUROC and AUPRO per defect
+type (results.json's per_kind: the normal images with that type's), means over the folders.
 
 Usage: bench/inspection_table.py INFO_JSON RUN_DIR [RUN_DIR ...]
 INFO_JSON is `oiad data info` of the data set: its class order and per-class counts give
@@ -25,10 +27,11 @@ def auroc(pos, neg):
 
 def method_scores(run, name):
     """Per reported test image: the method's label-free score (OIAD: each metric's one-sided
-    score, the rule oiad decides by)."""
+    score, the rule oiad decides by; "oiad_<metric> relative": its relative score)."""
     if name.startswith("oiad_"):
-        m = json.load(open(run + "/methods/oiad.json"))["details"]["metrics"][name[5:]]
-        return m["scores_one_sided"]
+        metric, _, rule = name[5:].partition(" ")
+        m = json.load(open(run + "/methods/oiad.json"))["details"]["metrics"][metric]
+        return m["scores_relative" if rule == "relative" else "scores_one_sided"]
     return json.load(open(run + "/methods/%s.json" % name))["scores"]
 
 
@@ -48,7 +51,13 @@ def main():
         test = split["reported_test"]
         kinds = [cls_of[i] for i in test["index"]]
         types = sorted(set(k for k in kinds if k != normal))
+        entries = []
         for name, m in res["methods"].items():
+            entries.append((name, m))
+            if name.startswith("oiad_") and "auc_relative" in m:  # the relative rule's score, same map
+                entries.append((name + " relative", {k: v for k, v in m.items()
+                                                     if k not in ("pixel_auroc", "aupro", "per_kind")}))
+        for name, m in entries:
             s = method_scores(run, name)
             neg = [v for v, k in zip(s, kinds) if k == normal]
             r = rows.setdefault(name, {})
@@ -58,9 +67,12 @@ def main():
             for k in ("pixel_auroc", "aupro"):
                 if m.get(k) is not None:
                     r.setdefault(k, []).append(m[k])
+            for t, pk in (m.get("per_kind") or {}).items():
+                for k in ("pixel_auroc", "aupro"):
+                    r.setdefault((t, k), []).append(pk[k])
             r.setdefault("fit_min", []).append(m["fit_seconds"] / 60)
             # A tiled method scores the VAL images too in its scoring time (their maxima set F).
-            details = json.load(open(run + "/methods/%s.json" % name.split("_")[0]))["details"]
+            details = json.load(open(run + "/methods/%s.json" % name.split("_")[0].split(" ")[0]))["details"]
             scored = len(s) + details.get("tiling", {}).get("val_images", 0)
             # The feature baselines' scoring time leaves out their features (PCA): not comparable.
             if not name.startswith(("kde", "ocsvm", "gmm")):
@@ -83,6 +95,24 @@ def main():
                 cell += " (%.*f-%.*f)" % (digits, min(v), digits, max(v))
             cells.append(cell)
         print("| %s | %s |" % (name, " | ".join(cells)))
+    mapped = [name for name, r in rows.items() if r.get("pixel_auroc")]
+    if not mapped:
+        return
+    print()
+    print("| method (pixel AUROC / AUPRO) | " + " | ".join(types) + " |")
+    print("|---|" + "---:|" * len(types))
+    for name in mapped:
+        r = rows[name]
+        cells = []
+        for t in types:
+            a, p = r.get((t, "pixel_auroc")), r.get((t, "aupro"))
+            cells.append("%.3f / %.3f" % (sum(a) / len(a), sum(p) / len(p)) if a and p else "–")
+        print("| %s | %s |" % (name, " | ".join(cells)))
+
+    with_kinds = max((len(r.get((t, "aupro"), [])) for r in rows.values() for t in types), default=0)
+    if with_kinds < len(runs):
+        print()
+        print("Per defect type: the mean of the %d of %d runs whose results.json has per_kind." % (with_kinds, len(runs)))
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -98,6 +99,16 @@ double brute_auc(const std::vector<double>& s, const std::vector<int>& y) {
     for (size_t j = 0; j < s.size(); ++j)
       if (y[i] == 1 && y[j] == 0) num += s[i] > s[j] ? 1.0 : s[i] == s[j] ? 0.5 : 0.0, den += 1;
   return num / den;
+}
+
+double pair_count_auroc(const std::vector<double>& pos, std::vector<double> neg) {
+  std::sort(neg.begin(), neg.end());
+  double wins = 0;
+  for (double p : pos) {
+    const auto lo = std::lower_bound(neg.begin(), neg.end(), p), hi = std::upper_bound(neg.begin(), neg.end(), p);
+    wins += double(lo - neg.begin()) + 0.5 * double(hi - lo);
+  }
+  return wins / (double(pos.size()) * double(neg.size()));
 }
 
 std::string fixture_dir() { return OIAD_TEST_FIXTURES; }

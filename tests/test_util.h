@@ -45,6 +45,9 @@ std::string fixture_dir();
 /// Brute-force ROC AUC of scores `s` (higher = more anomalous) against labels `y` (1 =
 /// anomalous): the share of (anomalous, normal) pairs ordered correctly, ties counting 1/2.
 double brute_auc(const std::vector<double>& s, const std::vector<int>& y);
+/// The same for many values given apart, positives `pos` and negatives `neg` (e.g. every
+/// defect pixel and every normal pixel): each positive counted against the sorted negatives.
+double pair_count_auroc(const std::vector<double>& pos, std::vector<double> neg);
 
 /// Result of running the oiad binary.
 struct CommandResult {

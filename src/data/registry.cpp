@@ -121,4 +121,12 @@ Dataset load_dataset(const std::string& spec) {
   throw Error("data set " + spec + " not found (looked in " + looked + "); to get it: " + how_to_get(spec));
 }
 
+std::string texture_set_path(const std::string& name) {
+  if (name != "openarena") return name;
+  const std::string path = "/usr/share/games/openarena/baseoa/pak4-textures.pk3";
+  OIAD_CHECK_USAGE(fs::exists(path), "texture set openarena: ", path,
+                   " is missing (install Debian's openarena-081-textures, or give a folder or archive of images)");
+  return path;
+}
+
 }  // namespace oiad::data

@@ -72,6 +72,18 @@ ScoreOptions tile_options(const CalibratedDetector& d, const TileCalibration& t,
 }
 }  // namespace
 
+torch::Tensor tile_input(const data::ImageView& image, const data::TileLayout& layout, size_t begin, size_t end,
+                         int side) {
+  OIAD_CHECK(begin <= end && end <= layout.count(), "tiling: tiles ", begin, "..", end, " of ", layout.count());
+  std::vector<uint8_t> px;
+  px.reserve((end - begin) * size_t(image.channels) * side * side);
+  for (size_t k = begin; k < end; ++k) {
+    const auto tile = data::crop_tile(image, layout.y(k), layout.x(k), side);
+    px.insert(px.end(), tile.begin(), tile.end());
+  }
+  return model::images_to_input(px.data(), int64_t(end - begin), image.channels, side, side, side);
+}
+
 std::vector<double> tile_scores(const CalibratedDetector& d, const TileCalibration& t, const data::ImageView& image,
                                 int64_t tile_batch, std::vector<float>* map) {
   const auto& cfg = d.model.net->config;
@@ -84,17 +96,10 @@ std::vector<double> tile_scores(const CalibratedDetector& d, const TileCalibrati
   std::vector<double> scores;
   std::optional<data::MapStitcher> stitcher;
   if (map) stitcher.emplace(layout);
-  const size_t n = layout.count(), tile_bytes = size_t(image.channels) * t.side * t.side;
+  const size_t n = layout.count();
   for (size_t a = 0; a < n; a += size_t(tile_batch)) {
     const size_t b = std::min(n, a + size_t(tile_batch));
-    std::vector<uint8_t> px;
-    px.reserve((b - a) * tile_bytes);
-    for (size_t k = a; k < b; ++k) {
-      const auto tile = data::crop_tile(image, layout.y(k), layout.x(k), t.side);
-      px.insert(px.end(), tile.begin(), tile.end());
-    }
-    const torch::Tensor x = model::images_to_input(px.data(), int64_t(b - a), image.channels, t.side, t.side, t.side);
-    const ScoreResult r = score(d, x, o);
+    const ScoreResult r = score(d, tile_input(image, layout, a, b, t.side), o);
     for (const ImageScore& s : r.images) scores.push_back(s.score);
     if (map) {
       const torch::Tensor m = r.change_maps.to(torch::kFloat).contiguous();

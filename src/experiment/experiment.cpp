@@ -70,7 +70,8 @@ namespace {
 // The settings key that belongs to one method alone, and that method: a folder whose
 // experiment.json lacks the key may take it on as long as the method has not run there.
 const std::vector<std::pair<std::string, std::string>> kMethodSettings = {{"deepsvdd_epochs", "deepsvdd"},
-                                                                          {"transforms", "transforms"}};
+                                                                          {"transforms", "transforms"},
+                                                                          {"recseg", "recseg"}};
 
 // Checks that `settings` are those of the experiment in o.out (when there is one); writes them
 // otherwise, or adds the keys of methods that join the folder.
@@ -127,6 +128,12 @@ nlohmann::json settings_of(const data::Dataset& ds, const data::OneClassSplit& s
                        {"widen", o.transforms.widen},
                        {"passes", o.transforms.passes},
                        {"score", o.transforms.score}};
+  if (uses_method(o, "recseg"))
+    s["recseg"] = {{"rec_width", o.recseg.rec_width},   {"seg_width", o.recseg.seg_width},
+                   {"steps", o.recseg.steps},           {"batch_size", o.recseg.batch_size},
+                   {"lr", o.recseg.lr},                 {"anomaly_probability", o.recseg.anomaly_probability},
+                   {"filter", o.recseg.filter},         {"source", o.recseg_source},
+                   {"sources", o.recseg_sources}};
   return s;
 }
 

@@ -56,35 +56,10 @@ nlohmann::json PixelTally::result() const {
   return out;
 }
 
-std::string test_kind(const Context& c, size_t i) {
-  if (!c.test.anomalous.at(i)) return "";
-  if (c.test.has_defects() && c.test.defect[i] >= 0) return data::defect_family_name(data::DefectFamily(c.test.defect[i]));
-  const int label = c.native.split(c.test.source).labels.at(size_t(c.test.index[i]));
-  return c.native.class_names.at(size_t(label));
-}
+std::string test_kind(const Context& c, size_t i) { return map_kind(c.native, c.test, i); }
 
 nlohmann::json pixel_metrics(const Context& c, const torch::Tensor& maps) {
-  if (!c.has_masks()) return nullptr;
-  PixelTally tally;
-  if (c.test.has_defects()) {  // synthetic defects: every image, at the stored size
-    const std::vector<uint8_t> masks = data::defect_masks(c.ds, c.test);
-    auto m = model::input_map_to_image(maps, c.ds.height, c.ds.width).to(torch::kDouble).contiguous();
-    const size_t plane = size_t(c.ds.height) * c.ds.width;
-    OIAD_CHECK(size_t(m.numel()) == masks.size(), "experiment: ", m.numel(), " map pixels for ", masks.size(),
-               " mask pixels");
-    for (size_t i = 0; i < c.test.size(); ++i)
-      tally.add(m.data_ptr<double>() + i * plane, masks.data() + i * plane, c.ds.height, c.ds.width, test_kind(c, i));
-  } else {  // ground-truth masks: each image with a known mask, at its own size
-    for (size_t i = 0; i < c.test.size(); ++i) {
-      const data::ImageView v = c.native.image(c.test.source, c.test.index[i]);
-      if (!v.mask) continue;
-      torch::Tensor m = model::input_map_to_image(maps.slice(0, int64_t(i), int64_t(i) + 1), c.ds.height, c.ds.width);
-      if (&c.native != &c.ds) m = model::resize_maps(m, v.height, v.width);  // the images were resized
-      m = m.to(torch::kDouble).contiguous();
-      tally.add(m.data_ptr<double>(), v.mask, v.height, v.width, test_kind(c, i));
-    }
-  }
-  return tally.result();
+  return pixel_measures(c.ds, c.native, c.test, maps);
 }
 
 std::vector<double> to_scores(const torch::Tensor& s) {
@@ -130,6 +105,7 @@ std::unique_ptr<Method> make_method(const std::string& name, const Context& c) {
   if (name == "dcae") return make_autoencoder_method(model::ModelKind::kDcae);
   if (name == "deepsvdd") return make_deep_svdd_method(c);
   if (name == "transforms") return make_transforms_method(c);
+  if (name == "recseg") return make_recseg_method(c);
   return nullptr;
 }
 
@@ -164,3 +140,42 @@ MethodRun run_method(const Context& c, const std::string& name, Method& m) {
 }
 
 }  // namespace oiad::experiment::detail
+
+namespace oiad::experiment {
+
+std::string map_kind(const data::Dataset& native, const data::SplitPart& part, size_t i) {
+  if (!part.anomalous.at(i)) return "";
+  if (part.has_defects() && part.defect[i] >= 0) return data::defect_family_name(data::DefectFamily(part.defect[i]));
+  const int label = native.split(part.source).labels.at(size_t(part.index[i]));
+  return native.class_names.at(size_t(label));
+}
+
+nlohmann::json pixel_measures(const data::Dataset& ds, const data::Dataset& native, const data::SplitPart& part,
+                              const torch::Tensor& maps) {
+  if (!(data::has_masks(native, part) || part.has_defects())) return nullptr;
+  OIAD_CHECK(maps.size(0) == int64_t(part.size()), "pixel measures: ", maps.size(0), " maps for ", part.size(),
+             " images");
+  detail::PixelTally tally;
+  if (part.has_defects()) {  // synthetic defects: every image, at the stored size
+    const std::vector<uint8_t> masks = data::defect_masks(ds, part);
+    auto m = model::input_map_to_image(maps, ds.height, ds.width).to(torch::kDouble).contiguous();
+    const size_t plane = size_t(ds.height) * ds.width;
+    OIAD_CHECK(size_t(m.numel()) == masks.size(), "pixel measures: ", m.numel(), " map pixels for ", masks.size(),
+               " mask pixels");
+    for (size_t i = 0; i < part.size(); ++i)
+      tally.add(m.data_ptr<double>() + i * plane, masks.data() + i * plane, ds.height, ds.width,
+                map_kind(native, part, i));
+  } else {  // ground-truth masks: each image with a known mask, at its own size
+    for (size_t i = 0; i < part.size(); ++i) {
+      const data::ImageView v = native.image(part.source, part.index[i]);
+      if (!v.mask) continue;
+      torch::Tensor m = model::input_map_to_image(maps.slice(0, int64_t(i), int64_t(i) + 1), ds.height, ds.width);
+      if (v.height != ds.height || v.width != ds.width) m = model::resize_maps(m, v.height, v.width);  // resized
+      m = m.to(torch::kDouble).contiguous();
+      tally.add(m.data_ptr<double>(), v.mask, v.height, v.width, map_kind(native, part, i));
+    }
+  }
+  return tally.result();
+}
+
+}  // namespace oiad::experiment

@@ -20,6 +20,7 @@
 #include "oiad/data/dataset.h"
 #include "oiad/data/split.h"
 #include "oiad/eval/regions.h"
+#include "oiad/experiment/pixel_measures.h"
 #include "oiad/model/config.h"
 #include "oiad/workflow/train_job.h"
 
@@ -57,16 +58,10 @@ struct PixelTally {
   /// image, and over the normal images with one kind's; null when no image has a defect pixel.
   nlohmann::json result() const;
 };
-/// The kind of reported test image i for PixelTally ("" when normal): its defect family, or
-/// its class in the data set.
+/// The kind of reported test image i for PixelTally (experiment::map_kind).
 std::string test_kind(const Context& c, size_t i);
 
-/// Pixel-level measures of per-pixel maps (n, S, S) on the network input against the masks of
-/// the reported test part: PixelTally::result() (eval/regions.h: pooled
-/// over every image whose mask is known, a clean image counting with an all-zero mask, as in
-/// MVTec AD's evaluation); null for a part without masks. Synthetic defects are measured at
-/// the stored size; ground-truth masks at each image's own size, the map brought there
-/// (model::input_map_to_image).
+/// experiment::pixel_measures of the reported test part (null when it has no masks).
 nlohmann::json pixel_metrics(const Context& c, const torch::Tensor& maps);
 
 /// A method's scores (N,) of any floating type as doubles.
@@ -110,7 +105,7 @@ class Method {
   virtual nlohmann::json details() = 0;
 };
 
-/// `name`'s Method: "oiad", "vae", "dcae", "deepsvdd" or "transforms" (nullptr for another:
+/// `name`'s Method: "oiad", "vae", "dcae", "deepsvdd", "transforms" or "recseg" (nullptr for another:
 /// the feature baselines, which share one PCA of the parts and choose their sizes on the
 /// holdout, run through run_baseline).
 std::unique_ptr<Method> make_method(const std::string& name, const Context& c);
@@ -122,5 +117,6 @@ std::unique_ptr<Method> make_oiad_method();
 std::unique_ptr<Method> make_autoencoder_method(model::ModelKind kind);
 std::unique_ptr<Method> make_deep_svdd_method(const Context& c);
 std::unique_ptr<Method> make_transforms_method(const Context& c);
+std::unique_ptr<Method> make_recseg_method(const Context& c);
 
 }  // namespace oiad::experiment::detail

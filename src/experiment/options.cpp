@@ -10,7 +10,7 @@
 namespace oiad::experiment {
 
 const std::vector<std::string>& method_names() {
-  static const std::vector<std::string> kNames = {"oiad", "vae", "dcae", "kde", "ocsvm", "gmm", "deepsvdd", "transforms"};
+  static const std::vector<std::string> kNames = {"oiad", "vae", "dcae", "kde", "ocsvm", "gmm", "deepsvdd", "transforms", "recseg"};
   return kNames;
 }
 
@@ -36,6 +36,7 @@ void make_quick(ExperimentOptions& o) {
   o.transforms.transforms = peers::TransformSetOptions{};
   o.transforms.transforms.translations = false;
   o.transforms.passes = 40;
+  o.recseg.steps = 300;
 }
 
 void check_options(const ExperimentOptions& o) {
@@ -62,7 +63,7 @@ void check_options(const ExperimentOptions& o) {
   train::check_options(o.train, "experiment", "--");
   if (o.tile) {
     for (const auto& m : o.methods)
-      OIAD_CHECK_USAGE(m != "deepsvdd" && m != "transforms", "experiment: ", m,
+      OIAD_CHECK_USAGE(m != "deepsvdd" && m != "transforms" && m != "recseg", "experiment: ", m,
                        " does not run on tiles (with --tile the methods are oiad, vae, dcae, kde, ocsvm and gmm)");
     OIAD_CHECK_USAGE(o.tile_stride >= 1 && o.tile_stride <= o.input_size, "experiment: tile stride ", o.tile_stride,
                      " outside [1, ", o.input_size, "] (the tile side)");
@@ -89,6 +90,20 @@ void check_options(const ExperimentOptions& o) {
                      "' (expected dirichlet or logprob)");
     if (uses_method(o, "transforms"))
       OIAD_CHECK_USAGE(o.input_size % 4 == 0, "experiment: transforms needs a network input divisible by 4 (--input-size is ",
+                       o.input_size, ")");
+  }
+  {
+    const auto& r = o.recseg;
+    OIAD_CHECK_USAGE(r.rec_width >= 1 && r.rec_width <= 256 && r.seg_width >= 1 && r.seg_width <= 256,
+                     "experiment: --recseg-widths ", r.rec_width, ",", r.seg_width, " outside [1, 256]");
+    OIAD_CHECK_USAGE(r.steps >= 1 && r.steps <= 10000000, "experiment: --recseg-steps ", r.steps,
+                     " outside [1, 10000000]");
+    OIAD_CHECK_USAGE(r.filter >= 0 && (r.filter == 0 || r.filter % 2 == 1), "experiment: --recseg-filter ", r.filter,
+                     " (expected an odd side, or 0 for the default)");
+    OIAD_CHECK_USAGE(o.recseg_sources >= 1, "experiment: --recseg-sources ", o.recseg_sources, " must be >= 1");
+    OIAD_CHECK_USAGE(!o.recseg_source.empty(), "experiment: --anomaly-source is empty");
+    if (uses_method(o, "recseg"))
+      OIAD_CHECK_USAGE(o.input_size >= 16, "experiment: recseg needs a network input of 16 or more (--input-size is ",
                        o.input_size, ")");
   }
   OIAD_CHECK_USAGE(o.alpha > 0 && o.alpha <= 0.5, "experiment: --alpha ", o.alpha, " outside (0, 0.5]");

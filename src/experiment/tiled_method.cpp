@@ -196,12 +196,7 @@ class TiledMethod : public Method {
     const ExperimentOptions& o = c_->o;
     const int side = o.input_size;
     const data::TileLayout layout = data::tile_layout(v.height, v.width, side, o.tile_stride);
-    std::vector<uint8_t> px;
-    for (size_t k = 0; k < layout.count(); ++k) {
-      const auto t = data::crop_tile(v, layout.y(k), layout.x(k), side);
-      px.insert(px.end(), t.begin(), t.end());
-    }
-    const torch::Tensor x = model::images_to_input(px.data(), int64_t(layout.count()), v.channels, side, side, side);
+    const torch::Tensor x = detect::tile_input(v, layout, 0, layout.count(), side);
     ImageTiles r;
     torch::Tensor maps;
     if (d_.scorer == detect::Scorer::kReconstruction) {

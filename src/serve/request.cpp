@@ -182,7 +182,9 @@ ScoreRequest read_score_request(const httplib::Request& req, Model& m, const Ser
       OIAD_CHECK_USAGE(f > 0 && f < 1, "fpr ", f, " outside (0, 1)");
       r.plan.scorer = m.d.scorer;
       r.plan.score_name = r.tiling->score_name;
-      r.plan.decision = detect::DecisionRule{detect::Rule::kOneSided, 0.4, f};
+      r.plan.decision = detect::DecisionRule{};  // the one-sided rule (α unused)
+      r.plan.decision.rule = detect::Rule::kOneSided;
+      r.plan.decision.fpr = f;
       r.plan.level = f;
       r.plan.threshold = r.tiling->threshold(f);
     } else {

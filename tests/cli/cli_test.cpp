@@ -1,10 +1,18 @@
 // The oiad executable: JSON on stdout, one-line errors on stderr, exit codes 0/1/2.
 #include <gtest/gtest.h>
+#include <torch/torch.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
 #include <set>
 
+#include "oiad/core/random.h"
+#include "oiad/data/readers.h"
+#include "oiad/data/resize.h"
+#include "oiad/model/model_io.h"
+#include "oiad/model/preprocess.h"
 #include "test_util.h"
 
 namespace oiad {
@@ -177,6 +185,97 @@ TEST(Cli, ExperimentQuickMode) {
   const auto p = nlohmann::json::parse(test::read_text(d.file("p/experiment.json")));
   EXPECT_EQ(p["limit"], 0);
   EXPECT_EQ(p["pca_dims"], nlohmann::json::array({20, 40, 60, 80, 100}));
+}
+
+// A category folder in the MVTec AD layout: train/good, test/good, test/spot with masks
+// under ground_truth/spot/<name>_mask.png; grey textures of 40x48 pixels, a spot is a bright
+// 6x6 square. One spot image has no mask file.
+void write_mvtec_category(const std::string& root) {
+  namespace fs = std::filesystem;
+  Rng rng(5);
+  auto write = [&](const std::string& dir, int i, bool spot) {
+    cv::Mat img(40, 48, CV_8UC1), mask(40, 48, CV_8UC1, cv::Scalar(0));
+    const int y0 = 4 + int(rng.uniform_index(28)), x0 = 4 + int(rng.uniform_index(36));
+    for (int y = 0; y < 40; ++y)
+      for (int x = 0; x < 48; ++x) {
+        const bool on = spot && y >= y0 && y < y0 + 6 && x >= x0 && x < x0 + 6;
+        img.at<uint8_t>(y, x) = uint8_t(on ? 240 : 90 + 20 * ((x / 4 + y / 4) % 2) + int(rng.uniform_index(20)));
+        if (on) mask.at<uint8_t>(y, x) = 255;
+      }
+    char name[16];
+    std::snprintf(name, sizeof name, "%03d", i);
+    fs::create_directories(root + "/" + dir);
+    cv::imwrite(root + "/" + dir + "/" + name + ".png", img);
+    if (spot && i > 0) {  // spot 000 has no mask
+      fs::create_directories(root + "/ground_truth/spot");
+      cv::imwrite(root + "/ground_truth/spot/" + name + "_mask.png", mask);
+    }
+  };
+  for (int i = 0; i < 36; ++i) write("train/good", i, false);
+  for (int i = 0; i < 10; ++i) write("test/good", i, false);
+  for (int i = 0; i < 11; ++i) write("test/spot", i, true);
+}
+
+// `oiad experiment` on an MVTec AD category folder, standard protocol: trains on train/good,
+// tests on every test image, measures the DCAE's map against each mask (the image without
+// one counts in the image metrics only, said once); `oiad evaluate` of the saved model
+// reports the same measures for its whole test split, recomputed here pixel by pixel.
+TEST(Cli, MvtecCategoryExperimentAndEvaluate) {
+  test::TempDir d;
+  const std::string cat = d.file("tile");
+  write_mvtec_category(cat);
+  auto r = run_oiad("--threads 1 experiment --quick --epochs 3 --methods dcae,gmm --no-figures --input-size 32 "
+                    "--data " + cat + " --normal-class good --protocol standard --out " + d.file("e"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("1 anomalous test images have no mask"), std::string::npos) << r.err;
+  const auto res = nlohmann::json::parse(test::read_text(d.file("e/results.json")));
+  const auto split = nlohmann::json::parse(test::read_text(d.file("e/split.json")));
+  const auto& dcae = res["methods"]["dcae"];
+  for (const char* k : {"auc", "pixel_auroc", "aupro"}) ASSERT_TRUE(dcae.contains(k)) << k;
+  EXPECT_FALSE(res["methods"]["gmm"].contains("pixel_auroc"));
+  // Every reported test image but the unmasked spot has a mask.
+  const auto reported = split["reported_test"]["index"].get<std::vector<int64_t>>();
+  const data::Dataset ds = data::read_image_folder(cat);
+  size_t masked = 0;
+  for (int64_t i : reported) masked += ds.image("test", i).mask != nullptr;
+  EXPECT_EQ(masked, reported.size() - (std::count(reported.begin(), reported.end(), int64_t(10)) ? 1 : 0));
+  EXPECT_EQ(dcae["pixel_images"].get<size_t>(), masked);
+  EXPECT_DOUBLE_EQ(dcae["per_kind"]["spot"]["aupro"].get<double>(), dcae["aupro"].get<double>());
+
+  // The experiment's models are not calibrated: calibrate the DCAE on its VAL part first.
+  const std::string model = d.file("e/models/dcae.oiad");
+  auto cal = run_oiad("--threads 1 calibrate --model " + model);
+  ASSERT_EQ(cal.exit_code, 0) << cal.err;
+  auto ev = run_oiad("--threads 1 evaluate --model " + model + " --out " + d.file("v"));
+  ASSERT_EQ(ev.exit_code, 0) << ev.err;
+  EXPECT_NE(ev.err.find("1 anomalous test images have no mask"), std::string::npos) << ev.err;
+  const auto v = nlohmann::json::parse(test::read_text(d.file("v/results.json")));
+  const auto& rec = v["metrics"]["reconstruction"];
+  ASSERT_TRUE(rec.contains("pixel_auroc")) << v.dump();
+  EXPECT_EQ(rec["pixel_images"].get<int>(), 20);  // 10 good + 10 masked spots
+  // The DCAE's map: its squared error on the 32x32 input, brought back to 40x48.
+  auto m = model::load_model(model);
+  torch::NoGradGuard ng;
+  std::vector<double> pos, neg;
+  for (int64_t i = 0; i < ds.test.count; ++i) {
+    const data::ImageView im = ds.image("test", i);
+    if (!im.mask) continue;
+    const auto small = data::resize_image(im.pixels, 1, im.height, im.width, 32, 32);
+    const auto x = model::images_to_input(small.data(), 1, 1, 32, 32, 32);
+    const auto err = (x - m.net->decoder->forward(m.net->encoder->forward(x).first)).pow(2).sum(1);
+    const auto big = model::resize_maps(err, im.height, im.width)[0].to(torch::kDouble).contiguous();
+    for (int p = 0; p < im.height * im.width; ++p) (im.mask[p] ? pos : neg).push_back(big.data_ptr<double>()[p]);
+  }
+  EXPECT_NEAR(rec["pixel_auroc"].get<double>(), test::pair_count_auroc(pos, neg), 1e-4);
+  // `inspect --resize --map` of a photograph draws the map at the photograph's own size.
+  auto in = run_oiad("--threads 1 inspect --model " + model + " --resize " + cat + "/test/spot/003.png --map " +
+                     d.file("m.png"));
+  ASSERT_EQ(in.exit_code, 0) << in.err;
+  const cv::Mat overlay = cv::imread(d.file("m.png"));
+  EXPECT_EQ(overlay.cols, 48);
+  EXPECT_EQ(overlay.rows, 40);
+  EXPECT_GT(rec["aupro"].get<double>(), 0.0);
+  EXPECT_LE(rec["aupro"].get<double>(), 1.0);
 }
 
 }  // namespace

@@ -1,3 +1,5 @@
+#include <archive.h>
+#include <archive_entry.h>
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 #include <zlib.h>
@@ -509,6 +511,67 @@ TEST(ImageDecode, PixelLimitFromTheHeader) {
   for (int k = 3; k >= 0; --k) png.push_back(uint8_t(crc >> (8 * k)));
   EXPECT_EQ(image_header_pixels(png), int64_t(20000) * 20000);
   expect_error([&] { decode_image(png, "huge.png"); }, {"huge.png", "400000000 pixels", "OIAD_MAX_IMAGE_PIXELS"});
+}
+
+// An image collection (texture sets): every image file of a folder tree of any depth or of a
+// zip archive, other files skipped, in path order, each brought to the side and channels
+// asked for: colour to grey by luma, grey replicated; a seeded subset; corrupt images and
+// empty collections are refused by name.
+TEST(ImageArchive, ImageCollections) {
+  TempDir d;
+  // Uniform images: resizing keeps their value, so the expected pixels are closed forms.
+  auto uniform = [&](const std::string& rel, int h, int w, cv::Scalar bgr, int channels) {
+    std::filesystem::create_directories(std::filesystem::path(d.file("tex/" + rel)).parent_path());
+    cv::Mat m(h, w, channels == 1 ? CV_8UC1 : CV_8UC3, bgr);
+    cv::imwrite(d.file("tex/" + rel), m);
+  };
+  uniform("b/deep/x.png", 40, 30, cv::Scalar(10, 100, 200), 3);  // B, G, R
+  uniform("a.png", 8, 12, cv::Scalar(77), 1);
+  test::write_bytes(d.file("tex/b/notes.txt"), {'h', 'i'});
+  test::write_bytes(d.file("tex/b/skin.tga"), {0, 1, 2});
+  std::vector<std::string> ids;
+  const auto grey = read_image_collection(d.file("tex"), 4, 1, 0, 0, &ids);
+  ASSERT_EQ(ids, (std::vector<std::string>{"a.png", "b/deep/x.png"}));
+  ASSERT_EQ(grey.size(), 2u * 16);
+  EXPECT_EQ(grey[0], 77);
+  EXPECT_EQ(grey[16], uint8_t(std::lround(0.299 * 200 + 0.587 * 100 + 0.114 * 10)));
+  const auto colour = read_image_collection(d.file("tex"), 4, 3, 0, 0);
+  ASSERT_EQ(colour.size(), 2u * 48);
+  EXPECT_EQ(colour[16], 77);                 // grey replicated: channel 1 of image 0
+  EXPECT_EQ(colour[48 + 0], 200);            // image 1, R
+  EXPECT_EQ(colour[48 + 32], 10);            // image 1, B
+  std::vector<std::string> one;
+  EXPECT_EQ(read_image_collection(d.file("tex"), 4, 1, 1, 5, &one).size(), 16u);
+  ASSERT_EQ(one.size(), 1u);
+  // The same files in a zip archive (written with libarchive).
+  const std::string zip = d.file("tex.pk3");
+  {
+    archive* a = archive_write_new();
+    archive_write_set_format_zip(a);
+    ASSERT_EQ(archive_write_open_filename(a, zip.c_str()), ARCHIVE_OK);
+    for (const std::string rel : {"textures/b/deep/x.png", "textures/a.png", "textures/b/notes.txt"}) {
+      const std::string src = d.file("tex/" + rel.substr(9));
+      const std::vector<uint8_t> bytes = read_file_bytes(src);
+      archive_entry* e = archive_entry_new();
+      archive_entry_set_pathname(e, rel.c_str());
+      archive_entry_set_size(e, la_int64_t(bytes.size()));
+      archive_entry_set_filetype(e, AE_IFREG);
+      archive_entry_set_perm(e, 0644);
+      archive_write_header(a, e);
+      archive_write_data(a, bytes.data(), bytes.size());
+      archive_entry_free(e);
+    }
+    archive_write_close(a);
+    archive_write_free(a);
+  }
+  std::vector<std::string> zipped;
+  EXPECT_EQ(read_image_collection(zip, 4, 1, 0, 0, &zipped), grey);
+  EXPECT_EQ(zipped, (std::vector<std::string>{"textures/a.png", "textures/b/deep/x.png"}));
+  test::write_bytes(d.file("tex/c.jpg"), {0xff, 0xd8, 0xff, 0xe0, 1, 2});
+  expect_error([&] { read_image_collection(d.file("tex"), 4, 1, 0, 0); }, {"c.jpg"});
+  TempDir e;
+  test::write_bytes(e.file("only.txt"), {'x'});
+  expect_error([&] { read_image_collection(e.path(), 4, 1, 0, 0); }, {e.path(), "no PNG, JPEG or BMP"});
 }
 
 // A tar entry whose header claims 60 GB is an error, not a 60 GB allocation.

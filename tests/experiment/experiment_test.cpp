@@ -330,18 +330,6 @@ data::Dataset inspection_set(int good, int spot) {
   return ds;
 }
 
-// Pooled pixel AUROC by counting (defect pixel, normal pixel) pairs.
-double pair_count_auroc(const std::vector<double>& pos, const std::vector<double>& neg) {
-  std::vector<double> n = neg;
-  std::sort(n.begin(), n.end());
-  double wins = 0;
-  for (double p : pos) {
-    const auto lo = std::lower_bound(n.begin(), n.end(), p), hi = std::upper_bound(n.begin(), n.end(), p);
-    wins += double(lo - n.begin()) + 0.5 * double(hi - lo);
-  }
-  return wins / (double(pos.size()) * double(neg.size()));
-}
-
 // Images of mixed sizes with masks, the inspection protocol, the resize route: every method
 // sees the images resized to the network; the DCAE's map (its squared error on the 32x32
 // input) is brought back to each image's own size and measured there against its mask;
@@ -375,10 +363,10 @@ TEST(ExperimentRun, InspectionResizedWithMasks) {
     for (int p = 0; p < v.height * v.width; ++p) (v.mask[p] ? pos : neg).push_back(m[p]);
   }
   EXPECT_EQ(res["methods"]["dcae"]["pixel_images"].get<size_t>(), reported.size());
-  EXPECT_NEAR(res["methods"]["dcae"]["pixel_auroc"].get<double>(), pair_count_auroc(pos, neg), 1e-4);
+  EXPECT_NEAR(res["methods"]["dcae"]["pixel_auroc"].get<double>(), test::pair_count_auroc(pos, neg), 1e-4);
   // One kind of defect: its measures (its images with the normal ones) are the overall ones.
   const nlohmann::json& spot = res["methods"]["dcae"]["per_kind"]["spot"];
-  EXPECT_NEAR(spot["pixel_auroc"].get<double>(), pair_count_auroc(pos, neg), 1e-4);
+  EXPECT_NEAR(spot["pixel_auroc"].get<double>(), test::pair_count_auroc(pos, neg), 1e-4);
   EXPECT_DOUBLE_EQ(spot["aupro"].get<double>(), aupro);
 }
 
@@ -421,6 +409,35 @@ TEST(ExperimentRun, InspectionByTiles) {
       EXPECT_NEAR(s[i], want, 1e-6 * (1 + std::abs(want))) << name << " " << i;
     }
   }
+}
+
+// The DRAEM-type peer in a run: on grey textures with bright spots (the inspection set above,
+// resized to 32), trained briefly (300 steps, widths 8) on procedural anomaly sources, it finds the spotted images
+// and their pixels well above chance; its map is measured against the masks, and a second run
+// in the same folder reuses the saved model.
+TEST(ExperimentRun, RecSegFindsSpots) {
+  test::TempDir dir;
+  const std::string out = dir.file("exp");
+  const data::Dataset ds = inspection_set(40, 14);
+  auto o = tiny_options(out);
+  o.protocol = data::Protocol::kInspection;
+  o.methods = {"recseg"};
+  o.figures = false;
+  o.recseg_source = "procedural";
+  o.recseg_sources = 50;
+  o.recseg.rec_width = 8;
+  o.recseg.seg_width = 8;
+  o.recseg.steps = 300;
+  const nlohmann::json res = experiment::run_experiment(ds, 0, o);
+  const auto& r = res["methods"]["recseg"];
+  EXPECT_GT(r["auc"].get<double>(), 0.85) << r.dump();
+  ASSERT_TRUE(r.contains("pixel_auroc")) << r.dump();
+  EXPECT_GT(r["pixel_auroc"].get<double>(), 0.85) << r.dump();
+  EXPECT_GT(r["aupro"].get<double>(), 0.5) << r.dump();
+  EXPECT_EQ(read_json(out + "/experiment.json")["recseg"]["steps"], 300);
+  ASSERT_TRUE(std::filesystem::exists(out + "/models/recseg.pt"));
+  const nlohmann::json again = experiment::run_experiment(ds, 0, o);
+  EXPECT_EQ(again["methods"]["recseg"]["auc"], r["auc"]);
 }
 
 // Every method runs on one split; results.json has the stable schema; the stored scores

@@ -50,7 +50,11 @@ ChosenImages choose_images(const model::LoadedModel& m, const std::string& spec,
     // images resized to its network (data/resize.h) recorded the resized set's fingerprint.
     const bool tiled = m.file.meta.contains("tiling");
     const int side = m.net->config.input_size;
-    if (!tiled && data::needs_resize(ds, side)) ds = data::resized(ds, side);
+    if (!tiled && data::needs_resize(ds, side)) {
+      data::Dataset small = data::resized(ds, side);
+      c.native = std::move(ds);
+      ds = std::move(small);
+    }
     data::check_data_fingerprint(ds, sp, m.file.meta.value("data_fingerprint", nlohmann::json()), model_data);
     data::SplitPart part;
     if (split == "train") part = sp.train;
@@ -90,24 +94,39 @@ ChosenImages choose_images(const model::LoadedModel& m, const std::string& spec,
   return c;
 }
 
-ImageSelection select_images(const model::LoadedModel& m, const std::string& spec, const std::string& split,
-                             int64_t limit) {
+namespace {
+void refuse_tiled(const model::LoadedModel& m) {
   // A tiled model scores whole images tile by tile (`oiad score`, `inspect --map`, the
   // experiment); this reads network-size images, which it would take for single tiles.
   OIAD_CHECK_USAGE(!m.file.meta.contains("tiling"), "this command reads images at the network's size, and the model "
                    "is tiled (trained with --tile): use `oiad score` or `oiad inspect --map` for its images, `oiad "
                    "experiment --tile` to evaluate it, and `oiad train --tile` to calibrate it again");
+}
+}  // namespace
+
+ImageSelection select_images(const model::LoadedModel& m, const std::string& spec, const std::string& split,
+                             int64_t limit) {
+  refuse_tiled(m);
   ChosenImages c = choose_images(m, spec, split, limit);
+  return gather_selection(m, c);
+}
+
+ImageSelection gather_selection(const model::LoadedModel& m, ChosenImages& c) {
+  refuse_tiled(m);
   // Images of mixed sizes or larger than the network come resized to it (data/resize.h).
   const int side = m.net->config.input_size;
-  if (data::needs_resize(c.ds, side)) c.ds = data::resized(c.ds, side);
+  if (data::needs_resize(c.ds, side)) {
+    data::Dataset small = data::resized(c.ds, side);
+    if (!c.native) c.native = std::move(c.ds);
+    c.ds = std::move(small);
+  }
   ImageSelection s;
   s.channels = c.ds.channels;
   s.height = c.ds.height;
   s.width = c.ds.width;
   s.pixels = data::gather_pixels(c.ds, c.part);  // bounds-checked, defects applied
-  s.ids = std::move(c.ids);
-  s.labels = std::move(c.labels);
+  s.ids = c.ids;
+  s.labels = c.labels;
   s.n = int64_t(s.ids.size());
   return s;
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,10 @@ struct ChosenImages {
   std::vector<std::string> ids;
   std::vector<int> labels;
   std::string what;  ///< the data set as named
+  /// The data set as read, kept when `ds` holds it resized to a model's network (a model's
+  /// own split; masks are measured at each image's own size).
+  std::optional<data::Dataset> native;
+  const data::Dataset& at_own_size() const { return native ? *native : ds; }
 };
 /// The images select_images returns, not yet gathered (see there).
 ChosenImages choose_images(const model::LoadedModel& m, const std::string& spec, const std::string& split,
@@ -42,6 +47,8 @@ ChosenImages choose_images(const model::LoadedModel& m, const std::string& spec,
 /// `limit` > 0 keeps a seeded random subset of that many images (in their original order).
 ImageSelection select_images(const model::LoadedModel& m, const std::string& spec, const std::string& split,
                              int64_t limit);
+/// The second half of select_images: the chosen images gathered at the network's size.
+ImageSelection gather_selection(const model::LoadedModel& m, ChosenImages& c);
 
 /// The selection as the model's input (model::model_input; `what` names it in errors).
 torch::Tensor selection_input(const model::LoadedModel& m, const ImageSelection& s, bool resize, const std::string& what);

@@ -39,6 +39,13 @@ detect::ScoreResult score_on_every_rank(const char* command, const detect::Calib
   const auto all = group.all_gather(mine);
   detect::ScoreResult r;
   r.plan = part.plan;
+  if (so.change_maps) {  // each rank's maps (n_rank, S, S), in rank order
+    const torch::Tensor m = part.change_maps.to(torch::kDouble).contiguous();
+    const auto maps = group.all_gather(std::vector<double>(m.data_ptr<double>(), m.data_ptr<double>() + m.numel()));
+    std::vector<double> flat;
+    for (const auto& v : maps) flat.insert(flat.end(), v.begin(), v.end());
+    r.change_maps = torch::tensor(flat, torch::kDouble).reshape({-1, x.size(-2), x.size(-1)});
+  }
   if (group.rank() != 0) return r;
   for (const auto& values : all)
     for (size_t at = 0; at < values.size();) {

@@ -20,7 +20,8 @@ nlohmann::json json_number(double v);
 /// Scores images as one process, or, when the launch has several ranks, each rank its
 /// contiguous share in whole blocks of the kCalibrationBlock that one process scores
 /// together, gathered on rank 0 in input order: rank 0 gets what one process with the same
-/// thread count gets (every metric), the other ranks an empty list.
+/// thread count gets (every metric, and the change maps when `so` asks for them), the other
+/// ranks an empty list.
 detect::ScoreResult score_on_every_rank(const char* command, const detect::CalibratedDetector& d,
                                         const torch::Tensor& x, detect::ScoreOptions so, ProgressPrinter& progress);
 

@@ -16,11 +16,13 @@
 #include "oiad/core/parse.h"
 #include "oiad/core/progress.h"
 #include "oiad/data/readers.h"
+#include "oiad/data/split.h"
 #include "oiad/detect/complexity.h"
 #include "oiad/detect/pipeline.h"
 #include "oiad/dist/group.h"
 #include "oiad/eval/roc.h"
 #include "oiad/experiment/experiment.h"
+#include "oiad/experiment/pixel_measures.h"
 #include "oiad/model/preprocess.h"
 #include "oiad/report/picture.h"
 
@@ -130,8 +132,23 @@ void run_evaluate(const EvaluateOptions& o) {
                    " model, decided by the one-sided rule on its reconstruction error: --alpha does not apply");
   const detect::DecisionRule levels =
       apply_decision_flags(d.default_decision(), o.decision, "evaluate", /*both_levels=*/true);
-  ImageSelection s = select_images(d.model, "", "test", o.sample);
+  ChosenImages chosen = choose_images(d.model, "", "test", o.sample);
+  ImageSelection s = gather_selection(d.model, chosen);
   auto x = selection_input(d.model, s, false, "test images");
+  // Pixel measures where the test images have masks (ground truth or synthetic defects) and
+  // the model draws maps; the maps come from the same pass as the scores.
+  const data::Dataset& native = chosen.at_own_size();
+  const bool masks = data::has_masks(native, chosen.part) || chosen.part.has_defects();
+  if (masks && !d.has_change_maps())
+    std::cerr << "evaluate: no pixel measures: the calibration has no local values (run `oiad calibrate`)\n";
+  if (masks && !chosen.part.has_defects()) {
+    const std::vector<uint8_t> known = data::known_masks(native, chosen.part);
+    size_t missing = 0;
+    for (size_t i = 0; i < chosen.part.size(); ++i) missing += chosen.part.anomalous[i] && !known[i];
+    if (missing)
+      std::cerr << "evaluate: " << missing << " anomalous test images have no mask: they count in the image "
+                << "metrics only\n";
+  }
   const auto t0 = Clock::now();
   ProgressPrinter progress("evaluate");
   // Detector models: every metric's consistencies come from one pass (scored here under the
@@ -143,6 +160,7 @@ void run_evaluate(const EvaluateOptions& o) {
     so.decision.rule = detect::rule_name(detect::Rule::kPaper);
     so.decision.alpha = levels.alpha;
   }
+  so.change_maps = masks && d.has_change_maps();
   const detect::ScoreResult scored = score_on_every_rank("evaluate", d, x, so, progress);
   if (launch().distributed() && launch().rank != 0) return;  // rank 0 reports
   const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -171,6 +189,12 @@ void run_evaluate(const EvaluateOptions& o) {
   std::vector<nlohmann::json> image_metrics(scored.images.size(), nlohmann::json::object());
   res["metrics"] = reconstruction ? evaluate_reconstruction(scored, labels, image_metrics)
                                   : evaluate_consistency(d, x, scored.images, labels, levels, image_metrics);
+  if (so.change_maps) {
+    // The map's measures join the entry of the score it belongs to: the local metric's, or
+    // the reconstruction error's.
+    const nlohmann::json pm = experiment::pixel_measures(chosen.ds, native, chosen.part, scored.change_maps);
+    if (pm.is_object()) res["metrics"][reconstruction ? "reconstruction" : "local"].update(pm);
+  }
   if (o.record) {
     // The AUCs go into the model file (the service's model card shows them).
     const std::string main_metric = reconstruction ? "reconstruction" : "ssim";

@@ -8,6 +8,7 @@
 #include "cli_common.h"
 #include "commands.h"
 #include "oiad/core/error.h"
+#include "oiad/data/readers.h"
 #include "oiad/data/registry.h"
 #include "oiad/data/split.h"
 #include "oiad/detect/consistency.h"
@@ -25,6 +26,7 @@ struct ExperimentCliOptions {
   std::string preset = detect::preset_name(detect::Preset::kDefault);
   std::string transforms_set;                        // empty: the default set
   std::vector<int> transforms_net;                   // depth, widen; empty: the default
+  std::vector<int> recseg_widths;                    // reconstructive, discriminative; empty: the default
   bool quick = false;
   bool input_size_given = false;
   TileFlags tile;
@@ -61,6 +63,10 @@ void run_experiment_command(ExperimentCliOptions o, const std::string& command) 
     throw UsageError(std::string("experiment: --transforms-set: ") + e.what());
   }
   if (!o.transforms_net.empty()) o.exp.transforms.depth = o.transforms_net[0], o.exp.transforms.widen = o.transforms_net[1];
+  if (!o.recseg_widths.empty()) o.exp.recseg.rec_width = o.recseg_widths[0], o.exp.recseg.seg_width = o.recseg_widths[1];
+  o.exp.read_images = [](const std::string& source, int side, int channels, int64_t limit, uint64_t seed) {
+    return data::read_image_collection(data::texture_set_path(source), side, channels, limit, seed);
+  };
   experiment::check_options(o.exp);
   check_can_write_folder(command.c_str(), o.exp.out);
   o.exp.log = [](const std::string& s) {
@@ -126,6 +132,25 @@ void add_experiment_command(CLI::App& app, Runner& run, const std::string& comma
   c->add_option("--transforms-score", e.transforms.score, "transforms: dirichlet (GEOM) or logprob")
       ->check(CLI::IsMember({"dirichlet", "logprob"}))
       ->capture_default_str();
+  const auto& rs = e.recseg;
+  c->add_option("--recseg-widths", o->recseg_widths,
+                "recseg: base widths of the reconstructive and discriminative networks, REC,SEG (DRAEM: 128,64; "
+                "default: " + std::to_string(rs.rec_width) + "," + std::to_string(rs.seg_width) + ")")
+      ->delimiter(',')
+      ->expected(2);
+  c->add_option("--recseg-steps", e.recseg.steps,
+                "recseg: training steps of " + std::to_string(rs.batch_size) +
+                    " images (DRAEM: 700 epochs, about 22,000 steps on an MVTec AD category)")
+      ->capture_default_str();
+  c->add_option("--recseg-filter", e.recseg.filter,
+                "recseg: side of the image score's mean filter (odd; 0: 21 scaled from 256 pixels to the input)")
+      ->capture_default_str();
+  c->add_option("--anomaly-source", e.recseg_source,
+                "recseg: where simulated anomalies take their content: openarena (Debian's openarena-081-textures), "
+                "procedural, or a folder or archive (tar, zip) of images")
+      ->capture_default_str();
+  c->add_option("--recseg-sources", e.recseg_sources, "recseg: at most this many anomaly-source images (seeded)")
+      ->capture_default_str();
   c->add_option("--holdout", e.holdout_fraction, "share of each label of the test part held out for the baselines")
       ->capture_default_str();
   c->add_option("--holdout-max", e.holdout_max, "at most this many holdout images")->capture_default_str();
@@ -145,6 +170,7 @@ void add_experiment_command(CLI::App& app, Runner& run, const std::string& comma
       if (given("--epochs")) e.train.epochs = given_values.train.epochs;
       if (given("--deepsvdd-epochs")) e.deepsvdd_epochs = given_values.deepsvdd_epochs;
       if (given("--transforms-passes")) e.transforms.passes = given_values.transforms.passes;
+      if (given("--recseg-steps")) e.recseg.steps = given_values.recseg.steps;
       // --transforms-set and --transforms-net are applied after this, in run_experiment_command.
     }
     o->input_size_given = c->count("--input-size") > 0;

@@ -102,8 +102,18 @@ void run_inspect(const InspectOptions& o) {
     const detect::ScoreResult scored = detect::score(d, x, so);
     if (reconstruction) r["score"] = scored.images[0].score, r["anomalous"] = scored.images[0].anomalous;
     const torch::Tensor m = scored.change_maps[0].contiguous();
-    const std::vector<uint8_t> input = model::input_to_bytes(x[0]);
-    report::write_change_map(o.map, input.data(), int(x.size(1)), int(x.size(2)), m.data_ptr<float>());
+    const auto [stored_h, stored_w] = model::stored_image_size(d.model);
+    if (s.height != stored_h || s.width != stored_w) {
+      // A resized photograph (--resize): the map brought back to its own size, over it.
+      const torch::Tensor big =
+          model::resize_maps(model::input_map_to_image(m.unsqueeze(0), stored_h, stored_w), s.height, s.width)[0]
+              .to(torch::kFloat)
+              .contiguous();
+      report::write_change_map(o.map, s.pixels.data(), s.channels, s.height, s.width, big.data_ptr<float>(), 1);
+    } else {
+      const std::vector<uint8_t> input = model::input_to_bytes(x[0]);
+      report::write_change_map(o.map, input.data(), int(x.size(1)), int(x.size(2)), m.data_ptr<float>());
+    }
     r["map"] = o.map;
     r["map_max"] = m.max().item<double>();
   }

@@ -58,6 +58,16 @@ Dataset read_image_archive(const std::string& path);
 /// total at most max_input_bytes(); nothing is reserved from sizes the archive claims.
 Dataset parse_image_archive(const std::vector<uint8_t>& bytes, const std::string& name);
 
+/// Every PNG, JPEG and BMP file (by name) in a folder tree of any depth or in an archive
+/// (.tar, .tar.gz, .tgz, .zip, .pk3), other files skipped: a texture collection, such as the
+/// anomaly sources of the recseg peer. Each image is brought to side x side (resize_image)
+/// and to `channels` (grey from colour: ITU-R 601 luma, rounded; colour from grey:
+/// replicated), in the order of the sorted paths; with `limit` > 0, a seeded choice of that
+/// many. Returns (n, channels, side, side) uint8 in one buffer; `ids` receives the paths. A
+/// corrupt image is an error naming it; no image at all is an error naming `path`.
+std::vector<uint8_t> read_image_collection(const std::string& path, int side, int channels, int64_t limit,
+                                           uint64_t seed, std::vector<std::string>* ids = nullptr);
+
 /// Decodes one PNG, JPEG or BMP file in memory to (C, H, W) uint8, C = 1 (grey) or 3 (RGB);
 /// the format is told by the file's first bytes, not its name. Alpha is dropped; 16-bit
 /// images are refused; a truncated or corrupt file is an error (never grey-filled), and

@@ -27,6 +27,14 @@ const std::vector<std::string>& known_dataset_names();
 /// The places a named data set is looked for, in order.
 std::vector<std::string> dataset_candidates(const std::string& name);
 
+/// Texture collections read by data::read_image_collection (the recseg peer's anomaly
+/// sources): "openarena" is the texture archive of Debian's openarena-081-textures
+/// (/usr/share/games/openarena/baseoa/pak4-textures.pk3; about 1,230 JPEG textures of
+/// walls, floors and signs; GPL-2+, the OpenArena team). Any other name is returned as given
+/// (a folder or archive path). A named set that is not installed is a UsageError saying how
+/// to get it.
+std::string texture_set_path(const std::string& name);
+
 /// Loads a data set from a SPEC (see above). Throws Error saying where it looked and how to
 /// get the data when a named set is missing, or naming the file when one is malformed.
 Dataset load_dataset(const std::string& spec);

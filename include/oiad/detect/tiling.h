@@ -59,6 +59,11 @@ struct TiledScore {
 TiledScore score_tiled(const CalibratedDetector& d, const TileCalibration& t, const data::ImageView& image,
                        double fpr, bool change_maps, int64_t tile_batch = 64);
 
+/// Tiles [begin, end) of `layout` cut from `image` (data::crop_tile) as network input
+/// (end - begin, C, side, side), model::images_to_input.
+torch::Tensor tile_input(const data::ImageView& image, const data::TileLayout& layout, size_t begin, size_t end,
+                         int side);
+
 /// The tile scores alone (no decision): what the VAL images' calibration and score_tiled use.
 std::vector<double> tile_scores(const CalibratedDetector& d, const TileCalibration& t, const data::ImageView& image,
                                 int64_t tile_batch, std::vector<float>* map = nullptr);

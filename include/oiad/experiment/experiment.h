@@ -30,8 +30,8 @@
 
 namespace oiad::experiment {
 
-/// "oiad", "vae", "dcae", "kde", "ocsvm", "gmm", "deepsvdd", "transforms": the allowed values
-/// of --methods.
+/// "oiad", "vae", "dcae", "kde", "ocsvm", "gmm", "deepsvdd", "transforms", "recseg": the
+/// allowed values of --methods.
 const std::vector<std::string>& method_names();
 
 struct ExperimentOptions {
@@ -79,6 +79,17 @@ struct ExperimentOptions {
   std::vector<int> deepsvdd_epochs;
   /// The transformation-prediction peer: its set, classifier, training length and score.
   peers::TransformPredictionOptions transforms;
+  /// The DRAEM-type peer (peers/recseg.h): its networks and schedule (seed: the run's), and
+  /// its anomaly sources: "procedural" (peers::procedural_sources), "openarena" (the texture
+  /// set of Debian's openarena-081-textures, data::texture_set_path) or a folder or archive of
+  /// images (data::read_image_collection); at most `recseg_sources` of them (seeded).
+  peers::RecSegOptions recseg;
+  std::string recseg_source = "openarena";
+  int64_t recseg_sources = 2000;
+  /// How the run reads an image collection for `recseg_source` (source, side, channels, at
+  /// most this many, seed) -> (n, C, side, side) uint8; the CLI gives
+  /// data::read_image_collection of data::texture_set_path. Empty: procedural sources only.
+  std::function<std::vector<uint8_t>(const std::string&, int, int, int64_t, uint64_t)> read_images;
   double ocsvm_nu = 0.1;
   /// OC-SVM kernel widths tried: these multiples of 1 / (d · Var(x)) (scikit-learn's "scale").
   std::vector<double> ocsvm_gamma_factors = {0.25, 0.5, 1.0, 2.0, 4.0};

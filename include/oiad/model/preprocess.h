@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "oiad/data/readers.h"
@@ -39,6 +40,9 @@ torch::Tensor input_map_to_image(const torch::Tensor& maps, int height, int widt
 /// Per-pixel maps (n, H, W) resized to (n, height, width), bilinear (for maps of images that
 /// were resized to the network: data::resized).
 torch::Tensor resize_maps(const torch::Tensor& maps, int height, int width);
+/// The model's image size (height, width): its stored preprocessing's, else the network's
+/// side. model_input uses images of this size as they are and resizes others to it.
+std::pair<int, int> stored_image_size(const LoadedModel& m);
 
 /// (n, C, S, S) float in [0, 1] -> (n, C, S, S) uint8 (rounded), for writing pictures.
 std::vector<uint8_t> input_to_bytes(const torch::Tensor& x);

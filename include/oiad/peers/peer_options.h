@@ -1,4 +1,5 @@
-// The settings of the same-run peers (peers/deep_svdd.h, peers/transform_prediction.h):
+// The settings of the same-run peers (peers/deep_svdd.h, peers/transform_prediction.h,
+// peers/recseg.h):
 // plain data, no LibTorch, so that option structs holding them
 // (experiment::ExperimentOptions) compile without it. The methods are described in the
 // peers' own headers.
@@ -81,6 +82,24 @@ struct TransformPredictionOptions {
   uint64_t seed = 0;
 
   int epochs(int transforms) const { return (passes + transforms - 1) / transforms; }
+};
+
+// ---- DRAEM-type reconstruct-and-segment peer (peers/recseg.h) ----
+struct RecSegOptions {
+  /// Base widths of the reconstructive and the discriminative network (DRAEM: 128 and 64).
+  int rec_width = 32;
+  int seg_width = 16;
+  /// Adam steps of `batch_size` images (DRAEM: 700 epochs of batches of 8, i.e. about 22,000
+  /// steps on an MVTec AD category); the learning rate drops to a fifth after 80% and again
+  /// after 90% of them.
+  int steps = 2000;
+  int batch_size = 8;
+  double lr = 1e-4;
+  /// Share of training samples given a simulated anomaly (DRAEM: 1/2).
+  double anomaly_probability = 0.5;
+  /// The image score's mean filter side (odd); 0: the odd number nearest 21 · S / 256.
+  int filter = 0;
+  uint64_t seed = 0;
 };
 
 }  // namespace oiad::peers
