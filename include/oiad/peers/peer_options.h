@@ -86,9 +86,10 @@ struct TransformPredictionOptions {
 
 // ---- DRAEM-type reconstruct-and-segment peer (peers/recseg.h) ----
 struct RecSegOptions {
-  /// Base widths of the reconstructive and the discriminative network (DRAEM: 128 and 64).
-  int rec_width = 32;
-  int seg_width = 16;
+  /// Base widths of the reconstructive and the discriminative network (DRAEM: 128 and 64;
+  /// a step's time on 2 cores for each: bench/recseg_steps.sh).
+  int rec_width = 16;
+  int seg_width = 8;
   /// Adam steps of `batch_size` images (DRAEM: 700 epochs of batches of 8, i.e. about 22,000
   /// steps on an MVTec AD category); the learning rate drops to a fifth after 80% and again
   /// after 90% of them.

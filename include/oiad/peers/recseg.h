@@ -14,7 +14,7 @@
 // 90% of the steps. An image's map is D's anomaly probability at each pixel; its score is
 // the map's highest value after a mean filter of `filter` pixels (21 at DRAEM's 256 pixels).
 //
-// Reductions against DRAEM (measured costs in docs/results.md): base widths 32 and 16
+// Reductions against DRAEM (measured costs in docs/results.md): base widths 16 and 8
 // instead of 128 and 64; the network input of the run (32-128 pixels instead of 256); a
 // number of steps instead of 700 epochs; depth (poolings) shrinks with the input so that the
 // smallest feature map keeps 4x4 pixels or more; the anomaly sources are a texture set
