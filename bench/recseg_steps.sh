@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Seconds per training step of the recseg peer (batch 8) for base widths and network inputs:
 # a short `oiad experiment --methods recseg` on a folder of generated grey 40x48 textures
-# (procedural anomaly sources), its fit time divided by the steps. One JSON line per setting.
+# with bright spots in the test part (procedural anomaly sources), its fit time divided by the
+# steps. One JSON line per setting.
 # Usage: bench/recseg_steps.sh [DIR]   (nothing else should run: the times are wall times)
 set -euo pipefail
 dir=${1:-runs/recseg_steps}
@@ -22,11 +23,14 @@ rng = np.random.default_rng(0)
 root = sys.argv[1]
 os.makedirs(root + "/train/good", exist_ok=True)
 os.makedirs(root + "/test/good", exist_ok=True)
+os.makedirs(root + "/test/spot", exist_ok=True)
 yy, xx = np.mgrid[0:40, 0:48]
-for split, n in (("train", 60), ("test", 10)):
+for split, kind, n in (("train", "good", 60), ("test", "good", 10), ("test", "spot", 10)):
     for i in range(n):
         img = (90 + 20 * ((xx // 4 + yy // 4) % 2) + rng.integers(0, 20, (40, 48))).astype(np.uint8)
-        png("%s/%s/good/%03d.png" % (root, split, i), img)
+        if kind == "spot":
+            img[10:16, 20:26] = 240
+        png("%s/%s/%s/%03d.png" % (root, split, kind, i), img)
 PY
 for side in 32 64 128; do
   for widths in 8,8 16,8 32,16; do
