@@ -328,14 +328,9 @@ nlohmann::json run_experiment(const data::Dataset& native, int normal_class, con
   }
 
   Context c{ds, native, split, test, o, std::vector<uint8_t>(test.anomalous.begin(), test.anomalous.end())};
-  if (data::has_masks(native, test)) {
-    const std::vector<uint8_t> known = data::known_masks(native, test);
-    size_t missing = 0;
-    for (size_t i = 0; i < test.size(); ++i) missing += test.anomalous[i] && !known[i];
-    if (missing)
-      log("experiment: " + std::to_string(missing) + " anomalous test images have no mask: they count in the image " +
-          "metrics only");
-  }
+  if (const size_t missing = anomalous_without_mask(native, test))
+    log("experiment: " + std::to_string(missing) + " anomalous test images have no mask: they count in the image " +
+        "metrics only");
   const std::vector<MethodRun> done = run_methods(c, holdout);
   std::vector<MethodRun> curves;  // one per reported method, for the ROC figure
   nlohmann::json pictures;

@@ -150,6 +150,14 @@ std::string map_kind(const data::Dataset& native, const data::SplitPart& part, s
   return native.class_names.at(size_t(label));
 }
 
+size_t anomalous_without_mask(const data::Dataset& native, const data::SplitPart& part) {
+  if (part.has_defects() || !data::has_masks(native, part)) return 0;
+  const std::vector<uint8_t> known = data::known_masks(native, part);
+  size_t missing = 0;
+  for (size_t i = 0; i < part.size(); ++i) missing += part.anomalous[i] && !known[i];
+  return missing;
+}
+
 nlohmann::json pixel_measures(const data::Dataset& ds, const data::Dataset& native, const data::SplitPart& part,
                               const torch::Tensor& maps) {
   if (!(data::has_masks(native, part) || part.has_defects())) return nullptr;

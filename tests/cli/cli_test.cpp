@@ -164,6 +164,11 @@ TEST(Cli, ExperimentBadOptions) {
   EXPECT_EQ(no_data.exit_code, 1);
   EXPECT_NE(no_data.err.find(d.file("none")), std::string::npos) << no_data.err;
   EXPECT_FALSE(std::filesystem::exists(d.file("e")));
+  auto no_source = test::run_oiad("experiment --data " + d.path() + " --normal-class 1 --methods recseg " +
+                                  "--anomaly-source " + d.file("textures") + " --out " + d.file("e"));
+  EXPECT_EQ(no_source.exit_code, 2);
+  EXPECT_NE(no_source.err.find(d.file("textures") + ": no such folder or archive"), std::string::npos) << no_source.err;
+  EXPECT_FALSE(std::filesystem::exists(d.file("e")));
 }
 
 // --quick sets the short settings of experiment::make_quick; a flag given explicitly wins.

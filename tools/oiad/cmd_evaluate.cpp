@@ -141,14 +141,9 @@ void run_evaluate(const EvaluateOptions& o) {
   const bool masks = data::has_masks(native, chosen.part) || chosen.part.has_defects();
   if (masks && !d.has_change_maps())
     std::cerr << "evaluate: no pixel measures: the calibration has no local values (run `oiad calibrate`)\n";
-  if (masks && !chosen.part.has_defects()) {
-    const std::vector<uint8_t> known = data::known_masks(native, chosen.part);
-    size_t missing = 0;
-    for (size_t i = 0; i < chosen.part.size(); ++i) missing += chosen.part.anomalous[i] && !known[i];
-    if (missing)
-      std::cerr << "evaluate: " << missing << " anomalous test images have no mask: they count in the image "
-                << "metrics only\n";
-  }
+  if (const size_t missing = experiment::anomalous_without_mask(native, chosen.part))
+    std::cerr << "evaluate: " << missing << " anomalous test images have no mask: they count in the image "
+              << "metrics only\n";
   const auto t0 = Clock::now();
   ProgressPrinter progress("evaluate");
   // Detector models: every metric's consistencies come from one pass (scored here under the

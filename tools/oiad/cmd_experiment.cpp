@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <ctime>
+#include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -68,6 +69,13 @@ void run_experiment_command(ExperimentCliOptions o, const std::string& command) 
     return data::read_image_collection(data::texture_set_path(source), side, channels, limit, seed);
   };
   experiment::check_options(o.exp);
+  // recseg reads its anomaly sources when it starts training, after the other methods: a
+  // missing set is refused now, not an hour later.
+  if (experiment::uses_method(o.exp, "recseg") && o.exp.recseg_source != "procedural") {
+    const std::string sources = data::texture_set_path(o.exp.recseg_source);
+    OIAD_CHECK_USAGE(std::filesystem::exists(sources), "experiment: --anomaly-source ", sources,
+                     ": no such folder or archive (or use procedural)");
+  }
   check_can_write_folder(command.c_str(), o.exp.out);
   o.exp.log = [](const std::string& s) {
     char t[16];

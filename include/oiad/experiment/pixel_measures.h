@@ -18,6 +18,10 @@ namespace oiad::experiment {
 /// defect family of a synthetic defect, else the image's class in `native`.
 std::string map_kind(const data::Dataset& native, const data::SplitPart& part, size_t i);
 
+/// The anomalous images of `part` whose mask is not known (they count in image measures
+/// only; synthetic defects always have one): what experiment and evaluate say once.
+size_t anomalous_without_mask(const data::Dataset& native, const data::SplitPart& part);
+
 /// Pixel AUROC and AUPRO (eval/regions.h) of `maps` (n, S, S), one per image of `part` on the
 /// network input, against the masks: {"pixel_auroc", "aupro", "pixel_images", "per_kind":
 /// {kind: the same three over the normal images and that kind's}}, pooled over every image
