@@ -24,10 +24,23 @@ torch::Tensor gaussian_blur(const torch::Tensor& images, double sigma) {
 
 torch::Tensor complexity(const torch::Tensor& images, Metric metric, double sigma) {
   torch::NoGradGuard ng;
-  const auto x = images.to(torch::kDouble);
-  const auto b = gaussian_blur(x, sigma);
-  if (metric == Metric::kMse || metric == Metric::kLoss) return mse(x, b).to(torch::kDouble);
-  return 1.0 - ssim(x, b).to(torch::kDouble);
+  OIAD_CHECK(images.dim() == 4, "complexity: expected (N, C, H, W) images, got ", images.dim(), " dimensions");
+  auto one = [&](const torch::Tensor& part) {
+    const auto x = part.to(torch::kDouble);
+    const auto b = gaussian_blur(x, sigma);
+    if (metric == Metric::kMse || metric == Metric::kLoss) return mse(x, b).to(torch::kDouble);
+    return 1.0 - ssim(x, b).to(torch::kDouble);
+  };
+  // Blocks of about 2^18 pixels (16 images of 128 x 128): memory stays that of one block
+  // (bench/complexity_memory.cpp, docs/performance.md).
+  constexpr int64_t kBlockPixels = int64_t(1) << 18;
+  const int64_t n = images.size(0);
+  if (n == 0) return one(images);
+  const int64_t block = std::max<int64_t>(1, kBlockPixels / std::max<int64_t>(1, images[0].numel()));
+  if (n <= block) return one(images);
+  std::vector<torch::Tensor> parts;
+  for (int64_t a = 0; a < n; a += block) parts.push_back(one(images.slice(0, a, std::min(n, a + block))));
+  return torch::cat(parts);
 }
 
 const std::vector<double>& complexity_sigmas() {

@@ -60,6 +60,22 @@ TEST(Complexity, BlurMatchesLoopsAndKeepsConstants) {
   EXPECT_THROW(gaussian_blur(flat[0], 1.0), Error);
 }
 
+// Many images in one call are computed in blocks of about 2^18 pixels (17 images of 128 x 128
+// span two blocks, the second of one image): each image's complexity equals the one it gets
+// alone, and the output keeps the images' order.
+TEST(Complexity, ManyImagesEqualEachAlone) {
+  torch::manual_seed(11);
+  const auto x = torch::rand({17, 1, 128, 128});
+  for (Metric m : {Metric::kMse, Metric::kSsim}) {
+    const auto all = complexity(x, m, 2.0);
+    ASSERT_EQ(all.sizes(), torch::IntArrayRef({17})) << metric_name(m);
+    for (int64_t i : {0, 5, 15, 16})
+      EXPECT_NEAR(all[i].item<double>(), complexity(x.slice(0, i, i + 1), m, 2.0).item<double>(), 1e-12)
+          << metric_name(m) << " image " << i;
+  }
+  EXPECT_EQ(complexity(x.slice(0, 0, 0), Metric::kMse, 1.0).numel(), 0);
+}
+
 // mse and loss: the mean squared difference from the loop blur; ssim and local: 1 - SSIM
 // against it. A detailed image is more complex than its own blur (finer texture, more loss).
 TEST(Complexity, MetricsOwnDissimilarityToTheBlur) {

@@ -17,7 +17,9 @@ namespace oiad::detect {
 torch::Tensor gaussian_blur(const torch::Tensor& images, double sigma);
 
 /// c_σ(x) of each image (N, C, S, S) in [0, 1]: 1 - SSIM(x, blur_σ(x)) for the ssim and local
-/// metrics, the mean squared difference for mse and loss. (N,) float64.
+/// metrics, the mean squared difference for mse and loss. (N,) float64. Computed in blocks of
+/// about 2^18 pixels (the blur's and SSIM's convolutions unfold their input, a copy per kernel
+/// tap), so memory does not grow with N; each image's value is independent of its block.
 torch::Tensor complexity(const torch::Tensor& images, Metric metric, double sigma);
 
 /// The σ the relative rule chooses among, in pixels of the network input:
