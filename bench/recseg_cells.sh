@@ -7,7 +7,9 @@
 #   e.g. bench/recseg_cells.sh runs/recseg-defects mnist fashion-mnist cifar10:0,1,2
 # Environment: OIAD (build/oiad), SEED (0), STEPS (2000), WIDTHS (16,8), SOURCE (openarena),
 # VARIANT (a suffix of the cell folder, for runs with other STEPS or WIDTHS), RECORD (a folder
-# that keeps every finished cell's results.json and experiment.json; empty: none).
+# that keeps every finished cell's results.json, experiment.json, the reported test part of
+# split.json (reported_test.json) and the per-image scores methods/recseg.json; empty: none).
+# bench/recseg_defects_table.py RECORD makes the tables.
 # A cell whose results.json holds recseg is skipped. Cells run one at a time.
 set -euo pipefail
 out=${1:?usage: bench/recseg_cells.sh OUT DATA[:CLASSES] ...}
@@ -31,6 +33,11 @@ for spec in "$@"; do
       > "$dir.summary.json" 2> "$dir.log"
     if [ -n "$record" ]; then
       mkdir -p "$record/$cell"
+      mkdir -p "$record/$cell/methods"
+      cp "$dir/methods/recseg.json" "$record/$cell/methods/"
+      # the reported test part of split.json (indices, labels, defect families and seeds)
+      python3 -c 'import json, sys; json.dump(json.load(open(sys.argv[1]))["reported_test"], open(sys.argv[2], "w"))' \
+        "$dir/split.json" "$record/$cell/reported_test.json"
       for f in results.json experiment.json; do
         sed "s|--out $out/|--out OUT/|g" "$dir/$f" > "$record/$cell/$f.tmp" && mv "$record/$cell/$f.tmp" "$record/$cell/$f"
       done

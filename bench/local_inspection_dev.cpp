@@ -1,0 +1,255 @@
+// Development of OIAD's local score on inspection-type data, on TRAINING images only: the
+// images an `oiad experiment` of the same data, class, protocol and seed trains and
+// calibrates on (its train and VAL parts); its test part is never read.
+//
+// Those images are shuffled (seed 1) and cut into dev-train (80%), dev-VAL (10%) and
+// dev-test (10%). Every dev-test image is scored clean and with each of the four synthetic
+// defect families (data/defects.h; paste donors from dev-train), so the defects AUC compares
+// n clean images against 4n defective copies of the same images. A Detector-VAE is trained on
+// dev-train with the `default` preset's settings, calibrated on dev-VAL, and the local maps of
+// dev-VAL and dev-test give every candidate form of the local score:
+//
+//   standard  "window": each SSIM window's own VAL mean and sd (the library's form);
+//             "pooled": one mean and sd per code over every window of every VAL image
+//             (position-free: for surfaces whose images are not aligned)
+//   smooth    box filter of side 1 (none), 3 or 7 windows over the standardised map
+//   top       the share of the largest standardised windows averaged: 0.3%, 1%, 3% (the
+//             library's), 10%
+//
+// each per code, VAL-standardised per code and averaged over the codes (the one-sided rule's
+// form), and the same less its complexity line fitted on dev-VAL (the relative rule's form:
+// the σ of detect::complexity_sigmas() with the largest R²). The library's own local
+// one-sided and relative scores come first, as a check of the candidate that equals them
+// (window, smooth 1, top 3%; equal up to the weights of codes merged at calibration).
+//
+//   cmake --build build --target oiad_local_inspection_dev
+//   build/oiad_local_inspection_dev magnetic-tile Free 128 0 > runs/dev/mt.txt
+//   build/oiad_local_inspection_dev mnist 3 32 0 > runs/dev/mnist3.txt
+//
+// Arguments: DATA CLASS INPUT_SIZE SEED [EPOCHS (30)]. The protocol is `inspection` for data
+// whose images carry masks (Magnetic-tile), `standard` otherwise. Trained networks are cached
+// in runs/dev/cache. Environment: DEV_THREADS (2), DEV_SIGMAS (the σ the relative form
+// chooses among, comma-separated; default detect::complexity_sigmas()).
+#include <torch/torch.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "oiad/core/random.h"
+#include "oiad/data/defects.h"
+#include "oiad/data/registry.h"
+#include "oiad/data/resize.h"
+#include "oiad/data/split.h"
+#include "oiad/detect/complexity.h"
+#include "oiad/detect/detector.h"
+#include "oiad/eval/roc.h"
+#include "oiad/model/preprocess.h"
+#include "oiad/train/trainer.h"
+
+using namespace oiad;
+
+namespace {
+
+std::vector<double> vec(const torch::Tensor& t) {
+  auto c = t.to(torch::kDouble).contiguous();
+  return {c.data_ptr<double>(), c.data_ptr<double>() + c.numel()};
+}
+
+// Per (image, code): the mean of the largest `frac` of the standardised, smoothed windows.
+// maps (n, k, side, side); mean and sd broadcast against it.
+torch::Tensor code_values(const torch::Tensor& maps, const torch::Tensor& mean, const torch::Tensor& sd, int smooth,
+                          double frac) {
+  auto z = (maps - mean) / (sd + detect::kLocalSdFloor);
+  if (smooth > 1) {
+    const auto n = z.size(0), k = z.size(1), s = z.size(2);
+    z = torch::avg_pool2d(z.reshape({n * k, 1, s, s}), smooth, 1, smooth / 2, false, false).reshape({n, k, s, s});
+  }
+  auto flat = z.flatten(2);
+  const int64_t cells = flat.size(2);
+  const int64_t top = std::min<int64_t>(cells, std::max<int64_t>(1, std::llround(frac * double(cells))));
+  return std::get<0>(flat.topk(top, 2)).mean(2);
+}
+
+// Least-squares line of y on x; returns {a, b, r2}.
+std::array<double, 3> line(const std::vector<double>& x, const std::vector<double>& y) {
+  const double n = double(x.size());
+  double mx = 0, my = 0;
+  for (size_t i = 0; i < x.size(); ++i) mx += x[i] / n, my += y[i] / n;
+  double sxx = 0, sxy = 0, syy = 0;
+  for (size_t i = 0; i < x.size(); ++i)
+    sxx += (x[i] - mx) * (x[i] - mx), sxy += (x[i] - mx) * (y[i] - my), syy += (y[i] - my) * (y[i] - my);
+  const double b = sxx > 0 ? sxy / sxx : 0, a = my - b * mx;
+  const double r2 = sxx > 0 && syy > 0 ? sxy * sxy / (sxx * syy) : 0;
+  return {a, b, r2};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 5) {
+    std::fprintf(stderr, "usage: %s DATA CLASS INPUT_SIZE SEED [EPOCHS]\n", argv[0]);
+    return 2;
+  }
+  torch::set_num_threads(std::getenv("DEV_THREADS") ? std::atoi(std::getenv("DEV_THREADS")) : 2);
+  std::vector<double> sigmas = detect::complexity_sigmas();
+  if (const char* v = std::getenv("DEV_SIGMAS")) {
+    sigmas.clear();
+    for (std::string rest = v; !rest.empty();) {
+      const size_t comma = rest.find(',');
+      sigmas.push_back(std::stod(rest.substr(0, comma)));
+      rest = comma == std::string::npos ? "" : rest.substr(comma + 1);
+    }
+  }
+  const std::string data_name = argv[1];
+  const int size = std::stoi(argv[3]);
+  const uint64_t seed = std::stoull(argv[4]);
+  const int epochs = argc > 5 ? std::stoi(argv[5]) : 30;
+  data::Dataset native = data::load_dataset(data_name);
+  const int cls = data::resolve_class(native, argv[2]);
+  const data::Dataset ds = data::needs_resize(native, size) ? data::resized(native, size) : std::move(native);
+  const auto protocol = ds.has_masks() ? data::Protocol::kInspection : data::Protocol::kStandard;
+  const data::OneClassSplit split = data::make_split(ds, cls, protocol, seed);
+
+  // The experiment's training images (train and VAL parts), never its test part.
+  data::SplitPart pool = split.train;
+  pool.index.insert(pool.index.end(), split.val.index.begin(), split.val.index.end());
+  pool.anomalous.assign(pool.index.size(), 0);
+  Rng rng(1 * 7919 + 17);
+  shuffle_in_place(pool.index, rng);
+  const size_t n = pool.size(), n_test = n / 10, n_val = n / 10, n_train = n - n_test - n_val;
+  auto part = [&](size_t from, size_t to) {
+    data::SplitPart p;
+    p.source = pool.source;
+    p.index.assign(pool.index.begin() + std::ptrdiff_t(from), pool.index.begin() + std::ptrdiff_t(to));
+    p.anomalous.assign(p.index.size(), 0);
+    return p;
+  };
+  const auto px_train = data::gather_pixels(ds, part(0, n_train)), px_val = data::gather_pixels(ds, part(n_train, n_train + n_val));
+  const auto px_clean = data::gather_pixels(ds, part(n_train + n_val, n));
+  const int64_t isz = ds.image_size();
+  // dev-test: the clean images, then each family applied to every one of them.
+  std::vector<uint8_t> px_test = px_clean;
+  std::vector<int> family_of(n_test, -1);
+  for (int f = 0; f < 4; ++f)
+    for (size_t j = 0; j < n_test; ++j) {
+      std::vector<uint8_t> img(px_clean.begin() + int64_t(j) * isz, px_clean.begin() + int64_t(j + 1) * isz);
+      const auto donor = int64_t(rng.uniform_index(uint64_t(n_train)));
+      data::apply_defect(img.data(), ds.channels, ds.height, ds.width, data::DefectFamily(f), rng.next_u64(),
+                         px_train.data() + donor * isz);
+      px_test.insert(px_test.end(), img.begin(), img.end());
+      family_of.push_back(f);
+    }
+  const int64_t n_all = int64_t(family_of.size());
+  std::vector<uint8_t> label(family_of.size());
+  for (size_t i = 0; i < label.size(); ++i) label[i] = family_of[i] >= 0;
+  auto input = [&](const std::vector<uint8_t>& px, int64_t count) {
+    return model::images_to_input(px.data(), count, ds.channels, ds.height, ds.width, size);
+  };
+  const auto x_train = input(px_train, int64_t(n_train)), x_val = input(px_val, int64_t(n_val)), x_test = input(px_test, n_all);
+  std::fprintf(stderr, "dev %s class %d at %d: train %zu val %zu test %zu clean + %zu defective\n", data_name.c_str(), cls,
+               size, n_train, n_val, n_test, size_t(n_all) - n_test);
+
+  auto cfg = model::ModelConfig::defaults(model::ModelKind::kDetectorVae, ds.channels, size);
+  cfg.gamma = detect::preset_gamma(detect::Preset::kDefault);
+  model::DetectorVae net(cfg);
+  torch::manual_seed(seed);
+  train::TrainOptions to;
+  to.epochs = epochs;
+  to.seed = seed;
+  to.verbose = false;
+  const std::string cache = "runs/dev/cache/inspection_" + data_name + "_" + argv[2] + "_" + argv[3] + "_" + argv[4] + "_" +
+                            std::to_string(epochs) + ".pt";
+  if (std::ifstream(cache).good()) {
+    torch::load(net, cache);
+  } else {
+    train::TrainState st;
+    train::train_model(net, x_train, to, st);
+    std::filesystem::create_directories("runs/dev/cache");
+    torch::save(net, cache);
+  }
+  net->eval();
+  torch::NoGradGuard ng;
+  detect::Detector det(net, detect::preset_options(detect::Preset::kDefault));
+  detect::ConsistencyTable vt;
+  const detect::Calibration cal = det.calibrate(x_val, 0.4, &vt);
+  std::vector<float> mv, mt;
+  det.consistency_in_blocks(x_val, &mv);
+  const detect::ConsistencyTable tt = det.consistency_in_blocks(x_test, &mt);
+  const int64_t k = int64_t(det.codes().size()), side = detect::local_map_side(size);
+  const auto maps_val = torch::from_blob(mv.data(), {int64_t(n_val), k, side, side}).to(torch::kDouble);
+  const auto maps_test = torch::from_blob(mt.data(), {n_all, k, side, side}).to(torch::kDouble);
+
+  auto report = [&](const std::string& name, const std::vector<double>& s) {
+    std::vector<double> fam(4);
+    for (int f = 0; f < 4; ++f) {
+      std::vector<double> v;
+      std::vector<uint8_t> l;
+      for (size_t i = 0; i < s.size(); ++i)
+        if (family_of[i] < 0 || family_of[i] == f) v.push_back(s[i]), l.push_back(label[i]);
+      fam[size_t(f)] = eval::roc_auc(v, l);
+    }
+    std::printf("%-44s defects %.3f | scratch %.3f erase %.3f stain %.3f paste %.3f\n", name.c_str(),
+                eval::roc_auc(s, label), fam[0], fam[1], fam[2], fam[3]);
+    std::fflush(stdout);
+  };
+  // The library's local score under the one-sided and relative rules.
+  {
+    std::vector<double> one, rel;
+    const auto m = detect::Metric::kLocal;
+    const auto cx = detect::complexity(x_test, m, cal.relative[size_t(m)].sigma).contiguous();
+    for (int64_t i = 0; i < n_all; ++i) {
+      one.push_back(cal.one_sided_score(m, tt.of(size_t(i), m)));
+      rel.push_back(cal.relative_score(m, tt.of(size_t(i), m), cx.data_ptr<double>()[i]));
+    }
+    report("library local one-sided", one);
+    report("library local relative", rel);
+    (void)vt;
+  }
+  // Complexity of dev-VAL and dev-test per σ, for the relative form of every candidate.
+  std::vector<std::vector<double>> cval, ctest;
+  // In blocks of 16 images: the blur's convolution unfolds its input, (2⌈3σ⌉ + 1) copies.
+  auto complexity = [&](const torch::Tensor& x, double s) {
+    std::vector<torch::Tensor> parts;
+    for (int64_t a = 0; a < x.size(0); a += 16)
+      parts.push_back(detect::complexity(x.slice(0, a, std::min<int64_t>(x.size(0), a + 16)), detect::Metric::kLocal, s));
+    return vec(torch::cat(parts));
+  };
+  for (double s : sigmas) {
+    cval.push_back(complexity(x_val, s));
+    ctest.push_back(complexity(x_test, s));
+  }
+  for (const std::string standard : {"window", "pooled"}) {
+    torch::Tensor mean, sd;
+    if (standard == "window") {
+      mean = maps_val.mean(0, true), sd = maps_val.std(0, false, true);
+    } else {
+      mean = maps_val.mean({0, 2, 3}, true), sd = maps_val.std({0, 2, 3}, false, true);
+    }
+    for (int smooth : {1, 3, 7})
+      for (double frac : {0.003, 0.01, 0.03, 0.1}) {
+        const auto v = code_values(maps_val, mean, sd, smooth, frac), t = code_values(maps_test, mean, sd, smooth, frac);
+        const auto vm = v.mean(0, true), vs = v.std(0, false, true) + 1e-12;
+        const auto sv = vec(((v - vm) / vs).mean(1)), st = vec(((t - vm) / vs).mean(1));
+        char name[96];
+        std::snprintf(name, sizeof name, "%s smooth %d top %.1f%%", standard.c_str(), smooth, 100 * frac);
+        report(std::string(name) + " one-sided", st);
+        size_t best = 0;
+        std::array<double, 3> fit{0, 0, -1};
+        for (size_t j = 0; j < cval.size(); ++j) {
+          const auto l = line(cval[j], sv);
+          if (l[2] > fit[2]) fit = l, best = j;
+        }
+        std::vector<double> rel(st.size());
+        for (size_t i = 0; i < st.size(); ++i) rel[i] = st[i] - (fit[0] + fit[1] * ctest[best][i]);
+        char rname[128];
+        std::snprintf(rname, sizeof rname, "%s relative (σ %.2g R² %.2f)", name, sigmas[best], fit[2]);
+        report(rname, rel);
+      }
+  }
+  return 0;
+}
