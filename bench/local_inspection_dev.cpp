@@ -75,19 +75,6 @@ torch::Tensor code_values(const torch::Tensor& maps, const torch::Tensor& mean, 
   return std::get<0>(flat.topk(top, 2)).mean(2);
 }
 
-// Least-squares line of y on x; returns {a, b, r2}.
-std::array<double, 3> line(const std::vector<double>& x, const std::vector<double>& y) {
-  const double n = double(x.size());
-  double mx = 0, my = 0;
-  for (size_t i = 0; i < x.size(); ++i) mx += x[i] / n, my += y[i] / n;
-  double sxx = 0, sxy = 0, syy = 0;
-  for (size_t i = 0; i < x.size(); ++i)
-    sxx += (x[i] - mx) * (x[i] - mx), sxy += (x[i] - mx) * (y[i] - my), syy += (y[i] - my) * (y[i] - my);
-  const double b = sxx > 0 ? sxy / sxx : 0, a = my - b * mx;
-  const double r2 = sxx > 0 && syy > 0 ? sxy * sxy / (sxx * syy) : 0;
-  return {a, b, r2};
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -175,8 +162,7 @@ int main(int argc, char** argv) {
   net->eval();
   torch::NoGradGuard ng;
   detect::Detector det(net, detect::preset_options(detect::Preset::kDefault));
-  detect::ConsistencyTable vt;
-  const detect::Calibration cal = det.calibrate(x_val, 0.4, &vt);
+  const detect::Calibration cal = det.calibrate(x_val, 0.4);
   std::vector<float> mv, mt;
   det.consistency_in_blocks(x_val, &mv);
   const detect::ConsistencyTable tt = det.consistency_in_blocks(x_test, &mt);
@@ -208,20 +194,12 @@ int main(int argc, char** argv) {
     }
     report("library local one-sided", one);
     report("library local relative", rel);
-    (void)vt;
   }
   // Complexity of dev-VAL and dev-test per σ, for the relative form of every candidate.
   std::vector<std::vector<double>> cval, ctest;
-  // In blocks of 16 images: the blur's convolution unfolds its input, (2⌈3σ⌉ + 1) copies.
-  auto complexity = [&](const torch::Tensor& x, double s) {
-    std::vector<torch::Tensor> parts;
-    for (int64_t a = 0; a < x.size(0); a += 16)
-      parts.push_back(detect::complexity(x.slice(0, a, std::min<int64_t>(x.size(0), a + 16)), detect::Metric::kLocal, s));
-    return vec(torch::cat(parts));
-  };
   for (double s : sigmas) {
-    cval.push_back(complexity(x_val, s));
-    ctest.push_back(complexity(x_test, s));
+    cval.push_back(vec(detect::complexity(x_val, detect::Metric::kLocal, s)));
+    ctest.push_back(vec(detect::complexity(x_test, detect::Metric::kLocal, s)));
   }
   for (const std::string standard : {"window", "pooled"}) {
     torch::Tensor mean, sd;
@@ -239,15 +217,16 @@ int main(int argc, char** argv) {
         std::snprintf(name, sizeof name, "%s smooth %d top %.1f%%", standard.c_str(), smooth, 100 * frac);
         report(std::string(name) + " one-sided", st);
         size_t best = 0;
-        std::array<double, 3> fit{0, 0, -1};
+        detect::ComplexityFit fit;
+        fit.r2 = -1;
         for (size_t j = 0; j < cval.size(); ++j) {
-          const auto l = line(cval[j], sv);
-          if (l[2] > fit[2]) fit = l, best = j;
+          const auto l = detect::fit_line(cval[j], sv);
+          if (l.r2 > fit.r2) fit = l, best = j;
         }
         std::vector<double> rel(st.size());
-        for (size_t i = 0; i < st.size(); ++i) rel[i] = st[i] - (fit[0] + fit[1] * ctest[best][i]);
+        for (size_t i = 0; i < st.size(); ++i) rel[i] = st[i] - fit.predict(ctest[best][i]);
         char rname[128];
-        std::snprintf(rname, sizeof rname, "%s relative (σ %.2g R² %.2f)", name, sigmas[best], fit[2]);
+        std::snprintf(rname, sizeof rname, "%s relative (σ %.2g R² %.2f)", name, sigmas[best], fit.r2);
         report(rname, rel);
       }
   }

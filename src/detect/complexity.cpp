@@ -34,9 +34,8 @@ torch::Tensor complexity(const torch::Tensor& images, Metric metric, double sigm
   // Blocks of about 2^18 pixels (16 images of 128 x 128): memory stays that of one block
   // (bench/complexity_memory.cpp, docs/performance.md).
   constexpr int64_t kBlockPixels = int64_t(1) << 18;
-  const int64_t n = images.size(0);
-  if (n == 0) return one(images);
-  const int64_t block = std::max<int64_t>(1, kBlockPixels / std::max<int64_t>(1, images[0].numel()));
+  const int64_t n = images.size(0), pixels = images.numel() / std::max<int64_t>(1, n);
+  const int64_t block = std::max<int64_t>(1, kBlockPixels / std::max<int64_t>(1, pixels));
   if (n <= block) return one(images);
   std::vector<torch::Tensor> parts;
   for (int64_t a = 0; a < n; a += block) parts.push_back(one(images.slice(0, a, std::min(n, a + block))));
