@@ -14,6 +14,7 @@ packages=(
   clang-14 libclang-rt-14-dev
   libsvm-dev libarmadillo-dev libplplot-dev
   pybind11-dev python3-dev python3-numpy python3-pytest
+  python3-pip python3-venv python3-setuptools python3-wheel python3-sklearn
   libcpp-httplib-dev chromium chromium-driver fonts-liberation python3-selenium hey
   dataset-fashion-mnist
 )

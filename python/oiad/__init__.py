@@ -90,21 +90,45 @@ def _threads_arg(threads):
     return int(threads)
 
 
-def _as_nchw(images, what):
-    """images as a C-contiguous (N, C, H, W) uint8 array. Accepts (N, H, W), (N, C, H, W) and
-    (N, H, W, C) with C = 1 or 3 (a 4-D array whose axis 1 is 1 or 3 is read as channels
-    first); uint8, or float in [0, 1] (rounded to uint8 as an image file would store it)."""
+def _refuse_sparse(x, what):
+    if hasattr(x, "toarray") or type(x).__module__.startswith("scipy.sparse"):
+        raise TypeError("%s: a sparse matrix (oiad takes dense arrays of images)" % what)
+
+
+def _pixels(images, what):
+    """images as uint8: integers in [0, 255] as they are, float in [0, 1] rounded as an image
+    file would store it."""
+    _refuse_sparse(images, what)
     a = np.asarray(images)
+    if a.dtype == object:
+        try:  # as numbers of the type their values have (integers stay integers)
+            a = np.array(a.tolist())
+            if a.dtype.kind not in "iuf":
+                raise TypeError
+        except (TypeError, ValueError):
+            raise ValueError("%s: an object array whose values are not all numbers" % what) from None
     if a.dtype == np.uint8:
-        pass
-    elif a.dtype.kind == "f":
+        return a
+    if a.dtype.kind == "f":
         if a.size and not np.all(np.isfinite(a)):
             raise ValueError("%s: NaN or infinite values" % what)
         if a.size and (a.min() < 0 or a.max() > 1):
             raise ValueError("%s: float values must lie in [0, 1] (found %g to %g)" % (what, a.min(), a.max()))
-        a = np.rint(a * 255.0).astype(np.uint8)
-    else:
-        raise ValueError("%s: dtype %s (expected uint8, or float in [0, 1])" % (what, a.dtype))
+        return np.rint(a * 255.0).astype(np.uint8)
+    if a.dtype.kind in "iu":
+        if a.size and (a.min() < 0 or a.max() > 255):
+            raise ValueError("%s: integer values must lie in [0, 255] (found %d to %d)" % (what, a.min(), a.max()))
+        return a.astype(np.uint8)
+    if a.dtype.kind == "c":
+        raise ValueError("%s: Complex data not supported (dtype %s; expected uint8, or float in [0, 1])" % (what, a.dtype))
+    raise ValueError("%s: dtype %s (expected integers in [0, 255], or float in [0, 1])" % (what, a.dtype))
+
+
+def _as_nchw(images, what):
+    """images as a C-contiguous (N, C, H, W) uint8 array. Accepts (N, H, W), (N, C, H, W) and
+    (N, H, W, C) with C = 1 or 3 (a 4-D array whose axis 1 is 1 or 3 is read as channels
+    first); uint8, or float in [0, 1] (rounded to uint8 as an image file would store it)."""
+    a = _pixels(images, what)
     if a.ndim == 3:
         a = a[:, None, :, :]
     elif a.ndim == 4:
@@ -141,10 +165,12 @@ class Scores:
     the VAL images' scores), most_extreme_code, consistency (n x codes: the structure
     consistency of each scored code, for the metric); and the decision applied: metric, rule,
     alpha, fpr, threshold (anomalous <=> score > threshold), codes (the scored codes).
-    A tiled model (trained with --tile) scores each image at its own size: score is its
-    highest tile score, and `tiles` (tiles per image), `worst_tile` (n x 2: y, x of the tile
-    with the highest score) and `maps` (one (H, W) float array per image: the change map
-    stitched at the image's size) are set; they are None for other models."""
+    maps: with score(..., maps=True), and always for a tiled model, one (H, W) float32 array
+    per image at that image's own size: the change map (a detector's local metric, in VAL
+    standard deviations; a VAE's or DCAE's per-pixel error), else None. oiad.overlay draws one
+    over its image. A tiled model (trained with --tile) scores each image at its own size:
+    score is its highest tile score, and `tiles` (tiles per image) and `worst_tile` (n x 2: y,
+    x of the tile with the highest score) are set; they are None for other models."""
 
     def __init__(self, d):
         self.score = d["score"]
@@ -205,15 +231,17 @@ class Model:
             raise FileNotFoundError(errno.ENOENT, "no such folder", folder)
         self._m.save(path)
 
-    def score(self, images, metric=None, rule=None, fpr=None, alpha=None, resize=True, threads=None, progress=False):
+    def score(self, images, metric=None, rule=None, fpr=None, alpha=None, resize=True, threads=None, progress=False,
+              maps=False):
         """Scores images: an array ((N, H, W), (N, C, H, W) or (N, H, W, C); uint8, or float in
         [0, 1]) or a list of image file paths (PNG, JPEG, BMP). Images of another size or
         channel count than the model's are resized as `oiad score --resize` does (resize=False
         refuses them). A detector model scores by the structure-consistency `metric` (None:
         oiad.default_metric, "ssim"); a VAE or DCAE model by its reconstruction error (give no metric). The decision
         is the model's stored one (`rule`, and its level `fpr` or `alpha`) unless given: fpr
-        alone selects the one-sided rule, alpha alone the paper's."""
-        args = (metric, rule, alpha, fpr, bool(resize), _threads_arg(threads), bool(progress))
+        alone selects the one-sided rule, alpha alone the paper's. maps=True also returns each
+        image's change map at its own size (Scores.maps), from the same pass as the scores."""
+        args = (metric, rule, alpha, fpr, bool(resize), _threads_arg(threads), bool(progress), bool(maps))
         if isinstance(images, (list, tuple)) and images and all(_is_path(p) for p in images):
             return Scores(self._m.score_files([_check_file(p) for p in images], *args))
         if _is_path(images):
@@ -233,6 +261,15 @@ class Model:
                           _threads_arg(threads))
         return self
 
+    def __reduce__(self):
+        # Pickled as its model file's bytes (what save() writes), so that a fitted estimator
+        # goes through joblib and multiprocessing.
+        with tempfile.TemporaryDirectory(prefix="oiad-") as tmp:
+            path = os.path.join(tmp, "model.oiad")
+            self._m.save(path)
+            with open(path, "rb") as f:
+                return (_model_from_bytes, (f.read(), self._m.name))
+
     def __repr__(self):
         i = self.info
         return "<oiad.Model %s: %s on %s class %s, %s>" % (
@@ -240,9 +277,18 @@ class Model:
             "calibrated" if i.get("calibrated") else "not calibrated")
 
 
+def _model_from_bytes(data, name):
+    with tempfile.TemporaryDirectory(prefix="oiad-") as tmp:
+        path = os.path.join(tmp, "model.oiad")
+        with open(path, "wb") as f:
+            f.write(data)
+        return Model(_oiad.Model.load(path, name))
+
+
 def load(path):
     """Reads a model file written by the CLI, the C++ library or Model.save."""
-    return Model(_oiad.Model.load(_check_file(path)))
+    path = _check_file(path)
+    return Model(_oiad.Model.load(path, path))
 
 
 def train(images, epochs=_TRAIN.epochs, latent_dim=None, seed=0, val_fraction=_TRAIN.val_fraction,
@@ -316,6 +362,43 @@ def load_dataset(spec):
     return Dataset(_oiad.load_dataset(os.fsdecode(spec)))
 
 
+def read_image(path):
+    """An image file (PNG, JPEG, BMP) as a (C, H, W) uint8 array (C = 1 or 3), decoded as the
+    CLI decodes it."""
+    return _oiad.read_image(_check_file(path))
+
+
+def overlay(image, change_map, path=None, scale=1):
+    """A change map drawn over its image, as `oiad inspect --map` and `oiad serve` draw it: the
+    map's values from 0 to 4 (VAL standard deviations) go through the JET colour map (blue to
+    red) and are blended over the image with weight 0.7 x value / 4 (values <= 0 leave the
+    image as it is, values above 4 count as 4). image: an array ((H, W), (C, H, W) or (H, W,
+    C); uint8, or float in [0, 1]) or an image file path; change_map: an (H, W) array of the
+    same size, e.g. one of Scores.maps. Returns the picture, (H * scale, W * scale, 3) uint8
+    RGB (scaled up by nearest neighbour); with `path`, also writes it there as PNG (through a
+    temporary file, so that an existing file is replaced whole or not at all)."""
+    if _is_path(image):
+        image = read_image(image)
+    x = _as_nchw(np.asarray(image)[None], "image")[0]
+    m = np.asarray(change_map)
+    if m.dtype.kind not in "fiub":
+        raise ValueError("change_map: dtype %s (expected numbers)" % m.dtype)
+    m = np.ascontiguousarray(m, dtype=np.float32)
+    if m.shape != x.shape[1:]:
+        raise ValueError("change_map: shape %s differs from the image's %s" % (m.shape, x.shape[1:]))
+    scale = int(scale)
+    if not 1 <= scale <= 64:
+        raise ValueError("scale: %d (expected 1 to 64)" % scale)
+    picture = _oiad.overlay(x, m, scale)
+    if path is not None:
+        path = os.fsdecode(path)
+        folder = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(folder):
+            raise FileNotFoundError(errno.ENOENT, "no such folder", folder)
+        _oiad.write_overlay(path, x, m, scale)
+    return picture
+
+
 def roc_auc(scores, labels):
     """ROC AUC of scores (larger = more anomalous) against labels (1 = anomalous, 0 = normal),
     ties counted as 1/2: the figure every oiad report gives."""
@@ -324,20 +407,83 @@ def roc_auc(scores, labels):
     return _oiad.roc_auc(s.tolist(), [int(v) for v in y])
 
 
+class NotFittedError(ValueError, AttributeError):
+    """An estimator used before fit(): a ValueError and an AttributeError, as scikit-learn's
+    NotFittedError is; with scikit-learn installed, what OIAD raises is also scikit-learn's."""
+
+
+_not_fitted_class = None
+
+
+def _not_fitted(message):
+    """A NotFittedError that is scikit-learn's too when scikit-learn is installed (imported
+    here, not with oiad: it takes a second)."""
+    global _not_fitted_class
+    if _not_fitted_class is None:
+        try:
+            from sklearn.exceptions import NotFittedError as theirs
+            _not_fitted_class = type("NotFittedError", (NotFittedError, theirs), {"__module__": __name__})
+        except ImportError:
+            _not_fitted_class = NotFittedError
+    return _not_fitted_class(message)
+
+
+def _flat_image_shape(features, image_shape):
+    """The image shape of rows of `features` values: image_shape when given, else a square
+    grey image."""
+    if image_shape is not None:
+        shape = tuple(int(v) for v in image_shape)
+        if len(shape) not in (2, 3) or int(np.prod(shape)) != features:
+            raise ValueError("X: rows of %d values do not hold images of image_shape %s" % (features, image_shape))
+        return shape
+    side = int(np.sqrt(features))
+    while side * side > features:
+        side -= 1
+    while (side + 1) * (side + 1) <= features:
+        side += 1
+    if side * side != features:
+        raise ValueError("X: rows of %d values are not square grey images: give image_shape=(H, W), (C, H, W) or "
+                         "(H, W, C)" % features)
+    return (side, side)
+
+
+# scikit-learn's estimator checks that OIAD does not pass, with the reason (docs/python.md).
+# Each fits on scikit-learn's generic data: rows of 1 to 10 values (not square grey images),
+# floats outside [0, 1]. python/tests/test_sklearn.py checks the same properties on images.
+_TABULAR = "fits on tabular data (rows of 1 to 10 values, floats outside [0, 1]); OIAD takes images"
+_XFAIL_CHECKS = {name: _TABULAR for name in (
+    "check_classifier_data_not_an_array", "check_dict_unchanged", "check_dont_overwrite_parameters",
+    "check_dtype_object", "check_estimators_dtypes", "check_estimators_fit_returns_self",
+    "check_estimators_nan_inf", "check_estimators_overwrite_params", "check_estimators_pickle",
+    "check_fit2d_1feature", "check_fit2d_predict1d", "check_fit_check_is_fitted", "check_fit_idempotent",
+    "check_fit_score_takes_y", "check_methods_sample_order_invariance", "check_methods_subset_invariance",
+    "check_n_features_in", "check_pipeline_consistency")}
+_XFAIL_CHECKS.update({name: _TABULAR + "; and predict gives PyOD's 1 = anomaly, 0 = normal, not scikit-learn's "
+                      "-1 / 1, decision_function being larger for anomalies" for name in (
+                          "check_outliers_fit_predict", "check_outliers_train")})
+
+
 class OIAD:
     """A scikit-learn / PyOD-style detector. fit(X) trains and calibrates on normal images X
     (a `val_fraction` of them held out for the calibration) and scores X; then
-    decision_function(X) (larger = more anomalous), score_samples(X) (its negative, scikit-
-    learn's convention), predict(X) (1 = anomaly, 0 = normal, as PyOD). After fit:
+    decision_function(X) (larger = more anomalous, PyOD's convention), score_samples(X) (its
+    negative: larger = more normal, scikit-learn's), predict(X) (1 = anomaly, 0 = normal, as
+    PyOD). X: images as Model.score takes them ((N, H, W), (N, C, H, W) or (N, H, W, C)), or
+    rows of flattened images (N, D), reshaped to `image_shape` (None: square grey images of
+    side sqrt(D)), as scikit-learn transformers in a Pipeline pass them on. After fit:
     decision_scores_ and labels_ (of the training images), threshold_ (anomalous <=> score >
-    threshold_), model_ (an oiad.Model)."""
+    threshold_), model_ (an oiad.Model), n_features_in_ (values per image). Works with
+    scikit-learn's clone, Pipeline and model selection; docs/python.md lists the estimator
+    checks it does not pass and why."""
 
     _params = ("epochs", "latent_dim", "metric", "rule", "fpr", "alpha", "preset", "gamma", "val_fraction", "batch_size",
-               "seed", "threads", "progress")
+               "seed", "threads", "progress", "image_shape")
+    _estimator_type = "outlier_detector"
 
     def __init__(self, epochs=_TRAIN.epochs, latent_dim=None, metric=_oiad.default_metric, rule=_DECISION["rule"],
                  fpr=_DECISION["fpr"], alpha=_DECISION["alpha"], preset=_TRAIN.preset, gamma=None,
-                 val_fraction=_TRAIN.val_fraction, batch_size=_TRAIN.batch_size, seed=0, threads=None, progress=False):
+                 val_fraction=_TRAIN.val_fraction, batch_size=_TRAIN.batch_size, seed=0, threads=None, progress=False,
+                 image_shape=None):
         self.epochs = epochs
         self.latent_dim = latent_dim
         self.metric = metric
@@ -351,6 +497,7 @@ class OIAD:
         self.seed = seed
         self.threads = threads
         self.progress = progress
+        self.image_shape = image_shape
 
     def get_params(self, deep=True):
         return {k: getattr(self, k) for k in self._params}
@@ -369,11 +516,36 @@ class OIAD:
             return {"rule": self.rule, "fpr": self.fpr}
         raise ValueError("OIAD: rule %r (expected one-sided, relative or paper)" % (self.rule,))
 
+    def _images(self, X, fitting):
+        """X as an image array: rows of a 2-D array reshaped to images."""
+        if _is_path(X) or (isinstance(X, (list, tuple)) and X and all(_is_path(p) for p in X)):
+            raise ValueError("X: an array of images (read files with oiad.read_image, or score them with Model.score)")
+        _refuse_sparse(X, "X")
+        shape = np.asarray(X).shape
+        if len(shape) >= 1 and fitting and shape[0] == 1:
+            raise ValueError("X: n_samples = 1: one image is too few to train and calibrate on")
+        if len(shape) == 2 and shape[1] == 0:
+            raise ValueError("X: 0 feature(s) (shape=%s) while a minimum of 1 is required." % (shape,))
+        a = _pixels(X, "X")
+        if a.ndim == 2:
+            if not fitting and a.shape[1] != self.n_features_in_:
+                raise ValueError("X has %d features, but OIAD is expecting %d features as input" %
+                                 (a.shape[1], self.n_features_in_))
+            a = a.reshape((a.shape[0],) + _flat_image_shape(a.shape[1], self.image_shape))
+        elif a.ndim not in (3, 4):
+            raise ValueError("X: shape %s (expected (N, D) rows of flattened images, (N, H, W), (N, C, H, W) or "
+                             "(N, H, W, C))" % (a.shape,))
+        if fitting:
+            self.n_features_in_ = int(np.prod(a.shape[1:]))
+        return a
+
     def fit(self, X, y=None):
-        self.model_ = train(X, epochs=self.epochs, latent_dim=self.latent_dim, seed=self.seed,
+        levels = self._levels()
+        x = self._images(X, fitting=True)
+        self.model_ = train(x, epochs=self.epochs, latent_dim=self.latent_dim, seed=self.seed,
                             val_fraction=self.val_fraction, preset=self.preset, gamma=self.gamma,
-                            batch_size=self.batch_size, threads=self.threads, progress=self.progress, **self._levels())
-        s = self._score(X)
+                            batch_size=self.batch_size, threads=self.threads, progress=self.progress, **levels)
+        s = self.model_.score(x, metric=self.metric, threads=self.threads, **levels)
         self.decision_scores_ = s.score
         self.labels_ = s.anomalous.astype(np.int64)
         self.threshold_ = s.threshold
@@ -381,8 +553,9 @@ class OIAD:
 
     def _score(self, X):
         if not hasattr(self, "model_"):
-            raise ValueError("OIAD: call fit(X) first")
-        return self.model_.score(X, metric=self.metric, threads=self.threads, **self._levels())
+            raise _not_fitted("This OIAD instance is not fitted yet: call fit(X) first")
+        return self.model_.score(self._images(X, fitting=False), metric=self.metric, threads=self.threads,
+                                 **self._levels())
 
     def decision_function(self, X):
         return self._score(X).score
@@ -399,6 +572,12 @@ class OIAD:
     def __repr__(self):
         return "OIAD(%s)" % ", ".join("%s=%r" % (k, getattr(self, k)) for k in self._params)
 
+    def _more_tags(self):
+        # scikit-learn's estimator checks (sklearn.utils.estimator_checks.check_estimator)
+        # skip these by name; docs/python.md gives each reason at length.
+        return {"X_types": ["2darray", "3darray"], "_xfail_checks": dict(_XFAIL_CHECKS)}
 
-__all__ = ["Error", "Model", "Scores", "Dataset", "OIAD", "load", "train", "load_dataset", "roc_auc", "blas_core",
+
+__all__ = ["Error", "NotFittedError", "Model", "Scores", "Dataset", "OIAD", "load", "train", "load_dataset",
+           "read_image", "overlay", "roc_auc", "blas_core",
            "set_threads", "threads", "metric_names", "rule_names", "preset_names", "__version__"]

@@ -24,6 +24,7 @@
 #include "oiad/eval/roc.h"
 #include "oiad/model/config.h"
 #include "oiad/model/preprocess.h"
+#include "oiad/report/picture.h"
 #include "oiad/version.h"
 #include "oiad/workflow/train_job.h"
 
@@ -85,10 +86,13 @@ class Model {
  public:
   explicit Model(detect::CalibratedDetector d, std::string name) : d_(std::move(d)), name_(std::move(name)) {}
 
-  static Model load(const std::string& path) {
+  /// The model file at `path`, called `name` in messages and info (a pickled model is read
+  /// from a temporary file under its original name).
+  static Model load(const std::string& path, const std::string& name) {
     py::gil_scoped_release nogil;
-    return Model(detect::load_detector(path, /*require_calibration=*/false), path);
+    return Model(detect::load_detector(path, /*require_calibration=*/false), name);
   }
+  const std::string& name() const { return name_; }
 
   std::string info_json() const { return detect::model_info(d_.model, name_).dump(); }
   bool calibrated() const { return d_.calibrated; }
@@ -116,7 +120,8 @@ class Model {
   }
 
   py::dict score(const U8Array& images, std::optional<std::string> metric, std::optional<std::string> rule,
-                 std::optional<double> alpha, std::optional<double> fpr, bool resize, int threads, bool progress) const {
+                 std::optional<double> alpha, std::optional<double> fpr, bool resize, int threads, bool progress,
+                 bool maps) const {
     const Images im = images_of(images, "images");
     if (detect::is_tiled(d_.model)) {
       std::vector<data::ImageView> views;
@@ -124,14 +129,15 @@ class Model {
       for (int64_t i = 0; i < im.n; ++i) views.push_back({im.channels, im.height, im.width, im.data + size_t(i) * one, nullptr});
       return score_tiled(views, metric, rule, alpha, fpr, threads, progress);
     }
-    return score_input(request(metric, rule, alpha, fpr), threads, progress, [&] {
+    const std::vector<std::pair<int, int>> sizes(size_t(im.n), {im.height, im.width});
+    return score_input(request(metric, rule, alpha, fpr, maps), threads, progress, maps ? &sizes : nullptr, [&] {
       return model::model_input(d_.model, im.data, im.n, im.channels, im.height, im.width, resize, "images");
     });
   }
 
   py::dict score_files(const std::vector<std::string>& paths, std::optional<std::string> metric,
                        std::optional<std::string> rule, std::optional<double> alpha, std::optional<double> fpr,
-                       bool resize, int threads, bool progress) const {
+                       bool resize, int threads, bool progress, bool maps) const {
     OIAD_CHECK_USAGE(!paths.empty(), "images: no image files");
     if (detect::is_tiled(d_.model)) {  // each file at its own size
       std::vector<data::DecodedImage> files;
@@ -143,11 +149,13 @@ class Model {
       for (const auto& f : files) views.push_back({f.channels, f.height, f.width, f.chw.data(), nullptr});
       return score_tiled(views, metric, rule, alpha, fpr, threads, progress);
     }
-    return score_input(request(metric, rule, alpha, fpr), threads, progress, [&] {
+    std::vector<std::pair<int, int>> sizes;
+    return score_input(request(metric, rule, alpha, fpr, maps), threads, progress, maps ? &sizes : nullptr, [&] {
       std::vector<torch::Tensor> xs;
       for (const auto& p : paths) {
         const data::DecodedImage img = data::read_image_file(p);
         xs.push_back(model::model_input(d_.model, img.chw.data(), 1, img.channels, img.height, img.width, resize, p));
+        sizes.emplace_back(img.height, img.width);
       }
       return torch::cat(xs);
     });
@@ -175,7 +183,23 @@ class Model {
     model::LoadedModel m = d_.model;
     const torch::Tensor x =
         model::model_input(m, im.data, im.n, im.channels, im.height, im.width, resize, "val_images");
-    detect::calibrate_into(m, opt, x, decision);
+    // The VAL images' consistency in the library's blocks, with Ctrl-C checked between them.
+    const detect::Detector::ConsistencyPass pass = [](const detect::Detector& det, const torch::Tensor& val,
+                                                      std::vector<float>* maps) {
+      detect::ConsistencyTable all;
+      std::vector<float> part;
+      if (maps) maps->clear();
+      for (int64_t a = 0; a < val.size(0); a += detect::kCalibrationBlock) {
+        check_signals();
+        detect::ConsistencyTable sc = det.consistency_in_blocks(
+            val.slice(0, a, std::min(val.size(0), a + detect::kCalibrationBlock)), maps ? &part : nullptr);
+        if (a == 0) all = std::move(sc);
+        else all.append(sc);
+        if (maps) maps->insert(maps->end(), part.begin(), part.end());
+      }
+      return all;
+    };
+    detect::calibrate_into(m, opt, x, decision, nullptr, pass);
     d_ = detect::calibrated_from(m, name_);
   }
 
@@ -248,10 +272,11 @@ class Model {
     OIAD_CHECK(d_.calibrated, what, ": ", name_, " has no calibration: call Model.calibrate(val_images) first");
   }
   static detect::ScoreOptions request(const std::optional<std::string>& metric, std::optional<std::string> rule,
-                                      std::optional<double> alpha, std::optional<double> fpr) {
+                                      std::optional<double> alpha, std::optional<double> fpr, bool maps = false) {
     detect::ScoreOptions o;
     if (metric) o.metric = detect::parse_metric(*metric);
     o.decision = {std::move(rule), alpha, fpr};
+    o.change_maps = maps;
     return o;
   }
   // The decision's fields: what the scores are, rule, alpha, fpr, and the threshold of the
@@ -264,11 +289,16 @@ class Model {
     out["threshold"] = p.threshold;
   }
 
+  // Scores the network input make_input() returns; with `sizes` (each image's height and
+  // width, filled by make_input for files), also the change maps, each brought back to its
+  // image's size as `oiad inspect --map` draws it.
   py::dict score_input(const detect::ScoreOptions& request, int threads, bool progress,
+                       const std::vector<std::pair<int, int>>* sizes,
                        const std::function<torch::Tensor()>& make_input) const {
     require_calibration("score");
-    const detect::ScoringPlan plan = detect::plan_scoring(d_, request);
+    const detect::ScoringPlan plan = detect::plan_scoring(d_, request, "score", "");
     std::vector<detect::ImageScore> scores;
+    std::vector<torch::Tensor> maps;
     {
       py::gil_scoped_release nogil;
       ThreadScope ts(threads);
@@ -280,8 +310,18 @@ class Model {
       const int64_t n = x.size(0), block = 256;
       for (int64_t a = 0; a < n; a += block) {
         check_signals();
-        auto part = detect::score(d_, x.slice(0, a, std::min(n, a + block)), request).images;
-        scores.insert(scores.end(), std::make_move_iterator(part.begin()), std::make_move_iterator(part.end()));
+        detect::ScoreResult r = detect::score(d_, x.slice(0, a, std::min(n, a + block)), request);
+        scores.insert(scores.end(), std::make_move_iterator(r.images.begin()), std::make_move_iterator(r.images.end()));
+        if (sizes) {
+          const auto [stored_h, stored_w] = model::stored_image_size(d_.model);
+          const torch::Tensor m = model::input_map_to_image(r.change_maps, stored_h, stored_w);
+          for (int64_t i = 0; i < m.size(0); ++i) {
+            const auto [h, w] = (*sizes)[size_t(a + i)];
+            torch::Tensor one = m.slice(0, i, i + 1);
+            if (h != stored_h || w != stored_w) one = model::resize_maps(one, h, w);
+            maps.push_back(one[0].to(torch::kFloat).contiguous());
+          }
+        }
         count(int64_t(scores.size()), n);
       }
     }
@@ -314,6 +354,15 @@ class Model {
     out["most_extreme_code"] = extreme;
     out["consistency"] = consistency;
     out["codes"] = codes ? d_.calibration.codes : std::vector<int>{};
+    if (sizes) {
+      py::list arrays;
+      for (const torch::Tensor& m : maps) {
+        py::array_t<float> a(std::vector<py::ssize_t>{py::ssize_t(m.size(0)), py::ssize_t(m.size(1))});
+        std::copy(m.data_ptr<float>(), m.data_ptr<float>() + m.numel(), a.mutable_data());
+        arrays.append(a);
+      }
+      out["maps"] = arrays;
+    }
     add_decision(out, plan);
     return out;
   }
@@ -422,6 +471,46 @@ py::dict load_dataset(const std::string& spec) {
   return out;
 }
 
+py::array_t<uint8_t> read_image(const std::string& path) {
+  data::DecodedImage img;
+  {
+    py::gil_scoped_release nogil;
+    img = data::read_image_file(path);
+  }
+  py::array_t<uint8_t> a({py::ssize_t(img.channels), py::ssize_t(img.height), py::ssize_t(img.width)});
+  std::copy(img.chw.begin(), img.chw.end(), a.mutable_data());
+  return a;
+}
+
+using F32Array = py::array_t<float, py::array::c_style | py::array::forcecast>;
+
+// One (C, H, W) image and its (H, W) map, checked (the package brings them to these layouts).
+struct MapOnImage {
+  const uint8_t* chw;
+  const float* map;
+  int channels, height, width;
+};
+MapOnImage map_on_image(const U8Array& image, const F32Array& map) {
+  OIAD_CHECK_USAGE(image.ndim() == 3, "image: expected a (C, H, W) uint8 array, got ", image.ndim(), " dimensions");
+  OIAD_CHECK_USAGE(map.ndim() == 2 && map.shape(0) == image.shape(1) && map.shape(1) == image.shape(2),
+                   "change_map: expected (", image.shape(1), ", ", image.shape(2), ") for the image");
+  return {image.data(), map.data(), int(image.shape(0)), int(image.shape(1)), int(image.shape(2))};
+}
+
+py::array_t<uint8_t> overlay(const U8Array& image, const F32Array& map, int scale) {
+  const MapOnImage m = map_on_image(image, map);
+  std::vector<uint8_t> rgb = report::change_map_rgb(m.chw, m.channels, m.height, m.width, m.map, scale);
+  py::array_t<uint8_t> a({py::ssize_t(m.height) * scale, py::ssize_t(m.width) * scale, py::ssize_t(3)});
+  std::copy(rgb.begin(), rgb.end(), a.mutable_data());
+  return a;
+}
+
+void write_overlay(const std::string& path, const U8Array& image, const F32Array& map, int scale) {
+  const MapOnImage m = map_on_image(image, map);
+  py::gil_scoped_release nogil;
+  report::write_change_map(path, m.chw, m.channels, m.height, m.width, m.map, scale);
+}
+
 double roc_auc(const std::vector<double>& scores, const std::vector<int>& labels) {
   OIAD_CHECK_USAGE(scores.size() == labels.size(), "roc_auc: ", scores.size(), " scores for ", labels.size(), " labels");
   std::vector<uint8_t> y;
@@ -454,7 +543,8 @@ PYBIND11_MODULE(_oiad, m) {
   });
 
   py::class_<Model>(m, "Model")
-      .def_static("load", &Model::load, py::arg("path"))
+      .def_static("load", &Model::load, py::arg("path"), py::arg("name"))
+      .def_property_readonly("name", &Model::name)
       .def("info_json", &Model::info_json)
       .def_property_readonly("calibrated", &Model::calibrated)
       .def_property_readonly("codes", &Model::codes)
@@ -462,9 +552,9 @@ PYBIND11_MODULE(_oiad, m) {
       .def("save", &Model::save, py::arg("path"))
       .def("decision", &Model::decision, py::arg("metric"), py::arg("rule"), py::arg("alpha"), py::arg("fpr"))
       .def("score", &Model::score, py::arg("images"), py::arg("metric"), py::arg("rule"), py::arg("alpha"),
-           py::arg("fpr"), py::arg("resize"), py::arg("threads"), py::arg("progress"))
+           py::arg("fpr"), py::arg("resize"), py::arg("threads"), py::arg("progress"), py::arg("maps"))
       .def("score_files", &Model::score_files, py::arg("paths"), py::arg("metric"), py::arg("rule"), py::arg("alpha"),
-           py::arg("fpr"), py::arg("resize"), py::arg("threads"), py::arg("progress"))
+           py::arg("fpr"), py::arg("resize"), py::arg("threads"), py::arg("progress"), py::arg("maps"))
       .def("calibrate", &Model::calibrate, py::arg("images"), py::arg("preset"), py::arg("rule"), py::arg("alpha"),
            py::arg("fpr"), py::arg("morphs"), py::arg("seed"), py::arg("resize"), py::arg("threads"));
 
@@ -492,6 +582,9 @@ PYBIND11_MODULE(_oiad, m) {
   m.def("train", &train, py::arg("images"), py::arg("args"), py::arg("progress"));
   m.def("load_dataset", &load_dataset, py::arg("spec"));
   m.def("roc_auc", &roc_auc, py::arg("scores"), py::arg("labels"));
+  m.def("read_image", &read_image, py::arg("path"));
+  m.def("overlay", &overlay, py::arg("image"), py::arg("map"), py::arg("scale"));
+  m.def("write_overlay", &write_overlay, py::arg("path"), py::arg("image"), py::arg("map"), py::arg("scale"));
   m.def("set_threads", &oiad::set_num_threads, py::arg("n"));
   m.def("threads", &oiad::num_threads);
   m.def("blas_core", &oiad::blas_core_name);

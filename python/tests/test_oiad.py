@@ -6,6 +6,7 @@ on 60 discs of 28x28, class a of the folder set/)."""
 import json
 import os
 import subprocess
+import sys
 
 # oiad before numpy: OpenBLAS then loads with the kernels the CLI uses (oiad sets
 # OPENBLAS_CORETYPE first; numpy loaded first leaves the generic kernels, whose float rounding
@@ -108,8 +109,11 @@ def test_decisions(model, folder):
 
 def test_bad_input(model, tmp_path):
     good = np.zeros((2, 28, 28), np.uint8)
-    with pytest.raises(ValueError, match="dtype int64"):
-        model.score(good.astype(np.int64))
+    np.testing.assert_array_equal(model.score(good.astype(np.int64)).score, model.score(good).score)
+    with pytest.raises(ValueError, match=r"integer values must lie in \[0, 255\] \(found 0 to 256\)"):
+        model.score(good.astype(np.int64) + np.arange(2)[:, None, None] * 256)
+    with pytest.raises(ValueError, match="dtype <U1"):
+        model.score(np.full((2, 28, 28), "a"))
     with pytest.raises(ValueError, match=r"in \[0, 1\]"):
         model.score(good.astype(np.float32) + 1.5)
     with pytest.raises(ValueError, match="NaN"):
@@ -253,3 +257,87 @@ def _png(img):
         return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
             + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def test_maps_as_arrays_and_overlays_as_the_cli(model, folder, tmp_path):
+    """score(..., maps=True): one map per image at the image's own size, the same from arrays
+    and from files; a photograph of another size gets the map `oiad inspect --map` draws over
+    it, to the byte; oiad.overlay leaves pixels with map 0 as they are and saturates at 4."""
+    s = model.score(FILES, maps=True)
+    assert len(s.maps) == 3 and all(m.shape == (28, 28) and m.dtype == np.float32 for m in s.maps)
+    assert model.score(FILES).maps is None
+    ids = [os.path.join(FOLDER, i) for i in folder.train_ids]
+    x = folder.train_images[[ids.index(f) for f in FILES]]
+    from_arrays = model.score(x, maps=True)
+    for a, b in zip(from_arrays.maps, s.maps):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(from_arrays.score, s.score)
+
+    # A 56 x 56 photograph (the fixture's image twice as large): scored resized, its map
+    # brought back to 56 x 56, drawn as the CLI draws it.
+    big = np.repeat(np.repeat(x[1, 0], 2, axis=0), 2, axis=1)
+    photo = tmp_path / "big.png"
+    photo.write_bytes(_png(big))
+    m = model.score([str(photo)], maps=True).maps[0]
+    assert m.shape == (56, 56)
+    np.testing.assert_array_equal(model.score(big[None], maps=True).maps[0], m)
+    mine, cli_map = tmp_path / "mine.png", tmp_path / "cli.png"
+    picture = oiad.overlay(str(photo), m, path=str(mine))
+    cli("inspect", "--model", MODEL, "--resize", "--map", str(cli_map), str(photo))
+    assert mine.read_bytes() == cli_map.read_bytes()
+    np.testing.assert_array_equal(oiad.read_image(str(mine)).transpose(1, 2, 0), picture)
+
+    # The blend, derived from its definition: weight 0.7 * clamp(z / 4, 0, 1).
+    img = np.full((6, 8), 100, np.uint8)
+    z = np.zeros((6, 8), np.float32)
+    z[:, 4:6] = 4.0
+    z[:, 6:] = 50.0
+    z[0, 0] = -3.0
+    out = oiad.overlay(img, z)
+    assert out.shape == (6, 8, 3) and out.dtype == np.uint8
+    assert (out[:, :4] == 100).all()  # z <= 0: the grey image in every channel
+    np.testing.assert_array_equal(out[:, 4:6], out[:, 6:])  # saturated at 4
+    assert (out[:, 4:6] != 100).any()
+    np.testing.assert_array_equal(oiad.overlay(img, z, scale=3), np.repeat(np.repeat(out, 3, axis=0), 3, axis=1))
+    with pytest.raises(ValueError, match="change_map: shape"):
+        oiad.overlay(img, z[:, :5])
+    with pytest.raises(FileNotFoundError):
+        oiad.overlay(img, z, path=str(tmp_path / "no" / "o.png"))
+
+
+INTERRUPTED = r"""
+import os, signal, sys, threading, time
+import oiad
+import numpy as np
+rng = np.random.default_rng(0)
+x = rng.integers(0, 256, (%(n)d, 28, 28)).astype(np.uint8)
+m = oiad.load(%(model)r)
+sent = []
+def ctrl_c():
+    def send():
+        sent.append(time.monotonic())
+        os.kill(os.getpid(), signal.SIGINT)
+    threading.Timer(1.0, send).start()
+try:
+    %(call)s
+except KeyboardInterrupt:
+    print("interrupted %%.3f" %% (time.monotonic() - sent[0]), flush=True)
+    sys.exit(3)
+print("finished", flush=True)
+"""
+
+
+@pytest.mark.parametrize("call, n", [
+    ("ctrl_c(); m.score(x)", 40000),  # about 20 s uninterrupted on one thread
+    ("ctrl_c(); m.calibrate(x)", 2000),  # about 40 s
+    ("oiad.train(x, epochs=1000, progress=lambda e: e['epoch'] == 1 and ctrl_c())", 400),  # minutes
+])
+def test_ctrl_c_interrupts_long_calls(call, n):
+    """SIGINT (Ctrl-C) one second into a long score, calibration or training raises
+    KeyboardInterrupt within 3 seconds of the signal, long before the call would end (a call
+    that only noticed the signal at its end would take 15 s or more)."""
+    code = INTERRUPTED % {"n": n, "model": MODEL, "call": call}
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=240)
+    words = r.stdout.split()
+    assert r.returncode == 3 and words[0] == "interrupted", r.stdout + r.stderr
+    assert float(words[1]) < 3.0

@@ -115,8 +115,10 @@ void write_morph_strip(const std::string& path, const detect::MorphStrip& strip)
   write_file_atomic(path, png.data(), png.size());
 }
 
-std::vector<uint8_t> change_map_png(const uint8_t* chw, int channels, int height, int width, const float* map,
-                                    int scale) {
+namespace {
+
+// The overlay as an OpenCV BGR picture, scaled up `scale` times.
+cv::Mat change_map_bgr(const uint8_t* chw, int channels, int height, int width, const float* map, int scale) {
   OIAD_CHECK(channels == 1 || channels == 3, "change map: cannot draw ", channels, "-channel images");
   OIAD_CHECK(height > 0 && width > 0 && scale >= 1 && scale <= 64, "change map: size ", width, "x", height,
              " or scale ", scale, " out of range");
@@ -146,8 +148,23 @@ std::vector<uint8_t> change_map_png(const uint8_t* chw, int channels, int height
     }
   cv::Mat big = out;
   if (scale > 1) cv::resize(out, big, cv::Size(width * scale, height * scale), 0, 0, cv::INTER_NEAREST);
+  return big;
+}
+
+}  // namespace
+
+std::vector<uint8_t> change_map_rgb(const uint8_t* chw, int channels, int height, int width, const float* map,
+                                    int scale) {
+  cv::Mat rgb;
+  cv::cvtColor(change_map_bgr(chw, channels, height, width, map, scale), rgb, cv::COLOR_BGR2RGB);
+  return std::vector<uint8_t>(rgb.data, rgb.data + rgb.total() * rgb.elemSize());
+}
+
+std::vector<uint8_t> change_map_png(const uint8_t* chw, int channels, int height, int width, const float* map,
+                                    int scale) {
   std::vector<uint8_t> buf;
-  OIAD_CHECK(cv::imencode(".png", big, buf), "change map: PNG encoding failed");
+  OIAD_CHECK(cv::imencode(".png", change_map_bgr(chw, channels, height, width, map, scale), buf),
+             "change map: PNG encoding failed");
   return buf;
 }
 

@@ -55,5 +55,8 @@ std::vector<uint8_t> change_map_png(const uint8_t* chw, int channels, int height
                                     int scale);
 void write_change_map(const std::string& path, const uint8_t* chw, int channels, int height, int width,
                       const float* map, int scale);
+/// The same picture as (height · scale, width · scale, 3) RGB bytes, row by row.
+std::vector<uint8_t> change_map_rgb(const uint8_t* chw, int channels, int height, int width, const float* map,
+                                    int scale);
 
 }  // namespace oiad::report
