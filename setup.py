@@ -4,8 +4,9 @@ VERSION ...) in CMakeLists.txt), read here so that there is one.
 
 The CMake build goes to build/pip (configured once, incremental afterwards: a second `pip
 install .` takes seconds), with the interpreter that runs pip, without the tests. Environment:
-  OIAD_BUILD_DIR   an already configured oiad build directory to build the module in instead
-                   (e.g. build, after scripts/build.sh); its Python must be the one running pip
+  OIAD_BUILD_DIR   the build directory instead of build/pip: an oiad build already configured
+                   (e.g. build, after scripts/build.sh; its Python must be the one running
+                   pip), or an empty or new folder, configured as build/pip is
   OIAD_BUILD_JOBS  parallel compile jobs (default: every core)
 """
 import os
@@ -48,10 +49,9 @@ class CMakeBuild(build_ext):
     def build_extension(self, ext):
         given = os.environ.get("OIAD_BUILD_DIR")
         build_dir = os.path.abspath(given or os.path.join(ROOT, "build", "pip"))
-        if given:
-            if not os.path.isfile(os.path.join(build_dir, "CMakeCache.txt")):
-                sys.exit("setup.py: OIAD_BUILD_DIR=%s is not a configured CMake build directory" % given)
-        elif not os.path.isfile(os.path.join(build_dir, "CMakeCache.txt")):
+        if not os.path.isfile(os.path.join(build_dir, "CMakeCache.txt")):
+            if given and os.path.isdir(build_dir) and os.listdir(build_dir):
+                sys.exit("setup.py: OIAD_BUILD_DIR=%s is neither a configured CMake build directory nor empty" % given)
             generator = ["-G", "Ninja"] if shutil.which("ninja") else []
             subprocess.check_call(["cmake", "-S", ROOT, "-B", build_dir, *generator, "-DCMAKE_BUILD_TYPE=Release",
                                    "-DOIAD_BUILD_TESTS=OFF", "-DOIAD_PYTHON=ON", "-DPython3_EXECUTABLE=" + sys.executable])
