@@ -3,7 +3,7 @@
 # and the Python module compiled by setup.py's CMake build), offline, into a fresh virtual
 # environment, and then again with the build directory kept. Writes OUT/result.json (commit,
 # date, CPU, cores, seconds of each install, the command) and OUT/pip.log (the first install's
-# output). Run alone: a compile beside it changes the time.
+# output, the source folder written SRC). Run alone: a compile beside it changes the time.
 #   bench/pip_install_time.sh [OUT]    (default bench/records/DATE-pip-install)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -20,7 +20,8 @@ install() {  # seconds of one `pip install` of the source tree, its output appen
   end=$(date +%s.%N)
   "$python" -c "print(round($end - $start, 1))"
 }
-first=$(install "$out/pip.log")
+first=$(install "$tmp/pip.log")
+sed -e "s|$root|SRC|g" -e "s|$tmp|TMP|g" "$tmp/pip.log" > "$out/pip.log"  # no machine paths in the record
 again=$(install "$tmp/again.log")
 (cd "$tmp" && "$tmp/env/bin/python" -c "import oiad; print(oiad.__version__)") > "$tmp/version"
 "$python" - "$out/result.json" "$first" "$again" "$(cat "$tmp/version")" "$(git -C "$root" rev-parse HEAD)" <<'PY'
