@@ -20,7 +20,8 @@
 // form), and the same less its complexity line fitted on dev-VAL (the relative rule's form:
 // the σ of detect::complexity_sigmas() with the largest R²). The library's own local
 // one-sided and relative scores come first, as a check of the candidate that equals them
-// (window, smooth 1, top 3%; equal up to the weights of codes merged at calibration).
+// (since 2026-12-07 window, smooth 3, top 1%, codes unweighted; before, window, smooth 1,
+// top 3%, equal up to the weights of codes merged at calibration).
 //
 //   cmake --build build --target oiad_local_inspection_dev
 //   build/oiad_local_inspection_dev magnetic-tile Free 128 0 > runs/dev/mt.txt

@@ -147,7 +147,7 @@ OneSidedScorer Calibration::one_sided_scorer(Metric m) const {
   const auto& d = dists(*this, m, distributions[size_t(m)].size());
   OneSidedScorer f;
   f.sign = m == Metric::kSsim ? -1.0 : 1.0;
-  f.weight = weights;
+  if (!(m == Metric::kLocal && local_codes_equal)) f.weight = weights;
   for (const auto& cd : d) {
     const auto& v = cd.sorted;
     double mean = 0, var = 0;
@@ -309,6 +309,7 @@ nlohmann::json Calibration::to_json() const {
   nlohmann::json j = {{"codes", codes}, {"rule", rule_name(rule)}, {"alpha", alpha},
                       {"fpr", fpr},     {"n_val", n_val}};
   if (!weights.empty()) j["code_weights"] = weights;
+  j["local_codes_equal"] = local_codes_equal;
   nlohmann::json dj = nlohmann::json::object();
   for (int m = 0; m < kNumMetrics; ++m) {
     if (!has_metric(Metric(m))) continue;
@@ -345,6 +346,11 @@ Calibration Calibration::from_json(const nlohmann::json& j) {
     if (j.contains("code_weights")) {
       c.weights = j["code_weights"].get<std::vector<double>>();
       check_weights(c.weights, c.codes.size());
+    }
+    c.local_codes_equal = false;  // the local metric's mean before 2026-12-07: by the weights
+    if (j.contains("local_codes_equal")) {
+      OIAD_CHECK(j["local_codes_equal"].is_boolean(), "calibration: local_codes_equal is not true or false");
+      c.local_codes_equal = j["local_codes_equal"].get<bool>();
     }
     c.n_val = bounded_int(j, "n_val", 0, int64_t(1) << 40, "calibration");
     c.distributions.assign(kNumMetrics, {});

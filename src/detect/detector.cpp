@@ -52,14 +52,41 @@ void Detector::set_local_standard(LocalStandard s) {
 
 int local_map_side(int input_size) { return input_size - kSsimWindow + 1; }
 
-double local_value(const float* map, const float* mean, const float* sd, size_t cells) {
+double local_value(const float* map, const float* mean, const float* sd, int side, int smooth, double top_fraction) {
+  const size_t cells = size_t(side) * size_t(side);
   std::vector<double> z(cells);
   for (size_t i = 0; i < cells; ++i) z[i] = local_z(map[i], mean[i], sd[i]);
-  const size_t top = std::min(cells, std::max<size_t>(1, size_t(std::llround(kLocalTopFraction * double(cells)))));
+  if (smooth > 1) {
+    // Box means in two passes (rows, then columns), each over the box's windows inside the
+    // map: the count of a 2-D box is the product of its row and column counts.
+    const int r = smooth / 2;
+    std::vector<double> rows(cells);
+    for (int y = 0; y < side; ++y)
+      for (int x = 0; x < side; ++x) {
+        const int a = std::max(0, x - r), b = std::min(side - 1, x + r);
+        double s = 0;
+        for (int q = a; q <= b; ++q) s += z[size_t(y) * side + q];
+        rows[size_t(y) * side + x] = s / double(b - a + 1);
+      }
+    for (int y = 0; y < side; ++y) {
+      const int a = std::max(0, y - r), b = std::min(side - 1, y + r);
+      for (int x = 0; x < side; ++x) {
+        double s = 0;
+        for (int q = a; q <= b; ++q) s += rows[size_t(q) * side + x];
+        z[size_t(y) * side + x] = s / double(b - a + 1);
+      }
+    }
+  }
+  const size_t top = std::min(cells, std::max<size_t>(1, size_t(std::llround(top_fraction * double(cells)))));
   std::nth_element(z.begin(), z.begin() + std::ptrdiff_t(top - 1), z.end(), std::greater<double>());
   double s = 0;
   for (size_t i = 0; i < top; ++i) s += z[i];
   return s / double(top);
+}
+
+double local_value(const float* map, const LocalStandard& standard, size_t code) {
+  return local_value(map, standard.mean[code].data(), standard.sd[code].data(), standard.side, standard.smooth,
+                     standard.top_fraction);
 }
 
 LocalStandard fit_local_standard(const std::vector<float>& maps, size_t n, size_t codes, int side) {
@@ -299,7 +326,7 @@ ConsistencyTable Detector::structure_consistency(const torch::Tensor& images, st
     for (int64_t g = 0; g < n * k; ++g) {
       const size_t c = size_t(g % k);
       out.at(size_t(g / k), Metric::kLocal, c) =
-          local_value(group_min.data() + size_t(g) * cells, local_.mean[c].data(), local_.sd[c].data(), cells);
+          local_value(group_min.data() + size_t(g) * cells, local_, c);
     }
   if (local_maps) *local_maps = std::move(group_min);
   return out;
@@ -372,15 +399,16 @@ Calibration Detector::calibrate(const torch::Tensor& val_images, double alpha, C
   for (size_t i = 0; i < n; ++i)
     for (size_t c = 0; c < k; ++c)
       sc.at(i, Metric::kLocal, c) =
-          local_value(maps.data() + (i * k + c) * cells, local_.mean[c].data(), local_.sd[c].data(), cells);
+          local_value(maps.data() + (i * k + c) * cells, local_, c);
   merged_.clear();
   std::vector<double> weights;
   if (opt_.duplicate_tolerance > 0) {
     std::vector<std::vector<size_t>> groups;
     const std::vector<size_t> kept = distinct_codes(sc, opt_.duplicate_tolerance, &groups);
     std::vector<int> codes;
-    LocalStandard local;
-    local.side = local_.side;
+    LocalStandard local = local_;  // the same side and form, the kept codes' standards
+    local.mean.clear();
+    local.sd.clear();
     for (size_t j = 0; j < kept.size(); ++j) {
       codes.push_back(codes_[kept[j]]);
       local.mean.push_back(local_.mean[kept[j]]);

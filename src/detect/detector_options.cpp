@@ -120,12 +120,19 @@ NormalRange NormalRange::from_json(const nlohmann::json& j) {
   return r;
 }
 
-nlohmann::json LocalStandard::to_json() const { return {{"side", side}, {"mean", mean}, {"sd", sd}}; }
+nlohmann::json LocalStandard::to_json() const {
+  return {{"side", side}, {"smooth", smooth}, {"top_fraction", top_fraction}, {"mean", mean}, {"sd", sd}};
+}
 
 LocalStandard LocalStandard::from_json(const nlohmann::json& j, size_t codes) {
   LocalStandard s;
   OIAD_CHECK(j.is_object(), "local standard: not a JSON object");
   s.side = int(bounded_int(j, "side", 1, 4096, "local standard"));
+  // The form: stored since 2026-12-07; a standard without it was fitted for the form before.
+  s.smooth = j.contains("smooth") ? int(bounded_int(j, "smooth", 1, 15, "local standard")) : kLocalSmoothBefore;
+  OIAD_CHECK(s.smooth % 2 == 1, "local standard: smooth ", s.smooth, " is even (expected an odd box side)");
+  s.top_fraction = j.contains("top_fraction") ? bounded_double(j, "top_fraction", 1e-6, 1.0, "local standard")
+                                              : kLocalTopFractionBefore;
   // Read as double and checked before narrowing (a double beyond float's range does not convert).
   const auto mean = j.at("mean").get<std::vector<std::vector<double>>>();
   const auto sd = j.at("sd").get<std::vector<std::vector<double>>>();

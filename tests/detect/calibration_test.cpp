@@ -242,18 +242,33 @@ TEST(OneSidedRule, WeightedCodesCountOncePerCodeTheyStandFor) {
   EXPECT_NEAR(s[1], r / 3, 1e-9);
   EXPECT_NEAR(s[2], 2 * r / 3, 1e-9);
   EXPECT_NEAR(c.one_sided_score(Metric::kMse, {2, 30}), 2 * r / 3, 1e-9);
-  // The same as an unweighted calibration over codes a, b, b.
+  // The same as an unweighted calibration over codes a, b, b, except the local metric, whose
+  // mean counts each kept code once: the same as the calibration without weights.
   const Calibration c3 = make_calibration({4, 7, 8}, table(v3), 0.4);
+  const Calibration c1 = make_calibration({4, 7}, table(v), 0.4);
   for (int m = 0; m < kNumMetrics; ++m)
     for (size_t i = 0; i < 3; ++i)
-      EXPECT_NEAR(c.val_one_sided[size_t(m)][i], c3.val_one_sided[size_t(m)][i], 1e-12) << m << " " << i;
+      EXPECT_NEAR(c.val_one_sided[size_t(m)][i], (Metric(m) == Metric::kLocal ? c1 : c3).val_one_sided[size_t(m)][i],
+                  1e-12)
+          << m << " " << i;
   EXPECT_NEAR(c.one_sided_score(Metric::kSsim, {1.5, 12}), c3.one_sided_score(Metric::kSsim, {1.5, 12, 12}), 1e-12);
+  EXPECT_NEAR(c.one_sided_score(Metric::kLocal, {2, 30}), (0 + r) / 2, 1e-9);
   // The paper's rule (the extreme code) does not depend on the weights.
-  const Calibration c1 = make_calibration({4, 7}, table(v), 0.4);
   EXPECT_EQ(c.val_paper, c1.val_paper);
+  // A calibration written before the local metric's codes counted equally (no field) keeps
+  // its weighted local mean; a field that is not true or false is refused.
+  auto before = c.to_json();
+  before.erase("local_codes_equal");
+  const Calibration old = Calibration::from_json(before);
+  EXPECT_FALSE(old.local_codes_equal);
+  EXPECT_NEAR(old.one_sided_score(Metric::kLocal, {2, 30}), 2 * r / 3, 1e-9);
+  auto bad = c.to_json();
+  bad["local_codes_equal"] = 1;
+  EXPECT_THROW(Calibration::from_json(bad), Error);
   // Stored and read back; bad weights are refused.
   const Calibration back = Calibration::from_json(c.to_json());
   EXPECT_EQ(back.weights, (std::vector<double>{1, 2}));
+  EXPECT_TRUE(back.local_codes_equal);
   EXPECT_EQ(back.val_one_sided, c.val_one_sided);
   EXPECT_FALSE(c1.to_json().contains("code_weights"));
   for (const nlohmann::json& w : {nlohmann::json{1.0}, nlohmann::json{1.0, 0.5}, nlohmann::json{1.0, 1e300}}) {

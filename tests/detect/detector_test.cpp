@@ -143,7 +143,8 @@ TEST(Detector, DuplicateCodesAreScoredOnce) {
   DetectorOptions all = small_options(6), merge = small_options(6);
   merge.duplicate_tolerance = 0.05;
   Detector full(net, all), merged(net, merge);
-  const Calibration cf = full.calibrate(val, 0.4), cm = merged.calibrate(val, 0.4);
+  ConsistencyTable vf;
+  const Calibration cf = full.calibrate(val, 0.4, &vf), cm = merged.calibrate(val, 0.4);
   EXPECT_EQ(full.codes(), (std::vector<int>{0, 1, 2, 3}));
   EXPECT_TRUE(full.merged_codes().empty());
   EXPECT_EQ(merged.codes(), (std::vector<int>{0, 1, 2}));
@@ -167,6 +168,8 @@ TEST(Detector, DuplicateCodesAreScoredOnce) {
   // calibration's one-sided scores are those of scoring all four codes, up to the rounding
   // above carried through the standardisation: a consistency c off by 1e-6 (1 + |c|) moves
   // its standardised value by that over the code's VAL standard deviation (brute force here).
+  // The local metric counts each kept code once: its scores are those of codes 0, 1, 2 alone.
+  const Calibration kept = make_calibration({0, 1, 2}, vf.with_codes({0, 1, 2}), 0.4);
   EXPECT_TRUE(cf.weights.empty());
   EXPECT_EQ(cm.weights, (std::vector<double>{1, 1, 2}));
   for (int m = 0; m < kNumMetrics; ++m) {
@@ -181,10 +184,15 @@ TEST(Detector, DuplicateCodesAreScoredOnce) {
     auto close = [slack](double x, double y) { return std::abs(x - y) <= 1e-6 * (1 + std::abs(y)) + slack; };
     ASSERT_EQ(cm.val_one_sided[size_t(m)].size(), cf.val_one_sided[size_t(m)].size());
     for (size_t i = 0; i < cf.val_one_sided[size_t(m)].size(); ++i)
-      EXPECT_PRED2(close, cm.val_one_sided[size_t(m)][i], cf.val_one_sided[size_t(m)][i]) << m << " " << i;
-    for (size_t i = 0; i < 3; ++i)
+      EXPECT_PRED2(close, cm.val_one_sided[size_t(m)][i],
+                   (Metric(m) == Metric::kLocal ? kept : cf).val_one_sided[size_t(m)][i])
+          << m << " " << i;
+    for (size_t i = 0; i < 3; ++i) {
+      const std::vector<double> all = a.of(i, Metric(m)), first(all.begin(), all.begin() + 3);
       EXPECT_PRED2(close, cm.one_sided_score(Metric(m), b.of(i, Metric(m))),
-                   cf.one_sided_score(Metric(m), a.of(i, Metric(m))));
+                   Metric(m) == Metric::kLocal ? kept.one_sided_score(Metric(m), first)
+                                               : cf.one_sided_score(Metric(m), all));
+    }
   }
 }
 
@@ -539,7 +547,8 @@ TEST(SsimDirect, MapsEqualOneMinusTensorMaps) {
 }
 
 // The local metric of a map, and the standard, by brute force: sort the standardised values,
-// average the largest 3% (3 of 100 cells); per-window mean and population sd over images.
+// average the largest 3% (3 of 100 cells) without smoothing; per-window mean and population sd
+// over images.
 TEST(LocalMetric, ValueAndStandardByBruteForce) {
   Rng rng(4);
   const size_t cells = 100;
@@ -549,9 +558,11 @@ TEST(LocalMetric, ValueAndStandardByBruteForce) {
   std::vector<double> z;
   for (size_t i = 0; i < cells; ++i) z.push_back((double(map[i]) - mean[i]) / (double(sd[i]) + 1e-3));
   std::sort(z.rbegin(), z.rend());
-  EXPECT_NEAR(local_value(map.data(), mean.data(), sd.data(), cells), (z[0] + z[1] + z[2]) / 3, 1e-12);
-  // One cell: the top share is that cell.
-  EXPECT_NEAR(local_value(map.data(), mean.data(), sd.data(), 1), (double(map[0]) - mean[0]) / (double(sd[0]) + 1e-3), 1e-12);
+  EXPECT_NEAR(local_value(map.data(), mean.data(), sd.data(), 10, 1, 0.03), (z[0] + z[1] + z[2]) / 3, 1e-12);
+  // One cell: the top share is that cell, smoothed or not.
+  for (int smooth : {1, 3})
+    EXPECT_NEAR(local_value(map.data(), mean.data(), sd.data(), 1, smooth, 0.01),
+                (double(map[0]) - mean[0]) / (double(sd[0]) + 1e-3), 1e-12);
 
   // 3 images x 2 codes x 4 windows (side 2).
   std::vector<float> maps(3 * 2 * 4);
@@ -566,6 +577,52 @@ TEST(LocalMetric, ValueAndStandardByBruteForce) {
       EXPECT_NEAR(s.sd[c][j], std::sqrt(((a - mu) * (a - mu) + (b - mu) * (b - mu) + (d - mu) * (d - mu)) / 3), 1e-6);
     }
   EXPECT_THROW(fit_local_standard(maps, 3, 2, 3), Error);
+}
+
+// The smoothed form, by brute force on a 9 x 9 map: each window replaced by the mean of the
+// windows of its box that lie inside the map (a corner's 3 x 3 box holds 4 of them), then the
+// largest share averaged; a constant map stays constant; a single hot window spreads over its
+// box, so that with smoothing 3 it counts 1/9 at each of 9 windows (1/4 in a corner).
+TEST(LocalMetric, SmoothedFormByBruteForce) {
+  Rng rng(9);
+  const int side = 9;
+  const size_t cells = size_t(side) * side;
+  std::vector<float> map(cells), mean(cells), sd(cells);
+  for (size_t i = 0; i < cells; ++i)
+    map[i] = float(rng.uniform01()), mean[i] = float(rng.uniform(0, 0.5)), sd[i] = float(rng.uniform(0, 0.2));
+  std::vector<double> z(cells);
+  for (size_t i = 0; i < cells; ++i) z[i] = (double(map[i]) - mean[i]) / (double(sd[i]) + 1e-3);
+  for (int smooth : {1, 3, 5})
+    for (double top : {0.01, 0.05, 0.3, 1.0}) {
+      std::vector<double> box;
+      for (int y = 0; y < side; ++y)
+        for (int x = 0; x < side; ++x) {
+          double sum = 0;
+          int count = 0;
+          for (int dy = -smooth / 2; dy <= smooth / 2; ++dy)
+            for (int dx = -smooth / 2; dx <= smooth / 2; ++dx)
+              if (y + dy >= 0 && y + dy < side && x + dx >= 0 && x + dx < side) sum += z[size_t((y + dy) * side + x + dx)], ++count;
+          box.push_back(sum / count);
+        }
+      std::sort(box.rbegin(), box.rend());
+      const size_t n = std::max<size_t>(1, size_t(std::llround(top * double(cells))));  // 1, 4, 24, 81
+      double want = 0;
+      for (size_t i = 0; i < n; ++i) want += box[i];
+      EXPECT_NEAR(local_value(map.data(), mean.data(), sd.data(), side, smooth, top), want / double(n), 1e-12)
+          << "smooth " << smooth << " top " << top;
+    }
+  std::vector<float> zero(cells, 0.0f), one(cells, 1.0f);
+  std::vector<float> hot(cells, 0.0f);
+  hot[size_t(4 * side + 4)] = 1.0f;  // z = 1 / (1 + 1e-3) at the centre, 0 elsewhere
+  const double z1 = 1.0 / (1.0 + 1e-3);
+  EXPECT_NEAR(local_value(hot.data(), zero.data(), one.data(), side, 1, 0.01), z1, 1e-12);
+  EXPECT_NEAR(local_value(hot.data(), zero.data(), one.data(), side, 3, 0.01), z1 / 9, 1e-12);
+  EXPECT_NEAR(local_value(hot.data(), zero.data(), one.data(), side, 3, 9.0 / 81), z1 / 9, 1e-12);
+  EXPECT_NEAR(local_value(hot.data(), zero.data(), one.data(), side, 3, 10.0 / 81), z1 * 9 / 90, 1e-12);
+  std::fill(hot.begin(), hot.end(), 0.0f);
+  hot[0] = 1.0f;  // a corner: its box holds 4 windows
+  EXPECT_NEAR(local_value(hot.data(), zero.data(), one.data(), side, 3, 0.01), z1 / 4, 1e-12);
+  EXPECT_NEAR(local_value(one.data(), zero.data(), one.data(), side, 3, 0.3), z1, 1e-12);
 }
 
 // The local map of (image, code) is the window-wise minimum, over the code's morphs, of
@@ -606,11 +663,14 @@ TEST(LocalMetric, MinimumOverMorphsOnBothPathsAndCalibration) {
   Calibration cal = fast.calibrate(val, 0.4, &vc);
   const LocalStandard& st = fast.local_standard();
   ASSERT_EQ(st.mean.size(), cal.codes.size());
+  EXPECT_EQ(st.smooth, kLocalSmooth);  // a new calibration has today's form
+  EXPECT_EQ(st.top_fraction, kLocalTopFraction);
   std::vector<float> vm;
   ConsistencyTable again = fast.structure_consistency(val, &vm);
   for (size_t i = 0; i < 8; ++i)
     for (size_t c = 0; c < cal.codes.size(); ++c) {
-      const double want = local_value(vm.data() + (i * cal.codes.size() + c) * cells, st.mean[c].data(), st.sd[c].data(), cells);
+      const double want = local_value(vm.data() + (i * cal.codes.size() + c) * cells, st.mean[c].data(), st.sd[c].data(),
+                                      22, kLocalSmooth, kLocalTopFraction);
       EXPECT_NEAR(again.at(i, Metric::kLocal, c), want, 1e-9);
       EXPECT_NEAR(vc.at(i, Metric::kLocal, c), want, 1e-9);
     }
@@ -668,6 +728,26 @@ TEST(LocalStandardJson, RefusesInconsistentFiles) {
   auto zero_side = good;
   zero_side["side"] = 0;
   EXPECT_THROW(LocalStandard::from_json(zero_side, 1), Error);
+  // The form: stored and read back; a standard without it (written before 2026-12-07) has the
+  // form it was made with, no smoothing and the largest 3%; bad forms are refused.
+  EXPECT_EQ(back.smooth, kLocalSmooth);
+  EXPECT_EQ(back.top_fraction, kLocalTopFraction);
+  auto before = good;
+  before.erase("smooth");
+  before.erase("top_fraction");
+  const LocalStandard old = LocalStandard::from_json(before, 1);
+  EXPECT_EQ(old.smooth, 1);
+  EXPECT_EQ(old.top_fraction, 0.03);
+  for (const nlohmann::json& smooth : {nlohmann::json(2), nlohmann::json(0), nlohmann::json(17), nlohmann::json("3")}) {
+    auto bad = good;
+    bad["smooth"] = smooth;
+    EXPECT_THROW(LocalStandard::from_json(bad, 1), Error) << smooth;
+  }
+  for (const nlohmann::json& top : {nlohmann::json(0.0), nlohmann::json(1.5), nlohmann::json(-0.1), nlohmann::json(nullptr)}) {
+    auto bad = good;
+    bad["top_fraction"] = top;
+    EXPECT_THROW(LocalStandard::from_json(bad, 1), Error) << top;
+  }
 }
 
 }  // namespace

@@ -113,6 +113,10 @@ struct Calibration {
   /// duplicates merged into it at calibration. Empty: 1 each (no merging, or a calibration
   /// written before the weights were stored).
   std::vector<double> weights;
+  /// Whether the local metric's one-sided mean counts every code once instead of by
+  /// `weights`: true in calibrations made since 2026-12-07 (chosen with the local metric's
+  /// form on development splits, detector_options.h), false in those read without the field.
+  bool local_codes_equal = true;
   /// distributions[metric][k] for code codes[k]; empty for a metric that was not computed
   std::vector<std::vector<CodeDistribution>> distributions;
   /// The default decision: `rule` at level `alpha` (paper rule) or `fpr` (one-sided rule).

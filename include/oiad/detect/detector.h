@@ -89,17 +89,20 @@ class Detector {
 constexpr int64_t kCalibrationBlock = 64;
 
 /// The local metric (consistency.h, Metric::kLocal): side of the map of an S x S input (its
-/// SSIM windows, S - 10), the share of its largest standardised values averaged, and the
-/// constant added to each window's VAL sd. Chosen on a development split of training images
-/// (bench/local_score_dev.cpp, docs/results.md).
+/// SSIM windows, S - 10), and the constant added to each window's VAL sd. Chosen on a
+/// development split of training images (bench/local_score_dev.cpp, docs/results.md); the
+/// metric's form (smoothing, top share) is LocalStandard's (detector_options.h).
 int local_map_side(int input_size);
-constexpr double kLocalTopFraction = 0.03;
 constexpr double kLocalSdFloor = 1e-3;
 /// One window's standardised value, (value - mean) / (sd + kLocalSdFloor).
 inline double local_z(float value, float mean, float sd) { return (double(value) - mean) / (double(sd) + kLocalSdFloor); }
-/// The local metric of one map: the mean of the largest max(1, round(kLocalTopFraction ·
-/// cells)) of (map - mean) / (sd + kLocalSdFloor).
-double local_value(const float* map, const float* mean, const float* sd, size_t cells);
+/// The local metric of one side x side map: z = (map - mean) / (sd + kLocalSdFloor); z
+/// smoothed by the mean over the `smooth` x `smooth` box around each window (odd smooth; at
+/// the border, over the box's windows inside the map; 1: no smoothing); the mean of the
+/// largest max(1, round(top_fraction · side²)) smoothed values.
+double local_value(const float* map, const float* mean, const float* sd, int side, int smooth, double top_fraction);
+/// local_value under a standard's form, for its code `code`.
+double local_value(const float* map, const LocalStandard& standard, size_t code);
 /// The standard of maps (n · codes · cells floats, laid out as structure_consistency
 /// returns them): per code, the mean and population sd of every window over the n images.
 LocalStandard fit_local_standard(const std::vector<float>& maps, size_t n, size_t codes, int side);

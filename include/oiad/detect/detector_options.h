@@ -130,16 +130,32 @@ struct NormalRange {
   static NormalRange from_json(const nlohmann::json& j);
 };
 
+/// The local metric's form (detector.h, local_value): the standardised map is smoothed by a
+/// box of kLocalSmooth x kLocalSmooth windows, and the mean of its largest kLocalTopFraction
+/// share is the value. Chosen on development splits of training images (Magnetic-tile at 128
+/// pixels, MNIST and Fashion-MNIST class 3 at 32: bench/local_inspection_dev.cpp, docs/results.md
+/// "The local score at photograph resolution"). Calibrations written before 2026-12-07 have
+/// no form stored and were made with kLocalSmoothBefore and kLocalTopFractionBefore; they are
+/// read, and score, as they were made.
+constexpr int kLocalSmooth = 3;
+constexpr double kLocalTopFraction = 0.01;
+constexpr int kLocalSmoothBefore = 1;
+constexpr double kLocalTopFractionBefore = 0.03;
+
 /// The local metric's standard, fitted on VAL: for each selected code (parallel to
 /// Calibration::codes), the mean and population sd over the VAL images of the code's local
-/// map (side x side window positions, row-major). Empty in calibrations written before the
-/// local metric existed: such a model scores the local metric as 0 (calibrate again).
+/// map (side x side window positions, row-major), and the form of the metric it was fitted
+/// for. Empty in calibrations written before the local metric existed: such a model scores
+/// the local metric as 0 (calibrate again).
 struct LocalStandard {
   int side = 0;
+  int smooth = kLocalSmooth;                ///< odd side of the box filter (1: none)
+  double top_fraction = kLocalTopFraction;  ///< share of the largest smoothed values averaged
   std::vector<std::vector<float>> mean, sd;
   bool empty() const { return mean.empty(); }
   nlohmann::json to_json() const;
-  /// Checks `codes` entries of side x side finite values (sd >= 0).
+  /// Checks `codes` entries of side x side finite values (sd >= 0), an odd smooth of 1 to 15
+  /// and a top fraction in [1e-6, 1]; a standard without them has the form before 2026-12-07.
   static LocalStandard from_json(const nlohmann::json& j, size_t codes);
 };
 
