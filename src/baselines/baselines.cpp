@@ -227,37 +227,47 @@ struct Gmm::Impl {
   arma::gmm_diag diag;
 };
 
-Gmm::Gmm(bool full_covariance) : full_(full_covariance) {}
+Gmm::Gmm(bool full_covariance, int inits) : full_(full_covariance), inits_(inits) {}
 Gmm::~Gmm() = default;
 Gmm::Gmm(Gmm&&) noexcept = default;
 Gmm& Gmm::operator=(Gmm&&) noexcept = default;
 
 void Gmm::fit(const Matrix& x, int k, uint64_t seed) {
   OIAD_CHECK(k >= 1 && k <= x.n, "GMM: ", k, " components for ", x.n, " samples");
-  impl_ = std::make_unique<Impl>();
-  arma::arma_rng::set_seed(seed);
+  OIAD_CHECK(inits_ >= 1, "GMM: ", inits_, " initialisations");
   const arma::mat data = as_columns(x);
   // Armadillo runs EM for exactly em_iter iterations (its own stopping test is a change of
   // machine epsilon). Run it in steps of kStep iterations from the current parameters and
   // stop when the mean log-likelihood changes by less than kTol, as scikit-learn's
-  // GaussianMixture does (tol 1e-3, at most 100 iterations).
-  constexpr int kStep = 5, kMaxIter = 100;
+  // GaussianMixture does (tol 1e-3, at most 100 iterations). Each initialisation starts from
+  // k-means with Euclidean distances (scikit-learn's start) seeded by means spread over the
+  // data (Armadillo's random_spread, a k-means++-like draw); the fit with the largest mean
+  // log-likelihood is kept.
+  constexpr int kStep = 5, kMaxIter = 100, kKmeansIter = 30;
   constexpr double kTol = 1e-3;
-  auto learn = [&](arma::gmm_seed_mode mode, int km_iter) {
-    return full_ ? impl_->full.learn(data, arma::uword(k), arma::maha_dist, mode, arma::uword(km_iter), kStep, 1e-6, false)
-                 : impl_->diag.learn(data, arma::uword(k), arma::maha_dist, mode, arma::uword(km_iter), kStep, 1e-6, false);
-  };
-  auto mean_log_p = [&] { return full_ ? impl_->full.avg_log_p(data) : impl_->diag.avg_log_p(data); };
-  OIAD_CHECK(learn(arma::random_subset, 10), "GMM: EM failed for ", k, " components");
-  double last = mean_log_p();
-  iterations_ = kStep;
-  while (iterations_ < kMaxIter) {
-    OIAD_CHECK(learn(arma::keep_existing, 0), "GMM: EM failed for ", k, " components");
-    iterations_ += kStep;
-    const double now = mean_log_p();
-    const bool done = std::abs(now - last) < kTol;
-    last = now;
-    if (done) break;
+  double best = -std::numeric_limits<double>::infinity();
+  for (int t = 0; t < inits_; ++t) {
+    auto fitted = std::make_unique<Impl>();
+    arma::arma_rng::set_seed(seed + uint64_t(t));
+    auto learn = [&](arma::gmm_seed_mode mode, int km_iter) {
+      return full_ ? fitted->full.learn(data, arma::uword(k), arma::eucl_dist, mode, arma::uword(km_iter), kStep, 1e-6,
+                                        false)
+                   : fitted->diag.learn(data, arma::uword(k), arma::eucl_dist, mode, arma::uword(km_iter), kStep, 1e-6,
+                                        false);
+    };
+    auto mean_log_p = [&] { return full_ ? fitted->full.avg_log_p(data) : fitted->diag.avg_log_p(data); };
+    OIAD_CHECK(learn(arma::random_spread, kKmeansIter), "GMM: EM failed for ", k, " components");
+    double last = mean_log_p();
+    int iterations = kStep;
+    while (iterations < kMaxIter) {
+      OIAD_CHECK(learn(arma::keep_existing, 0), "GMM: EM failed for ", k, " components");
+      iterations += kStep;
+      const double now = mean_log_p();
+      const bool done = std::abs(now - last) < kTol;
+      last = now;
+      if (done) break;
+    }
+    if (last > best) best = last, impl_ = std::move(fitted), iterations_ = iterations;
   }
   k_ = k;
 }
@@ -278,7 +288,7 @@ void Gmm::fit_bic(const Matrix& x, int lo, int hi, uint64_t seed, int64_t max_sa
   double best = std::numeric_limits<double>::infinity();
   int best_k = lo;
   for (int k = lo; k <= hi && k <= sample.n; ++k) {
-    Gmm g(full_);
+    Gmm g(full_, inits_);
     g.fit(sample, k, seed);
     const double b = g.bic(sample);
     if (b < best) best = b, best_k = k;

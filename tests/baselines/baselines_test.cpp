@@ -195,5 +195,37 @@ TEST(Gmm, BicPicksTheNumberOfClusters) {
   EXPECT_EQ(g.components(), 3);
 }
 
+// Several starts keep the best: on eight overlapping clusters, the fit from 3 starts seeded s
+// ends at the largest mean log-likelihood of the three single-start fits seeded s, s + 1 and
+// s + 2 (each start is the single fit of its seed), and its scores are that fit's.
+TEST(Gmm, SeveralStartsKeepTheLikeliestFit) {
+  Rng r(7);
+  Matrix x(800, 3);
+  for (int i = 0; i < 800; ++i) {
+    const int c = i % 8;
+    for (int j = 0; j < 3; ++j) x.at(i, j) = 2.0 * ((c >> j) & 1) + 0.9 * normal(r);
+  }
+  auto mean_ll = [&](const Gmm& g) {
+    double s = 0;
+    for (double v : g.log_likelihood(x)) s += v;
+    return s / double(x.n);
+  };
+  for (uint64_t seed : {0, 5}) {
+    Gmm three(true, 3);
+    three.fit(x, 8, seed);
+    double best = -1e300, worst = 1e300;
+    std::vector<double> best_scores;
+    for (uint64_t t = 0; t < 3; ++t) {
+      Gmm one(true, 1);
+      one.fit(x, 8, seed + t);
+      worst = std::min(worst, mean_ll(one));
+      if (mean_ll(one) > best) best = mean_ll(one), best_scores = one.score(x);
+    }
+    EXPECT_GT(best - worst, 1e-6) << seed << ": the starts end alike, so the choice is not tested";
+    EXPECT_DOUBLE_EQ(mean_ll(three), best) << seed;
+    EXPECT_EQ(three.score(x), best_scores) << seed;
+  }
+}
+
 }  // namespace
 }  // namespace oiad::baselines

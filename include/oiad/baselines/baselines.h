@@ -100,12 +100,16 @@ class OcSvm {
 /// Gaussian mixture (Armadillo gmm_full or gmm_diag), components chosen by BIC.
 class Gmm {
  public:
-  explicit Gmm(bool full_covariance = true);
+  /// `inits`: EM runs from different seeded starts, the best kept (kDefaultInits).
+  static constexpr int kDefaultInits = 3;
+  explicit Gmm(bool full_covariance = true, int inits = kDefaultInits);
   ~Gmm();
   Gmm(Gmm&&) noexcept;
   Gmm& operator=(Gmm&&) noexcept;
-  /// Fits k components (k-means init, EM until the mean log-likelihood changes by less than
-  /// 1e-3, at most 100 iterations, as scikit-learn), seeded.
+  /// Fits k components, seeded: from each of `inits` starts (k-means with Euclidean
+  /// distances from means spread over the data), EM until the mean log-likelihood changes by
+  /// less than 1e-3, at most 100 iterations (as scikit-learn); keeps the start whose EM ends
+  /// at the largest mean log-likelihood.
   void fit(const Matrix& x, int k, uint64_t seed = 0);
   /// EM iterations the last fit ran.
   int iterations() const { return iterations_; }
@@ -121,6 +125,7 @@ class Gmm {
 
  private:
   bool full_;
+  int inits_;
   int k_ = 0;
   int iterations_ = 0;
   struct Impl;
