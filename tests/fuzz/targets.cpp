@@ -58,9 +58,25 @@ bool image(const uint8_t* data, size_t size) {
 bool archive(const uint8_t* data, size_t size) {
   return expect_clean([&] {
     const data::Dataset ds = data::parse_image_archive(bytes_of(data, size), "fuzz.tar");
-    for (const data::ImageSet* s : {&ds.train, &ds.test})
-      if (s->pixels.size() != size_t(s->count) * ds.image_size() || s->labels.size() != size_t(s->count))
-        throw std::logic_error("archive data set has an inconsistent shape");
+    for (const data::ImageSet* s : {&ds.train, &ds.test}) {
+      if (s->labels.size() != size_t(s->count)) throw std::logic_error("archive data set has an inconsistent shape");
+      if (!ds.mixed_sizes()) {
+        if (s->pixels.size() != size_t(s->count) * ds.image_size())
+          throw std::logic_error("archive data set has an inconsistent shape");
+        continue;
+      }
+      // Images of mixed sizes: each at its offset, one after the other, filling the pixels.
+      if (s->heights.size() != size_t(s->count) || s->widths.size() != size_t(s->count) ||
+          s->offsets.size() != size_t(s->count))
+        throw std::logic_error("archive data set of mixed sizes has inconsistent per-image sizes");
+      size_t at = 0;
+      for (int64_t i = 0; i < s->count; ++i) {
+        if (s->offsets[size_t(i)] != int64_t(at) || s->heights[size_t(i)] < 1 || s->widths[size_t(i)] < 1)
+          throw std::logic_error("archive data set of mixed sizes has an inconsistent image");
+        at += size_t(ds.channels) * size_t(s->heights[size_t(i)]) * size_t(s->widths[size_t(i)]);
+      }
+      if (at != s->pixels.size()) throw std::logic_error("archive data set of mixed sizes has an inconsistent shape");
+    }
   });
 }
 
