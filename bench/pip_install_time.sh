@@ -21,7 +21,7 @@ install() {  # seconds of one `pip install` of the source tree, its output appen
   "$python" -c "print(round($end - $start, 1))"
 }
 first=$(install "$tmp/pip.log")
-sed -e "s|$root|SRC|g" -e "s|$tmp|TMP|g" "$tmp/pip.log" > "$out/pip.log"  # no machine paths in the record
+sed -e "s|$root|SRC|g" -e "s|$tmp|TMP|g" -e "s|/tmp/[^ ]*|TMP|g" "$tmp/pip.log" > "$out/pip.log"  # no machine paths in the record
 again=$(install "$tmp/again.log")
 (cd "$tmp" && "$tmp/env/bin/python" -c "import oiad; print(oiad.__version__)") > "$tmp/version"
 "$python" - "$out/result.json" "$first" "$again" "$(cat "$tmp/version")" "$(git -C "$root" rev-parse HEAD)" <<'PY'
