@@ -11,6 +11,7 @@ bad arrays or arguments, OSError for files, oiad.Error for bad models or data, e
 CLI's one-line message.
 """
 import errno
+import math
 import os
 import sys
 import tempfile
@@ -436,11 +437,7 @@ def _flat_image_shape(features, image_shape):
         if len(shape) not in (2, 3) or int(np.prod(shape)) != features:
             raise ValueError("X: rows of %d values do not hold images of image_shape %s" % (features, image_shape))
         return shape
-    side = int(np.sqrt(features))
-    while side * side > features:
-        side -= 1
-    while (side + 1) * (side + 1) <= features:
-        side += 1
+    side = math.isqrt(features)
     if side * side != features:
         raise ValueError("X: rows of %d values are not square grey images: give image_shape=(H, W), (C, H, W) or "
                          "(H, W, C)" % features)

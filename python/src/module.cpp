@@ -308,12 +308,12 @@ class Model {
       // Scored in blocks so that Ctrl-C stops between them; a score does not depend on the
       // block it is scored in.
       const int64_t n = x.size(0), block = 256;
+      const auto [stored_h, stored_w] = model::stored_image_size(d_.model);
       for (int64_t a = 0; a < n; a += block) {
         check_signals();
         detect::ScoreResult r = detect::score(d_, x.slice(0, a, std::min(n, a + block)), request);
         scores.insert(scores.end(), std::make_move_iterator(r.images.begin()), std::make_move_iterator(r.images.end()));
         if (sizes) {
-          const auto [stored_h, stored_w] = model::stored_image_size(d_.model);
           const torch::Tensor m = model::input_map_to_image(r.change_maps, stored_h, stored_w);
           for (int64_t i = 0; i < m.size(0); ++i) {
             const auto [h, w] = (*sizes)[size_t(a + i)];
