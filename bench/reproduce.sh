@@ -91,33 +91,30 @@ case "$what" in
   *) echo "reproduce.sh: unknown set '$what' (table2, standard, defects, seeds, standard-seeds, peer-reductions, all, report)" >&2; exit 2 ;;
 esac
 
-# complete RESULTS ONLY_OIAD_PEERS SEED [METHOD]: RESULTS holds every method the cell must run, with
-# this campaign's settings (with METHOD, a peer-reduction cell: that method alone).
+# complete RESULTS CONFIGURATION METHODS: RESULTS (a cell's results.json) was made with the whole
+# CONFIGURATION this build would record for the cell (`oiad experiment --print-configuration`:
+# every setting, the preset's parameters included) and holds every method of the comma-separated
+# METHODS (OIAD as its per-metric entries oiad_*). A cell recorded before results.json carried
+# its configuration is never complete.
 complete() {
-  [ -s "$1" ] && python3 - "$1" "$peers" "$2" "$3" "$preset" "$epochs" "$limit" "${4:-}" <<'PY'
+  [ -s "$1" ] && python3 - "$1" "$2" "$3" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
-if [str(r.get(k)) for k in ("seed", "preset", "epochs", "limit")] != sys.argv[4:8]:
+want = json.load(open(sys.argv[2]))
+have = r.get("configuration", {})
+if any(have.get(k) != v for k, v in want.items()):
     sys.exit(1)
-need = {"oiad_mse", "oiad_loss", "oiad_ssim"}
-if sys.argv[3] != "1":
-    need |= {"vae", "dcae", "kde", "ocsvm", "gmm"}
-if r["protocol"] == "defects":
-    need.add("oiad_local")
-if r["protocol"] == "standard":
-    need |= set(sys.argv[2].split(","))
-if sys.argv[8]:
-    need = {sys.argv[8]}
-sys.exit(0 if need <= set(r["methods"]) else 1)
+done = set(r["methods"])
+sys.exit(0 if all(m in done or any(k.startswith(m + "_") for k in done) for m in sys.argv[3].split(",")) else 1)
 PY
 }
 
 for cell in "${cells[@]+"${cells[@]}"}"; do
   read -r data cls protocol cell_seed <<< "$cell"
   # A peer-reduction cell: "DATA CLASS VARIANT", the standard protocol at seed 0, one peer alone.
-  variant=""; alone=""
+  variant=""
   case "$protocol" in
-    deepsvdd-*|transforms-*) variant=$protocol; protocol=standard; alone=${variant%%-*} ;;
+    deepsvdd-*|transforms-*) variant=$protocol; protocol=standard ;;
   esac
   # A standard cell of another seed runs OIAD and the peers only: the seed spread is asked of them.
   only_oiad_peers=0
@@ -134,12 +131,27 @@ for cell in "${cells[@]+"${cells[@]}"}"; do
     dir="$out/${data}_${cls}_${protocol}"
   fi
   rel=${dir#"$out"/}
-  if [ -n "$record" ] && ! complete "$dir/results.json" "$only_oiad_peers" "$cell_seed" "$alone" && \
-     complete "$record/$rel/results.json" "$only_oiad_peers" "$cell_seed" "$alone"; then
+  # The methods of the cell: a standard cell runs the baselines and the same-run peers (another
+  # seed: OIAD and the peers only), a defects cell the DRAEM-type peer recseg, a peer-reduction
+  # cell one peer alone.
+  case "$protocol" in
+    standard) methods=(--methods "oiad,vae,dcae,kde,ocsvm,gmm,$peers") ;;
+    defects) methods=(--methods "oiad,vae,dcae,kde,ocsvm,gmm,recseg") ;;
+    *) methods=(--methods "oiad,vae,dcae,kde,ocsvm,gmm") ;;
+  esac
+  [ "$only_oiad_peers" = 1 ] && methods=(--methods "oiad,$peers")
+  [ -z "$variant" ] || peer_variant "$variant"
+  args=(experiment --data "$data" --normal-class "$cls" --protocol "$protocol" --preset "$preset" --seed "$cell_seed"
+        --epochs "$epochs" --limit "$limit" "${methods[@]}")
+  mkdir -p "$(dirname "$dir")"
+  configuration="$dir.configuration.json"
+  "$bin" "${args[@]}" --out "$dir" --print-configuration > "$configuration"
+  if [ -n "$record" ] && ! complete "$dir/results.json" "$configuration" "${methods[1]}" && \
+     complete "$record/$rel/results.json" "$configuration" "${methods[1]}"; then
     mkdir -p "$dir"
     cp "$record/$rel/"*.json "$dir/"
   fi
-  if complete "$dir/results.json" "$only_oiad_peers" "$cell_seed" "$alone"; then
+  if complete "$dir/results.json" "$configuration" "${methods[1]}"; then
     echo "reproduce: $data $cls $protocol ${variant:+$variant }seed $cell_seed done already" >&2
     continue
   fi
@@ -148,13 +160,7 @@ for cell in "${cells[@]+"${cells[@]}"}"; do
     while [ -e "$out/hold" ]; do sleep 10; done
   fi
   echo "reproduce: $data $cls $protocol ${variant:+$variant }seed $cell_seed -> $dir ($(date +%H:%M:%S))" >&2
-  methods=()
-  [ "$protocol" = standard ] && methods=(--methods "oiad,vae,dcae,kde,ocsvm,gmm,$peers")
-  [ "$only_oiad_peers" = 1 ] && methods=(--methods "oiad,$peers")
-  [ -z "$variant" ] || peer_variant "$variant"
-  "$bin" "${threads[@]+"${threads[@]}"}" experiment --data "$data" --normal-class "$cls" --protocol "$protocol" \
-    --preset "$preset" --seed "$cell_seed" --epochs "$epochs" --limit "$limit" --out "$dir" "${methods[@]+"${methods[@]}"}" \
-    > "$dir.summary.json" 2> "$dir.log"
+  "$bin" "${threads[@]+"${threads[@]}"}" "${args[@]}" --out "$dir" > "$dir.summary.json" 2> "$dir.log"
   if [ -n "$record" ]; then
     mkdir -p "$record/$rel"
     for f in results.json experiment.json; do

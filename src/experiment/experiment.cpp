@@ -10,6 +10,7 @@
 
 #include "internal.h"
 #include "method.h"
+#include "oiad/core/build_info.h"
 #include "oiad/core/error.h"
 #include "oiad/core/file_util.h"
 #include "oiad/core/progress.h"
@@ -69,9 +70,9 @@ namespace {
 
 // The settings key that belongs to one method alone, and that method: a folder whose
 // experiment.json lacks the key may take it on as long as the method has not run there.
-const std::vector<std::pair<std::string, std::string>> kMethodSettings = {{"deepsvdd_epochs", "deepsvdd"},
-                                                                          {"transforms", "transforms"},
-                                                                          {"recseg", "recseg"}};
+const std::vector<std::pair<std::string, std::string>> kMethodSettings = {
+    {"deepsvdd_epochs", "deepsvdd"}, {"transforms", "transforms"}, {"recseg", "recseg"},
+    {"detector", "oiad"},           {"local_form", "oiad"},        {"gmm_inits", "gmm"}};
 
 // Checks that `settings` are those of the experiment in o.out (when there is one); writes them
 // otherwise, or adds the keys of methods that join the folder.
@@ -128,6 +129,18 @@ nlohmann::json settings_of(const data::Dataset& ds, const data::OneClassSplit& s
                        {"widen", o.transforms.widen},
                        {"passes", o.transforms.passes},
                        {"score", o.transforms.score}};
+  // OIAD's morph search and local score as this build runs them under o.preset (the preset's
+  // parameters, not only its name, which has meant different searches over time).
+  if (uses_method(o, "oiad")) {
+    detect::DetectorOptions d = detect::preset_options(o.preset);
+    d.seed = o.seed;
+    s["detector"] = d.to_json();
+    if (std::find(o.metrics.begin(), o.metrics.end(), "local") != o.metrics.end())
+      s["local_form"] = {{"smooth", detect::kLocalSmooth},
+                         {"top_fraction", detect::kLocalTopFraction},
+                         {"codes_equal", detect::Calibration{}.local_codes_equal}};
+  }
+  if (uses_method(o, "gmm")) s["gmm_inits"] = baselines::Gmm::kDefaultInits;
   if (uses_method(o, "recseg"))
     s["recseg"] = {{"rec_width", o.recseg.rec_width},   {"seg_width", o.recseg.seg_width},
                    {"steps", o.recseg.steps},           {"batch_size", o.recseg.batch_size},
@@ -140,6 +153,16 @@ nlohmann::json settings_of(const data::Dataset& ds, const data::OneClassSplit& s
 }  // namespace
 
 namespace {
+
+// Where and when a method or a cell ran: the build's commit, the time (UTC), the CPU, the
+// threads and BLAS kernels (so a recorded cell's seconds and AUCs can be traced).
+nlohmann::json provenance() {
+  return {{"commit", build_commit()},
+          {"date", utc_now()},
+          {"cpu", cpu_model()},
+          {"threads", num_threads()},
+          {"blas_core", blas_core_name()}};
+}
 
 // results.json's content: the run's settings, each method's entry (OIAD's one per metric),
 // the seconds; and the runs whose scores the ROC figure draws.
@@ -167,7 +190,7 @@ nlohmann::json results_of(const data::Dataset& ds, const data::OneClassSplit& sp
                         {"epochs", o.train.epochs},
                         {"input_size", o.input_size},
                         {"metrics", o.metrics},
-                        {"machine", {{"threads", num_threads()}, {"blas_core", blas_core_name()}}},
+                        {"machine", {{"threads", num_threads()}, {"blas_core", blas_core_name()}, {"cpu", cpu_model()}}},
                         {"command", o.command}};
   nlohmann::json methods = nlohmann::json::object(), oiad = nlohmann::json::object();
   double total = 0;
@@ -185,6 +208,7 @@ nlohmann::json results_of(const data::Dataset& ds, const data::OneClassSplit& sp
                             {"acc", m.at("at_alpha").at("acc")},
                             {"preset", r.details.at("preset")},
                             {"codes_scored", r.details.at("codes").size()}};
+        if (r.details.contains("run")) e["run"] = r.details.at("run");
         for (const char* k : {"pixel_auroc", "aupro", "pixel_images", "per_kind"})
           if (m.contains(k)) e[k] = m.at(k);
         if (m.contains("auc_relative")) e["auc_relative"] = m.at("auc_relative");
@@ -265,6 +289,7 @@ std::vector<MethodRun> run_methods(const Context& c, const data::SplitPart& hold
     const std::unique_ptr<detail::Method> method = detail::make_method(m, c);
     MethodRun r = method ? detail::run_method(c, m, *method) : detail::run_baseline(m, features, o);
     if (!r.details.contains("wall_seconds")) r.details["wall_seconds"] = now_seconds() - t0;
+    r.details["run"] = provenance();
     if (r.details.contains("pca_seconds") && !pca_charged) {
       // The shared PCA ran once, before the first baseline: charge its time to that one.
       r.details["wall_seconds"] = r.details["wall_seconds"].get<double>() + features.pca_seconds;
@@ -307,6 +332,7 @@ nlohmann::json run_experiment(const data::Dataset& native, int normal_class, con
   OIAD_CHECK(n_ano > 0 && n_ano < test.size(), "experiment: the reported test part needs normal and anomalous images (",
              test.size(), " images, ", n_ano, " anomalous)");
 
+  if (o.configuration_only) return settings_of(ds, split, o);
   fs::create_directories(o.out + "/methods");
   fs::create_directories(o.out + "/models");
   nlohmann::json split_json = nlohmann::json::parse(split.to_json());
@@ -336,6 +362,10 @@ nlohmann::json run_experiment(const data::Dataset& native, int normal_class, con
   nlohmann::json pictures;
   nlohmann::json res = results_of(ds, split, holdout, test, o, done, curves, pictures);
   res["seconds_this_run"] = now_seconds() - start;
+  // The whole configuration (experiment.json, with the keys of methods that joined later) and
+  // where this results.json was assembled; each method's own "run" says where it ran.
+  res["configuration"] = read_json_file(settings_path);
+  res["provenance"] = provenance();
   detail::write_report(o.out, res, curves, c.labels, pictures.is_null() ? nlohmann::json::object() : pictures);
   write_file_atomic(o.out + "/results.json", res.dump(2) + "\n");
   return res;

@@ -2,10 +2,13 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <set>
 
 #include "oiad/core/error.h"
@@ -444,12 +447,64 @@ TEST(ExperimentRun, RecSegFindsSpots) {
 // give the reported AUCs (brute force) and the α sweep (brute-force count of score > 1-2α);
 // the report and figures are written; a second run resumes without redoing anything, and
 // a run with other settings in the same folder is refused.
+// The first "model name" line of /proc/cpuinfo, read with a regular expression.
+std::string cpu_model_by_regex() {
+  const std::string text = test::read_text("/proc/cpuinfo");
+  std::smatch m;
+  static const std::regex re("model name[ \t]*:[ \t]*([^\n]*)");
+  return std::regex_search(text, m, re) ? m[1].str() : "unknown";
+}
+
 TEST(ExperimentRun, EndToEndOnTinySyntheticData) {
   test::TempDir dir;
   const std::string out = dir.file("exp");
   const data::Dataset ds = synthetic(40, 12);
   const auto o = tiny_options(out);
+
+  // The configuration alone: nothing run, nothing written.
+  auto only = o;
+  only.configuration_only = true;
+  const nlohmann::json configuration = experiment::run_experiment(ds, 0, only);
+  EXPECT_FALSE(fs::exists(out));
+
+  const auto before = std::chrono::system_clock::now() - std::chrono::seconds(1);
   const nlohmann::json res = experiment::run_experiment(ds, 0, o);
+  const auto after = std::chrono::system_clock::now() + std::chrono::seconds(1);
+
+  // The cell records its whole configuration: what --print-configuration said, experiment.json,
+  // and the default preset's parameters as documented (README, "Presets"): N = 5 morphs per code
+  // on the golden-ratio sequence, Δr 0.2, duplicate tolerance 0.05, every code; the local
+  // score's 3 x 3 smoothing and top 1%; the GMM's 3 starts; the seed of the run.
+  EXPECT_EQ(res["configuration"], configuration);
+  EXPECT_EQ(res["configuration"], read_json(out + "/experiment.json"));
+  const auto& d = configuration["detector"];
+  EXPECT_EQ(d["preset"], "default");
+  EXPECT_EQ(d["morphs"], 5);
+  EXPECT_EQ(d["placement"], "quasi");
+  EXPECT_DOUBLE_EQ(d["radius_step"].get<double>(), 0.2);
+  EXPECT_DOUBLE_EQ(d["duplicate_tolerance"].get<double>(), 0.05);
+  EXPECT_EQ(d["code_selection"], "all");
+  EXPECT_EQ(d["top_k"], 0);
+  EXPECT_EQ(d["seed"], o.seed);
+  EXPECT_EQ(configuration["local_form"], nlohmann::json({{"smooth", 3}, {"top_fraction", 0.01}, {"codes_equal", true}}));
+  EXPECT_EQ(configuration["gmm_inits"], 3);
+  EXPECT_DOUBLE_EQ(configuration["gamma"].get<double>(), 5.0);
+  // Where it ran: the commit (12 hex digits, "-dirty" when built from changed files), the CPU
+  // as /proc/cpuinfo names it, the threads, and when (UTC, within the run).
+  for (const nlohmann::json* p : {&res["provenance"], &res["methods"]["gmm"]["run"], &res["methods"]["oiad_mse"]["run"]}) {
+    const auto& pv = *p;
+    ASSERT_TRUE(pv.is_object()) << pv;
+    EXPECT_TRUE(std::regex_match(pv["commit"].get<std::string>(), std::regex("[0-9a-f]{12}(-dirty)?|unknown")))
+        << pv["commit"];
+    EXPECT_EQ(pv["cpu"], cpu_model_by_regex());
+    EXPECT_GE(pv["threads"].get<int>(), 1);
+    std::tm tm{};
+    const std::string date = pv["date"];
+    ASSERT_NE(strptime(date.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm), nullptr) << date;
+    const auto when = std::chrono::system_clock::from_time_t(timegm(&tm));
+    EXPECT_GE(when, before) << date;
+    EXPECT_LE(when, after) << date;
+  }
 
   for (const char* f : {"split.json", "experiment.json", "results.json", "report.md", "report.html",
                         "figures/roc.svg", "figures/sweep.svg", "figures/metrics_val_size.svg",

@@ -76,7 +76,7 @@ void run_experiment_command(ExperimentCliOptions o, const std::string& command) 
     OIAD_CHECK_USAGE(std::filesystem::exists(sources), "experiment: --anomaly-source ", sources,
                      ": no such folder or archive (or use procedural)");
   }
-  check_can_write_folder(command.c_str(), o.exp.out);
+  if (!o.exp.configuration_only) check_can_write_folder(command.c_str(), o.exp.out);
   o.exp.log = [](const std::string& s) {
     char t[16];
     const std::time_t now = std::time(nullptr);
@@ -86,6 +86,10 @@ void run_experiment_command(ExperimentCliOptions o, const std::string& command) 
   const data::Dataset ds = data::load_dataset(o.data);
   const int cls = data::resolve_class(ds, o.normal_class);
   const nlohmann::json res = experiment::run_experiment(ds, cls, o.exp);
+  if (o.exp.configuration_only) {
+    std::cout << res.dump(2) << std::endl;
+    return;
+  }
   nlohmann::json summary = {{"out", o.exp.out}, {"dataset", res["dataset"]}, {"normal_class", res["normal_class"]},
                             {"protocol", res["protocol"]}, {"n_test", res["n_test"]}, {"seconds", res["seconds"]}};
   for (const auto& [name, m] : res["methods"].items()) summary["auc"][name] = m["auc"];
@@ -166,6 +170,9 @@ void add_experiment_command(CLI::App& app, Runner& run, const std::string& comma
               "a first look in a minute or two: at most 600 images per part, 10 epochs, shorter baseline searches and "
               "peer training (experiment.h, make_quick); flags given explicitly win");
   c->add_flag("!--no-figures", e.figures, "skip the PNG pictures (strips and grids); plots and report are written");
+  c->add_flag("--print-configuration", e.configuration_only,
+              "print the configuration the run would record (experiment.json: every setting of the methods asked "
+              "for, the preset's parameters included) and exit, writing nothing");
   c->add_option("--out", e.out, "folder for split.json, results.json, report.md/html, figures, models")->required();
   c->callback([&run, o, command_line, c] {
     if (o->quick) {

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "commands.h"
+#include "oiad/core/build_info.h"
 #include "oiad/core/error.h"
 #include "oiad/core/runtime.h"
 #include "oiad/version.h"
@@ -47,7 +48,7 @@ int main(int argc, char** argv) {
   CLI::App app{"oiad: one-for-all image anomaly detection with disentanglement learning"};
   app.require_subcommand(1);
   app.fallthrough();
-  app.set_version_flag("--version", std::string("oiad ") + OIAD_VERSION);
+  app.set_version_flag("--version", std::string("oiad ") + OIAD_VERSION + " (commit " + oiad::build_commit() + ")");
   int threads = 0;
   app.add_option("--threads", threads,
                  "threads for LibTorch and OpenBLAS (default: $OMP_NUM_THREADS if set, else every core)")

@@ -99,6 +99,10 @@ struct ExperimentOptions {
   bool figures = true;
   int strips_per_label = 2;
   int top_grid = 32;
+  /// Only return the run's configuration (experiment.json's content: the settings of every
+  /// method in `methods`, the preset's parameters included), writing nothing: how a campaign
+  /// decides whether a recorded cell was made with the configuration it would use now.
+  bool configuration_only = false;
   /// The command line that started the run (written in the report).
   std::string command;
   std::string out;
@@ -122,7 +126,8 @@ void make_quick(ExperimentOptions& o);
 /// Throws UsageError for an unknown method or metric, or other bad options.
 void check_options(const ExperimentOptions& o);
 
-/// Runs (or resumes) the experiment in o.out and returns results.json's content.
+/// Runs (or resumes) the experiment in o.out and returns results.json's content (with
+/// o.configuration_only: the configuration, and nothing run or written).
 nlohmann::json run_experiment(const data::Dataset& ds, int normal_class, const ExperimentOptions& o);
 
 /// The settings `--methods deepsvdd` trains with on images of `channels` channels: the
