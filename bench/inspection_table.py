@@ -96,7 +96,8 @@ def main():
             cells.append(cell)
         print("| %s | %s |" % (name, " | ".join(cells)))
     mapped = [name for name, r in rows.items() if r.get("pixel_auroc")]
-    if not mapped:
+    with_kinds = max((len(r.get((t, "aupro"), [])) for r in rows.values() for t in types), default=0)
+    if not mapped or with_kinds == 0:
         return
     print()
     print("| method (pixel AUROC / AUPRO) | " + " | ".join(types) + " |")
@@ -109,10 +110,8 @@ def main():
             cells.append("%.3f / %.3f" % (sum(a) / len(a), sum(p) / len(p)) if a and p else "–")
         print("| %s | %s |" % (name, " | ".join(cells)))
 
-    with_kinds = max((len(r.get((t, "aupro"), [])) for r in rows.values() for t in types), default=0)
-    if with_kinds < len(runs):
-        print()
-        print("Per defect type: the mean of the %d of %d runs whose results.json has per_kind." % (with_kinds, len(runs)))
+    print()
+    print("Per defect type: the mean of the %d of %d runs whose results.json has per_kind." % (with_kinds, len(runs)))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Regenerates docs/results.md from scratch: runs `oiad experiment` for every cell, then
-# writes the tables (bench/results_table.py reproduce) followed by bench/results_notes.md.
+# Runs the experiment cells of docs/results.md (`oiad experiment`, one at a time), records each
+# finished cell in bench/cells, then rewrites docs/results.md (bench/results_doc.py: the text of
+# bench/results_notes.md with the tables the bench programs make from the recorded cells).
 #
 # Usage: bench/reproduce.sh [table2|standard|defects|seeds|all|report] [OUT]     (defaults: all, runs/reproduce)
 #   table2    Table II cells (paper protocol): MNIST 1 and 7, CIFAR-10 cat and dog, plus
@@ -19,7 +20,7 @@
 #             classes), standard protocol, seed 0, each peer alone: Deep SVDD with the authors' 350 + 150
 #             epochs instead of 30 + 50, and the transformation classifier as a WRN-10-2 instead of a
 #             WRN-10-1 (bench/results_table.py peer-reductions OUT), into OUT/peers/
-#   report    only rewrite docs/results.md from what OUT holds
+#   report    only rewrite docs/results.md (from the recorded cells)
 # Environment: OIAD (the oiad binary, build/oiad; a copy keeps a long campaign on one build
 # while build/ changes), SEED (0), SEEDS ("1 2 3"), PRESET (default), EPOCHS (30), LIMIT (0 = no cap), THREADS (all),
 # PEERS (deepsvdd,transforms: the same-run peers added to the standard cells; each adds about
@@ -30,8 +31,9 @@
 # RECORD (bench/cells; empty: none) keeps the small files of every finished cell (results.json
 # and experiment.json: every AUC, the per-method seconds and the cell's settings, not the
 # models or per-image scores) in a folder that is committed, so finished cells outlive the
-# machine: a cell recorded there counts as done and its files are copied back into OUT, where
-# `report` and bench/results_table.py read them.
+# machine: a cell recorded there with the configuration this build would use counts as done,
+# and its files are copied back into OUT. docs/results.md is made from the recorded cells
+# (and bench/records) only, never from OUT; a defects cell also records families.json.
 #
 # Resumable at two levels: a cell whose results.json is complete is skipped, and an
 # interrupted cell resumes inside `oiad experiment` (finished methods and training
@@ -168,12 +170,19 @@ for cell in "${cells[@]+"${cells[@]}"}"; do
       # the recorded command names the output directory relative to the checkout
       sed "s|--out $root/|--out |g" "$dir/$f" > "$record/$rel/$f.tmp" && mv "$record/$rel/$f.tmp" "$record/$rel/$f"
     done
+    # A defects cell also keeps each method's image AUC per defect family (from its per-image
+    # scores, which are not recorded).
+    if [ "$protocol" = defects ]; then
+      python3 "$root/bench/results_table.py" families "$dir" > "$record/$rel/families.json.tmp" &&
+        mv "$record/$rel/families.json.tmp" "$record/$rel/families.json"
+    fi
   fi
 done
 
 [ "${REPORT:-1}" = 0 ] && exit 0
-tmp="$root/docs/results.md.tmp"
-python3 "$root/bench/results_table.py" reproduce "$out" > "$tmp"
-cat "$root/bench/results_notes.md" >> "$tmp"
-mv "$tmp" "$root/docs/results.md"
-echo "reproduce: wrote docs/results.md" >&2
+if [ -z "$record" ]; then
+  echo "reproduce: docs/results.md is made from the recorded cells; RECORD is empty, so it is not rewritten" >&2
+  exit 0
+fi
+python3 "$root/bench/results_doc.py"
+echo "reproduce: wrote docs/results.md (bench/results_doc.py, from bench/results_notes.md and the recorded runs)" >&2
