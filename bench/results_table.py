@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Prints Markdown tables from the JSON files the bench scripts write.
 Usage: bench/results_table.py detector OUTDIR | presets OUTDIR | preset-seeds OUTDIR | variants OUTDIR |
-       training FILE... | summary CELLS | cells CELLS | table2 CELLS | table2-seeds CELLS |
+       training FILE... | summary CELLS | cells CELLS | expect CELLS | table2 CELLS | table2-seeds CELLS |
        standard CELLS [DATA...] | standard-seeds CELLS [DATA...] | defects CELLS [DATA...] | families CELLDIR |
        peer-reductions CELLS | relative-dev FILE...
 CELLS: a folder laid out as bench/reproduce.sh's OUT (bench/cells holds the recorded ones). Every
@@ -727,9 +727,52 @@ def cells_inventory(outdir):
         print()
 
 
+def expect(outdir):
+    """`expect CELLS`: README's table: per data set, the ten-class means (seed 0, standard
+    protocol) of OIAD's SSIM score under the paper's rule and the one-sided rule, its frozen
+    relative-rule score, the strongest baseline and the same-run peers, beside the published
+    means; then the decisions of the frozen score's rule and of the paper's rule at α = 0.4 on
+    normal and anomalous test images."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    published = load(os.path.join(root, "bench", "published.json"))
+    baselines = [("kde", "KDE"), ("ocsvm", "OC-SVM"), ("gmm", "GMM"), ("vae", "VAE"), ("dcae", "DCAE")]
+    names = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST", "cifar10": "CIFAR-10 (JPEG q75 copy)"}
+    print("| data | OIAD ssim, paper's rule | OIAD ssim, one-sided | OIAD relative‡ (metric fixed on training images) | "
+          "strongest baseline here (by this mean) | Deep SVDD / GEOM-type here | published (other runs, %) |")
+    print("|---|---|---|---|---|---|---|")
+    rows = []
+    for data in CLASS_NAMES:
+        rs = [r for i in range(10) for r in [cell(outdir, data, str(i), "standard")] if r is not None]
+        if len(rs) < 10:
+            print(f"| {names[data]} | {len(rs)} of 10 classes recorded | | | | | |")
+            continue
+        mean = lambda key: sum(method_auc(r, key) for r in rs) / len(rs)
+        best = max((mean(k), n) for k, n in baselines)
+        key, label = FROZEN[data]
+        pub = [f"{'Deep SVDD' if k == 'deep_svdd' else 'GEOM'} {sum(published[k][data]) / 10:.1f}"
+               for k in ("deep_svdd", "geom") if published[k].get(data)]
+        print(f"| {names[data]} | {mean('oiad_ssim'):.3f} | {mean('oiad_ssim_one_sided'):.3f} | "
+              f"{label.split()[0]} {mean(key):.3f} | {best[1]} {best[0]:.3f} | {mean('deepsvdd'):.3f} / "
+              f"{mean('transforms'):.3f} | {', '.join(pub)} |")
+        rows.append((data, rs, key))
+    if rows:
+        print("\nDecisions on the same test images (ten-class means): the frozen relative score's rule at a VAL "
+              "false-positive rate of 0.05, and the paper's two-sided rule at α = 0.4 (SSIM):\n")
+        print("| data | relative rule: normal flagged | anomalous flagged | paper's rule: normal passed | "
+              "anomalous flagged |")
+        print("|---|---|---|---|---|")
+        for data, rs, key in rows:
+            metric = key[5:-len("_relative")]
+            rel = [r["oiad"][metric]["relative"] for r in rs]
+            pap = [r["oiad"]["ssim"]["at_alpha"] for r in rs]
+            m = lambda xs: 100 * sum(xs) / len(xs)
+            print(f"| {names[data]} | {m([1 - x['tn'] for x in rel]):.1f}% | {m([x['tp'] for x in rel]):.1f}% | "
+                  f"{m([x['tn'] for x in pap]):.1f}% | {m([x['tp'] for x in pap]):.1f}% |")
+
+
 if __name__ == "__main__":
     {"detector": detector, "presets": presets, "variants": variants, "training": training, "table2": table2,
      "table2-seeds": table2_seeds, "defects": defects_tables, "families": print_families, "summary": summary,
-     "cells": cells_inventory, "preset-seeds": preset_seeds, "standard": standard,
+     "cells": cells_inventory, "expect": expect, "preset-seeds": preset_seeds, "standard": standard,
      "standard-seeds": standard_seeds, "relative-dev": relative_dev,
      "peer-reductions": peer_reductions}[sys.argv[1]](*sys.argv[2:])
