@@ -72,6 +72,16 @@ int run(int argc, char** argv) {
   const auto& meta = loaded.file.meta;
   const data::Dataset ds = data::load_dataset(meta.at("dataset").get<std::string>());
   const auto split = data::OneClassSplit::from_json(meta.at("split").dump(), model_path);
+  // A development program reads training images only: the paper protocol's test part is drawn
+  // from the training split; any other protocol's is the data set's test split.
+  for (const data::SplitPart* part : {&split.train, &split.val, &split.test})
+    if (part->source != "train") {
+      std::fprintf(stderr,
+                   "%s: the model's split reads the data set's %s split (%s protocol); development programs read "
+                   "training images only (train the model with --protocol paper)\n",
+                   model_path.c_str(), part->source.c_str(), split.protocol.c_str());
+      return 2;
+    }
   auto input = [&](const data::SplitPart& p) {
     const auto px = data::gather_pixels(ds, p);
     return model::images_to_input(px.data(), int64_t(p.size()), ds.channels, ds.height, ds.width, 32);

@@ -118,6 +118,13 @@ int run(int argc, char** argv) {
     test_part.index.insert(test_part.index.end(), others.begin(), others.end());
     test_part.anomalous.insert(test_part.anomalous.end(), others.size(), 1);
   }
+  // Training images only, whatever the model's protocol.
+  for (const data::SplitPart* part : {&cal_part, &test_part})
+    if (part->source != "train") {
+      std::fprintf(stderr, "%s: a development part would read the data set's %s split; refused\n", model_path.c_str(),
+                   part->source.c_str());
+      return 2;
+    }
   auto input = [&](const data::SplitPart& p) {
     const auto px = data::gather_pixels(ds, p);
     return model::images_to_input(px.data(), int64_t(p.size()), ds.channels, ds.height, ds.width, 32);

@@ -672,8 +672,9 @@ def peer_reductions(outdir):
     print()
 
 
-# OIAD's label-free score per data set, frozen before the standard cells of the current rule were
-# read (chosen on development splits of training images; docs/results.md, "The relative rule").
+# OIAD's label-free score per data set, fixed on development splits of training images before the
+# γ = 5 standard cells ran (docs/results.md, "Structure consistency relative to the image's
+# complexity" says what had been read then).
 FROZEN = {"mnist": ("oiad_ssim_relative", "ssim relative‡"), "fashion-mnist": ("oiad_mse_relative", "mse relative‡"),
           "cifar10": ("oiad_mse_relative", "mse relative‡")}
 OTHERS = {"standard": [("kde", "KDE"), ("ocsvm", "OC-SVM"), ("gmm", "GMM"), ("vae", "VAE"), ("dcae", "DCAE"),
