@@ -52,31 +52,35 @@ void Detector::set_local_standard(LocalStandard s) {
 
 int local_map_side(int input_size) { return input_size - kSsimWindow + 1; }
 
+void box_mean(double* map, int side, int smooth) {
+  if (smooth <= 1) return;
+  // Box means in two passes (rows, then columns), each over the box's values inside the
+  // map: the count of a 2-D box is the product of its row and column counts.
+  const int r = smooth / 2;
+  const size_t cells = size_t(side) * size_t(side);
+  std::vector<double> rows(cells);
+  for (int y = 0; y < side; ++y)
+    for (int x = 0; x < side; ++x) {
+      const int a = std::max(0, x - r), b = std::min(side - 1, x + r);
+      double s = 0;
+      for (int q = a; q <= b; ++q) s += map[size_t(y) * side + q];
+      rows[size_t(y) * side + x] = s / double(b - a + 1);
+    }
+  for (int y = 0; y < side; ++y) {
+    const int a = std::max(0, y - r), b = std::min(side - 1, y + r);
+    for (int x = 0; x < side; ++x) {
+      double s = 0;
+      for (int q = a; q <= b; ++q) s += rows[size_t(q) * side + x];
+      map[size_t(y) * side + x] = s / double(b - a + 1);
+    }
+  }
+}
+
 double local_value(const float* map, const float* mean, const float* sd, int side, int smooth, double top_fraction) {
   const size_t cells = size_t(side) * size_t(side);
   std::vector<double> z(cells);
   for (size_t i = 0; i < cells; ++i) z[i] = local_z(map[i], mean[i], sd[i]);
-  if (smooth > 1) {
-    // Box means in two passes (rows, then columns), each over the box's windows inside the
-    // map: the count of a 2-D box is the product of its row and column counts.
-    const int r = smooth / 2;
-    std::vector<double> rows(cells);
-    for (int y = 0; y < side; ++y)
-      for (int x = 0; x < side; ++x) {
-        const int a = std::max(0, x - r), b = std::min(side - 1, x + r);
-        double s = 0;
-        for (int q = a; q <= b; ++q) s += z[size_t(y) * side + q];
-        rows[size_t(y) * side + x] = s / double(b - a + 1);
-      }
-    for (int y = 0; y < side; ++y) {
-      const int a = std::max(0, y - r), b = std::min(side - 1, y + r);
-      for (int x = 0; x < side; ++x) {
-        double s = 0;
-        for (int q = a; q <= b; ++q) s += rows[size_t(q) * side + x];
-        z[size_t(y) * side + x] = s / double(b - a + 1);
-      }
-    }
-  }
+  box_mean(z.data(), side, smooth);
   const size_t top = std::min(cells, std::max<size_t>(1, size_t(std::llround(top_fraction * double(cells)))));
   std::nth_element(z.begin(), z.begin() + std::ptrdiff_t(top - 1), z.end(), std::greater<double>());
   double s = 0;
@@ -347,13 +351,18 @@ torch::Tensor Detector::change_maps(const std::vector<float>& local_maps, int64_
              " images x ", k, " codes x ", cells, " windows");
   auto z = torch::zeros({n, side, side}, torch::kFloat);
   float* zp = z.data_ptr<float>();
-  for (int64_t i = 0; i < n; ++i)
+  std::vector<double> mean_z(cells);
+  for (int64_t i = 0; i < n; ++i) {
+    std::fill(mean_z.begin(), mean_z.end(), 0.0);
     for (int64_t c = 0; c < k; ++c) {
       const float* mp = local_maps.data() + size_t(i * k + c) * cells;
       const float* mean = local_.mean[size_t(c)].data();
       const float* sd = local_.sd[size_t(c)].data();
-      for (size_t j = 0; j < cells; ++j) zp[size_t(i) * cells + j] += float(local_z(mp[j], mean[j], sd[j]) / double(k));
+      for (size_t j = 0; j < cells; ++j) mean_z[j] += local_z(mp[j], mean[j], sd[j]) / double(k);
     }
+    box_mean(mean_z.data(), int(side), local_.smooth);
+    for (size_t j = 0; j < cells; ++j) zp[size_t(i) * cells + j] = float(mean_z[j]);
+  }
   const int64_t pad = kSsimWindow / 2;
   return torch::replication_pad2d(z.unsqueeze(1), {pad, pad, pad, pad}).squeeze(1).contiguous();
 }

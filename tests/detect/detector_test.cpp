@@ -683,14 +683,36 @@ TEST(LocalMetric, MinimumOverMorphsOnBothPathsAndCalibration) {
   const ConsistencyTable u = fast.structure_consistency(x);
   for (size_t i = 0; i < 2; ++i)
     for (size_t c = 0; c < cal.codes.size(); ++c) EXPECT_NEAR(t.at(i, Metric::kLocal, c), u.at(i, Metric::kLocal, c), 1e-5);
-  // Change maps: (N, S, S), the window means placed at the windows' centres.
+  // Change maps: (N, S, S), per window the mean over the codes of the standardised map,
+  // smoothed by the standard's 3 x 3 box (the windows of the box inside the map), placed at
+  // the windows' centres; by brute force at a corner, an edge and an inner window.
   auto maps = fast.change_maps(x);
   ASSERT_EQ(maps.sizes(), (std::vector<int64_t>{2, 32, 32}));
-  double want = 0;
-  for (size_t c = 0; c < cal.codes.size(); ++c)
-    want += (double(a[(1 * k + size_t(cal.codes[c])) * cells + 0]) - st.mean[c][0]) / (double(st.sd[c][0]) + kLocalSdFloor);
-  EXPECT_NEAR(maps[1][5][5].item<double>(), want / double(cal.codes.size()), 1e-4);
+  auto zbar = [&](int y, int xw) {
+    double sum = 0;
+    for (size_t c = 0; c < cal.codes.size(); ++c) {
+      const size_t j = size_t(y) * 22 + size_t(xw);
+      sum += (double(a[(1 * k + size_t(cal.codes[c])) * cells + j]) - st.mean[c][j]) / (double(st.sd[c][j]) + kLocalSdFloor);
+    }
+    return sum / double(cal.codes.size());
+  };
+  for (auto [y, xw] : std::vector<std::pair<int, int>>{{0, 0}, {0, 9}, {10, 7}, {21, 21}}) {
+    double sum = 0;
+    int count = 0;
+    for (int dy = -1; dy <= 1; ++dy)
+      for (int dx = -1; dx <= 1; ++dx)
+        if (y + dy >= 0 && y + dy < 22 && xw + dx >= 0 && xw + dx < 22) sum += zbar(y + dy, xw + dx), ++count;
+    EXPECT_NEAR(maps[1][y + 5][xw + 5].item<double>(), sum / count, 1e-4) << y << "," << xw;
+  }
   EXPECT_EQ(maps[1][0][0].item<float>(), maps[1][5][5].item<float>());
+  // A standard of the earlier form (smooth 1) draws the unsmoothed map.
+  {
+    Detector plain = fast;
+    LocalStandard one = st;
+    one.smooth = 1;
+    plain.set_local_standard(one);
+    EXPECT_NEAR(plain.change_maps(x)[1][15][12].item<double>(), zbar(10, 7), 1e-4);
+  }
   // Scoring returns the same maps from its own pass, block after block.
   torch::Tensor scored_maps;
   score_images(back, x, Metric::kLocal, 0.4, 1, {}, Rule::kPaper, &scored_maps);

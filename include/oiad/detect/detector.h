@@ -50,8 +50,9 @@ class Detector {
   ConsistencyTable structure_consistency(const torch::Tensor& images, std::vector<float>* local_maps = nullptr) const;
 
   /// Change maps of the local metric, (N, S, S) on the network input: per window, the mean
-  /// over the selected codes of the standardised local map, placed at the window's centre
-  /// (the 5-pixel border repeats the nearest window). Needs a local standard.
+  /// over the selected codes of the standardised local map, smoothed by the local standard's
+  /// box (box_mean, its `smooth`: the map shows what the score reads), placed at the window's
+  /// centre (the 5-pixel border repeats the nearest window). Needs a local standard.
   torch::Tensor change_maps(const torch::Tensor& images) const;
   /// The same from local maps structure_consistency() has already returned for n images.
   torch::Tensor change_maps(const std::vector<float>& local_maps, int64_t n) const;
@@ -96,10 +97,12 @@ int local_map_side(int input_size);
 constexpr double kLocalSdFloor = 1e-3;
 /// One window's standardised value, (value - mean) / (sd + kLocalSdFloor).
 inline double local_z(float value, float mean, float sd) { return (double(value) - mean) / (double(sd) + kLocalSdFloor); }
+/// Replaces each value of a side x side map by the mean over the `smooth` x `smooth` box
+/// around it (odd smooth; at the border, over the box's values inside the map; 1: unchanged).
+void box_mean(double* map, int side, int smooth);
 /// The local metric of one side x side map: z = (map - mean) / (sd + kLocalSdFloor); z
-/// smoothed by the mean over the `smooth` x `smooth` box around each window (odd smooth; at
-/// the border, over the box's windows inside the map; 1: no smoothing); the mean of the
-/// largest max(1, round(top_fraction · side²)) smoothed values.
+/// smoothed by box_mean(smooth); the mean of the largest max(1, round(top_fraction · side²))
+/// smoothed values.
 double local_value(const float* map, const float* mean, const float* sd, int side, int smooth, double top_fraction);
 /// local_value under a standard's form, for its code `code`.
 double local_value(const float* map, const LocalStandard& standard, size_t code);
