@@ -111,6 +111,22 @@ sys.exit(0 if all(m in done or any(k.startswith(m + "_") for k in done) for m in
 PY
 }
 
+# record_cell: copies the finished cell $dir into $record/$rel.
+record_cell() {
+  mkdir -p "$record/$rel"
+  for f in results.json experiment.json; do
+    [ -s "$dir/$f" ] || continue
+    # the recorded command names the output directory relative to the checkout
+    sed "s|--out $root/|--out |g" "$dir/$f" > "$record/$rel/$f.tmp" && mv "$record/$rel/$f.tmp" "$record/$rel/$f"
+  done
+  # A defects cell also keeps each method's image AUC per defect family (from its per-image
+  # scores, which are not recorded).
+  if [ "$protocol" = defects ]; then
+    python3 "$root/bench/results_table.py" families "$dir" > "$record/$rel/families.json.tmp" &&
+      mv "$record/$rel/families.json.tmp" "$record/$rel/families.json"
+  fi
+}
+
 for cell in "${cells[@]+"${cells[@]}"}"; do
   read -r data cls protocol cell_seed <<< "$cell"
   # A peer-reduction cell: "DATA CLASS VARIANT", the standard protocol at seed 0, one peer alone.
@@ -155,6 +171,10 @@ for cell in "${cells[@]+"${cells[@]}"}"; do
   fi
   if complete "$dir/results.json" "$configuration" "${methods[1]}"; then
     echo "reproduce: $data $cls $protocol ${variant:+$variant }seed $cell_seed done already" >&2
+    # finished here but not recorded (an earlier campaign stopped before recording it)
+    if [ -n "$record" ] && ! complete "$record/$rel/results.json" "$configuration" "${methods[1]}"; then
+      record_cell
+    fi
     continue
   fi
   if [ -e "$out/hold" ]; then
@@ -163,20 +183,7 @@ for cell in "${cells[@]+"${cells[@]}"}"; do
   fi
   echo "reproduce: $data $cls $protocol ${variant:+$variant }seed $cell_seed -> $dir ($(date +%H:%M:%S))" >&2
   "$bin" "${threads[@]+"${threads[@]}"}" "${args[@]}" --out "$dir" > "$dir.summary.json" 2> "$dir.log"
-  if [ -n "$record" ]; then
-    mkdir -p "$record/$rel"
-    for f in results.json experiment.json; do
-      [ -s "$dir/$f" ] || continue
-      # the recorded command names the output directory relative to the checkout
-      sed "s|--out $root/|--out |g" "$dir/$f" > "$record/$rel/$f.tmp" && mv "$record/$rel/$f.tmp" "$record/$rel/$f"
-    done
-    # A defects cell also keeps each method's image AUC per defect family (from its per-image
-    # scores, which are not recorded).
-    if [ "$protocol" = defects ]; then
-      python3 "$root/bench/results_table.py" families "$dir" > "$record/$rel/families.json.tmp" &&
-        mv "$record/$rel/families.json.tmp" "$record/$rel/families.json"
-    fi
-  fi
+  [ -n "$record" ] && record_cell
 done
 
 [ "${REPORT:-1}" = 0 ] && exit 0

@@ -135,10 +135,15 @@ nlohmann::json settings_of(const data::Dataset& ds, const data::OneClassSplit& s
     detect::DetectorOptions d = detect::preset_options(o.preset);
     d.seed = o.seed;
     s["detector"] = d.to_json();
-    if (std::find(o.metrics.begin(), o.metrics.end(), "local") != o.metrics.end())
+    if (std::find(o.metrics.begin(), o.metrics.end(), "local") != o.metrics.end()) {
       s["local_form"] = {{"smooth", detect::kLocalSmooth},
                          {"top_fraction", detect::kLocalTopFraction},
                          {"codes_equal", detect::Calibration{}.local_codes_equal}};
+      // Where maps are measured against masks: the change map's box (the standard's own,
+      // since 2026-12-07; unsmoothed before).
+      if (o.protocol == data::Protocol::kDefects || o.protocol == data::Protocol::kInspection)
+        s["local_form"]["map_smooth"] = detect::kLocalSmooth;
+    }
   }
   if (uses_method(o, "gmm")) s["gmm_inits"] = baselines::Gmm::kDefaultInits;
   if (uses_method(o, "recseg"))

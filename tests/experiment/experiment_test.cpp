@@ -297,6 +297,8 @@ TEST(ExperimentRun, EndToEndDefectsProtocol) {
   for (double p : pos)
     for (double q : neg) wins += p > q ? 1.0 : p == q ? 0.5 : 0.0;
   EXPECT_NEAR(res["methods"]["dcae"]["pixel_auroc"].get<double>(), wins / (double(pos.size()) * double(neg.size())), 1e-4);
+  // Where maps meet masks, the configuration names the change map's box (the score's).
+  EXPECT_EQ(res["configuration"]["local_form"]["map_smooth"], 3);
 }
 
 // Inspection photographs in memory: grey textures of mixed sizes (36-52 x 40-60 pixels);
