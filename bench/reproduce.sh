@@ -22,7 +22,9 @@
 #             WRN-10-1 (bench/results_table.py peer-reductions OUT), into OUT/peers/
 #   report    only rewrite docs/results.md (from the recorded cells)
 # Environment: OIAD (the oiad binary, build/oiad; a copy keeps a long campaign on one build
-# while build/ changes), SEED (0), SEEDS ("1 2 3"), PRESET (default), EPOCHS (30), LIMIT (0 = no cap), THREADS (all),
+# while build/ changes), SEED (0), SEEDS ("1 2 3"), PRESET (default; another preset's cells
+# get the suffix _preset-NAME, e.g. `PRESET=paper bench/reproduce.sh table2`: the paper's rule
+# under the paper's search, which that rule needs to be repeatable), EPOCHS (30), LIMIT (0 = no cap), THREADS (all),
 # PEERS (deepsvdd,transforms: the same-run peers added to the standard cells; each adds about
 # 10-15 minutes per cell), REPORT (1; 0 runs the cells without rewriting docs/results.md, for
 # a machine that holds only some of the cells; `bench/results_table.py standard OUT [DATA...]`
@@ -48,6 +50,10 @@ out=${2:-$root/runs/reproduce}
 bin=${OIAD:-$root/build/oiad}
 seed=${SEED:-0}; preset=${PRESET:-default}; epochs=${EPOCHS:-30}; limit=${LIMIT:-0}; peers=${PEERS:-deepsvdd,transforms}
 record=${RECORD-$root/bench/cells}
+# Cells of another preset than `default` live beside the default ones, named for it (e.g.
+# mnist_7_paper_preset-paper: Table II under the paper's own search, γ = 40, N = 100).
+preset_suffix=""
+[ "$preset" = default ] || preset_suffix="_preset-$preset"
 threads=()
 [ -n "${THREADS:-}" ] && threads=(--threads "$THREADS")
 mkdir -p "$out"
@@ -143,10 +149,10 @@ for cell in "${cells[@]+"${cells[@]}"}"; do
     dir="$out/peers/${data}_${cls}_${variant}"
   elif [ -n "$cell_seed" ]; then
     mkdir -p "$out/seeds"
-    dir="$out/seeds/${data}_${cls}_${protocol}_seed${cell_seed}"
+    dir="$out/seeds/${data}_${cls}_${protocol}_seed${cell_seed}${preset_suffix}"
   else
     cell_seed=$seed
-    dir="$out/${data}_${cls}_${protocol}"
+    dir="$out/${data}_${cls}_${protocol}${preset_suffix}"
   fi
   rel=${dir#"$out"/}
   # The methods of the cell: a standard cell runs the baselines and the same-run peers (another

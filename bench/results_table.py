@@ -118,8 +118,11 @@ def one_sided(r, metric="ssim"):
     return m.get("auc_one_sided_mean") if m else None
 
 
-def cell(outdir, data, cls, protocol):
-    path = os.path.join(outdir, f"{data}_{cls}_{protocol}", "results.json")
+def cell(outdir, data, cls, protocol, preset="default"):
+    """A cell's results.json (None when not recorded); cells of a preset other than `default`
+    carry its name (bench/reproduce.sh: DATA_CLASS_PROTOCOL_preset-NAME)."""
+    suffix = "" if preset == "default" else f"_preset-{preset}"
+    path = os.path.join(outdir, f"{data}_{cls}_{protocol}{suffix}", "results.json")
     return with_origin(outdir, path) if os.path.exists(path) else None
 
 
@@ -263,17 +266,17 @@ def standard_table(outdir, data, published):
     print()
 
 
-def table2(outdir):
-    """`table2 CELLS`: the paper protocol's Table II cells (MNIST 1 and 7, CIFAR-10 cat and dog,
-    Fashion-MNIST trouser): every method's AUC beside the paper's, OIAD's label-free scores, the
-    decisions at α = 0.4, the seed spread of MNIST 7 and where each cell was made."""
+def table2(outdir, preset="default"):
+    """`table2 CELLS [PRESET]`: the paper protocol's Table II cells (MNIST 1 and 7, CIFAR-10 cat
+    and dog, Fashion-MNIST trouser) of a preset (default: `default`): every method's AUC beside
+    the paper's, OIAD's label-free scores, the decisions at α = 0.4 and where each cell was made."""
     head = ("| data | class | " + " | ".join(n for _, n in METHODS) +
             " | OIAD ssim one-sided* | OIAD local† | OIAD mse relative‡ | test images | seconds (threads) |")
     print(head)
     print("|" + "---|" * (head.count("|") - 1))
     gaps, made = [], []
     for data, cls in TABLE2:
-        r = cell(outdir, data, cls, "paper")
+        r = cell(outdir, data, cls, "paper", preset)
         if r is None:
             print(f"| {data} | {cls} | " + " | ".join("not run yet" for _ in METHODS) + " | | | | | |")
             continue
