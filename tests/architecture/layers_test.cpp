@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "oiad/detect/detector_options.h"
+
 namespace oiad {
 namespace {
 
@@ -268,6 +270,33 @@ TEST(Architecture, EachSourceInItsLibrary) {
     }
   }
   EXPECT_GT(checked, 50u);
+}
+
+// The presets as README.md states them, against the code (preset_options, preset_gamma): a
+// changed preset fails here until the README says what it is now.
+TEST(Architecture, DocumentedPresetsAreTheCodes) {
+  std::string readme = read_text(kRoot / "README.md");
+  readme = std::regex_replace(readme, std::regex("\\s+"), " ");  // line breaks as spaces
+  auto number = [](double v) {
+    std::ostringstream o;
+    o << v;
+    return o.str();
+  };
+  const auto d = detect::preset_options(detect::Preset::kDefault);
+  ASSERT_EQ(d.placement, detect::Placement::kQuasi);  // "on the golden-ratio sequence"
+  ASSERT_GT(d.duplicate_tolerance, 0.0);               // "duplicate codes scored once"
+  ASSERT_EQ(d.code_selection, detect::CodeSelection::kAll);
+  for (const std::string& s :
+       {"the `default` preset (N = " + std::to_string(d.morphs) + " morphs per code on the golden-ratio sequence, Δr " +
+            number(d.radius_step) + ", duplicate codes scored once, γ = " +
+            number(detect::preset_gamma(detect::Preset::kDefault)),
+        "# default preset: N = " + std::to_string(d.morphs) + " evenly placed, duplicate codes once"})
+    EXPECT_NE(readme.find(s), std::string::npos) << "README.md does not say: " << s;
+  const auto p = detect::preset_options(detect::Preset::kPaper);
+  ASSERT_EQ(p.placement, detect::Placement::kRandom);
+  ASSERT_EQ(p.duplicate_tolerance, 0.0);
+  const std::string paper = "--preset paper # re-calibrate: N = " + std::to_string(p.morphs) + " per code, every code";
+  EXPECT_NE(readme.find(paper), std::string::npos) << "README.md does not say: " << paper;
 }
 
 }  // namespace
