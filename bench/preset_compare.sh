@@ -2,7 +2,7 @@
 # Presets against each other on one trained model: each calibrated on the whole VAL part and
 # evaluated on the whole test part of the model's split, so the AUCs are paired (same model,
 # same VAL, same test images): docs/results.md, "`default` against `paper` preset", and the
-# speed ratios in docs/performance.md come from this.
+# speed ratios in docs/performance-history.md come from this.
 # Usage: bench/preset_compare.sh MODEL.oiad OUTDIR [PRESET...]
 #   PRESET: default, paper, nK (N = K randomly placed morphs per code, Δr 0.1, duplicate codes
 #   once: the `default` preset until 2026-11-30 was n20) or qK (N = K quasi-placed morphs, Δr

@@ -3,7 +3,7 @@
 # Fashion-MNIST class 1 (trouser) with the paper's split, calibrate it on VAL, evaluate it
 # on CLE + ANO, and print the AUC of each metric and where the results went.
 # Usage: scripts/demo.sh [OUTDIR]   (default runs/demo; 8 minutes on a clean clone on 2 cores,
-# about 5 of them building the CLI: docs/performance.md)
+# about 5 of them building the CLI: docs/performance-history.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-runs/demo}

@@ -32,7 +32,7 @@ torch::Tensor complexity(const torch::Tensor& images, Metric metric, double sigm
     return 1.0 - ssim(x, b).to(torch::kDouble);
   };
   // Blocks of about 2^18 pixels (16 images of 128 x 128): memory stays that of one block
-  // (bench/complexity_memory.cpp, docs/performance.md).
+  // (bench/complexity_memory.cpp, docs/performance-history.md).
   constexpr int64_t kBlockPixels = int64_t(1) << 18;
   const int64_t n = images.size(0), pixels = images.numel() / std::max<int64_t>(1, n);
   const int64_t block = std::max<int64_t>(1, kBlockPixels / std::max<int64_t>(1, pixels));

@@ -206,7 +206,7 @@ torch::Tensor ssim_map(const torch::Tensor& x, const torch::Tensor& y) {
   return s.reshape({n, c, h - kWin + 1, w - kWin + 1}).mean(1);
 }
 
-// One function of about 125 lines on purpose: the scoring hot path (docs/performance.md). The
+// One function of about 125 lines on purpose: the scoring hot path (docs/performance-history.md). The
 // morphs of whole codes are decoded in batches and every metric of every (image, code) is
 // reduced from the same decoded buffer, whose layout and index arithmetic stay in one place.
 ConsistencyTable Detector::structure_consistency(const torch::Tensor& images, std::vector<float>* local_maps) const {

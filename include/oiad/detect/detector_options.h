@@ -77,7 +77,7 @@ struct DetectorOptions {
   /// calibration (it does not change results). Measured on MNIST-size models: 256 or 128
   /// morphs per call make activation buffers larger than glibc's largest mmap threshold
   /// (32 MB), and the page faults of mapping them anew cost 40% of the time; 64 and 32 run
-  /// at the same speed without them (docs/performance.md).
+  /// at the same speed without them (docs/performance-history.md).
   int decode_batch = 64;
   /// Decode with FastDecoder (transposed convolutions as per-phase matrix products) instead
   /// of LibTorch's modules; equal to 1e-5 (tested). A runtime setting, not stored.
@@ -111,7 +111,7 @@ inline constexpr NumberSpec kMorphsEpsilon{"morphs-epsilon", "tolerance of --mor
 /// radius step Δr = 0.2 (so the search still reaches the whole normal range), and codes whose
 /// VAL consistencies duplicate another's (within 0.05 sd) are scored once (and weighted in
 /// the one-sided mean by the codes they stand for); chosen by paired measurement against
-/// `paper` for the one-sided rule, the default decision (docs/performance.md). The paper
+/// `paper` for the one-sided rule, the default decision (docs/performance-history.md). The paper
 /// rule's AUC needs the `paper` preset to be repeatable. kCustom is no preset (UsageError).
 DetectorOptions preset_options(Preset p);
 /// A preset's default decision: paper is the paper's two-sided rule at α = 0.4 (Sec. IV.B);

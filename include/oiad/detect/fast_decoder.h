@@ -1,7 +1,7 @@
 // An inference-only copy of the Detector-VAE decoder that runs the transposed convolutions
 // as matrix products: the detector decodes thousands of PR-morphs per scored image, and
 // LibTorch 1.13's CPU transposed convolution (im2col + col2im, channels-first) ran at about
-// 10% of this machine's sgemm rate (docs/performance.md).
+// 10% of this machine's sgemm rate (docs/performance-history.md).
 //
 // A 4x4, stride-2, padding-1 transposed convolution writes output pixel (2m + p, 2n + q)
 // from exactly 2x2 input pixels: rows m (kernel row 1) and m - 1 (row 3) when p = 0, rows
