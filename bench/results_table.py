@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Prints Markdown tables from the JSON files the bench scripts write.
 Usage: bench/results_table.py detector OUTDIR | presets OUTDIR | preset-seeds OUTDIR | variants OUTDIR |
-       training FILE... | summary CELLS | cells CELLS | expect CELLS | table2 CELLS | table2-seeds CELLS |
+       training FILE... | summary CELLS | cells CELLS | expect CELLS | expect-table2 CELLS | expect-defects CELLS | table2 CELLS | table2-seeds CELLS |
        standard CELLS [DATA...] | standard-seeds CELLS [DATA...] | defects CELLS [DATA...] | families CELLDIR |
        peer-reductions CELLS | relative-dev FILE...
 CELLS: a folder laid out as bench/reproduce.sh's OUT (bench/cells holds the recorded ones). Every
@@ -774,9 +774,63 @@ def expect(outdir):
                   f"{m([x['tn'] for x in pap]):.1f}% | {m([x['tp'] for x in pap]):.1f}% |")
 
 
+def expect_table2(outdir):
+    """`expect-table2 CELLS`: README's Table II lines: per recorded cell (default preset), OIAD
+    ssim under the paper's rule beside the paper's OIAD, its one-sided score, and the strongest
+    baseline of the cell (picked by its AUC on these test images)."""
+    baselines = [("kde", "KDE"), ("ocsvm", "OC-SVM"), ("gmm", "GMM"), ("vae", "VAE"), ("dcae", "DCAE")]
+    rows = [(d, c, r) for d, c in TABLE2 for r in [cell(outdir, d, c, "paper")] if r is not None]
+    if not rows:
+        print("No Table II cell has been recorded with the current code yet.")
+        return
+    print("| cell | OIAD ssim, paper's rule (paper) | OIAD ssim, one-sided | strongest baseline (by this AUC) | commit |")
+    print("|---|---|---|---|---|")
+    for d, c, r in rows:
+        m = r["methods"]["oiad_ssim"]
+        paper = f" ({m['paper_auc']:.3f})" if m.get("paper_auc") is not None else ""
+        best = max((r["methods"][k]["auc"], n) for k, n in baselines if k in r["methods"])
+        commit = r.get("provenance", {}).get("commit", "not recorded")
+        print(f"| {d} {c} | {m['auc']:.3f}{paper} | {method_auc(r, 'oiad_ssim_one_sided'):.3f} | {best[1]} {best[0]:.3f} | "
+              f"{commit} |")
+    missing = len(TABLE2) - len(rows)
+    if missing:
+        print(f"\n{missing} of the {len(TABLE2)} cells not recorded yet.")
+
+
+def expect_defects(outdir):
+    """`expect-defects CELLS`: README's defects lines: per data set, the mean over the recorded
+    classes (seed 0) of OIAD local (one-sided and relative), the DCAE, recseg and the strongest
+    baseline (by this mean), and the pixel AUROC and AUPRO of the maps."""
+    names = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST", "cifar10": "CIFAR-10"}
+    baselines = [("kde", "KDE"), ("ocsvm", "OC-SVM"), ("gmm", "GMM"), ("vae", "VAE"), ("dcae", "DCAE")]
+    found = False
+    for data in CLASS_NAMES:
+        rs = [r for i in range(10) for r in [cell(outdir, data, str(i), "defects")] if r is not None]
+        if not rs:
+            continue
+        if not found:
+            print("| data | classes | OIAD local, one-sided / relative | DCAE | recseg | strongest baseline (by this mean) | "
+                  "pixel AUROC OIAD / DCAE / recseg | AUPRO OIAD / recseg |")
+            print("|---|---|---|---|---|---|---|---|")
+            found = True
+        def mean(f):
+            xs = [f(r) for r in rs]
+            return None if any(x is None for x in xs) else sum(xs) / len(xs)
+        auc = lambda k: mean(lambda r: method_auc(r, k))
+        pix = lambda k, what: mean(lambda r: r["methods"].get(k, {}).get(what))
+        best = max(((auc(k), n) for k, n in baselines if auc(k) is not None), default=(None, "–"))
+        print(f"| {names[data]} | {len(rs)} | {fmt(auc('oiad_local_one_sided'))} / {fmt(auc('oiad_local_relative'))} | "
+              f"{fmt(auc('dcae'))} | {fmt(auc('recseg'))} | {best[1]} {fmt(best[0])} | "
+              f"{fmt(pix('oiad_local', 'pixel_auroc'))} / {fmt(pix('dcae', 'pixel_auroc'))} / "
+              f"{fmt(pix('recseg', 'pixel_auroc'))} | {fmt(pix('oiad_local', 'aupro'))} / {fmt(pix('recseg', 'aupro'))} |")
+    if not found:
+        print("No defects cell has been recorded with the current code yet.")
+
+
 if __name__ == "__main__":
     {"detector": detector, "presets": presets, "variants": variants, "training": training, "table2": table2,
      "table2-seeds": table2_seeds, "defects": defects_tables, "families": print_families, "summary": summary,
-     "cells": cells_inventory, "expect": expect, "preset-seeds": preset_seeds, "standard": standard,
+     "cells": cells_inventory, "expect": expect, "expect-table2": expect_table2,
+     "expect-defects": expect_defects, "preset-seeds": preset_seeds, "standard": standard,
      "standard-seeds": standard_seeds, "relative-dev": relative_dev,
      "peer-reductions": peer_reductions}[sys.argv[1]](*sys.argv[2:])
