@@ -37,6 +37,7 @@
 #include <cstdlib>
 #include <cstdio>
 #include <filesystem>
+#include <sstream>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -207,7 +208,13 @@ int main(int argc, char** argv) {
   // against the synthetic defects' masks of dev-test.
   {
     const int64_t pad = (size - side) / 2;
-    const auto full = det.change_maps(mt, n_all);
+    // The unsmoothed map: the detector's standard with a box of 1 (the library smooths its
+    // change map by the standard's own box since 2026-12-07).
+    detect::Detector unsmoothed = det;
+    detect::LocalStandard plain = det.local_standard();
+    plain.smooth = 1;
+    unsmoothed.set_local_standard(plain);
+    const auto full = unsmoothed.change_maps(mt, n_all);
     const auto z = full.slice(1, pad, pad + side).slice(2, pad, pad + side).unsqueeze(1);
     for (int smooth : {1, 3, 5, 7}) {
       auto m = smooth > 1 ? torch::avg_pool2d(z, smooth, 1, smooth / 2, false, false) : z;
@@ -227,15 +234,45 @@ int main(int argc, char** argv) {
     cval.push_back(vec(detect::complexity(x_val, detect::Metric::kLocal, s)));
     ctest.push_back(vec(detect::complexity(x_test, detect::Metric::kLocal, s)));
   }
-  for (const std::string standard : {"window", "pooled"}) {
-    torch::Tensor mean, sd;
-    if (standard == "window") {
-      mean = maps_val.mean(0, true), sd = maps_val.std(0, false, true);
-    } else {
+  // The standards tried (DEV_STANDARDS, comma-separated; default window,pooled): "window" and
+  // "pooled" as above; "shrinkL": each window's VAL variance shrunk towards the code's pooled
+  // one, L · var_window + (1 − L) · var_pooled (L in (0, 1)); "boxstdK": the window mean and sd
+  // maps averaged over a K x K box of windows (less estimation noise from few VAL images).
+  // DEV_FORMS ("SMOOTH:TOP,..."; default every smoothing 1, 3, 7 with every top share).
+  std::vector<std::string> standards = {"window", "pooled"};
+  if (const char* v = std::getenv("DEV_STANDARDS")) {
+    standards.clear();
+    std::stringstream in(v);
+    for (std::string item; std::getline(in, item, ',');) standards.push_back(item);
+  }
+  std::vector<std::pair<int, double>> forms;
+  for (int smooth : {1, 3, 7})
+    for (double frac : {0.003, 0.01, 0.03, 0.1}) forms.emplace_back(smooth, frac);
+  if (const char* v = std::getenv("DEV_FORMS")) {
+    forms.clear();
+    std::stringstream in(v);
+    for (std::string item; std::getline(in, item, ',');)
+      forms.emplace_back(std::stoi(item.substr(0, item.find(':'))), std::stod(item.substr(item.find(':') + 1)));
+  }
+  for (const std::string& standard : standards) {
+    torch::Tensor mean = maps_val.mean(0, true), sd = maps_val.std(0, false, true);
+    if (standard == "pooled") {
       mean = maps_val.mean({0, 2, 3}, true), sd = maps_val.std({0, 2, 3}, false, true);
+    } else if (standard.rfind("shrink", 0) == 0) {
+      const double l = std::stod(standard.substr(6));
+      const auto pooled_var = maps_val.var({0, 2, 3}, false, true);
+      sd = (l * sd.pow(2) + (1 - l) * pooled_var).sqrt();
+    } else if (standard.rfind("boxstd", 0) == 0) {
+      const int kbox = std::stoi(standard.substr(6));
+      auto box = [&](const torch::Tensor& t) {
+        return torch::avg_pool2d(t.reshape({k, 1, side, side}), kbox, 1, kbox / 2, false, false).reshape({1, k, side, side});
+      };
+      mean = box(mean), sd = box(sd);
+    } else if (standard != "window") {
+      std::fprintf(stderr, "unknown standard '%s'\n", standard.c_str());
+      return 2;
     }
-    for (int smooth : {1, 3, 7})
-      for (double frac : {0.003, 0.01, 0.03, 0.1}) {
+    for (const auto& [smooth, frac] : forms) {
         const auto v = code_values(maps_val, mean, sd, smooth, frac), t = code_values(maps_test, mean, sd, smooth, frac);
         const auto vm = v.mean(0, true), vs = v.std(0, false, true) + 1e-12;
         const auto sv = vec(((v - vm) / vs).mean(1)), st = vec(((t - vm) / vs).mean(1));
