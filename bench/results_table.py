@@ -478,12 +478,16 @@ def seed_spread(outdir):
         if r0 is not None:
             rs = [r0] + rs
         rs.sort(key=lambda r: r["seed"])
-        head = "| seed | " + " | ".join(n for _, n in METHODS) + " | OIAD ssim one-sided* | test images | seconds |"
+        frozen = FROZEN.get(data)
+        head = ("| seed | " + " | ".join(n for _, n in METHODS) + " | OIAD ssim one-sided* | " +
+                (f"OIAD {frozen[1]} | " if frozen else "") + "test images | seconds |")
         paper = rs[0]["methods"].get("oiad_ssim", {}).get("paper_auc")
         print(f"{data} {cls}" + (f" (paper: OIAD {paper:.3f})" if paper is not None else "") + ":\n")
         print(head)
         print("|" + "---|" * (head.count("|") - 1))
         cols = [[r["methods"].get(k, {}).get("auc") for r in rs] for k, _ in METHODS] + [[one_sided(r) for r in rs]]
+        if frozen:
+            cols.append([method_auc(r, frozen[0]) for r in rs])
         for i, r in enumerate(rs):
             print(f"| {r['seed']} | " + " | ".join(fmt(c[i]) for c in cols) + f" | {r['n_test']} | {seconds(r)} |")
         def stats(xs):
