@@ -8,6 +8,7 @@ CELLS: a folder laid out as bench/reproduce.sh's OUT (bench/cells holds the reco
 table reads the files it is given and nothing of the machine it runs on, so docs/results.md,
 made from these by bench/results_doc.py, is the same on every checkout."""
 import fnmatch
+import functools
 import glob
 import json
 import os
@@ -133,10 +134,15 @@ def with_origin(outdir, path):
     r = load(path)
     if "provenance" not in r:
         rel = os.path.relpath(os.path.dirname(path), outdir)
-        before = os.path.join(outdir, "made-before-2026-12-07.json")
-        groups = load(before)["groups"] if os.path.exists(before) else []
-        r["_made"] = next((g for g in groups if any(fnmatch.fnmatch(rel, c) for c in g["cells"])), {})
+        r["_made"] = next((g for g in earlier_groups(outdir) if any(fnmatch.fnmatch(rel, c) for c in g["cells"])), {})
     return r
+
+
+@functools.lru_cache(maxsize=None)
+def earlier_groups(outdir):
+    """The groups of OUTDIR/made-before-2026-12-07.json (read once per folder), or ()."""
+    before = os.path.join(outdir, "made-before-2026-12-07.json")
+    return tuple(load(before)["groups"]) if os.path.exists(before) else ()
 
 
 def gamma(outdir, data, cls, protocol):
@@ -834,9 +840,13 @@ def expect_defects(outdir):
 
 
 if __name__ == "__main__":
-    {"detector": detector, "presets": presets, "variants": variants, "training": training, "table2": table2,
+    MODES = {"detector": detector, "presets": presets, "variants": variants, "training": training, "table2": table2,
      "table2-seeds": table2_seeds, "defects": defects_tables, "families": print_families, "summary": summary,
      "cells": cells_inventory, "expect": expect, "expect-table2": expect_table2,
      "expect-defects": expect_defects, "preset-seeds": preset_seeds, "standard": standard,
      "standard-seeds": standard_seeds, "relative-dev": relative_dev,
-     "peer-reductions": peer_reductions}[sys.argv[1]](*sys.argv[2:])
+     "peer-reductions": peer_reductions}
+    if len(sys.argv) < 2 or sys.argv[1] not in MODES:
+        sys.exit(f"results_table.py: unknown mode '{sys.argv[1] if len(sys.argv) > 1 else ''}' "
+                 f"({', '.join(MODES)})")
+    MODES[sys.argv[1]](*sys.argv[2:])
