@@ -72,8 +72,11 @@ def headings(lines):
 
 
 def build(notes_path):
-    with open(notes_path, encoding="utf-8") as f:
-        notes = f.read().splitlines()
+    try:
+        with open(notes_path, encoding="utf-8") as f:
+            notes = f.read().splitlines()
+    except OSError as e:
+        fail(f"{notes_path}: {e.strerror}")
     rel = os.path.relpath(notes_path, ROOT)
     body = []
     n = 0
