@@ -238,7 +238,8 @@ class Model:
         [0, 1]) or a list of image file paths (PNG, JPEG, BMP). Images of another size or
         channel count than the model's are resized as `oiad score --resize` does (resize=False
         refuses them). A detector model scores by the structure-consistency `metric` (None:
-        oiad.default_metric, "ssim"); a VAE or DCAE model by its reconstruction error (give no metric). The decision
+        oiad.default_metric, "ssim"); a VAE or DCAE model by its reconstruction error, a recseg model by its
+        segmentation score (give no metric for these). The decision
         is the model's stored one (`rule`, and its level `fpr` or `alpha`) unless given: fpr
         alone selects the one-sided rule, alpha alone the paper's. maps=True also returns each
         image's change map at its own size (Scores.maps), from the same pass as the scores."""

@@ -168,11 +168,12 @@ class Model {
     OIAD_CHECK_USAGE(!detect::is_tiled(d_.model), "calibrate: ", name_, " is a tiled model, calibrated on VAL tiles and ",
                      "whole VAL images when `oiad train --tile` trained it; train it again to calibrate it again");
     detect::DetectorOptions opt = detect::preset_options(detect::parse_preset(preset));
-    const model::ModelKind kind = d_.model.net->config.kind;
+    const model::ModelKind kind = d_.model.config().kind;
     const detect::DecisionRule decision = detect::apply_overrides(detect::preset_decision_for(opt.preset, kind),
                                                                   {rule, alpha, fpr}, "calibrate", "", true);
     OIAD_CHECK_USAGE(!morphs || detect::scorer_of(kind) == detect::Scorer::kStructureConsistency, "calibrate: a ",
-                     model::kind_name(kind), " model is scored by its reconstruction error: morphs apply to detector models");
+                     model::kind_name(kind), " model is scored by ",
+                     detect::single_score_text(detect::scorer_of(kind)), ": morphs apply to detector models");
     if (morphs) {
       OIAD_CHECK_USAGE(*morphs >= 1 && *morphs <= 10000, "calibrate: morphs ", *morphs, " outside [1, 10000]");
       if (*morphs != opt.morphs) opt.morphs = *morphs, opt.preset = detect::Preset::kCustom;
@@ -225,8 +226,8 @@ class Model {
       ProgressPrinter printer("score", 10.0, {}, progress);
       for (size_t i = 0; i < views.size(); ++i) {
         check_signals();
-        OIAD_CHECK_USAGE(views[i].channels == d_.model.net->config.channels, "images: ", views[i].channels,
-                         " channel(s), the model expects ", d_.model.net->config.channels);
+        OIAD_CHECK_USAGE(views[i].channels == d_.model.config().channels, "images: ", views[i].channels,
+                         " channel(s), the model expects ", d_.model.config().channels);
         scored.push_back(detect::score_tiled(d_, t, views[i], f, true));
         printer.count(int64_t(i + 1), int64_t(views.size()));
       }
@@ -408,6 +409,8 @@ Model train(const U8Array& images, const TrainArgs& a, const py::object& progres
   job.split = data::make_normal_split(ds, 0, a.val_fraction, a.seed);
   model::ModelConfig& cfg = job.config;
   cfg = model::ModelConfig::defaults(model::parse_kind(a.kind), ds.channels, a.input_size);
+  OIAD_CHECK_USAGE(cfg.kind != model::ModelKind::kRecSeg, "train: kind recseg trains with anomaly-source images: ",
+                   "use `oiad train --kind recseg` (oiad.Model reads and scores the file it writes)");
   if (a.latent_dim) cfg.latent_dim = *a.latent_dim;
   if (cfg.kind == model::ModelKind::kDetectorVae)
     cfg.gamma = a.gamma ? *a.gamma : detect::preset_gamma(preset);

@@ -167,6 +167,31 @@ def test_calibrated_in_python(tmp_path, folder):
     assert_same_as_cli(m.score(FILES), cli("score", "--model", path, *FILES))
 
 
+def test_recseg_model_scores_as_the_cli(tmp_path):
+    """A recseg model file written by `oiad train --kind recseg` scores through oiad.Model as
+    through `oiad score` (its segmentation score, decision and p-value), with its maps; training
+    one from Python is refused with a ValueError naming the command that does."""
+    path = str(tmp_path / "r.oiad")
+    r = subprocess.run([CLI, "--threads", "1", "train", "--data", FOLDER, "--normal-class", "a", "--kind", "recseg",
+                        "--recseg-steps", "6", "--recseg-widths", "4,4", "--anomaly-source", "procedural",
+                        "--recseg-sources", "4", "--out", path], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    m = oiad.load(path)
+    assert m.info["kind"] == "recseg" and m.info["scorer"] == "segmentation"
+    s = m.score(FILES, maps=True)
+    lines = cli("score", "--model", path, *FILES)
+    assert len(lines) == len(FILES)
+    for i, j in enumerate(lines):
+        assert j["metric"] == "segmentation"
+        assert s.score[i] == pytest.approx(j["score"], abs=1e-9)
+        assert bool(s.anomalous[i]) == j["anomalous"]
+        assert s.p_value[i] == pytest.approx(j["p_value"], abs=1e-12)
+        assert s.maps[i].shape == (28, 28)
+        assert 0 <= s.maps[i].min() and s.maps[i].max() <= 1
+    with pytest.raises(ValueError, match="oiad train --kind recseg"):
+        oiad.train(discs_and_bars(20, "a", 0), kind="recseg")
+
+
 def test_estimator():
     normal = discs_and_bars(80, "a", 1)
     det = oiad.OIAD(epochs=2, latent_dim=4, batch_size=16, fpr=0.1)

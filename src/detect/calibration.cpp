@@ -248,29 +248,35 @@ double Calibration::p_value(Metric m, Rule rule, double s) const {
 
 double ReconstructionCalibration::threshold(double f) const {
   check_fpr(f);
-  OIAD_CHECK(!val_sorted.empty(), "the reconstruction calibration has no VAL errors");
+  OIAD_CHECK(!val_sorted.empty(), "the ", scorer, " calibration has no VAL scores");
   return quantile_sorted(val_sorted, 1.0 - f);
 }
 
+const char* ReconstructionCalibration::values_key() const {
+  return scorer == "segmentation" ? "val_scores" : "val_reconstruction";
+}
+
 nlohmann::json ReconstructionCalibration::to_json() const {
-  return {{"scorer", "reconstruction"}, {"rule", rule_name(Rule::kOneSided)}, {"fpr", fpr},
-          {"n_val", val_sorted.size()}, {"val_reconstruction", val_sorted}};
+  return {{"scorer", scorer}, {"rule", rule_name(Rule::kOneSided)}, {"fpr", fpr},
+          {"n_val", val_sorted.size()}, {values_key(), val_sorted}};
 }
 
 ReconstructionCalibration ReconstructionCalibration::from_json(const nlohmann::json& j) {
   ReconstructionCalibration c;
   try {
-    OIAD_CHECK(j.value("scorer", "") == "reconstruction", "calibration: not of a reconstruction model (scorer ",
+    c.scorer = j.value("scorer", "");
+    OIAD_CHECK(c.scorer == "reconstruction" || c.scorer == "segmentation",
+               "calibration: not of a reconstruction or segmentation model (scorer ",
                j.contains("scorer") ? j["scorer"].dump() : std::string("missing"), ")");
-    OIAD_CHECK(j.value("rule", "") == rule_name(Rule::kOneSided), "calibration: a reconstruction model decides by "
+    OIAD_CHECK(j.value("rule", "") == rule_name(Rule::kOneSided), "calibration: a ", c.scorer, " model decides by "
                "the one-sided rule, not ", j.contains("rule") ? j["rule"].dump() : std::string("a missing rule"));
     c.fpr = j.at("fpr").get<double>();
     OIAD_CHECK(c.fpr > 0 && c.fpr < 1, "calibration: false-positive rate ", c.fpr, " outside (0, 1)");
-    c.val_sorted = j.at("val_reconstruction").get<std::vector<double>>();
+    c.val_sorted = j.at(c.values_key()).get<std::vector<double>>();
     const int64_t n = bounded_int(j, "n_val", 1, int64_t(1) << 40, "calibration");
     OIAD_CHECK(int64_t(c.val_sorted.size()) == n && std::is_sorted(c.val_sorted.begin(), c.val_sorted.end()),
-               "calibration: the VAL reconstruction errors are unsorted or not one per VAL image");
-    for (double v : c.val_sorted) OIAD_CHECK(std::isfinite(v), "calibration: a VAL reconstruction error is not finite");
+               "calibration: the VAL scores are unsorted or not one per VAL image");
+    for (double v : c.val_sorted) OIAD_CHECK(std::isfinite(v), "calibration: a VAL score is not finite");
   } catch (const nlohmann::json::exception& e) {
     throw Error(std::string("calibration: ") + e.what());
   }

@@ -9,6 +9,7 @@
 #include "oiad/core/error.h"
 #include "oiad/detect/complexity.h"
 #include "oiad/model/preprocess.h"
+#include "oiad/model/segmenter.h"
 
 namespace oiad::detect {
 
@@ -17,21 +18,34 @@ nlohmann::json model_info(const model::LoadedModel& lm, const std::string& path)
   nlohmann::json j;
   j["model"] = path;
   j["format_version"] = meta.value("format_version", 0);
-  j["kind"] = model::kind_name(lm.net->config.kind);
-  const Scorer scorer = scorer_of(lm.net->config.kind);
+  const model::ModelConfig cfg = lm.config();
+  j["kind"] = model::kind_name(cfg.kind);
+  const Scorer scorer = scorer_of(cfg.kind);
   j["scorer"] = scorer_name(scorer);
-  j["config"] = lm.net->config.to_json();
-  for (const char* k : {"dataset", "normal_class", "normal_class_name", "protocol", "seed", "preprocessing"})
+  j["config"] = cfg.to_json();
+  for (const char* k : {"dataset", "normal_class", "normal_class_name", "protocol", "seed", "preprocessing", "recseg"})
     if (meta.contains(k)) j[k] = meta[k];
-  auto prec = lm.net->precision().detach().contiguous();
-  j["precision"] = std::vector<float>(prec.data_ptr<float>(), prec.data_ptr<float>() + prec.numel());
-  if (meta.contains("training")) {
+  if (lm.net) {
+    auto prec = lm.net->precision().detach().contiguous();
+    j["precision"] = std::vector<float>(prec.data_ptr<float>(), prec.data_ptr<float>() + prec.numel());
+  }
+  if (meta.contains("training") && cfg.kind == model::ModelKind::kRecSeg) {
+    // recseg: steps, and the last logged value of each loss term.
+    const auto& t = meta["training"];
+    j["steps"] = t.value("steps", 0);
+    j["train_seconds"] = t.value("seconds", 0.0);
+    nlohmann::json fin = nlohmann::json::object();
+    if (t.contains("history") && t["history"].is_object())
+      for (const auto& [term, v] : t["history"].items())
+        if (v.is_array() && !v.empty()) fin[term] = v.back();
+    j["final"] = fin;
+  } else if (meta.contains("training")) {
     const auto& t = meta["training"];
     j["epochs"] = t.value("epochs_done", 0);
     if (t.contains("history") && !t["history"].empty()) j["final"] = t["history"].back();
   }
   j["calibrated"] = meta.contains("calibration");
-  if (j["calibrated"] && scorer == Scorer::kReconstruction) {
+  if (j["calibrated"] && scorer != Scorer::kStructureConsistency) {
     const auto& c = meta["calibration"];
     j["calibration"] = {{"scorer", c.value("scorer", "")}, {"rule", c.value("rule", "")}, {"fpr", c.value("fpr", 0.0)},
                         {"n_val", c.value("n_val", 0)}};
@@ -59,20 +73,33 @@ nlohmann::json model_info(const model::LoadedModel& lm, const std::string& path)
 }
 
 Scorer scorer_of(model::ModelKind kind) {
-  return kind == model::ModelKind::kDetectorVae ? Scorer::kStructureConsistency : Scorer::kReconstruction;
+  switch (kind) {
+    case model::ModelKind::kDetectorVae: return Scorer::kStructureConsistency;
+    case model::ModelKind::kRecSeg: return Scorer::kSegmentation;
+    default: return Scorer::kReconstruction;
+  }
 }
 
 std::string scorer_name(Scorer s) {
-  return s == Scorer::kStructureConsistency ? "structure-consistency" : "reconstruction";
+  switch (s) {
+    case Scorer::kStructureConsistency: return "structure-consistency";
+    case Scorer::kSegmentation: return "segmentation";
+    default: return "reconstruction";
+  }
+}
+
+std::string single_score_text(Scorer s) {
+  return s == Scorer::kSegmentation ? "the highest value of its mean-filtered segmentation map"
+                                    : "its reconstruction error";
 }
 
 DecisionRule CalibratedDetector::default_decision() const {
-  if (scorer == Scorer::kReconstruction) return {Rule::kOneSided, calibration.alpha, reconstruction.fpr};
+  if (single_score()) return {Rule::kOneSided, calibration.alpha, reconstruction.fpr};
   return calibration.default_decision();
 }
 
 bool CalibratedDetector::has_change_maps() const {
-  return scorer == Scorer::kReconstruction || calibration.has_metric(Metric::kLocal);
+  return single_score() || calibration.has_metric(Metric::kLocal);
 }
 
 std::vector<Metric> CalibratedDetector::metrics() const {
@@ -85,7 +112,7 @@ std::vector<Metric> CalibratedDetector::metrics() const {
 
 DecisionRule preset_decision_for(Preset preset, model::ModelKind kind) {
   DecisionRule r = preset_decision(preset);
-  if (scorer_of(kind) == Scorer::kReconstruction) r.rule = Rule::kOneSided;
+  if (scorer_of(kind) != Scorer::kStructureConsistency) r.rule = Rule::kOneSided;
   return r;
 }
 
@@ -113,22 +140,43 @@ std::vector<double> reconstruction_scores(model::DetectorVae net, const torch::T
   return scores;
 }
 
+std::vector<double> single_scores(const model::LoadedModel& m, const torch::Tensor& images, int64_t block,
+                                  torch::Tensor* maps) {
+  if (!m.segmenter) {
+    OIAD_CHECK(m.net && scorer_of(m.net->config.kind) == Scorer::kReconstruction,
+               "single_scores: a detector model scores by structure consistency");
+    return reconstruction_scores(m.net, images, block, maps);
+  }
+  OIAD_CHECK(block >= 1, "segmentation scores: block ", block, " < 1");
+  std::vector<double> scores;
+  scores.reserve(size_t(images.size(0)));
+  std::vector<torch::Tensor> parts;
+  for (int64_t a = 0; a < images.size(0); a += block) {
+    torch::Tensor part;
+    const torch::Tensor s =
+        m.segmenter->score(images.slice(0, a, std::min(images.size(0), a + block)), maps ? &part : nullptr).contiguous();
+    scores.insert(scores.end(), s.data_ptr<double>(), s.data_ptr<double>() + s.size(0));
+    if (maps) parts.push_back(part);
+  }
+  if (maps) *maps = parts.empty() ? torch::zeros({0, images.size(-2), images.size(-1)}) : torch::cat(parts);
+  return scores;
+}
+
 CalibratedDetector calibrated_from(const model::LoadedModel& m, const std::string& name) {
   CalibratedDetector d;
   d.model = m;
-  d.scorer = scorer_of(m.net->config.kind);
+  const model::ModelKind kind = m.config().kind;
+  d.scorer = scorer_of(kind);
   const auto& meta = d.model.file.meta;
   OIAD_CHECK(meta.contains("calibration"), name, ": model has no calibration (run `oiad calibrate --model ", name,
              "`)");
-  if (d.scorer == Scorer::kReconstruction) {
+  if (d.single_score()) {
     const auto& c = meta["calibration"];
     // Files written before reconstruction models had their own scorer hold a structure-
     // consistency calibration of the autoencoder's codes.
-    OIAD_CHECK(c.is_object() && c.value("scorer", "") == "reconstruction", name, ": a ",
-               model::kind_name(m.net->config.kind),
-               " model scores by its reconstruction error, and its calibration is not of that kind (run `oiad "
-               "calibrate --model ",
-               name, "`)");
+    OIAD_CHECK(c.is_object() && c.value("scorer", "") == scorer_name(d.scorer), name, ": a ", model::kind_name(kind),
+               " model scores by ", single_score_text(d.scorer),
+               ", and its calibration is not of that kind (run `oiad calibrate --model ", name, "`)");
     try {
       d.reconstruction = ReconstructionCalibration::from_json(c);
     } catch (...) {
@@ -138,7 +186,7 @@ CalibratedDetector calibrated_from(const model::LoadedModel& m, const std::strin
     return d;
   }
   try {
-    StoredCalibration s = parse_stored_calibration(meta["calibration"], d.model.net->config.latent_dim);
+    StoredCalibration s = parse_stored_calibration(meta["calibration"], d.model.config().latent_dim);
     d.detector = std::make_unique<Detector>(d.model.net, s.options);
     d.calibration = std::move(s.calibration);
     const NormalRange& range = s.range;
@@ -153,7 +201,7 @@ CalibratedDetector calibrated_from(const model::LoadedModel& m, const std::strin
 
 void set_fast_decoder(CalibratedDetector& d, bool on) {
   OIAD_CHECK(d.calibrated, "set_fast_decoder: the model has no calibration");
-  if (d.scorer == Scorer::kReconstruction) return;  // one forward pass through LibTorch's modules
+  if (d.single_score()) return;  // one forward pass through LibTorch's modules
   DetectorOptions o = d.detector->options();
   o.fast_decoder = on;
   auto det = std::make_unique<Detector>(d.model.net, o);
@@ -175,14 +223,16 @@ CalibratedDetector load_detector(const std::string& path, bool require_calibrati
 void calibrate_into(model::LoadedModel& m, const DetectorOptions& options, const torch::Tensor& val_images,
                     const DecisionRule& decision, ConsistencyTable* val_values, const Detector::ConsistencyPass& pass) {
   check_fpr(decision.fpr);
-  if (scorer_of(m.net->config.kind) == Scorer::kReconstruction) {
-    OIAD_CHECK_USAGE(decision.rule == Rule::kOneSided, "calibrate: a ", model::kind_name(m.net->config.kind),
-                     " model decides by the one-sided rule on its reconstruction error, not the ",
+  const model::ModelKind kind = m.config().kind;
+  if (scorer_of(kind) != Scorer::kStructureConsistency) {
+    OIAD_CHECK_USAGE(decision.rule == Rule::kOneSided, "calibrate: a ", model::kind_name(kind),
+                     " model decides by the one-sided rule on ", single_score_text(scorer_of(kind)), ", not the ",
                      rule_name(decision.rule), " rule");
     OIAD_CHECK(val_images.size(0) >= 1, "calibrate: no VAL images");
     ReconstructionCalibration c;
+    c.scorer = scorer_name(scorer_of(kind));
     c.fpr = decision.fpr;
-    c.val_sorted = reconstruction_scores(m.net, val_images);
+    c.val_sorted = single_scores(m, val_images);
     std::sort(c.val_sorted.begin(), c.val_sorted.end());
     m.file.meta["calibration"] = c.to_json();
     m.file.meta.erase("evaluation");
@@ -382,14 +432,14 @@ ScoringPlan plan_scoring(const CalibratedDetector& d, const ScoreOptions& o, con
   p.scorer = d.scorer;
   p.decision = apply_overrides(d.default_decision(), o.decision, what, prefix);
   p.level = p.decision.rule == Rule::kPaper ? p.decision.alpha : p.decision.fpr;
-  const std::string kind = model::kind_name(d.model.net->config.kind);
-  if (d.scorer == Scorer::kReconstruction) {
-    OIAD_CHECK_USAGE(!o.metric, what, ": a ", kind, " model has one score, its reconstruction error; ", prefix,
+  const std::string kind = model::kind_name(d.model.config().kind);
+  if (d.single_score()) {
+    const std::string text = single_score_text(d.scorer);
+    OIAD_CHECK_USAGE(!o.metric, what, ": a ", kind, " model has one score, ", text, "; ", prefix,
                      "metric applies to detector models");
-    OIAD_CHECK_USAGE(p.decision.rule == Rule::kOneSided, what, ": a ", kind,
-                     " model decides by the one-sided rule on its reconstruction error (", prefix, "fpr), not the ",
-                     rule_name(p.decision.rule), " rule");
-    p.score_name = "reconstruction";
+    OIAD_CHECK_USAGE(p.decision.rule == Rule::kOneSided, what, ": a ", kind, " model decides by the one-sided rule on ",
+                     text, " (", prefix, "fpr), not the ", rule_name(p.decision.rule), " rule");
+    p.score_name = scorer_name(d.scorer);
     p.threshold = d.reconstruction.threshold(p.level);
     return p;
   }
@@ -406,13 +456,13 @@ ScoreResult score(const CalibratedDetector& d, const torch::Tensor& images, cons
   ScoreResult r;
   r.plan = plan_scoring(d, o);
   const ScoringPlan& p = r.plan;
-  if (d.scorer == Scorer::kReconstruction) {
+  if (d.single_score()) {
     const int64_t n = images.size(0);
     std::vector<torch::Tensor> maps;
     for (int64_t a = 0; a < n; a += o.block) {
       const int64_t b = std::min(n, a + o.block);
       torch::Tensor m;
-      for (double e : reconstruction_scores(d.model.net, images.slice(0, a, b), o.block, o.change_maps ? &m : nullptr)) {
+      for (double e : single_scores(d.model, images.slice(0, a, b), o.block, o.change_maps ? &m : nullptr)) {
         ImageScore s;
         s.score = e;
         s.anomalous = e > p.threshold;
@@ -447,8 +497,8 @@ MorphStrip morph_strip(const CalibratedDetector& d, const torch::Tensor& x, Metr
                        int codes_shown, int morphs_shown) {
   OIAD_CHECK(x.dim() == 4 && x.size(0) == 1, "morph strip: a morph strip shows one image");
   OIAD_CHECK_USAGE(d.scorer == Scorer::kStructureConsistency, "morph strip: a ",
-                   model::kind_name(d.model.net->config.kind),
-                   " model scores by its reconstruction error; PR-morphs are the detector's");
+                   model::kind_name(d.model.config().kind), " model scores by ", single_score_text(d.scorer),
+                   "; PR-morphs are the detector's");
   const ImageScore sc = score_images(d, x, metric, alpha, kCalibrationBlock, {}, Rule::kPaper)[0];
   const auto& values = sc.of(metric);
   const auto& dist = d.calibration.distributions[size_t(metric)];
@@ -459,8 +509,8 @@ MorphStrip morph_strip(const CalibratedDetector& d, const torch::Tensor& x, Metr
   std::stable_sort(rank.begin(), rank.end(), [&](size_t a, size_t b) { return key(a) > key(b); });
   rank.resize(std::min<size_t>(rank.size(), size_t(std::max(1, codes_shown))));
   MorphStrip strip;
-  strip.channels = d.model.net->config.channels;
-  strip.size = d.model.net->config.input_size;
+  strip.channels = d.model.config().channels;
+  strip.size = d.model.config().input_size;
   strip.input = model::input_to_bytes(x[0]);
   strip.metric = metric;
   strip.alpha = alpha;

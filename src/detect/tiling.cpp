@@ -86,7 +86,7 @@ torch::Tensor tile_input(const data::ImageView& image, const data::TileLayout& l
 
 std::vector<double> tile_scores(const CalibratedDetector& d, const TileCalibration& t, const data::ImageView& image,
                                 int64_t tile_batch, std::vector<float>* map) {
-  const auto& cfg = d.model.net->config;
+  const model::ModelConfig cfg = d.model.config();
   OIAD_CHECK_USAGE(image.channels == cfg.channels, "image has ", image.channels, " channel(s), the model expects ",
                    cfg.channels);
   OIAD_CHECK(cfg.input_size == t.side, "tiling: tiles of ", t.side, " for a network of ", cfg.input_size);
@@ -132,9 +132,9 @@ void calibrate_tiling_into(model::LoadedModel& m, const std::vector<data::ImageV
   TileCalibration t;
   t.side = side;
   t.stride = stride;
-  OIAD_CHECK_USAGE(!(metric && d.scorer == Scorer::kReconstruction), "tiling: a ",
-                   model::kind_name(m.net->config.kind), " model's tiles score by reconstruction error, not a metric");
-  t.score_name = d.scorer == Scorer::kReconstruction ? "reconstruction" : metric_name(metric.value_or(kDefaultMetric));
+  OIAD_CHECK_USAGE(!(metric && d.single_score()), "tiling: a ", model::kind_name(m.config().kind),
+                   " model's tiles score by ", single_score_text(d.scorer), ", not a metric");
+  t.score_name = d.single_score() ? scorer_name(d.scorer) : metric_name(metric.value_or(kDefaultMetric));
   t.tile_rule = decision;
   t.fpr = decision.fpr;
   for (const data::ImageView& v : val_images) {

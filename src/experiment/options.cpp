@@ -93,15 +93,7 @@ void check_options(const ExperimentOptions& o) {
                        o.input_size, ")");
   }
   {
-    const auto& r = o.recseg;
-    OIAD_CHECK_USAGE(r.rec_width >= 1 && r.rec_width <= 256 && r.seg_width >= 1 && r.seg_width <= 256,
-                     "experiment: --recseg-widths ", r.rec_width, ",", r.seg_width, " outside [1, 256]");
-    OIAD_CHECK_USAGE(r.steps >= 1 && r.steps <= 10000000, "experiment: --recseg-steps ", r.steps,
-                     " outside [1, 10000000]");
-    OIAD_CHECK_USAGE(r.filter >= 0 && (r.filter == 0 || r.filter % 2 == 1), "experiment: --recseg-filter ", r.filter,
-                     " (expected an odd side, or 0 for the default)");
-    OIAD_CHECK_USAGE(o.recseg_sources >= 1, "experiment: --recseg-sources ", o.recseg_sources, " must be >= 1");
-    OIAD_CHECK_USAGE(!o.recseg_source.empty(), "experiment: --anomaly-source is empty");
+    peers::check_recseg_options(o.recseg, o.recseg_source, o.recseg_sources, "experiment");
     if (uses_method(o, "recseg"))
       OIAD_CHECK_USAGE(o.input_size >= 16, "experiment: recseg needs a network input of 16 or more (--input-size is ",
                        o.input_size, ")");

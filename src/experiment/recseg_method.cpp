@@ -74,12 +74,8 @@ class RecSegMethod : public Method {
       return peers::procedural_sources(channels, side, int(std::min<int64_t>(o.recseg_sources, 100000)), o.seed);
     OIAD_CHECK_USAGE(bool(o.read_images), "experiment: recseg: anomaly source ", o.recseg_source,
                      ": this run reads no image files (use --anomaly-source procedural)");
-    std::vector<uint8_t> px = o.read_images(o.recseg_source, side, channels, o.recseg_sources, o.seed);
-    const int64_t n = int64_t(px.size()) / (int64_t(channels) * side * side);
-    peers::AnomalySources s;
-    s.images = torch::from_blob(px.data(), {n, channels, side, side}, torch::kUInt8).to(torch::kFloat).div(255.0);
-    s.name = o.recseg_source;
-    return s;
+    return peers::sources_from_pixels(o.read_images(o.recseg_source, side, channels, o.recseg_sources, o.seed),
+                                      channels, side, o.recseg_source);
   }
 
   peers::RecSegOptions p_;

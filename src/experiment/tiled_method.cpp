@@ -199,8 +199,8 @@ class TiledMethod : public Method {
     const torch::Tensor x = detect::tile_input(v, layout, 0, layout.count(), side);
     ImageTiles r;
     torch::Tensor maps;
-    if (d_.scorer == detect::Scorer::kReconstruction) {
-      const auto e = detect::reconstruction_scores(d_.model.net, x, detect::kCalibrationBlock, want_map ? &maps : nullptr);
+    if (d_.single_score()) {
+      const auto e = detect::single_scores(d_.model, x, detect::kCalibrationBlock, want_map ? &maps : nullptr);
       r.error = *std::max_element(e.begin(), e.end());
     } else {
       const detect::Calibration& cal = d_.calibration;

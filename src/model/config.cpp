@@ -11,7 +11,7 @@
 namespace oiad::model {
 
 const std::vector<std::string>& kind_names() {
-  static const std::vector<std::string> kNames = {"detector", "vae", "dcae"};
+  static const std::vector<std::string> kNames = {"detector", "vae", "dcae", "recseg"};
   return kNames;
 }
 
@@ -53,6 +53,7 @@ ModelConfig ModelConfig::defaults(ModelKind kind, int channels, int input_size) 
 }
 
 nlohmann::json ModelConfig::to_json() const {
+  if (kind == ModelKind::kRecSeg) return {{"kind", kind_name(kind)}, {"channels", channels}, {"input_size", input_size}};
   return {{"kind", kind_name(kind)},
           {"channels", channels},
           {"input_size", input_size},
@@ -80,6 +81,11 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j) {
     const std::string what = "model config";
     c.channels = int(bounded_int(j, "channels", 1, 3, what));
     c.input_size = int(bounded_int(j, "input_size", 1, 1024, what));
+    if (c.kind == ModelKind::kRecSeg) {
+      c = defaults(c.kind, c.channels, c.input_size);
+      c.validate();
+      return c;
+    }
     c.latent_dim = int(bounded_int(j, "latent_dim", 1, kMaxLatentDim, what));
     c.encoder_dense = int(bounded_int(j, "encoder_dense", 1, kMaxDenseWidth, what));
     c.decoder_dense = int(bounded_int(j, "decoder_dense", 1, kMaxDenseWidth, what));

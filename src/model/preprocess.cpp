@@ -41,14 +41,14 @@ torch::Tensor model_input(const LoadedModel& m, const data::DecodedImage& image,
 std::pair<int, int> stored_image_size(const LoadedModel& m) {
   const auto& pre = m.file.meta.value("preprocessing", nlohmann::json::object());
   auto side = [&](const char* key) {
-    return pre.contains(key) ? int(bounded_int(pre, key, 1, 16384, "model preprocessing")) : m.net->config.input_size;
+    return pre.contains(key) ? int(bounded_int(pre, key, 1, 16384, "model preprocessing")) : m.config().input_size;
   };
   return {side("image_height"), side("image_width")};
 }
 
 torch::Tensor model_input(const LoadedModel& m, const uint8_t* pixels, int64_t n, int channels, int height,
                           int width, bool convert, const std::string& what) {
-  const auto& cfg = m.net->config;
+  const ModelConfig cfg = m.config();
   const auto [want_h, want_w] = stored_image_size(m);
   // Images that already have the model's size and channels are used as they are.
   if (!convert || (channels == cfg.channels && height == want_h && width == want_w)) {

@@ -18,14 +18,14 @@ namespace {
 
 constexpr double kPi = 3.14159265358979323846;
 
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
 int log2_floor(int v) {
   int k = 0;
   while ((v >> (k + 1)) > 0) ++k;
   return k;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
 // Rotates images (N, C, H, W) about their centre by `degrees` (bilinear, zero outside).
@@ -37,20 +37,6 @@ torch::Tensor rotate(const torch::Tensor& x, double degrees) {
   const auto grid = F::affine_grid(theta, x.sizes(), false);
   return F::grid_sample(x, grid,
                         F::GridSampleFuncOptions().mode(torch::kBilinear).padding_mode(torch::kZeros).align_corners(false));
-}
-
-// DRAEM's weight initialisation: convolution weights N(0, 0.02), batch-norm scales N(1, 0.02)
-// and shifts 0.
-void init_weights(torch::nn::Module& m) {
-  torch::NoGradGuard ng;
-  for (auto& sub : m.modules(/*include_self=*/false)) {
-    if (auto* c = sub->as<torch::nn::Conv2dImpl>()) {
-      c->weight.normal_(0.0, 0.02);
-    } else if (auto* b = sub->as<torch::nn::BatchNorm2dImpl>()) {
-      b->weight.normal_(1.0, 0.02);
-      b->bias.zero_();
-    }
-  }
 }
 
 void set_lr(torch::optim::Adam& opt, double lr) {
@@ -87,73 +73,6 @@ torch::Tensor equalize(const torch::Tensor& x) {
 }
 
 }  // namespace
-
-// ---- networks ----
-
-ConvBlockImpl::ConvBlockImpl(int64_t in, int64_t out) {
-  body = register_module("body", torch::nn::Sequential(
-                                     torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 3).padding(1)),
-                                     torch::nn::BatchNorm2d(out), torch::nn::ReLU(),
-                                     torch::nn::Conv2d(torch::nn::Conv2dOptions(out, out, 3).padding(1)),
-                                     torch::nn::BatchNorm2d(out), torch::nn::ReLU()));
-}
-torch::Tensor ConvBlockImpl::forward(torch::Tensor x) { return body->forward(x); }
-
-UpBlockImpl::UpBlockImpl(int64_t in, int64_t out) {
-  body = register_module(
-      "body", torch::nn::Sequential(torch::nn::Upsample(torch::nn::UpsampleOptions()
-                                                            .scale_factor(std::vector<double>{2.0, 2.0})
-                                                            .mode(torch::kBilinear)
-                                                            .align_corners(true)),
-                                    torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 3).padding(1)),
-                                    torch::nn::BatchNorm2d(out), torch::nn::ReLU()));
-}
-torch::Tensor UpBlockImpl::forward(torch::Tensor x) { return body->forward(x); }
-
-int64_t level_width(int width, int level) { return int64_t(width) * std::min(int64_t(1) << std::min(level, 3), int64_t(8)); }
-
-int reconstructive_depth(int side) { return std::max(1, std::min(4, log2_floor(side / 4))); }
-int discriminative_depth(int side) { return std::max(1, std::min(5, log2_floor(side / 4))); }
-
-ReconstructiveNetImpl::ReconstructiveNetImpl(int channels, int width, int depth) {
-  for (int k = 0; k <= depth; ++k)
-    down.push_back(register_module("down" + std::to_string(k),
-                                   ConvBlock(k == 0 ? channels : level_width(width, k - 1), level_width(width, k))));
-  for (int k = 0; k < depth; ++k) {
-    up.push_back(register_module("up" + std::to_string(k), UpBlock(level_width(width, k + 1), level_width(width, k))));
-    up_conv.push_back(
-        register_module("up_conv" + std::to_string(k), ConvBlock(level_width(width, k), level_width(width, k))));
-  }
-  out = register_module("out", torch::nn::Conv2d(torch::nn::Conv2dOptions(width, channels, 3).padding(1)));
-}
-
-torch::Tensor ReconstructiveNetImpl::forward(torch::Tensor x) {
-  torch::Tensor h = down[0]->forward(x);
-  for (size_t k = 1; k < down.size(); ++k) h = down[k]->forward(F::max_pool2d(h, F::MaxPool2dFuncOptions(2)));
-  for (size_t k = up.size(); k-- > 0;) h = up_conv[k]->forward(up[k]->forward(h));
-  return out->forward(h);
-}
-
-DiscriminativeNetImpl::DiscriminativeNetImpl(int channels, int width, int depth) {
-  for (int k = 0; k <= depth; ++k)
-    down.push_back(register_module(
-        "down" + std::to_string(k), ConvBlock(k == 0 ? 2 * channels : level_width(width, k - 1), level_width(width, k))));
-  for (int k = 0; k < depth; ++k) {
-    up.push_back(register_module("up" + std::to_string(k), UpBlock(level_width(width, k + 1), level_width(width, k))));
-    up_conv.push_back(
-        register_module("up_conv" + std::to_string(k), ConvBlock(2 * level_width(width, k), level_width(width, k))));
-  }
-  out = register_module("out", torch::nn::Conv2d(torch::nn::Conv2dOptions(width, 2, 3).padding(1)));
-}
-
-torch::Tensor DiscriminativeNetImpl::forward(torch::Tensor x) {
-  std::vector<torch::Tensor> skip = {down[0]->forward(x)};
-  for (size_t k = 1; k < down.size(); ++k)
-    skip.push_back(down[k]->forward(F::max_pool2d(skip.back(), F::MaxPool2dFuncOptions(2))));
-  torch::Tensor h = skip.back();
-  for (size_t k = up.size(); k-- > 0;) h = up_conv[k]->forward(torch::cat({up[k]->forward(h), skip[k]}, 1));
-  return out->forward(h);
-}
 
 // ---- simulated anomalies ----
 
@@ -324,46 +243,28 @@ AnomalySources procedural_sources(int channels, int side, int count, uint64_t se
 
 // ---- the peer ----
 
-RecSeg::RecSeg(int channels, int input_size, RecSegOptions options)
-    : channels_(channels), input_size_(input_size), opt_(options) {
-  OIAD_CHECK(channels == 1 || channels == 3, "recseg: ", channels, " channels (expected 1 or 3)");
-  OIAD_CHECK(input_size >= 16 && (input_size & (input_size - 1)) == 0, "recseg: network input ", input_size,
-             " (expected a power of two, 16 or more)");
-  OIAD_CHECK(opt_.rec_width >= 1 && opt_.seg_width >= 1 && opt_.steps >= 1 && opt_.batch_size >= 2,
-             "recseg: widths ", opt_.rec_width, ",", opt_.seg_width, ", steps ", opt_.steps, ", batch ",
-             opt_.batch_size);
+RecSeg::RecSeg(int channels, int input_size, RecSegOptions options) : opt_(options) {
+  OIAD_CHECK(opt_.steps >= 1 && opt_.batch_size >= 2, "recseg: steps ", opt_.steps, ", batch ", opt_.batch_size);
   torch::manual_seed(opt_.seed);
-  rec_ = ReconstructiveNet(channels, opt_.rec_width, reconstructive_depth(input_size));
-  seg_ = DiscriminativeNet(channels, opt_.seg_width, discriminative_depth(input_size));
-  init_weights(*rec_);
-  init_weights(*seg_);
-}
-
-int RecSeg::filter_side() const {
-  if (opt_.filter > 0) return opt_.filter;
-  const int f = int(std::lround(21.0 * input_size_ / 256.0));
-  return std::max(3, f % 2 ? f : f + 1);
-}
-
-void RecSeg::check_images(const torch::Tensor& x, const char* what) const {
-  OIAD_CHECK(x.dim() == 4 && x.size(1) == channels_ && x.size(2) == input_size_ && x.size(3) == input_size_,
-             "recseg: ", what, " of shape ", x.sizes(), ", expected (N, ", channels_, ", ", input_size_, ", ",
-             input_size_, ")");
+  net_ = std::make_shared<model::Segmenter>(
+      model::SegmenterShape{channels, input_size, opt_.rec_width, opt_.seg_width, opt_.filter});
 }
 
 RecSegHistory RecSeg::fit(const torch::Tensor& x, const AnomalySources& sources,
                           const std::function<void(int, int, double)>& progress) {
-  check_images(x, "training images");
-  check_images(sources.images, "anomaly sources");
+  net_->check_images(x, "training images");
+  net_->check_images(sources.images, "anomaly sources");
   OIAD_CHECK(x.size(0) >= 1 && sources.images.size(0) >= 1, "recseg: no training images or no anomaly sources");
   const auto t0 = std::chrono::steady_clock::now();
   torch::manual_seed(opt_.seed);
   Rng rng(opt_.seed * 1000003 + 11);
-  std::vector<torch::Tensor> params = rec_->parameters();
-  for (const auto& p : seg_->parameters()) params.push_back(p);
+  model::ReconstructiveNet& rec_net = net_->reconstructive();
+  model::DiscriminativeNet& seg_net = net_->discriminative();
+  std::vector<torch::Tensor> params = rec_net->parameters();
+  for (const auto& p : seg_net->parameters()) params.push_back(p);
   torch::optim::Adam adam(params, torch::optim::AdamOptions(opt_.lr));
-  rec_->train();
-  seg_->train();
+  rec_net->train();
+  seg_net->train();
   RecSegHistory h;
   const int first_drop = int(0.8 * opt_.steps), second_drop = int(0.9 * opt_.steps);
   double sum = 0, sum_l2 = 0, sum_ssim = 0, sum_focal = 0;
@@ -383,8 +284,8 @@ RecSegHistory RecSeg::fit(const torch::Tensor& x, const AnomalySources& sources,
       masks.push_back(s.mask);
     }
     const auto target = torch::stack(clean), xa = torch::stack(input).to(torch::kFloat), m = torch::stack(masks);
-    const auto rec = rec_->forward(xa);
-    const auto prob = torch::softmax(seg_->forward(torch::cat({rec, xa}, 1)), 1);
+    const auto rec = rec_net->forward(xa);
+    const auto prob = torch::softmax(seg_net->forward(torch::cat({rec, xa}, 1)), 1);
     const auto l2 = F::mse_loss(rec, target);
     const auto ssim = 1.0 - detect::ssim_map(rec, target).mean().to(torch::kFloat);
     const auto focal = focal_loss(prob, m);
@@ -407,74 +308,49 @@ RecSegHistory RecSeg::fit(const torch::Tensor& x, const AnomalySources& sources,
       in_block = 0;
     }
   }
-  rec_->eval();
-  seg_->eval();
-  h.seconds = trained_seconds_ = seconds_since(t0);
+  rec_net->eval();
+  seg_net->eval();
+  h.seconds = seconds_since(t0);
+  net_->set_trained_seconds(h.seconds);
   return h;
 }
 
-torch::Tensor RecSeg::maps(const torch::Tensor& x) const {
-  check_images(x, "images");
-  torch::NoGradGuard ng;
-  rec_->eval();
-  seg_->eval();
-  std::vector<torch::Tensor> out;
-  for (int64_t a = 0; a < x.size(0); a += 64) {
-    const auto xb = x.slice(0, a, std::min(x.size(0), a + 64)).to(torch::kFloat);
-    const auto rec = rec_->forward(xb);
-    out.push_back(torch::softmax(seg_->forward(torch::cat({rec, xb}, 1)), 1).select(1, 1));
-  }
-  return out.empty() ? torch::zeros({0, input_size_, input_size_}) : torch::cat(out);
-}
-
-torch::Tensor RecSeg::score(const torch::Tensor& x, torch::Tensor* maps_out) const {
-  const torch::Tensor m = maps(x);
-  const int f = filter_side();
-  const auto filtered =
-      F::avg_pool2d(m.unsqueeze(1), F::AvgPool2dFuncOptions(f).stride(1).padding(f / 2).count_include_pad(true));
-  if (maps_out) *maps_out = m;
-  return std::get<0>(filtered.flatten(1).max(1)).to(torch::kDouble);
-}
-
-void RecSeg::save(const std::string& path) const {
-  torch::serialize::OutputArchive a, r, s;
-  rec_->save(r);
-  seg_->save(s);
-  a.write("rec", r);
-  a.write("seg", s);
-  a.write("seconds", torch::tensor(trained_seconds_, torch::kDouble));
-  a.write("shape", torch::tensor({int64_t(channels_), int64_t(input_size_), int64_t(opt_.rec_width),
-                                  int64_t(opt_.seg_width), int64_t(filter_side())},
-                                 torch::kLong));
-  std::ostringstream out;
-  a.save_to(out);
-  write_file_atomic(path, out.str());
-}
+void RecSeg::save(const std::string& path) const { write_file_atomic(path, net_->to_bytes()); }
 
 void RecSeg::load(const std::string& path) {
-  torch::serialize::InputArchive a, r, s;
-  try {
-    a.load_from(path);
-    torch::Tensor shape;
-    a.read("shape", shape);
-    OIAD_CHECK(shape.numel() == 5 && shape[0].item<int64_t>() == channels_ && shape[1].item<int64_t>() == input_size_ &&
-                   shape[2].item<int64_t>() == opt_.rec_width && shape[3].item<int64_t>() == opt_.seg_width &&
-                   shape[4].item<int64_t>() == filter_side(),
-               "networks for (channels, input, widths, filter) = ", shape.sizes(), " ", shape);
-    a.read("rec", r);
-    a.read("seg", s);
-    torch::Tensor seconds;
-    a.read("seconds", seconds);
-    trained_seconds_ = seconds.item<double>();
-    rec_->load(r);
-    seg_->load(s);
-  } catch (const c10::Error& e) {
-    throw Error(path + ": not a recseg model (" + std::string(e.what_without_backtrace()).substr(0, 200) + ")");
-  } catch (const Error& e) {
-    throw Error(path + ": not a recseg model of these settings (" + e.what() + ")");
-  }
-  rec_->eval();
-  seg_->eval();
+  const std::vector<uint8_t> b = read_file_bytes(path);
+  net_->from_bytes(std::string(b.begin(), b.end()), path);
+}
+
+void check_recseg_options(const RecSegOptions& r, const std::string& source, int64_t sources,
+                          const std::string& command) {
+  OIAD_CHECK_USAGE(r.rec_width >= 1 && r.rec_width <= 256 && r.seg_width >= 1 && r.seg_width <= 256, command,
+                   ": --recseg-widths ", r.rec_width, ",", r.seg_width, " outside [1, 256]");
+  OIAD_CHECK_USAGE(r.steps >= 1 && r.steps <= 10000000, command, ": --recseg-steps ", r.steps,
+                   " outside [1, 10000000]");
+  OIAD_CHECK_USAGE(r.filter >= 0 && (r.filter == 0 || r.filter % 2 == 1), command, ": --recseg-filter ", r.filter,
+                   " (expected an odd side, or 0 for the default)");
+  OIAD_CHECK_USAGE(sources >= 1, command, ": --recseg-sources ", sources, " must be >= 1");
+  OIAD_CHECK_USAGE(!source.empty(), command, ": --anomaly-source is empty");
+}
+
+nlohmann::json recseg_options_to_json(const RecSegOptions& o) {
+  return {{"rec_width", o.rec_width}, {"seg_width", o.seg_width}, {"steps", o.steps},
+          {"batch_size", o.batch_size}, {"lr", o.lr}, {"anomaly_probability", o.anomaly_probability},
+          {"filter", o.filter}, {"seed", o.seed}};
+}
+
+AnomalySources sources_from_pixels(const std::vector<uint8_t>& pixels, int channels, int side, const std::string& name) {
+  const int64_t per = int64_t(channels) * side * side;
+  OIAD_CHECK(per > 0 && !pixels.empty() && int64_t(pixels.size()) % per == 0, "anomaly sources ", name, ": ",
+             pixels.size(), " bytes are not whole ", channels, "x", side, "x", side, " images");
+  AnomalySources s;
+  s.images = torch::from_blob(const_cast<uint8_t*>(pixels.data()), {int64_t(pixels.size()) / per, channels, side, side},
+                              torch::kUInt8)
+                 .to(torch::kFloat)
+                 .div(255.0);
+  s.name = name;
+  return s;
 }
 
 }  // namespace oiad::peers

@@ -129,7 +129,7 @@ json model_card(const Model& m) {
   if (meta.contains("preprocessing")) card["preprocessing"] = meta["preprocessing"];
   card["kind"] = info["kind"];
   card["scorer"] = info["scorer"];
-  if (info.contains("calibration") && m.d.scorer == detect::Scorer::kReconstruction) {
+  if (info.contains("calibration") && m.d.single_score()) {
     card["calibration"] = info["calibration"];
   } else if (info.contains("calibration")) {
     const auto& c = info["calibration"];
@@ -164,9 +164,9 @@ ScoreRequest read_score_request(const httplib::Request& req, Model& m, const Ser
     if (opts.contains("explain")) parse_explain(opts["explain"], o.change_maps, r.want_strip);
     if (opts.contains("resize")) resize = parse_bool(opts["resize"], "resize");
     OIAD_CHECK_USAGE(!r.want_strip || m.d.scorer == detect::Scorer::kStructureConsistency, "model ", m.name, ": a ",
-                     model::kind_name(m.d.model.net->config.kind),
-                     " model scores by its reconstruction error and has no morph strip (explain=map shows its "
-                     "per-pixel error)");
+                     model::kind_name(m.d.model.config().kind), " model scores by ",
+                     detect::single_score_text(m.d.scorer), " and has no morph strip (explain=map shows its ",
+                     m.d.scorer == detect::Scorer::kSegmentation ? "segmentation map)" : "per-pixel error)");
     if (detect::is_tiled(m.d.model)) {
       // A tiled model: the tiles' score is fixed at training; the decision is the one-sided
       // rule on whole images at f.
@@ -209,8 +209,8 @@ ScoreRequest read_score_request(const httplib::Request& req, Model& m, const Ser
     try {
       if (r.tiling) {
         r.photos.push_back(data::decode_image(bytes, shown));
-        OIAD_CHECK_USAGE(r.photos.back().channels == m.d.model.net->config.channels, shown, ": ",
-                         r.photos.back().channels, " channel(s), the model expects ", m.d.model.net->config.channels);
+        OIAD_CHECK_USAGE(r.photos.back().channels == m.d.model.config().channels, shown, ": ",
+                         r.photos.back().channels, " channel(s), the model expects ", m.d.model.config().channels);
       } else {
         xs.push_back(model::model_input(m.d.model, data::decode_image(bytes, shown), resize, shown));
       }

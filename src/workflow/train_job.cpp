@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "oiad/core/error.h"
+#include "oiad/core/progress.h"
 #include "oiad/core/runtime.h"
 #include "oiad/data/resize.h"
 #include "oiad/data/tiles.h"
@@ -71,8 +72,8 @@ void record_data(model::ModelFile& file, const data::Dataset& ds, const TrainJob
 
 // Calibrates the trained network on the split's VAL part (Sec. III.D.1) into `file`; returns
 // what TrainJobResult::calibration reports.
-nlohmann::json calibrate_on_val(const data::Dataset& ds, const TrainJob& job, model::DetectorVae& net,
-                                model::ModelFile& file, dist::Group* group, bool verbose) {
+nlohmann::json calibrate_on_val(const data::Dataset& ds, const TrainJob& job, model::LoadedModel& lm,
+                                dist::Group* group, bool verbose) {
   const auto t0 = std::chrono::steady_clock::now();
   torch::Tensor val;
   if (job.tiled) {  // VAL tiles for the tiles' calibration; the whole VAL images after it
@@ -85,7 +86,6 @@ nlohmann::json calibrate_on_val(const data::Dataset& ds, const TrainJob& job, mo
     val = model::images_to_input(vpx.data(), int64_t(job.split.val.size()), ds.channels, ds.height, ds.width,
                                  job.config.input_size);
   }
-  model::LoadedModel lm{net, file};
   detect::DetectorOptions dopt = detect::preset_options(job.preset);
   dopt.seed = job.seed;
   if (verbose)
@@ -100,13 +100,59 @@ nlohmann::json calibrate_on_val(const data::Dataset& ds, const TrainJob& job, mo
     if (verbose) std::cerr << "train: calibrating the image score on " << views.size() << " whole VAL images\n";
     detect::calibrate_tiling_into(lm, views, job.config.input_size, job.tile_stride, job.tile_metric);
   }
-  file = lm.file;
   return {{"preset", detect::preset_name(job.preset)},
           {"rule", detect::rule_name(job.decision.rule)},
           {"alpha", job.decision.alpha},
           {"fpr", job.decision.fpr},
           {"n_val", val.size(0)},
           {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}};
+}
+
+// A recseg model: trained on `images` with the job's anomaly sources, calibrated on VAL and
+// written to job.out.
+TrainJobResult train_segmenter(const data::Dataset& ds, const TrainJob& job, const torch::Tensor& images,
+                               bool verbose) {
+  OIAD_CHECK_USAGE(!job.resume, "train: --resume: a recseg model writes no checkpoints");
+  OIAD_CHECK_USAGE(!job.train.group || job.train.group->size() <= 1, "train: a recseg model trains on one process");
+  OIAD_CHECK_USAGE(job.anomaly_sources.images.defined() && job.anomaly_sources.images.size(0) >= 1,
+                   "train: a recseg model needs anomaly-source images");
+  const model::ModelConfig& cfg = job.config;
+  peers::RecSegOptions o = job.recseg;
+  o.seed = job.seed;
+  auto seg = std::make_shared<peers::RecSeg>(cfg.channels, cfg.input_size, o);
+  if (verbose)
+    std::cerr << "train: recseg on " << ds.name << " class " << job.split.normal_class_name << ": " << images.size(0)
+              << " images " << cfg.channels << "x" << cfg.input_size << "x" << cfg.input_size << ", "
+              << job.anomaly_sources.images.size(0) << " anomaly sources (" << job.anomaly_sources.name << "), "
+              << o.steps << " steps of " << o.batch_size << ", " << num_threads() << " threads\n";
+  ProgressPrinter progress("train", 10.0, {}, verbose);
+  TrainJobResult r;
+  r.recseg = seg->fit(images, job.anomaly_sources, [&](int step, int steps, double loss) {
+    progress.update(step, steps, "step " + std::to_string(step) + "/" + std::to_string(steps) + ", loss " +
+                                     std::to_string(loss));
+    if (job.on_step) job.on_step(step, steps, loss);
+  });
+  r.train_seconds = r.recseg.seconds;
+  model::LoadedModel lm;
+  lm.segmenter = seg->segmenter();
+  record_data(lm.file, ds, job);
+  lm.file.meta["config"] = cfg.to_json();
+  lm.file.meta["recseg"] = peers::recseg_options_to_json(o);
+  lm.file.meta["training"] = {{"steps", o.steps},
+                              {"batch_size", o.batch_size},
+                              {"lr", o.lr},
+                              {"seed", o.seed},
+                              {"threads", num_threads()},
+                              {"n_train", images.size(0)},
+                              {"anomaly_sources", {{"name", job.anomaly_sources.name},
+                                                   {"images", job.anomaly_sources.images.size(0)}}},
+                              {"seconds", r.recseg.seconds},
+                              {"history", {{"loss", r.recseg.loss}, {"l2", r.recseg.l2}, {"ssim", r.recseg.ssim},
+                                           {"focal", r.recseg.focal}}}};
+  if (job.calibrate) r.calibration = calibrate_on_val(ds, job, lm, nullptr, verbose);
+  model::save_segmenter(job.out, *seg->segmenter(), lm.file);
+  r.model = model::load_model(job.out);
+  return r;
 }
 
 }  // namespace
@@ -124,6 +170,8 @@ TrainJobResult run_train_job(const data::Dataset& native, const TrainJob& job) {
   const data::Dataset& ds = convert ? converted : native;
   TrainOptions t = job.train;
   t.seed = job.seed;
+  OIAD_CHECK_USAGE(cfg.kind != model::ModelKind::kRecSeg || !t.group || t.group->size() <= 1,
+                   "train: a recseg model trains on one process");
 
   torch::Tensor images;
   if (job.tiled) {
@@ -138,6 +186,7 @@ TrainJobResult run_train_job(const data::Dataset& native, const TrainJob& job) {
     images =
         model::images_to_input(px.data(), int64_t(split.train.size()), ds.channels, ds.height, ds.width, cfg.input_size);
   }
+  if (cfg.kind == model::ModelKind::kRecSeg) return train_segmenter(ds, job, images, t.verbose);
   const std::string ckpt = job.out + ".ckpt";
   // Data-parallel: every rank trains and calibrates (the VAL images shared out); rank 0 alone
   // writes checkpoints and the model file, and the others wait for it at the end.
@@ -186,10 +235,17 @@ TrainJobResult run_train_job(const data::Dataset& native, const TrainJob& job) {
   file.blobs.erase("optim_vae");
   file.blobs.erase("optim_disc");
   for (const auto& e : state.history) r.train_seconds += e.seconds;
-  if (job.calibrate) r.calibration = calibrate_on_val(ds, job, net, file, group, t.verbose);
+  if (job.calibrate) {
+    model::LoadedModel lm;
+    lm.net = net;
+    lm.file = file;
+    r.calibration = calibrate_on_val(ds, job, lm, group, t.verbose);
+    file = lm.file;
+  }
   if (!writer) {
     group->barrier();  // rank 0 has written job.out
-    r.model = model::LoadedModel{net, file};
+    r.model.net = net;
+    r.model.file = file;
     return r;
   }
   model::save_model(job.out, net, file);

@@ -758,5 +758,75 @@ TEST_F(DetectCli, BaselineModelScoresByReconstruction) {
   EXPECT_DOUBLE_EQ(nlohmann::json::parse(run_oiad("model info " + m).out)["calibration"]["fpr"].get<double>(), 0.1);
 }
 
+// A recseg model (the DRAEM-type peer) is trained, stored, calibrated and scored like the
+// baselines: `train --kind recseg` with its own flags (the network flags of the other kinds
+// refused, and recseg's for them), `model info` with its settings and training record,
+// `score` by the segmentation score with "score > threshold" decisions, `evaluate`'s AUC the
+// brute-force AUC of those scores, `inspect --map` its segmentation map; --metric, the paper
+// rule and morph strips refused with one line and exit 2.
+TEST_F(DetectCli, RecSegModelScoresBySegmentation) {
+  const std::string m = dir_->file("recseg.oiad");
+  const std::string train = "--threads 1 train --data " + folder_ + " --normal-class a --kind recseg ";
+  auto t = run_oiad(train + "--recseg-steps 12 --recseg-widths 4,4 --anomaly-source procedural --recseg-sources 6 "
+                            "--out " + m);
+  ASSERT_EQ(t.exit_code, 0) << t.err;
+  const auto tj = nlohmann::json::parse(t.out);
+  EXPECT_EQ(tj["kind"], "recseg");
+  EXPECT_EQ(tj["steps"], 12);
+  EXPECT_EQ(tj["anomaly_sources"]["images"], 6);
+  const auto info = nlohmann::json::parse(run_oiad("model info " + m).out);
+  EXPECT_EQ(info["kind"], "recseg");
+  EXPECT_EQ(info["scorer"], "segmentation");
+  EXPECT_EQ(info["recseg"]["rec_width"], 4);
+  EXPECT_EQ(info["recseg"]["steps"], 12);
+  EXPECT_FALSE(info.contains("precision"));
+  EXPECT_EQ(info["calibration"]["rule"], "one-sided");
+
+  auto s = run_oiad("--threads 1 score --model " + m + " --split test");
+  ASSERT_EQ(s.exit_code, 0) << s.err;
+  const auto lines = json_lines(s.out);
+  ASSERT_GT(lines.size(), 10u);
+  std::vector<double> scores;
+  std::vector<int> labels;
+  for (const auto& j : lines) {
+    EXPECT_EQ(j["metric"], "segmentation");
+    EXPECT_EQ(j["anomalous"].get<bool>(), j["score"].get<double>() > j["threshold"].get<double>());
+    EXPECT_GE(j["score"].get<double>(), 0.0);
+    EXPECT_LE(j["score"].get<double>(), 1.0);
+    scores.push_back(j["score"]);
+    labels.push_back(j["label"]);
+  }
+  auto e = run_oiad("--threads 1 evaluate --model " + m + " --out " + dir_->file("recseg_eval"));
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  const auto ev = nlohmann::json::parse(e.out);
+  EXPECT_EQ(ev["scorer"], "segmentation");
+  EXPECT_NEAR(ev["metrics"]["segmentation"]["auc"].get<double>(), pairwise_auc(scores, labels), 1e-12);
+
+  auto map = run_oiad("inspect --model " + m + " " + folder_ + "/b/3.png --map " + dir_->file("recseg_map.png"));
+  ASSERT_EQ(map.exit_code, 0) << map.err;
+  EXPECT_TRUE(std::filesystem::exists(dir_->file("recseg_map.png")));
+
+  for (const std::string& bad :
+       {"score --model " + m + " --metric mse " + folder_ + "/a/1.png",
+        "score --model " + m + " --rule paper " + folder_ + "/a/1.png",
+        "inspect --model " + m + " " + folder_ + "/a/1.png --out " + dir_->file("s.png"),
+        "calibrate --model " + m + " --morphs 7",
+        train + "--epochs 3 --anomaly-source procedural --out " + dir_->file("x.oiad"),
+        train + "--anomaly-source " + dir_->file("no-textures") + " --out " + dir_->file("x.oiad"),
+        train + "--recseg-filter 4 --anomaly-source procedural --out " + dir_->file("x.oiad"),
+        "train --data " + folder_ + " --normal-class a --kind dcae --recseg-steps 5 --out " + dir_->file("x.oiad")}) {
+    auto r = run_oiad(bad);
+    EXPECT_EQ(r.exit_code, 2) << bad << "\n" << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_TRUE(r.err.find("recseg") != std::string::npos || r.err.find("no-textures") != std::string::npos) << r.err;
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir_->file("x.oiad")));
+  // Calibrating again keeps the segmentation scorer, at the F asked for.
+  auto c = run_oiad("--threads 1 calibrate --model " + m + " --fpr 0.1");
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_EQ(nlohmann::json::parse(c.out)["scorer"], "segmentation");
+  EXPECT_DOUBLE_EQ(nlohmann::json::parse(run_oiad("model info " + m).out)["calibration"]["fpr"].get<double>(), 0.1);
+}
+
 }  // namespace
 }  // namespace oiad

@@ -1,6 +1,7 @@
-// The reconstruction scorer of the VAE and DCAE baselines (detect::Scorer::kReconstruction):
-// scores, threshold and p-values against values computed here from the network's own layers
-// and from the definitions (numpy's linear quantile, the conformal p-value by counting).
+// The reconstruction scorer of the VAE and DCAE baselines (detect::Scorer::kReconstruction)
+// and the segmentation scorer of recseg models (kSegmentation): scores, threshold and
+// p-values against values computed here from the networks' own layers and from the
+// definitions (numpy's linear quantile, the conformal p-value by counting).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -8,6 +9,8 @@
 
 #include "oiad/core/error.h"
 #include "oiad/detect/pipeline.h"
+#include "oiad/peers/recseg.h"
+#include "test_util.h"
 
 namespace oiad::detect {
 namespace {
@@ -16,7 +19,9 @@ model::LoadedModel tiny_dcae() {
   torch::manual_seed(3);
   model::ModelConfig c = model::ModelConfig::defaults(model::ModelKind::kDcae, 1, 32);
   c.latent_dim = 4;
-  return model::LoadedModel{model::DetectorVae(c), {}};
+  model::LoadedModel m;
+  m.net = model::DetectorVae(c);
+  return m;
 }
 
 // Σ over pixels of (x - decoder(encoder mean(x)))², the l2 reconstruction error of a DCAE
@@ -123,6 +128,89 @@ TEST(ReconstructionScorer, RefusesForeignOrDamagedCalibrations) {
   model::LoadedModel bad_fpr = m;
   bad_fpr.file.meta["calibration"]["fpr"] = 1.5;
   refused(bad_fpr, "fpr 1.5");
+}
+
+// A recseg model file: written with its settings, read back into the same networks (scores
+// equal to the in-memory model's), calibrated on VAL by its one score, and scored through the
+// common pipeline: the score is the segmenter's own (the highest mean-filtered map value),
+// the threshold numpy's quantile of the VAL scores, p-values by counting, the map the
+// segmenter's; a calibration of another scorer is refused.
+TEST(SegmentationScorer, ModelFileCalibrationAndScoresByDefinition) {
+  test::TempDir dir;
+  peers::RecSegOptions o;
+  o.rec_width = 4;
+  o.seg_width = 4;
+  o.steps = 3;
+  o.batch_size = 2;
+  o.seed = 7;
+  torch::manual_seed(8);
+  const torch::Tensor train = torch::rand({6, 1, 32, 32}) * 0.5;
+  peers::RecSeg seg(1, 32, o);
+  seg.fit(train, peers::procedural_sources(1, 32, 3, 0));
+  const std::string path = dir.file("r.oiad");
+  model::ModelFile file;
+  file.meta["dataset"] = "synthetic";
+  file.meta["recseg"] = peers::recseg_options_to_json(o);
+  model::save_segmenter(path, *seg.segmenter(), file);
+
+  model::LoadedModel m = model::load_model(path);
+  ASSERT_TRUE(m.segmenter);
+  EXPECT_FALSE(m.net);
+  EXPECT_EQ(m.config().kind, model::ModelKind::kRecSeg);
+  EXPECT_EQ(m.config().input_size, 32);
+  EXPECT_EQ(m.file.meta["recseg"]["rec_width"], 4);
+  EXPECT_EQ(m.file.meta["config"], (nlohmann::json{{"kind", "recseg"}, {"channels", 1}, {"input_size", 32}}));
+  torch::manual_seed(9);
+  const torch::Tensor val = torch::rand({9, 1, 32, 32}) * 0.5;
+  const torch::Tensor test = torch::cat({torch::rand({3, 1, 32, 32}) * 0.5, torch::rand({3, 1, 32, 32})});
+  torch::Tensor want_maps;
+  const torch::Tensor want = seg.score(test, &want_maps);
+  EXPECT_TRUE(torch::allclose(m.segmenter->score(test), want));
+
+  calibrate_into(m, DetectorOptions{}, val, DecisionRule{Rule::kOneSided, 0.4, 0.2});
+  EXPECT_EQ(m.file.meta["calibration"]["scorer"], "segmentation");
+  const CalibratedDetector d = calibrated_from(m, "r.oiad");
+  EXPECT_EQ(d.scorer, Scorer::kSegmentation);
+  EXPECT_TRUE(d.single_score());
+  EXPECT_TRUE(d.has_change_maps());
+  EXPECT_TRUE(d.metrics().empty());
+  const torch::Tensor val_scores = seg.score(val).contiguous();
+  const std::vector<double> val_v(val_scores.data_ptr<double>(), val_scores.data_ptr<double>() + 9);
+  ScoreOptions so;
+  so.change_maps = true;
+  so.block = 4;
+  const ScoreResult r = score(d, test, so);
+  EXPECT_EQ(r.plan.score_name, "segmentation");
+  EXPECT_EQ(r.plan.decision.rule, Rule::kOneSided);
+  EXPECT_NEAR(r.plan.threshold, numpy_quantile(val_v, 0.8), 1e-12);
+  ASSERT_EQ(r.images.size(), 6u);
+  for (size_t i = 0; i < 6; ++i) {
+    EXPECT_NEAR(r.images[i].score, want[int64_t(i)].item<double>(), 1e-6) << i;
+    EXPECT_EQ(r.images[i].anomalous, r.images[i].score > r.plan.threshold) << i;
+    const double at_least =
+        double(std::count_if(val_v.begin(), val_v.end(), [&](double v) { return v >= r.images[i].score; }));
+    EXPECT_NEAR(r.images[i].p_value, (1 + at_least) / 10.0, 1e-12) << i;
+  }
+  EXPECT_TRUE(torch::allclose(r.change_maps, want_maps, 1e-5, 1e-6));
+  // A metric or the paper rule is refused; so is a reconstruction model's calibration.
+  ScoreOptions metric;
+  metric.metric = Metric::kMse;
+  EXPECT_THROW(score(d, test, metric), UsageError);
+  ScoreOptions paper;
+  paper.decision.rule = "paper";
+  EXPECT_THROW(score(d, test, paper), UsageError);
+  model::LoadedModel foreign = m;
+  foreign.file.meta["calibration"]["scorer"] = "reconstruction";
+  EXPECT_THROW(calibrated_from(foreign, "r.oiad"), Error);
+  // Settings that do not match the stored networks are refused naming the file.
+  model::ModelFile other = model::ModelFile::load(path);
+  other.meta["recseg"]["seg_width"] = 8;
+  try {
+    model::model_from_file(other, "r.oiad");
+    ADD_FAILURE() << "networks of other widths were loaded";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("r.oiad"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

@@ -20,7 +20,9 @@ model::LoadedModel tiny(model::ModelKind kind) {
   c.latent_dim = 4;
   c.disc_layers = 1;
   c.disc_units = 8;
-  return model::LoadedModel{model::DetectorVae(c), {}};
+  model::LoadedModel m;
+  m.net = model::DetectorVae(c);
+  return m;
 }
 
 // A grey image of h x w with a smooth pattern; `spot` adds a bright square at (40, 20).

@@ -180,11 +180,45 @@ void add_train_options(CLI::App* c, train::TrainOptions& t) {
   add_number(c, train::spec::kKlWarmup, t.kl_warmup_epochs);
 }
 
+void add_recseg_options(CLI::App* c, peers::RecSegOptions& o, std::vector<int>& widths, std::string& source,
+                        int64_t& sources) {
+  c->add_option("--recseg-widths", widths,
+                "recseg: base widths of the reconstructive and discriminative networks, REC,SEG (DRAEM: 128,64; "
+                "default: " + std::to_string(o.rec_width) + "," + std::to_string(o.seg_width) + ")")
+      ->delimiter(',')
+      ->expected(2);
+  c->add_option("--recseg-steps", o.steps,
+                "recseg: training steps of " + std::to_string(o.batch_size) +
+                    " images (DRAEM: 700 epochs, about 22,000 steps on an MVTec AD category)")
+      ->capture_default_str();
+  c->add_option("--recseg-filter", o.filter,
+                "recseg: side of the image score's mean filter (odd; 0: 21 scaled from 256 pixels to the input)")
+      ->capture_default_str();
+  c->add_option("--anomaly-source", source,
+                "recseg: where simulated anomalies take their content: openarena (Debian's openarena-081-textures), "
+                "procedural, or a folder or archive (tar, zip) of images")
+      ->capture_default_str();
+  c->add_option("--recseg-sources", sources, "recseg: at most this many anomaly-source images (seeded)")
+      ->capture_default_str();
+}
+
+void apply_recseg_widths(peers::RecSegOptions& o, const std::vector<int>& widths) {
+  if (widths.size() == 2) o.rec_width = widths[0], o.seg_width = widths[1];
+}
+
+void check_anomaly_source(const std::string& source, const char* command) {
+  if (source == "procedural") return;
+  const std::string path = data::texture_set_path(source);
+  OIAD_CHECK_USAGE(std::filesystem::exists(path), command, ": --anomaly-source ", path,
+                   ": no such folder or archive (or use procedural)");
+}
+
 void add_metric_option(CLI::App* c, std::string& metric) {
   c->add_option("--metric", metric,
                 "structure-consistency metric of a detector model: " + choice_list(detect::metric_names()) +
                     " (default " + detect::metric_name(detect::kDefaultMetric) +
-                    "). A VAE or DCAE model has one score, its reconstruction error")
+                    "). A VAE or DCAE model has one score, its reconstruction error; a recseg model its "
+                    "segmentation score")
       ->check(CLI::IsMember(detect::metric_names()));
 }
 

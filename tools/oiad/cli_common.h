@@ -8,6 +8,7 @@
 
 #include "oiad/data/dataset.h"
 #include "oiad/data/split.h"
+#include "oiad/peers/peer_options.h"
 #include "oiad/train/train_options.h"
 #include "oiad/core/option_spec.h"
 #include "oiad/detect/calibration.h"
@@ -108,6 +109,17 @@ std::string preset_values_help(double (*field)(const detect::DetectorOptions&));
 std::string presets_help();
 /// The training flags of TrainOptions (train::spec).
 void add_train_options(CLI::App* c, train::TrainOptions& t);
+
+/// The recseg peer's flags (`train --kind recseg`, `experiment --methods recseg`):
+/// --recseg-widths REC,SEG into `widths` (empty when not given; apply with apply_recseg_widths),
+/// --recseg-steps, --recseg-filter, --anomaly-source, --recseg-sources.
+void add_recseg_options(CLI::App* c, peers::RecSegOptions& o, std::vector<int>& widths, std::string& source,
+                        int64_t& sources);
+void apply_recseg_widths(peers::RecSegOptions& o, const std::vector<int>& widths);
+/// A UsageError when `source` (not "procedural") names no folder or archive
+/// (data::texture_set_path), before any training.
+void check_anomaly_source(const std::string& source, const char* command);
+
 
 /// The values joined with `sep` (help texts list allowed values with it).
 std::string join(const std::vector<std::string>& values, const char* sep = ",");

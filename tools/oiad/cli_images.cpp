@@ -49,7 +49,7 @@ ChosenImages choose_images(const model::LoadedModel& m, const std::string& spec,
     // unchanged: refuse one that changed (and any index out of range). A model trained on
     // images resized to its network (data/resize.h) recorded the resized set's fingerprint.
     const bool tiled = m.file.meta.contains("tiling");
-    const int side = m.net->config.input_size;
+    const int side = m.config().input_size;
     if (!tiled && data::needs_resize(ds, side)) {
       data::Dataset small = data::resized(ds, side);
       c.native = std::move(ds);
@@ -114,7 +114,7 @@ ImageSelection select_images(const model::LoadedModel& m, const std::string& spe
 ImageSelection gather_selection(const model::LoadedModel& m, ChosenImages& c) {
   refuse_tiled(m);
   // Images of mixed sizes or larger than the network come resized to it (data/resize.h).
-  const int side = m.net->config.input_size;
+  const int side = m.config().input_size;
   if (data::needs_resize(c.ds, side)) {
     data::Dataset small = data::resized(c.ds, side);
     if (!c.native) c.native = std::move(c.ds);

@@ -124,7 +124,7 @@ nlohmann::json bench_trained_model(const std::string& path, bool quick) {
   const ImageSelection test = select_images(d.model, "", "test", quick ? 64 : 256);
   const torch::Tensor x = selection_input(d.model, test, false, "test images");
   nlohmann::json j = {{"model", path}, {"images", x.size(0)}, {"scorer", detect::scorer_name(d.scorer)}};
-  if (d.scorer == detect::Scorer::kReconstruction) {
+  if (d.single_score()) {
     // One forward pass per image: nothing to compare with a preset.
     j["score_images_per_s"] = rate([&] { detect::score(d, x); }, t) * double(x.size(0));
     return j;

@@ -77,12 +77,13 @@ detect::DetectorOptions calibration_options(const CalibrateOptions& o) {
 void run_calibrate(const CalibrateOptions& o) {
   detect::DetectorOptions opt = calibration_options(o);
   model::LoadedModel m = model::load_model(o.model);
-  const model::ModelKind kind = m.net->config.kind;
+  const model::ModelKind kind = m.config().kind;
   OIAD_CHECK_USAGE(detect::scorer_of(kind) == detect::Scorer::kStructureConsistency ||
                        (o.morphs.empty() && !o.duplicate_tolerance && !o.placement && !o.radius_step && o.top_k == 0 &&
                         opt.code_selection == detect::CodeSelection::kAll),
-                   "calibrate: ", o.model, " is a ", model::kind_name(kind),
-                   " model, scored by its reconstruction error: the morph-search options apply to detector models");
+                   "calibrate: ", o.model, " is a ", model::kind_name(kind), " model, scored by ",
+                   detect::single_score_text(detect::scorer_of(kind)),
+                   ": the morph-search options apply to detector models");
   const detect::DecisionRule decision =
       apply_decision_flags(detect::preset_decision_for(detect::parse_preset(o.preset), kind), o.decision, "calibrate",
                            /*both_levels=*/true);

@@ -106,30 +106,33 @@ nlohmann::json evaluate_consistency(const detect::CalibratedDetector& d, const t
   return metrics;
 }
 
-// A reconstruction model: its one score, the AUC and the one-sided decision at F.
-nlohmann::json evaluate_reconstruction(const detect::ScoreResult& scored, const std::vector<uint8_t>& labels,
-                                       std::vector<nlohmann::json>& image_metrics) {
+// A reconstruction or segmentation model: its one score (named `name`), the AUC and the
+// one-sided decision at F.
+nlohmann::json evaluate_single(const std::string& name, const detect::ScoreResult& scored,
+                               const std::vector<uint8_t>& labels, std::vector<nlohmann::json>& image_metrics) {
   std::vector<double> sc;
   for (size_t i = 0; i < scored.images.size(); ++i) {
     const auto& im = scored.images[i];
     sc.push_back(im.score);
-    image_metrics[i]["reconstruction"] = {{"score", im.score}, {"p_value", json_number(im.p_value)}};
+    image_metrics[i][name] = {{"score", im.score}, {"p_value", json_number(im.p_value)}};
   }
   const double f = scored.plan.decision.fpr;
   const auto p = eval::threshold_point(f, sc, scored.plan.threshold, labels);
   const nlohmann::json one = {{"fpr", f}, {"threshold", scored.plan.threshold}, {"tp", p.tp}, {"tn", p.tn}, {"acc", p.acc}};
   nlohmann::json decision = {{"rule", "one-sided"}, {"fpr", f}, {"tp", p.tp}, {"tn", p.tn}, {"acc", p.acc}};
-  return {{"reconstruction", {{"auc", eval::roc_auc(sc, labels)}, {"one_sided", one}, {"decision", decision}}}};
+  return {{name, {{"auc", eval::roc_auc(sc, labels)}, {"one_sided", one}, {"decision", decision}}}};
 }
 
 void run_evaluate(const EvaluateOptions& o) {
   OIAD_CHECK_USAGE(!o.decision.rule, "evaluate: reports every rule; set their levels with --alpha and --fpr");
   check_can_write_folder("evaluate", o.out);
   detect::CalibratedDetector d = detect::load_detector(o.model, true);
-  const bool reconstruction = d.scorer == detect::Scorer::kReconstruction;
-  OIAD_CHECK_USAGE(!reconstruction || !o.decision.alpha, "evaluate: ", o.model, " is a ",
-                   model::kind_name(d.model.net->config.kind),
-                   " model, decided by the one-sided rule on its reconstruction error: --alpha does not apply");
+  // Reconstruction and segmentation models: one score, named after the scorer.
+  const bool single = d.single_score();
+  const std::string single_name = detect::scorer_name(d.scorer);
+  OIAD_CHECK_USAGE(!single || !o.decision.alpha, "evaluate: ", o.model, " is a ",
+                   model::kind_name(d.model.config().kind), " model, decided by the one-sided rule on ",
+                   detect::single_score_text(d.scorer), ": --alpha does not apply");
   const detect::DecisionRule levels =
       apply_decision_flags(d.default_decision(), o.decision, "evaluate", /*both_levels=*/true);
   ChosenImages chosen = choose_images(d.model, "", "test", o.sample);
@@ -149,7 +152,7 @@ void run_evaluate(const EvaluateOptions& o) {
   // Detector models: every metric's consistencies come from one pass (scored here under the
   // paper rule at α; the other rules are computed from them below).
   detect::ScoreOptions so;
-  if (reconstruction) {
+  if (single) {
     so.decision.fpr = levels.fpr;
   } else {
     so.decision.rule = detect::rule_name(detect::Rule::kPaper);
@@ -160,7 +163,7 @@ void run_evaluate(const EvaluateOptions& o) {
   if (launch().distributed() && launch().rank != 0) return;  // rank 0 reports
   const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
   std::vector<uint8_t> labels(s.labels.begin(), s.labels.end());
-  const std::string kind = model::kind_name(d.model.net->config.kind);
+  const std::string kind = model::kind_name(d.model.config().kind);
   nlohmann::json res = {{"model", o.model},
                         {"kind", kind},
                         {"scorer", detect::scorer_name(d.scorer)},
@@ -172,27 +175,27 @@ void run_evaluate(const EvaluateOptions& o) {
                         {"fpr", levels.fpr},
                         {"score_seconds", secs},
                         {"images_per_s", double(s.n) / std::max(secs, 1e-9)}};
-  if (!reconstruction) {
+  if (!single) {
     res["alpha"] = levels.alpha;
     res["preset"] = detect::preset_name(d.detector->options().preset);
     res["morphs"] = d.detector->options().morphs;
     res["codes_scored"] = d.calibration.codes.size();
   }
   // The paper's Table II AUC of this kind of model for this data set and class, where it has one.
-  const double paper = experiment::paper_auc(res["dataset"], res["normal_class"], reconstruction ? kind : "oiad");
+  const double paper = experiment::paper_auc(res["dataset"], res["normal_class"], single ? kind : "oiad");
   if (!std::isnan(paper)) res["paper_auc"] = paper;
   std::vector<nlohmann::json> image_metrics(scored.images.size(), nlohmann::json::object());
-  res["metrics"] = reconstruction ? evaluate_reconstruction(scored, labels, image_metrics)
-                                  : evaluate_consistency(d, x, scored.images, labels, levels, image_metrics);
+  res["metrics"] = single ? evaluate_single(single_name, scored, labels, image_metrics)
+                          : evaluate_consistency(d, x, scored.images, labels, levels, image_metrics);
   if (so.change_maps) {
     // The map's measures join the entry of the score it belongs to: the local metric's, or
-    // the reconstruction error's.
+    // the reconstruction error's or segmentation score's.
     const nlohmann::json pm = experiment::pixel_measures(chosen.ds, native, chosen.part, scored.change_maps);
-    if (pm.is_object()) res["metrics"][reconstruction ? "reconstruction" : "local"].update(pm);
+    if (pm.is_object()) res["metrics"][single ? single_name : "local"].update(pm);
   }
   if (o.record) {
     // The AUCs go into the model file (the service's model card shows them).
-    const std::string main_metric = reconstruction ? "reconstruction" : "ssim";
+    const std::string main_metric = single ? single_name : "ssim";
     nlohmann::json aucs = nlohmann::json::object();
     for (const auto& [name, mj] : res["metrics"].items()) aucs[name] = mj["auc"];
     model::ModelFile file = d.model.file;

@@ -64,18 +64,14 @@ void run_experiment_command(ExperimentCliOptions o, const std::string& command) 
     throw UsageError(std::string("experiment: --transforms-set: ") + e.what());
   }
   if (!o.transforms_net.empty()) o.exp.transforms.depth = o.transforms_net[0], o.exp.transforms.widen = o.transforms_net[1];
-  if (!o.recseg_widths.empty()) o.exp.recseg.rec_width = o.recseg_widths[0], o.exp.recseg.seg_width = o.recseg_widths[1];
+  apply_recseg_widths(o.exp.recseg, o.recseg_widths);
   o.exp.read_images = [](const std::string& source, int side, int channels, int64_t limit, uint64_t seed) {
     return data::read_image_collection(data::texture_set_path(source), side, channels, limit, seed);
   };
   experiment::check_options(o.exp);
   // recseg reads its anomaly sources when it starts training, after the other methods: a
   // missing set is refused now, not an hour later.
-  if (experiment::uses_method(o.exp, "recseg") && o.exp.recseg_source != "procedural") {
-    const std::string sources = data::texture_set_path(o.exp.recseg_source);
-    OIAD_CHECK_USAGE(std::filesystem::exists(sources), "experiment: --anomaly-source ", sources,
-                     ": no such folder or archive (or use procedural)");
-  }
+  if (experiment::uses_method(o.exp, "recseg")) check_anomaly_source(o.exp.recseg_source, "experiment");
   if (!o.exp.configuration_only) check_can_write_folder(command.c_str(), o.exp.out);
   o.exp.log = [](const std::string& s) {
     char t[16];
@@ -144,25 +140,7 @@ void add_experiment_command(CLI::App& app, Runner& run, const std::string& comma
   c->add_option("--transforms-score", e.transforms.score, "transforms: dirichlet (GEOM) or logprob")
       ->check(CLI::IsMember({"dirichlet", "logprob"}))
       ->capture_default_str();
-  const auto& rs = e.recseg;
-  c->add_option("--recseg-widths", o->recseg_widths,
-                "recseg: base widths of the reconstructive and discriminative networks, REC,SEG (DRAEM: 128,64; "
-                "default: " + std::to_string(rs.rec_width) + "," + std::to_string(rs.seg_width) + ")")
-      ->delimiter(',')
-      ->expected(2);
-  c->add_option("--recseg-steps", e.recseg.steps,
-                "recseg: training steps of " + std::to_string(rs.batch_size) +
-                    " images (DRAEM: 700 epochs, about 22,000 steps on an MVTec AD category)")
-      ->capture_default_str();
-  c->add_option("--recseg-filter", e.recseg.filter,
-                "recseg: side of the image score's mean filter (odd; 0: 21 scaled from 256 pixels to the input)")
-      ->capture_default_str();
-  c->add_option("--anomaly-source", e.recseg_source,
-                "recseg: where simulated anomalies take their content: openarena (Debian's openarena-081-textures), "
-                "procedural, or a folder or archive (tar, zip) of images")
-      ->capture_default_str();
-  c->add_option("--recseg-sources", e.recseg_sources, "recseg: at most this many anomaly-source images (seeded)")
-      ->capture_default_str();
+  add_recseg_options(c, e.recseg, o->recseg_widths, e.recseg_source, e.recseg_sources);
   c->add_option("--holdout", e.holdout_fraction, "share of each label of the test part held out for the baselines")
       ->capture_default_str();
   c->add_option("--holdout-max", e.holdout_max, "at most this many holdout images")->capture_default_str();

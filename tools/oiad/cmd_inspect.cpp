@@ -56,8 +56,8 @@ void run_inspect(const InspectOptions& o) {
                      "a morph strip (--out) is of one network-size image");
     const detect::TileCalibration t = detect::tile_calibration(d.model, o.model);
     data::DecodedImage img = data::read_image_file(o.image);
-    OIAD_CHECK_USAGE(img.channels == d.model.net->config.channels, o.image, ": ", img.channels,
-                     " channel(s), the model expects ", d.model.net->config.channels);
+    OIAD_CHECK_USAGE(img.channels == d.model.config().channels, o.image, ": ", img.channels,
+                     " channel(s), the model expects ", d.model.config().channels);
     const data::ImageView v{img.channels, img.height, img.width, img.chw.data(), nullptr};
     const detect::TiledScore r = detect::score_tiled(d, t, v, t.fpr, true);
     report::write_change_map(o.map, img.chw.data(), img.channels, img.height, img.width, r.map.data(), 1);
@@ -72,11 +72,11 @@ void run_inspect(const InspectOptions& o) {
                         .dump());
     return;
   }
-  const bool reconstruction = d.scorer == detect::Scorer::kReconstruction;
-  OIAD_CHECK_USAGE(!reconstruction || o.out.empty(), "inspect: ", o.model, " is a ",
-                   model::kind_name(d.model.net->config.kind),
-                   " model, scored by its reconstruction error: it has no morph strip (--out); --map shows its "
-                   "per-pixel error");
+  const bool single = d.single_score();  // reconstruction and segmentation models
+  OIAD_CHECK_USAGE(!single || o.out.empty(), "inspect: ", o.model, " is a ", model::kind_name(d.model.config().kind),
+                   " model, scored by ", detect::single_score_text(d.scorer),
+                   ": it has no morph strip (--out); --map shows its ",
+                   d.scorer == detect::Scorer::kSegmentation ? "segmentation map" : "per-pixel error");
   detect::ScoreOptions so;
   so.metric = metric_flag(o.metric);
   so.change_maps = !o.map.empty();
@@ -84,7 +84,7 @@ void run_inspect(const InspectOptions& o) {
   ImageSelection s = read_image_files({o.image});
   auto x = selection_input(d.model, s, o.resize, o.image);
   nlohmann::json r;
-  if (!reconstruction) {
+  if (!single) {
     const detect::MorphStrip strip = detect::morph_strip(d, x, so.metric.value_or(detect::Metric::kSsim),
                                                          d.calibration.alpha, o.codes, o.morphs_shown);
     r = strip.to_json();
@@ -93,14 +93,15 @@ void run_inspect(const InspectOptions& o) {
   r["image"] = o.image;
   if (!o.map.empty()) {
     // The map comes from the scoring pass: the local metric's (detector models, scored under
-    // the paper rule at the calibration's α as the strip is) or the per-pixel error.
-    if (!reconstruction) {
+    // the paper rule at the calibration's α as the strip is), the per-pixel error or the
+    // segmentation map.
+    if (!single) {
       so.metric = detect::Metric::kLocal;
       so.decision.rule = detect::rule_name(detect::Rule::kPaper);
       so.decision.alpha = d.calibration.alpha;
     }
     const detect::ScoreResult scored = detect::score(d, x, so);
-    if (reconstruction) r["score"] = scored.images[0].score, r["anomalous"] = scored.images[0].anomalous;
+    if (single) r["score"] = scored.images[0].score, r["anomalous"] = scored.images[0].anomalous;
     const torch::Tensor m = scored.change_maps[0].contiguous();
     const auto [stored_h, stored_w] = model::stored_image_size(d.model);
     if (s.height != stored_h || s.width != stored_w) {

@@ -64,8 +64,8 @@ int run_score_tiled(const ScoreOptions& o, const detect::CalibratedDetector& d) 
   } else {
     for (const std::string& p : o.images) {
       files.push_back(data::read_image_file(p));
-      OIAD_CHECK_USAGE(files.back().channels == d.model.net->config.channels, p, ": ", files.back().channels,
-                       " channel(s), the model expects ", d.model.net->config.channels);
+      OIAD_CHECK_USAGE(files.back().channels == d.model.config().channels, p, ": ", files.back().channels,
+                       " channel(s), the model expects ", d.model.config().channels);
       ids.push_back(p);
       labels.push_back(-1);
     }

@@ -1,6 +1,8 @@
-// oiad train: trains a Detector-VAE (or a VAE / DCAE baseline) on the normal class.
+// oiad train: trains a Detector-VAE (or a VAE / DCAE baseline, or the recseg peer) on the
+// normal class.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <cmath>
@@ -13,12 +15,15 @@
 #include "commands.h"
 #include "oiad/core/error.h"
 #include "oiad/core/runtime.h"
+#include "oiad/data/readers.h"
+#include "oiad/data/registry.h"
 #include "oiad/data/split.h"
 #include "oiad/dist/group.h"
 #include "oiad/detect/pipeline.h"
 #include "oiad/model/config.h"
 #include "oiad/model/model_io.h"
 #include "oiad/model/preprocess.h"
+#include "oiad/peers/recseg.h"
 #include "oiad/workflow/train_job.h"
 
 namespace oiad::cli {
@@ -44,7 +49,41 @@ struct TrainCliOptions {
   std::string preset = detect::preset_name(detect::Preset::kDefault);
   DecisionFlags decision;  // stored with the calibration (the preset's unless given)
   train::TrainOptions train;
+  // --kind recseg: its settings and anomaly sources (cli_common.h, add_recseg_options)
+  peers::RecSegOptions recseg;
+  std::vector<int> recseg_widths;
+  std::string anomaly_source = "openarena";
+  int64_t anomaly_sources = 2000;
+  std::vector<std::string> given;  // the flags given on the command line
 };
+
+// At most `limit` anomaly-source images (seeded choice) at side x side and `channels`:
+// procedural ones, or read from the texture set / folder / archive `source`.
+peers::AnomalySources read_anomaly_sources(const std::string& source, int side, int channels, int64_t limit,
+                                           uint64_t seed) {
+  if (source == "procedural")
+    return peers::procedural_sources(channels, side, int(std::min<int64_t>(limit, 100000)), seed);
+  return peers::sources_from_pixels(
+      data::read_image_collection(data::texture_set_path(source), side, channels, limit, seed), channels, side, source);
+}
+
+bool given(const TrainCliOptions& o, const std::string& flag) {
+  return std::find(o.given.begin(), o.given.end(), flag) != o.given.end();
+}
+
+// Flags of one family of kinds given for another are refused, not ignored.
+void check_kind_flags(const TrainCliOptions& o, model::ModelKind kind) {
+  static const std::vector<std::string> kNetwork = {"--latent-dim", "--gamma", "--eta",        "--kl-weight",
+                                                    "--recon",      "--epochs", "--batch-size", "--lr",
+                                                    "--disc-lr",    "--kl-warmup",  "--resume"};
+  static const std::vector<std::string> kRecSeg = {"--recseg-widths", "--recseg-steps", "--recseg-filter",
+                                                   "--anomaly-source", "--recseg-sources"};
+  const bool recseg = kind == model::ModelKind::kRecSeg;
+  for (const std::string& f : recseg ? kNetwork : kRecSeg)
+    OIAD_CHECK_USAGE(!given(o, f), "train: ", f, " does not apply to --kind ", model::kind_name(kind),
+                     recseg ? " (recseg trains --recseg-steps steps; its flags are --recseg-*, --anomaly-source)"
+                            : " (it is a flag of --kind recseg)");
+}
 
 void run_train(TrainCliOptions o) {
   OIAD_CHECK_USAGE(!o.out.empty(), "train: --out FILE is required");
@@ -67,11 +106,19 @@ void run_train(TrainCliOptions o) {
                    " does not split evenly over ", launch().world_size, " ranks (the batch is the whole group's)");
   o.tile.resolve(o.input_size, o.input_size_given, "train");
   OIAD_CHECK_USAGE(o.metric.empty() || o.tile.side > 0, "train: --metric chooses the tiles' score (with --tile)");
+  const model::ModelKind kind = model::parse_kind(o.kind);
+  check_kind_flags(o, kind);
+  if (kind == model::ModelKind::kRecSeg) {
+    apply_recseg_widths(o.recseg, o.recseg_widths);
+    peers::check_recseg_options(o.recseg, o.anomaly_source, o.anomaly_sources, "train");
+    check_anomaly_source(o.anomaly_source, "train");
+    OIAD_CHECK_USAGE(!launch().distributed(), "train: a recseg model trains on one process");
+  }
   SplitData sd = load_split_data(o.data, o.normal_class, o.protocol, o.seed, o.limit, o.defects);
   workflow::TrainJob job;
   job.split = sd.split;
   model::ModelConfig& cfg = job.config;
-  cfg = model::ModelConfig::defaults(model::parse_kind(o.kind), sd.dataset.channels, o.input_size);
+  cfg = model::ModelConfig::defaults(kind, sd.dataset.channels, o.input_size);
   if (o.latent_dim) cfg.latent_dim = *o.latent_dim;
   if (cfg.kind == model::ModelKind::kDetectorVae) cfg.gamma = o.gamma ? *o.gamma : detect::preset_gamma(preset);
   else if (o.gamma) cfg.gamma = *o.gamma;
@@ -101,6 +148,22 @@ void run_train(TrainCliOptions o) {
     job.train.group = group.get();
     if (group->rank() != 0) job.train.verbose = false;
   }
+  if (kind == model::ModelKind::kRecSeg) {
+    job.recseg = o.recseg;
+    job.anomaly_sources = read_anomaly_sources(o.anomaly_source, cfg.input_size, cfg.channels, o.anomaly_sources, o.seed);
+    const workflow::TrainJobResult r = workflow::run_train_job(sd.dataset, job);
+    print_json_line(nlohmann::json{{"model", o.out},
+                                   {"kind", model::kind_name(cfg.kind)},
+                                   {"steps", o.recseg.steps},
+                                   {"train_seconds", r.train_seconds},
+                                   {"final_loss", r.recseg.loss.empty() ? nlohmann::json(nullptr)
+                                                                        : nlohmann::json(r.recseg.loss.back())},
+                                   {"anomaly_sources", {{"name", job.anomaly_sources.name},
+                                                        {"images", job.anomaly_sources.images.size(0)}}},
+                                   {"calibration", r.calibration}}
+                        .dump());
+    return;
+  }
   const workflow::TrainJobResult r = workflow::run_train_job(sd.dataset, job);
   if (group && group->rank() != 0) return;
   const auto& last = r.state.history.back();
@@ -118,12 +181,14 @@ void run_train(TrainCliOptions o) {
 
 void add_train_command(CLI::App& app, Runner& run) {
   auto o = std::make_shared<TrainCliOptions>();
-  CLI::App* c = app.add_subcommand("train", "train a Detector-VAE (or a VAE / DCAE baseline) on the normal class");
+  CLI::App* c = app.add_subcommand(
+      "train", "train a Detector-VAE (or a VAE / DCAE baseline, or the DRAEM-type recseg peer) on the normal class");
   allow_distributed(c);
   add_data_option(c, o->data, "the data set")->required();
   add_split_options(c, o->normal_class, o->protocol, o->defects);
   auto* kind = add_choice(c, "--kind", o->kind, model::kind_names(),
-                          "what to train: detector (the Detector-VAE), or a baseline");
+                          "what to train: detector (the Detector-VAE), a baseline (vae, dcae), or recseg (the "
+                          "DRAEM-type peer, scored by its segmentation map; --recseg-* and --anomaly-source set it)");
   // Every other command's --model is a model file; here it used to be the kind.
   c->add_option("--model", o->kind_alias, "deprecated: the old name of --kind")
       ->check(CLI::IsMember(model::kind_names()))
@@ -151,15 +216,18 @@ void add_train_command(CLI::App& app, Runner& run) {
              "reconstruction loss (default: " + model::reconstruction_name(model::ModelConfig{}.reconstruction) +
                  ", the paper's)");
   c->add_flag("--resume", o->resume, "continue from FILE.ckpt written by an interrupted run");
+  add_recseg_options(c, o->recseg, o->recseg_widths, o->anomaly_source, o->anomaly_sources);
   add_preset_option(c, o->preset, "detector preset: " + presets_help());
   add_decision_flags(c, o->decision, "the default decision stored with the calibration (default: the preset's)");
   c->add_flag("!--no-calibrate", o->calibrate, "skip calibration on VAL after training");
   c->add_option("--out", o->out, "model file to write")->required();
-  c->callback([&run, o, kind, input_size] {
-    run = [o, kind, input_size] {
+  c->callback([&run, o, kind, input_size, c] {
+    run = [o, kind, input_size, c] {
       TrainCliOptions opts = *o;
       opts.kind_given = kind->count() > 0;
       opts.input_size_given = input_size->count() > 0;
+      for (const CLI::Option* op : c->get_options())
+        if (op->count() > 0) opts.given.push_back(op->get_name());
       run_train(opts);
       return 0;
     };

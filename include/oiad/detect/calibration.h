@@ -186,16 +186,22 @@ double conformal_p_value(const std::vector<double>& val_sorted, double s);
 /// keeps the VAL images' errors; its rule is the one-sided one: an image is anomalous when
 /// its error exceeds the (1 - f)-fractile of VAL's, so f is the share of normal VAL images
 /// flagged, as for the detector's one-sided rule.
+/// The calibration of a model with one score per image: a reconstruction error (VAE, DCAE)
+/// or a segmentation score (recseg).
 struct ReconstructionCalibration {
-  std::vector<double> val_sorted;  ///< VAL reconstruction errors, ascending
+  std::string scorer = "reconstruction";  ///< "reconstruction" or "segmentation"
+  std::vector<double> val_sorted;  ///< VAL scores, ascending
   double fpr = 0.05;               ///< the default decision's f
   /// The (1 - f)-fractile of the VAL errors.
   double threshold(double f) const;
   double p_value(double s) const { return conformal_p_value(val_sorted, s); }
   /// {"scorer": "reconstruction", "rule": "one-sided", "fpr", "n_val", "val_reconstruction"}
+  /// (a segmentation calibration: "scorer": "segmentation" and "val_scores").
   nlohmann::json to_json() const;
   /// Throws Error naming the field that is missing, unsorted or out of range.
   static ReconstructionCalibration from_json(const nlohmann::json& j);
+  /// The key of the VAL scores: "val_reconstruction" or "val_scores".
+  const char* values_key() const;
 };
 
 /// Monte-Carlo noise of one code's structure consistency against its spread over images,

@@ -22,26 +22,33 @@ namespace oiad::detect {
 /// How a model scores images. A Detector-VAE by OIAD's structure consistency (the detector,
 /// Sec. III.D); the VAE and DCAE baselines by the reconstruction error of the decoded mean
 /// code (model::reconstruction_error, their training loss's L_R), as `oiad experiment`
-/// reports them in Table II: one forward pass per image.
-enum class Scorer { kStructureConsistency, kReconstruction };
+/// reports them in Table II: one forward pass per image; the DRAEM-type recseg by the highest
+/// value of its mean-filtered segmentation map (peers::RecSeg::score), one pass as well.
+/// The last two have one score per image and decide by the one-sided rule on it.
+enum class Scorer { kStructureConsistency, kReconstruction, kSegmentation };
 Scorer scorer_of(model::ModelKind kind);
-/// "structure-consistency", "reconstruction": the "scorer" of `oiad model info` and the model card.
+/// "structure-consistency", "reconstruction", "segmentation": the "scorer" of `oiad model
+/// info` and the model card; also the score's name for the last two.
 std::string scorer_name(Scorer s);
+/// What the one score of a reconstruction or segmentation model is, in words (for messages).
+std::string single_score_text(Scorer s);
 
 /// A model with its scorer and (when present) its calibration: for a Detector-VAE the
-/// detector and its Calibration, for a VAE or DCAE the VAL reconstruction errors.
+/// detector and its Calibration, for a VAE, DCAE or recseg the VAL images' scores.
 struct CalibratedDetector {
   model::LoadedModel model;
   Scorer scorer = Scorer::kStructureConsistency;
   std::unique_ptr<Detector> detector;        ///< structure-consistency models
   Calibration calibration;                   ///< structure-consistency models
-  ReconstructionCalibration reconstruction;  ///< reconstruction models
+  ReconstructionCalibration reconstruction;  ///< reconstruction and segmentation models
   bool calibrated = false;
 
-  /// The decision stored with the calibration (reconstruction models: one-sided at their f).
+  /// Whether the model has one score per image (reconstruction and segmentation scorers).
+  bool single_score() const { return scorer != Scorer::kStructureConsistency; }
+  /// The decision stored with the calibration (single-score models: one-sided at their f).
   DecisionRule default_decision() const;
-  /// Whether scoring can return change maps: the local metric's (detector) or the per-pixel
-  /// squared error (reconstruction models, always).
+  /// Whether scoring can return change maps: the local metric's (detector), the per-pixel
+  /// squared error (reconstruction models, always) or the segmentation map (recseg, always).
   bool has_change_maps() const;
   /// The metrics a request may name: those the calibration holds (none for a reconstruction
   /// model, whose one score is its reconstruction error).
@@ -51,7 +58,9 @@ struct CalibratedDetector {
 /// What `oiad model info` prints (and the Python module's Model.info): {"model": path,
 /// "format_version", "kind", "config", "dataset", "normal_class", "normal_class_name",
 /// "protocol", "seed", "preprocessing" (those stored), "precision", "epochs", "final" (the last
-/// epoch's losses), "calibrated", and for a calibrated model "calibration": the scored codes,
+/// epoch's losses; a recseg model: "recseg" (its settings), "steps", "train_seconds" and
+/// "final" the last logged value of each loss term, no precision), "calibrated", and for a
+/// calibrated model "calibration": the scored codes,
 /// the settings that chose them, the default decision and the metrics with one-sided scores,
 /// and "evaluation" when `oiad evaluate --record` stored one}.
 nlohmann::json model_info(const model::LoadedModel& lm, const std::string& path);
@@ -69,7 +78,7 @@ CalibratedDetector load_detector(const std::string& path, bool require_calibrati
 /// calibration of whole images (meta["tiling"], detect/tiling.h) are dropped, being of the
 /// previous calibration. With `val_values`, also returns each VAL image's consistencies.
 /// `pass` computes the VAL consistencies (default: Detector::consistency_in_blocks).
-/// A reconstruction model (VAE, DCAE) stores its VAL reconstruction errors instead
+/// A reconstruction or segmentation model (VAE, DCAE, recseg) stores its VAL scores instead
 /// (ReconstructionCalibration; `options`, `val_values` and `pass` do not apply), and only
 /// the one-sided rule: another rule in `decision` is a UsageError.
 void calibrate_into(model::LoadedModel& m, const DetectorOptions& options, const torch::Tensor& val_images,
@@ -118,6 +127,12 @@ DecisionRule preset_decision_for(Preset preset, model::ModelKind kind);
 /// squared error of the reconstruction summed over channels, (N, S, S).
 std::vector<double> reconstruction_scores(model::DetectorVae net, const torch::Tensor& images,
                                           int64_t block = kCalibrationBlock, torch::Tensor* maps = nullptr);
+
+/// The one score per image of a reconstruction or segmentation model (reconstruction_scores,
+/// or peers::RecSeg::score with its segmentation maps), in blocks of `block` images; with
+/// `maps`, also their maps (N, S, S). A detector model is an error.
+std::vector<double> single_scores(const model::LoadedModel& m, const torch::Tensor& images,
+                                  int64_t block = kCalibrationBlock, torch::Tensor* maps = nullptr);
 
 struct ImageScore {
   double score = 0;

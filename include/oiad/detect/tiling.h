@@ -19,11 +19,11 @@
 namespace oiad::detect {
 
 /// What a tiled model stores as meta["tiling"]: the tile geometry, the tile score (the plan
-/// the tiles are scored under: metric, or "reconstruction", and the rule at its level) and
+/// the tiles are scored under: metric, or "reconstruction" / "segmentation", and the rule at its level) and
 /// the VAL images' scores (max over their tiles), ascending.
 struct TileCalibration {
   int side = 0, stride = 0;
-  std::string score_name;        ///< the tiles' score: a metric name, or "reconstruction"
+  std::string score_name;        ///< the tiles' score: a metric name, "reconstruction" or "segmentation"
   DecisionRule tile_rule;        ///< the rule (and level) of the tiles' scores
   std::vector<double> val_sorted;
   double fpr = 0.05;             ///< the default decision's f

@@ -15,10 +15,11 @@ enum class ModelKind {
   kDetectorVae,  ///< β-VAE + TC discriminator + learned prior precisions (eq. 9)
   kVae,          ///< plain VAE baseline: γ = 0, fixed N(0, I) prior, KL weight 1
   kDcae,         ///< deterministic convolutional autoencoder baseline (DCGAN-like)
+  kRecSeg,       ///< the DRAEM-type peer: reconstructive + discriminative network (peers/recseg.h)
 };
 std::string kind_name(ModelKind k);
 ModelKind parse_kind(const std::string& s);  ///< one of kind_names()
-/// "detector", "vae", "dcae": the allowed values of `oiad train --kind`.
+/// "detector", "vae", "dcae", "recseg": the allowed values of `oiad train --kind`.
 const std::vector<std::string>& kind_names();
 
 enum class Reconstruction {
@@ -80,6 +81,8 @@ struct ModelConfig {
 
   /// Paper defaults for a kind and an image shape (20 or 40 codes, 128 or 512 units).
   static ModelConfig defaults(ModelKind kind, int channels, int input_size);
+  /// Every field; for recseg only kind, channels and input_size (its networks' settings are
+  /// the model file's "recseg" object, peers::RecSegOptions).
   nlohmann::json to_json() const;
   static ModelConfig from_json(const nlohmann::json& j);
   /// The config stored in a model file's metadata (its "config" object); Error when absent.

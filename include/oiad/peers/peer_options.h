@@ -103,4 +103,10 @@ struct RecSegOptions {
   uint64_t seed = 0;
 };
 
+/// Refuses settings out of range (UsageError starting with `command` and naming the flag:
+/// --recseg-widths, --recseg-steps, --recseg-filter, --recseg-sources, --anomaly-source), for
+/// `sources` anomaly-source images read from `source`.
+void check_recseg_options(const RecSegOptions& o, const std::string& source, int64_t sources,
+                          const std::string& command);
+
 }  // namespace oiad::peers

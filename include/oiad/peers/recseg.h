@@ -27,60 +27,25 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "oiad/core/random.h"
+#include "oiad/model/segmenter.h"
 #include "oiad/peers/peer_options.h"
 
 namespace oiad::peers {
 
-/// Two 3x3 convolutions, each followed by batch norm and ReLU.
-struct ConvBlockImpl : torch::nn::Module {
-  ConvBlockImpl(int64_t in, int64_t out);
-  torch::Tensor forward(torch::Tensor x);
-  torch::nn::Sequential body{nullptr};
-};
-TORCH_MODULE(ConvBlock);
-
-/// Bilinear 2x upsampling (corners aligned), a 3x3 convolution, batch norm and ReLU.
-struct UpBlockImpl : torch::nn::Module {
-  UpBlockImpl(int64_t in, int64_t out);
-  torch::Tensor forward(torch::Tensor x);
-  torch::nn::Sequential body{nullptr};
-};
-TORCH_MODULE(UpBlock);
-
-/// R: ConvBlocks of widths w, 2w, 4w, 8w, 8w, ... (depth + 1 blocks) with 2x2 max pooling
-/// between them, then per level an UpBlock and a ConvBlock back to w, and a 3x3 convolution to
-/// C channels (no activation).
-struct ReconstructiveNetImpl : torch::nn::Module {
-  ReconstructiveNetImpl(int channels, int width, int depth);
-  torch::Tensor forward(torch::Tensor x);
-  std::vector<ConvBlock> down, up_conv;
-  std::vector<UpBlock> up;
-  torch::nn::Conv2d out{nullptr};
-};
-TORCH_MODULE(ReconstructiveNet);
-
-/// D: a U-Net over 2C input channels: ConvBlocks of widths w, 2w, 4w, 8w, 8w, ... (depth + 1),
-/// max pooling between them; per level an UpBlock, concatenation with the encoder's block of
-/// that level, a ConvBlock; a 3x3 convolution to 2 channels (logits of normal, anomalous).
-struct DiscriminativeNetImpl : torch::nn::Module {
-  DiscriminativeNetImpl(int channels, int width, int depth);
-  torch::Tensor forward(torch::Tensor x);
-  std::vector<ConvBlock> down, up_conv;
-  std::vector<UpBlock> up;
-  torch::nn::Conv2d out{nullptr};
-};
-TORCH_MODULE(DiscriminativeNet);
-
-/// Widths of the level-k blocks: width · min(2^k, 8).
-int64_t level_width(int width, int level);
-/// The poolings of R and D for an S-pixel input: min(4, log2(S / 4)) and min(5, log2(S / 4))
-/// (DRAEM at 256: 4 and 5).
-int reconstructive_depth(int side);
-int discriminative_depth(int side);
+// The networks and their scoring are model::Segmenter's (model/segmenter.h); RecSeg trains one.
+using model::ConvBlock;
+using model::DiscriminativeNet;
+using model::ReconstructiveNet;
+using model::UpBlock;
+using model::discriminative_depth;
+using model::level_width;
+using model::reconstructive_depth;
 
 /// 2-D Perlin noise of side x side pixels on a grid of res_y x res_x cells (each dividing
 /// side): random unit gradients at the (res + 1)² grid points, the quintic fade 6t⁵ − 15t⁴ +
@@ -127,6 +92,14 @@ struct AnomalySources {
 /// scales per channel, scaled to [0, 1], with random stripes or blobs of one level.
 AnomalySources procedural_sources(int channels, int side, int count, uint64_t seed);
 
+/// Anomaly sources from 8-bit pixels of whole (channels, side, side) images, row-major
+/// (data::read_image_collection's layout); `name` says where they came from.
+AnomalySources sources_from_pixels(const std::vector<uint8_t>& pixels, int channels, int side, const std::string& name);
+
+/// The settings as a model file stores them (its "recseg" object; model_io.h reads the
+/// widths and filter back).
+nlohmann::json recseg_options_to_json(const RecSegOptions& o);
+
 struct RecSegHistory {
   std::vector<double> loss, l2, ssim, focal;  ///< mean per block of steps (one per log line)
   double seconds = 0;
@@ -141,29 +114,31 @@ class RecSeg {
   RecSegHistory fit(const torch::Tensor& x, const AnomalySources& sources,
                     const std::function<void(int, int, double)>& progress = {});
   /// The anomaly maps (N, S, S) float32: D's probability of the anomalous class.
-  torch::Tensor maps(const torch::Tensor& x) const;
+  torch::Tensor maps(const torch::Tensor& x) const { return net_->maps(x); }
   /// Image scores (N,) float64: the highest value of the mean-filtered map. With `maps_out`,
   /// also the maps.
-  torch::Tensor score(const torch::Tensor& x, torch::Tensor* maps_out = nullptr) const;
+  torch::Tensor score(const torch::Tensor& x, torch::Tensor* maps_out = nullptr) const {
+    return net_->score(x, maps_out);
+  }
   /// The mean filter's side (odd): options.filter, or the odd number nearest 21 · S / 256
   /// (at least 3).
-  int filter_side() const;
+  int filter_side() const { return net_->filter_side(); }
   const RecSegOptions& options() const { return opt_; }
-  int input_size() const { return input_size_; }
+  int input_size() const { return net_->shape().input_size; }
+  int channels() const { return net_->shape().channels; }
   /// Seconds the last fit took (stored with the model: a loaded model's own fit).
-  double trained_seconds() const { return trained_seconds_; }
+  double trained_seconds() const { return net_->trained_seconds(); }
+  /// The trained networks (what a recseg model file holds, model::save_segmenter).
+  const std::shared_ptr<model::Segmenter>& segmenter() const { return net_; }
 
-  /// Writes / reads both networks (a LibTorch archive).
+  /// Writes / reads both networks (a LibTorch archive; save writes atomically). A file made
+  /// for other channels, input, widths or filter is refused naming it.
   void save(const std::string& path) const;
   void load(const std::string& path);
 
  private:
-  void check_images(const torch::Tensor& x, const char* what) const;
-  int channels_, input_size_;
   RecSegOptions opt_;
-  mutable ReconstructiveNet rec_{nullptr};
-  mutable DiscriminativeNet seg_{nullptr};
-  double trained_seconds_ = 0;
+  std::shared_ptr<model::Segmenter> net_;
 };
 
 }  // namespace oiad::peers

@@ -14,6 +14,7 @@
 #include "oiad/detect/detector_options.h"
 #include "oiad/model/config.h"
 #include "oiad/model/model_io.h"
+#include "oiad/peers/recseg.h"
 #include "oiad/train/trainer.h"
 
 namespace oiad::workflow {
@@ -51,11 +52,20 @@ struct TrainJob {
   uint64_t seed = 0;
   /// Called after each epoch (once its checkpoint is written); may throw to stop training.
   std::function<void(const TrainState&)> on_epoch;
+  /// A recseg model (config.kind kRecSeg): its settings (the seed is `seed` above) and the
+  /// images its simulated anomalies take their content from, at the network's side and the
+  /// data's channels. It trains `recseg.steps` steps (not `train`'s epochs), writes no
+  /// checkpoints (no resume), runs on one process, and calibrates its one score on VAL.
+  peers::RecSegOptions recseg;
+  peers::AnomalySources anomaly_sources;
+  /// recseg: called every 50 steps and at the end with (step, steps, loss); may throw to stop.
+  std::function<void(int, int, double)> on_step;
 };
 
 struct TrainJobResult {
   model::LoadedModel model;
-  TrainState state;
+  TrainState state;  ///< empty for recseg (see `recseg`)
+  peers::RecSegHistory recseg;
   double train_seconds = 0;
   /// {"preset", "rule", "alpha", "fpr", "n_val", "seconds"} or null without calibration.
   nlohmann::json calibration;
