@@ -30,7 +30,10 @@
 // Arguments: DATA CLASS INPUT_SIZE SEED [EPOCHS (30)]. The protocol is `inspection` for data
 // whose images carry masks (Magnetic-tile), `standard` otherwise. Trained networks are cached
 // in runs/dev/cache. Environment: DEV_THREADS (2), DEV_SIGMAS (the σ the relative form
-// chooses among, comma-separated; default detect::complexity_sigmas()).
+// chooses among, comma-separated; default detect::complexity_sigmas()), DEV_WINDOWS (SSIM
+// windows of other sides for the local maps, "WIN:SIGMA,..." and pairs "A+B"; see below),
+// DEV_NOVELTY (with DEV_WINDOWS: N training images of each other class as class-novelty
+// anomalies), DEV_WINDOWS_ONLY (stop after the window lines).
 #include <torch/torch.h>
 
 #include <cmath>
@@ -39,6 +42,7 @@
 #include <filesystem>
 #include <sstream>
 #include <fstream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -76,6 +80,59 @@ torch::Tensor code_values(const torch::Tensor& maps, const torch::Tensor& mean, 
   const int64_t cells = flat.size(2);
   const int64_t top = std::min<int64_t>(cells, std::max<int64_t>(1, std::llround(frac * double(cells))));
   return std::get<0>(flat.topk(top, 2)).mean(2);
+}
+
+// 1 - SSIM of every window (Gaussian window of side `win`, σ `sigma`, K1 0.01, K2 0.03, data
+// range 1, population (co)variances, windows wholly inside the image), averaged over the
+// channels: (N, H - win + 1, W - win + 1). With win 11 and σ 1.5, the library's map.
+torch::Tensor dissimilarity(const torch::Tensor& x, const torch::Tensor& y, int win, double sigma) {
+  std::vector<double> g(static_cast<size_t>(win));
+  double sum = 0;
+  for (int t = 0; t < win; ++t) sum += (g[size_t(t)] = std::exp(-double((t - win / 2) * (t - win / 2)) / (2 * sigma * sigma)));
+  for (auto& v : g) v /= sum;
+  const auto gk = torch::tensor(g, torch::kDouble);
+  const int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
+  const auto X = x.to(torch::kDouble).reshape({n * c, 1, h, w}), Y = y.to(torch::kDouble).reshape({n * c, 1, h, w});
+  const auto f = torch::conv2d(torch::conv2d(torch::cat({X, Y, X * X, Y * Y, X * Y}, 0), gk.view({1, 1, 1, win})),
+                               gk.view({1, 1, win, 1}));
+  const auto p = f.chunk(5, 0);
+  const auto &ux = p[0], &uy = p[1];
+  const auto vx = p[2] - ux * ux, vy = p[3] - uy * uy, vxy = p[4] - ux * uy;
+  const double c1 = 1e-4, c2 = 9e-4;
+  const auto s = ((2 * ux * uy + c1) * (2 * vxy + c2)) / ((ux * ux + uy * uy + c1) * (vx + vy + c2));
+  return (1 - s).reshape({n, c, s.size(2), s.size(3)}).mean(1);
+}
+
+// The local metric's raw maps with SSIM windows of side `win`: per (image, selected code), the
+// window-wise minimum over the code's morphs (the detector's own morph values) of the
+// dissimilarity maps, (n, codes, S - win + 1, S - win + 1) float64.
+torch::Tensor morph_minimum_maps(const detect::Detector& det, model::DetectorVae& net, const torch::Tensor& x, int win,
+                                 double sigma) {
+  torch::NoGradGuard ng;
+  const auto& codes = det.codes();
+  const int64_t n = x.size(0), k = int64_t(codes.size()), side = x.size(2) - win + 1;
+  auto out = torch::empty({n, k, side, side}, torch::kDouble);
+  for (int64_t a = 0; a < n; a += 64) {
+    const int64_t b = std::min(n, a + 64);
+    const auto xb = x.slice(0, a, b);
+    const auto mu = det.encode(xb).contiguous();
+    const int64_t d = mu.size(1);
+    for (int64_t c = 0; c < k; ++c) {
+      const int code = codes[size_t(c)];
+      std::vector<float> vals;
+      int64_t m = 0;
+      for (int64_t i = 0; i < b - a; ++i) {
+        const auto v = det.morph_values(code, mu.data_ptr<float>()[i * d + code]);
+        m = int64_t(v.size());
+        vals.insert(vals.end(), v.begin(), v.end());
+      }
+      auto z = mu.repeat_interleave(m, 0).contiguous();
+      z.select(1, code).copy_(torch::tensor(vals));
+      const auto dm = dissimilarity(xb.repeat_interleave(m, 0), net->decode(z), win, sigma);
+      out.slice(0, a, b).select(1, c).copy_(dm.reshape({b - a, m, side, side}).amin(1));
+    }
+  }
+  return out;
 }
 
 }  // namespace
@@ -177,7 +234,9 @@ int main(int argc, char** argv) {
   const auto maps_val = torch::from_blob(mv.data(), {int64_t(n_val), k, side, side}).to(torch::kDouble);
   const auto maps_test = torch::from_blob(mt.data(), {n_all, k, side, side}).to(torch::kDouble);
 
-  auto report = [&](const std::string& name, const std::vector<double>& s) {
+  // One line: the defects AUC, each family's, and with `nov` (the class-novelty images'
+  // scores) the clean dev-test images against them.
+  auto report = [&](const std::string& name, const std::vector<double>& s, const std::vector<double>& nov = {}) {
     std::vector<double> fam(4);
     for (int f = 0; f < 4; ++f) {
       std::vector<double> v;
@@ -186,8 +245,16 @@ int main(int argc, char** argv) {
         if (family_of[i] < 0 || family_of[i] == f) v.push_back(s[i]), l.push_back(label[i]);
       fam[size_t(f)] = eval::roc_auc(v, l);
     }
-    std::printf("%-44s defects %.3f | scratch %.3f erase %.3f stain %.3f paste %.3f\n", name.c_str(),
+    std::printf("%-44s defects %.3f | scratch %.3f erase %.3f stain %.3f paste %.3f", name.c_str(),
                 eval::roc_auc(s, label), fam[0], fam[1], fam[2], fam[3]);
+    if (!nov.empty()) {
+      std::vector<double> v(s.begin(), s.begin() + std::ptrdiff_t(n_test));
+      std::vector<uint8_t> l(n_test, 0);
+      v.insert(v.end(), nov.begin(), nov.end());
+      l.insert(l.end(), nov.size(), 1);
+      std::printf(" | novelty %.3f", eval::roc_auc(v, l));
+    }
+    std::printf("\n");
     std::fflush(stdout);
   };
   // The library's local score under the one-sided and relative rules.
@@ -239,6 +306,100 @@ int main(int argc, char** argv) {
   // one, L · var_window + (1 − L) · var_pooled (L in (0, 1)); "boxstdK": the window mean and sd
   // maps averaged over a K x K box of windows (less estimation noise from few VAL images).
   // DEV_FORMS ("SMOOTH:TOP,..."; default every smoothing 1, 3, 7 with every top share).
+
+  // SSIM windows of other sides (DEV_WINDOWS "WIN:SIGMA,...", e.g. 11:1.5,7:1,5:0.75): the
+  // local maps recomputed from the detector's own morphs with that window, each window
+  // standardised by its dev-VAL mean and sd, smoothing 3 and top 1% (the library's form), one-
+  // sided and relative; "11:1.5" recomputes the library's own maps (its largest difference from
+  // them is printed). A pair "A+B" averages the one-sided scores of windows A and B (several
+  // scales). With DEV_NOVELTY=N (data with classes), N training images of every other class are
+  // scored too, and each line gets its class-novelty AUC (clean dev-test against them).
+  if (const char* wv = std::getenv("DEV_WINDOWS")) {
+    std::vector<std::string> specs;
+    {
+      std::stringstream in(wv);
+      for (std::string item; std::getline(in, item, ',');) specs.push_back(item);
+    }
+    torch::Tensor x_nov;
+    if (const char* nv = std::getenv("DEV_NOVELTY")) {
+      const int per = std::atoi(nv);
+      std::vector<std::vector<int64_t>> by(ds.class_names.size());
+      for (size_t i = 0; i < ds.train.labels.size(); ++i)
+        if (ds.train.labels[i] != cls) by[size_t(ds.train.labels[i])].push_back(int64_t(i));
+      data::SplitPart other;
+      other.source = "train";
+      Rng orng(2 * 7919 + 17);
+      for (auto& ix : by) {
+        shuffle_in_place(ix, orng);
+        for (size_t j = 0; j < ix.size() && j < size_t(per); ++j) other.index.push_back(ix[j]);
+      }
+      other.anomalous.assign(other.index.size(), 1);
+      const auto px_nov = data::gather_pixels(ds, other);
+      x_nov = input(px_nov, int64_t(other.size()));
+      std::fprintf(stderr, "novelty: %zu training images of the other classes\n", other.size());
+    }
+    const bool with_nov = x_nov.defined();
+    std::vector<std::vector<double>> cnov;
+    if (with_nov)
+      for (double sg : sigmas) cnov.push_back(vec(detect::complexity(x_nov, detect::Metric::kLocal, sg)));
+    // One-sided scores of dev-VAL, dev-test and the novelty images for one window; then the
+    // one-sided and relative lines.
+    struct Scores {
+      std::vector<double> val, test, nov;
+    };
+    auto lines = [&](const std::string& name, const Scores& sc) {
+      report(name + " one-sided", sc.test, sc.nov);
+      size_t best = 0;
+      detect::ComplexityFit fit;
+      fit.r2 = -1;
+      for (size_t j = 0; j < cval.size(); ++j) {
+        const auto l = detect::fit_line(cval[j], sc.val);
+        if (l.r2 > fit.r2) fit = l, best = j;
+      }
+      std::vector<double> rel(sc.test.size()), rnov(sc.nov.size());
+      for (size_t i = 0; i < rel.size(); ++i) rel[i] = sc.test[i] - fit.predict(ctest[best][i]);
+      for (size_t i = 0; i < rnov.size(); ++i) rnov[i] = sc.nov[i] - fit.predict(cnov[best][i]);
+      char rname[128];
+      std::snprintf(rname, sizeof rname, "%s relative (σ %.2g R² %.2f)", name.c_str(), sigmas[best], fit.r2);
+      report(rname, rel, rnov);
+    };
+    std::map<std::string, Scores> by_window;
+    for (const std::string& spec : specs) {
+      const size_t plus = spec.find('+');
+      if (plus != std::string::npos) {
+        const auto& a = by_window.at(spec.substr(0, plus));
+        const auto& b = by_window.at(spec.substr(plus + 1));
+        Scores sc;
+        auto avg = [](const std::vector<double>& u, const std::vector<double>& w) {
+          std::vector<double> r(u.size());
+          for (size_t i = 0; i < u.size(); ++i) r[i] = 0.5 * (u[i] + w[i]);
+          return r;
+        };
+        sc.val = avg(a.val, b.val), sc.test = avg(a.test, b.test), sc.nov = avg(a.nov, b.nov);
+        lines("windows " + spec + " smooth 3 top 1.0%", sc);
+        continue;
+      }
+      const int win = std::stoi(spec.substr(0, spec.find(':')));
+      const double sg = std::stod(spec.substr(spec.find(':') + 1));
+      const auto wval = morph_minimum_maps(det, net, x_val, win, sg);
+      const auto wtest = morph_minimum_maps(det, net, x_test, win, sg);
+      if (win == 11)
+        std::printf("window 11 recomputed: largest difference from the library's maps %.3g (val) %.3g (test)\n",
+                    (wval - maps_val).abs().max().item<double>(), (wtest - maps_test).abs().max().item<double>());
+      const auto mean = wval.mean(0, true), sd = wval.std(0, false, true);
+      const auto v = code_values(wval, mean, sd, 3, 0.01), t = code_values(wtest, mean, sd, 3, 0.01);
+      const auto vm = v.mean(0, true), vs = v.std(0, false, true) + 1e-12;
+      Scores sc;
+      sc.val = vec(((v - vm) / vs).mean(1)), sc.test = vec(((t - vm) / vs).mean(1));
+      if (with_nov) {
+        const auto u = code_values(morph_minimum_maps(det, net, x_nov, win, sg), mean, sd, 3, 0.01);
+        sc.nov = vec(((u - vm) / vs).mean(1));
+      }
+      by_window[std::to_string(win)] = sc;
+      lines("window " + std::to_string(win) + " (σ " + spec.substr(spec.find(':') + 1) + ") smooth 3 top 1.0%", sc);
+    }
+    if (std::getenv("DEV_WINDOWS_ONLY")) return 0;
+  }
   std::vector<std::string> standards = {"window", "pooled"};
   if (const char* v = std::getenv("DEV_STANDARDS")) {
     standards.clear();
