@@ -226,6 +226,52 @@ TEST_F(Serve, TiledModelScoresPhotographsAtTheirSize) {
   }
 }
 
+// A recseg model (the DRAEM-type peer, trained by the CLI): the service's model card names its
+// kind and scorer, it scores by the segmentation map as `oiad score` does, explain=map returns
+// that map at the network input's size scaled 4 times, and a morph strip, another metric and
+// the paper rule are refused in one line.
+TEST_F(Serve, RecSegModelScoresAsTheCli) {
+  test::TempDir d;
+  const std::string model = d.file("r.oiad");
+  const auto t = test::run_oiad("--threads 1 train --data " + test::fixture_dir() + "/detect_cli/set --normal-class a "
+                                "--kind recseg --recseg-steps 12 --recseg-widths 4,4 --anomaly-source procedural "
+                                "--recseg-sources 6 --out " + model);
+  ASSERT_EQ(t.exit_code, 0) << t.err;
+  const std::vector<std::string> files = {image_path(0), other_class_image(1)};
+  const auto cli = test::run_oiad("--threads 1 score --model " + model + " " + files[0] + " " + files[1]);
+  ASSERT_EQ(cli.exit_code, 0) << cli.err;
+  std::vector<json> want;
+  std::istringstream in(cli.out);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) want.push_back(json::parse(line));
+  ASSERT_EQ(want.size(), 2u);
+  RunningServer s({}, "r", model);
+  auto c = s.client();
+  const auto card = c.Get("/v1/models");
+  ASSERT_TRUE(card);
+  const json m = json::parse(card->body)["models"][0];
+  EXPECT_EQ(m["kind"], "recseg");
+  EXPECT_EQ(m["scorer"], "segmentation");
+  EXPECT_EQ(m["change_maps"], true);
+  for (size_t i = 0; i < files.size(); ++i) {
+    auto r = c.Post("/v1/models/r/score?explain=map", file_bytes(files[i]), "image/png");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body;
+    const json j = json::parse(r->body);
+    const json& im = j["images"][0];
+    EXPECT_EQ(j["metric"], "segmentation");
+    EXPECT_DOUBLE_EQ(im["score"].get<double>(), want[i]["score"].get<double>());
+    EXPECT_EQ(im["anomalous"], want[i]["anomalous"]);
+    EXPECT_EQ(im["p_value"], want[i]["p_value"]);
+    EXPECT_DOUBLE_EQ(j["threshold"].get<double>(), want[i]["threshold"].get<double>());
+    EXPECT_EQ(png_size_of_base64(im["map"]), std::make_pair(128u, 128u));
+  }
+  const std::string img = file_bytes(files[0]);
+  expect_json_error(c.Post("/v1/models/r/score?explain=strip", img, "image/png"), 400, "no morph strip");
+  expect_json_error(c.Post("/v1/models/r/score?metric=mse", img, "image/png"), 400, "segmentation");
+  expect_json_error(c.Post("/v1/models/r/score?rule=paper", img, "image/png"), 400, "recseg");
+}
+
 TEST_F(Serve, RefusalsAreJsonErrors) {
   serve::ServerOptions o;
   o.max_body_bytes = 4096;
