@@ -8,7 +8,8 @@
 #             Fashion-MNIST trouser (the paper's Fig. 3 case)
 #   standard  all 10 classes of MNIST, Fashion-MNIST and CIFAR-10, standard protocol
 #   defects   all 10 classes of MNIST, Fashion-MNIST and CIFAR-10, defects protocol (half of the
-#             class's test images given one synthetic local defect; docs/results.md)
+#             class's test images given one synthetic local defect; docs/results.md); its
+#             recseg peer reads Debian's openarena-081-textures (install it first)
 #   seeds     MNIST 7, paper protocol, again with seeds SEEDS (default "1 2 3"; split, holdout,
 #             initialisation and morph search all change with the seed), into OUT/seeds/
 #   standard-seeds
