@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -68,6 +69,36 @@ class DetectCli : public ::testing::Test {
     ASSERT_TRUE(std::filesystem::exists(model_)) << model_ << " missing: run DetectCliFixture.TrainModel first";
   }
   static void TearDownTestSuite() { delete dir_; }
+  // A model with one score per image (a baseline or recseg): every line of `score --split
+  // test` names `scorer` and decides "score > threshold" (`line_check` adds the kind's own
+  // checks); `evaluate`'s AUC is the brute-force AUC of those scores; `inspect --map` writes
+  // NAME_map.png. Returns inspect's output.
+  static test::CommandResult expect_single_scores(const std::string& m, const std::string& scorer, const std::string& name,
+                                                  const std::function<void(const nlohmann::json&)>& line_check) {
+    auto s = run_oiad("--threads 1 score --model " + m + " --split test");
+    EXPECT_EQ(s.exit_code, 0) << s.err;
+    const auto lines = json_lines(s.out);
+    EXPECT_GT(lines.size(), 10u);
+    std::vector<double> scores;
+    std::vector<int> labels;
+    for (const auto& j : lines) {
+      EXPECT_EQ(j["metric"], scorer);
+      EXPECT_EQ(j["anomalous"].get<bool>(), j["score"].get<double>() > j["threshold"].get<double>());
+      line_check(j);
+      scores.push_back(j["score"]);
+      labels.push_back(j["label"]);
+    }
+    auto e = run_oiad("--threads 1 evaluate --model " + m + " --out " + dir_->file(name + "_eval"));
+    EXPECT_EQ(e.exit_code, 0) << e.err;
+    const auto ev = nlohmann::json::parse(e.out);
+    EXPECT_EQ(ev["scorer"], scorer);
+    EXPECT_NEAR(ev["metrics"][scorer]["auc"].get<double>(), test::brute_auc(scores, labels), 1e-12);
+    EXPECT_EQ(ev["metrics"].size(), 1u);
+    auto map = run_oiad("inspect --model " + m + " " + folder_ + "/b/3.png --map " + dir_->file(name + "_map.png"));
+    EXPECT_EQ(map.exit_code, 0) << map.err;
+    EXPECT_TRUE(std::filesystem::exists(dir_->file(name + "_map.png")));
+    return map;
+  }
   static test::TempDir* dir_;  // this process's own outputs
   static std::string folder_, model_;
 };
@@ -669,20 +700,6 @@ TEST_F(DetectCli, Errors) {
   EXPECT_NE(resume.err.find("no checkpoint"), std::string::npos) << resume.err;
 }
 
-}  // namespace
-}  // namespace oiad
-
-namespace oiad {
-namespace {
-
-// Brute-force ROC AUC: the share of (anomalous, normal) pairs ordered right, ties half.
-double pairwise_auc(const std::vector<double>& s, const std::vector<int>& y) {
-  double right = 0, pairs = 0;
-  for (size_t i = 0; i < s.size(); ++i)
-    for (size_t j = 0; j < s.size(); ++j)
-      if (y[i] == 1 && y[j] == 0) right += s[i] > s[j] ? 1 : s[i] == s[j] ? 0.5 : 0, pairs += 1;
-  return right / pairs;
-}
 
 // --sample N scores a seeded subset of N images; the old spelling --limit still does, with a
 // one-line warning, and gives the same lines.
@@ -714,31 +731,12 @@ TEST_F(DetectCli, BaselineModelScoresByReconstruction) {
   EXPECT_EQ(info["calibration"]["rule"], "one-sided");
   EXPECT_DOUBLE_EQ(info["calibration"]["fpr"].get<double>(), 0.05);
 
-  auto s = run_oiad("--threads 1 score --model " + m + " --split test");
-  ASSERT_EQ(s.exit_code, 0) << s.err;
-  const auto lines = json_lines(s.out);
-  ASSERT_GT(lines.size(), 10u);
-  std::vector<double> scores;
-  std::vector<int> labels;
-  for (const auto& j : lines) {
-    EXPECT_EQ(j["metric"], "reconstruction");
+  const auto map = expect_single_scores(m, "reconstruction", "dcae", [](const nlohmann::json& j) {
     EXPECT_EQ(j["rule"], "one-sided");
     EXPECT_FALSE(j.contains("consistency"));
-    EXPECT_EQ(j["anomalous"].get<bool>(), j["score"].get<double>() > j["threshold"].get<double>());
     EXPECT_GT(j["p_value"].get<double>(), 0.0);
-    scores.push_back(j["score"]);
-    labels.push_back(j["label"]);
-  }
-  auto e = run_oiad("--threads 1 evaluate --model " + m + " --out " + dir_->file("dcae_eval"));
-  ASSERT_EQ(e.exit_code, 0) << e.err;
-  const auto ev = nlohmann::json::parse(e.out);
-  EXPECT_EQ(ev["scorer"], "reconstruction");
-  EXPECT_NEAR(ev["metrics"]["reconstruction"]["auc"].get<double>(), pairwise_auc(scores, labels), 1e-12);
-  EXPECT_EQ(ev["metrics"].size(), 1u);
-
-  auto map = run_oiad("inspect --model " + m + " " + folder_ + "/b/3.png --map " + dir_->file("dcae_map.png"));
+  });
   ASSERT_EQ(map.exit_code, 0) << map.err;
-  EXPECT_TRUE(std::filesystem::exists(dir_->file("dcae_map.png")));
   EXPECT_GT(nlohmann::json::parse(map.out)["map_max"].get<double>(), 0.0);
 
   for (const std::string& bad : {"score --model " + m + " --metric mse " + folder_ + "/a/1.png",
@@ -782,29 +780,10 @@ TEST_F(DetectCli, RecSegModelScoresBySegmentation) {
   EXPECT_FALSE(info.contains("precision"));
   EXPECT_EQ(info["calibration"]["rule"], "one-sided");
 
-  auto s = run_oiad("--threads 1 score --model " + m + " --split test");
-  ASSERT_EQ(s.exit_code, 0) << s.err;
-  const auto lines = json_lines(s.out);
-  ASSERT_GT(lines.size(), 10u);
-  std::vector<double> scores;
-  std::vector<int> labels;
-  for (const auto& j : lines) {
-    EXPECT_EQ(j["metric"], "segmentation");
-    EXPECT_EQ(j["anomalous"].get<bool>(), j["score"].get<double>() > j["threshold"].get<double>());
+  expect_single_scores(m, "segmentation", "recseg", [](const nlohmann::json& j) {
     EXPECT_GE(j["score"].get<double>(), 0.0);
     EXPECT_LE(j["score"].get<double>(), 1.0);
-    scores.push_back(j["score"]);
-    labels.push_back(j["label"]);
-  }
-  auto e = run_oiad("--threads 1 evaluate --model " + m + " --out " + dir_->file("recseg_eval"));
-  ASSERT_EQ(e.exit_code, 0) << e.err;
-  const auto ev = nlohmann::json::parse(e.out);
-  EXPECT_EQ(ev["scorer"], "segmentation");
-  EXPECT_NEAR(ev["metrics"]["segmentation"]["auc"].get<double>(), pairwise_auc(scores, labels), 1e-12);
-
-  auto map = run_oiad("inspect --model " + m + " " + folder_ + "/b/3.png --map " + dir_->file("recseg_map.png"));
-  ASSERT_EQ(map.exit_code, 0) << map.err;
-  EXPECT_TRUE(std::filesystem::exists(dir_->file("recseg_map.png")));
+  });
 
   for (const std::string& bad :
        {"score --model " + m + " --metric mse " + folder_ + "/a/1.png",
