@@ -35,9 +35,10 @@ std::string file_bytes(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(f), {});
 }
 
-// `oiad score` of image files: the JSON line of each.
-std::vector<json> cli_scores(const std::vector<std::string>& images, const std::string& extra = "") {
-  std::string args = "--threads 1 score --model " + model_path() + " " + extra;
+// `oiad score` of image files with a model (the shared fixture's by default): the JSON line of each.
+std::vector<json> cli_scores(const std::vector<std::string>& images, const std::string& extra = "",
+                             const std::string& model = model_path()) {
+  std::string args = "--threads 1 score --model " + model + " " + extra;
   for (const auto& i : images) args += " " + i;
   const auto r = test::run_oiad(args);
   EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -188,12 +189,7 @@ TEST_F(Serve, TiledModelScoresPhotographsAtTheirSize) {
   const auto t = test::run_oiad("--threads 1 train --data " + d.file("set") + " --normal-class good --protocol inspection "
                                 "--kind dcae --tile 32 --stride 16 --tiles 100 --epochs 1 --out " + model);
   ASSERT_EQ(t.exit_code, 0) << t.err;
-  const auto cli = test::run_oiad("--threads 1 score --model " + model + " " + files[19] + " " + files[21]);
-  ASSERT_EQ(cli.exit_code, 0) << cli.err;
-  std::vector<json> want;
-  std::istringstream in(cli.out);
-  for (std::string line; std::getline(in, line);)
-    if (!line.empty()) want.push_back(json::parse(line));
+  const std::vector<json> want = cli_scores({files[19], files[21]}, "", model);
   ASSERT_EQ(want.size(), 2u);
   RunningServer s({}, "t", model);
   auto c = s.client();
@@ -238,12 +234,7 @@ TEST_F(Serve, RecSegModelScoresAsTheCli) {
                                 "--recseg-sources 6 --out " + model);
   ASSERT_EQ(t.exit_code, 0) << t.err;
   const std::vector<std::string> files = {image_path(0), other_class_image(1)};
-  const auto cli = test::run_oiad("--threads 1 score --model " + model + " " + files[0] + " " + files[1]);
-  ASSERT_EQ(cli.exit_code, 0) << cli.err;
-  std::vector<json> want;
-  std::istringstream in(cli.out);
-  for (std::string line; std::getline(in, line);)
-    if (!line.empty()) want.push_back(json::parse(line));
+  const std::vector<json> want = cli_scores(files, "", model);
   ASSERT_EQ(want.size(), 2u);
   RunningServer s({}, "r", model);
   auto c = s.client();
